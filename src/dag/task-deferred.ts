@@ -1,0 +1,24 @@
+/**
+ * Control-flow signal (not a failure): thrown by `operator.defer(...)` and caught by the worker,
+ * which persists the trigger and moves the task running → deferred, releasing its slot.
+ * Mirrors Airflow's TaskDeferred.
+ */
+import type { TriggerLike } from '../triggers/serialized-trigger.ts';
+import type { Duration } from '../util/duration.ts';
+
+export interface DeferRequest {
+  trigger: TriggerLike;
+  /** Name of the operator method to call on resume: operator[method](ctx, { ...kwargs, event }). */
+  method: string;
+  kwargs?: Record<string, unknown>;
+  /** Trigger timeout; stored as an absolute deadline with the trigger so it survives restarts. */
+  timeout?: Duration | null;
+}
+
+export class TaskDeferred extends Error {
+  readonly code = 'TASK_DEFERRED' as const;
+  constructor(readonly request: DeferRequest) {
+    super(`Task deferred until trigger ${'kind' in request.trigger ? request.trigger.kind : 'event'} fires; resume method ${request.method}`);
+    this.name = 'TaskDeferred';
+  }
+}

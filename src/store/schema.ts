@@ -1,0 +1,274 @@
+/**
+ * Document shapes of every collection. MongoDB is the only shared state between processes.
+ *
+ * Rules (ARCHITECTURE.md, "MongoDB usage"):
+ *  - Only what MongoDB ≥ 6 and FerretDB v1 both support: single-document atomic updates, unique
+ *    indexes, find/sort/limit, simple aggregation, bulkWrite. No transactions, change streams, TTL.
+ *  - Opaque user payloads (XCom values, trigger kwargs, events, run conf, next_kwargs, rendered
+ *    fields) are JSON strings: FerretDB rejects keys with '.'/'$' and nested arrays.
+ *  - Ids are deterministic strings so concurrent creators collide on the unique _id instead of
+ *    creating twins (two schedulers creating the same run's task instances).
+ */
+
+export const TASK_INSTANCE_STATES = [
+  'scheduled',
+  'queued',
+  'running',
+  'success',
+  'failed',
+  'up_for_retry',
+  'up_for_reschedule',
+  'upstream_failed',
+  'skipped',
+  'removed',
+  'deferred',
+  'restarting',
+  'shutdown',
+] as const;
+/** `null` is Airflow's "none" (not yet scheduled). */
+export type TaskInstanceState = (typeof TASK_INSTANCE_STATES)[number] | null;
+
+export const FINISHED_TI_STATES = ['success', 'failed', 'skipped', 'upstream_failed', 'removed'] as const;
+export const UNFINISHED_TI_STATES = [null, 'scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule', 'deferred', 'restarting'] as const;
+
+export const DAG_RUN_STATES = ['queued', 'running', 'success', 'failed'] as const;
+export type DagRunState = (typeof DAG_RUN_STATES)[number];
+
+export const RUN_TYPES = ['scheduled', 'manual', 'backfill'] as const;
+export type RunType = (typeof RUN_TYPES)[number];
+
+export interface DagTaskSummary {
+  task_id: string;
+  operator: string;
+  downstream_task_ids: string[];
+  upstream_task_ids: string[];
+  trigger_rule: string;
+  retries: number;
+  template_fields: string[];
+  /** Where the task was defined (file:line). */
+  location: string;
+}
+
+/** One row per DAG seen by a DAG processor; the scheduler, API and UI read DAG metadata here. */
+export interface DagDoc {
+  _id: string; // dag_id
+  dag_id: string;
+  fileloc: string;
+  description: string | null;
+  schedule: string | null;
+  start_date: Date | null;
+  end_date: Date | null;
+  catchup: boolean;
+  tags: string[];
+  owners: string[];
+  params: string; // JSON
+  max_active_runs: number;
+  max_active_tasks: number;
+  is_paused: boolean;
+  /** false once the DAG disappeared from the folder. */
+  is_active: boolean;
+  tasks: DagTaskSummary[];
+  last_parsed_time: Date;
+  /** Data interval of the latest *scheduled* run created — the timetable's cursor. */
+  last_automated_data_interval_start: Date | null;
+  last_automated_data_interval_end: Date | null;
+  next_dagrun: Date | null;
+  next_dagrun_create_after: Date | null;
+}
+
+export interface DagRunDoc {
+  _id: string; // dagRunId(dag_id, run_id)
+  dag_id: string;
+  run_id: string;
+  run_type: RunType;
+  logical_date: Date;
+  data_interval_start: Date;
+  data_interval_end: Date;
+  state: DagRunState;
+  queued_at: Date;
+  start_date: Date | null;
+  end_date: Date | null;
+  conf: string; // JSON object
+  external_trigger: boolean;
+  /** Incremented when the run is cleared. */
+  clear_number: number;
+  note: string | null;
+  updated_at: Date;
+}
+
+export interface TaskInstanceDoc {
+  _id: string; // taskInstanceId(dag_id, run_id, task_id)
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number; // -1: not mapped
+  logical_date: Date;
+  state: TaskInstanceState;
+  /** Tries started so far; the running try's number. Unchanged across a deferral. */
+  try_number: number;
+  /** retries: a try may start while try_number <= max_tries. */
+  max_tries: number;
+  operator: string;
+  queue: string;
+  priority_weight: number;
+  /** Earliest time the task may be queued again (retry delay / reschedule). */
+  scheduled_after: Date | null;
+  queued_dttm: Date | null;
+  /** First start of the current try (deferral included: execution_timeout counts from here). */
+  start_date: Date | null;
+  end_date: Date | null;
+  duration: number | null; // seconds
+  /** Ownership while running: only the holder of lease_token may change the row. */
+  worker_id: string | null;
+  lease_token: string | null;
+  lease_expires_at: Date | null;
+  hostname: string | null;
+  pid: number | null;
+  /** Deferral: trigger, resume method and its kwargs (JSON, includes `event` after resume). */
+  trigger_id: string | null;
+  next_method: string | null;
+  next_kwargs: string | null;
+  trigger_timeout: Date | null;
+  /** The payload the trigger fired with (JSON); handed to the resume method as `kwargs.event`. */
+  trigger_event: string | null;
+  deferred_at: Date | null;
+  resumed_at: Date | null;
+  /** start_date + execution_timeout, so any process can enforce it (also while deferred). */
+  execution_deadline: Date | null;
+  /** Accounting: ms spent holding a worker slot / ms spent deferred (slot-seconds saved). */
+  running_ms: number;
+  deferred_ms: number;
+  /** Rendered template fields of the latest try (JSON). */
+  rendered_fields: string | null;
+  /** Why the last try failed (message), shown in CLI/UI. */
+  last_error: string | null;
+  /** Incremented by every transition; lets observers order and dedupe changes. */
+  version: number;
+  updated_at: Date;
+}
+
+export interface TriggerDoc {
+  _id: string; // uuid
+  kind: string;
+  kwargs: string; // JSON
+  created_at: Date;
+  /** Absolute timeout; null = none. Survives restarts because it is stored, not a timer. */
+  deadline: Date | null;
+  /** Owning triggerer job id; null = unclaimed. */
+  triggerer_id: string | null;
+  claimed_at: Date | null;
+  /** The deferred task this trigger resumes. */
+  task_instance_id: string;
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  /**
+   * Keys under which events for this trigger are routed (e.g. 'sagemaker:training-job:my-job').
+   * Lets any triggerer that receives an event find the trigger in O(1) through an index.
+   */
+  routing_keys: string[];
+  /** Human label of what it waits on (job name, datetime, pattern). */
+  description: string | null;
+}
+
+export interface XComDoc {
+  _id: string; // xcomId(ti id, key)
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  key: string;
+  value: string; // JSON
+  timestamp: Date;
+}
+
+export interface VariableDoc {
+  _id: string; // key
+  key: string;
+  val: string;
+  description: string | null;
+  is_encrypted: boolean;
+  updated_at: Date;
+}
+
+export interface ConnectionDoc {
+  _id: string; // conn_id
+  conn_id: string;
+  conn_type: string;
+  description: string | null;
+  host: string | null;
+  schema: string | null;
+  login: string | null;
+  /** Encrypted (AES-256-GCM envelope) when set. */
+  password: string | null;
+  port: number | null;
+  /** Encrypted JSON object string when set. */
+  extra: string | null;
+  updated_at: Date;
+}
+
+export const JOB_TYPES = ['SchedulerJob', 'WorkerJob', 'TriggererJob', 'WebserverJob', 'LocalAwsJob'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+
+/** A running process (Airflow's `job` table): heartbeats tell the living from the dead. */
+export interface JobDoc {
+  _id: string; // uuid
+  job_type: JobType;
+  hostname: string;
+  pid: number;
+  state: 'running' | 'success' | 'failed';
+  start_date: Date;
+  end_date: Date | null;
+  latest_heartbeat: Date;
+  /** Worker slots / triggerer capacity. */
+  capacity: number | null;
+  /** Load right now (slots used / triggers held). */
+  load: number | null;
+}
+
+export interface ImportErrorDoc {
+  _id: string; // filename
+  filename: string;
+  stacktrace: string;
+  timestamp: Date;
+}
+
+export interface TaskLogDoc {
+  _id?: unknown;
+  ti_id: string;
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  try_number: number;
+  /** Per-try monotonically increasing sequence, for tailing (`after_seq`). */
+  seq: number;
+  ts: Date;
+  level: string;
+  msg: string;
+}
+
+export const COLLECTIONS = {
+  dags: 'dags',
+  dagRuns: 'dag_runs',
+  taskInstances: 'task_instances',
+  triggers: 'triggers',
+  xcom: 'xcom',
+  variables: 'variables',
+  connections: 'connections',
+  jobs: 'jobs',
+  importErrors: 'import_errors',
+  taskLogs: 'task_logs',
+} as const;
+
+export function dagRunId(dagId: string, runId: string): string {
+  return `${dagId}|${runId}`;
+}
+
+/** dag ids and task ids cannot contain '|', so the key is unambiguous. */
+export function taskInstanceId(dagId: string, runId: string, taskId: string, mapIndex = -1): string {
+  return mapIndex === -1 ? `${dagId}|${runId}|${taskId}` : `${dagId}|${runId}|${taskId}|${mapIndex}`;
+}
+
+export function xcomId(tiId: string, key: string): string {
+  return `${tiId}|${key}`;
+}

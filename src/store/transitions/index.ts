@@ -1,0 +1,3 @@
+export * from './task-instance-transitions.ts';
+export * from './trigger-transitions.ts';
+export * from './dag-run-transitions.ts';
