@@ -272,3 +272,16 @@ export function taskInstanceId(dagId: string, runId: string, taskId: string, map
 export function xcomId(tiId: string, key: string): string {
   return `${tiId}|${key}`;
 }
+
+/**
+ * Short-lived per-document write lock (see transitions/atomic-updater.ts): only used on servers
+ * whose single-document updates are not atomic (FerretDB v1). `_id` = `<collection>:<doc id>`.
+ */
+export interface DocLockDoc {
+  _id: string;
+  holder: string;
+  /** A lock whose holder died is taken over after this instant. */
+  expires_at: Date;
+}
+
+export const DOC_LOCKS_COLLECTION = 'doc_locks';

@@ -19,6 +19,13 @@ export interface TriggerRunContext {
   eventsFor(key: string): Observable<EventBridgeEvent>;
   /** Named services the triggerer was started with (AWS client factory, reconciler, …). */
   service<T>(name: string): T;
+  /**
+   * Emits once at `moment` (at once if it passed). Backed by the triggerer's single timer heap, so
+   * 100k waiting triggers cost no 100k timers; kinds fall back to rxjs `timer` when absent.
+   */
+  at?(moment: Date): Observable<Date>;
+  /** When the trigger row was created (lower bound for reconcile sweeps). */
+  createdAt?: Date;
 }
 
 export interface TriggerKind<K = Record<string, unknown>> {

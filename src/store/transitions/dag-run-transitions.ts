@@ -8,7 +8,8 @@ import { DeferflowError } from '../../errors/deferflow-error.ts';
 import type { Store } from '../store.ts';
 import type { StateChangeBus } from '../state-change-bus.ts';
 import { dagRunId, type DagRunDoc, type DagRunState, type RunType } from '../schema.ts';
-import { isDuplicateKey } from './task-instance-transitions.ts';
+import { isDuplicateKey } from './duplicate-key.ts';
+import { AtomicUpdater } from './atomic-updater.ts';
 
 export interface NewDagRun {
   dagId: string;
@@ -22,14 +23,19 @@ export interface NewDagRun {
 }
 
 export class DagRunTransitions {
+  /** Atomic guarded writes on every server (per-document locks where updates are not atomic). */
+  private readonly atomic: AtomicUpdater<DagRunDoc>;
+
   constructor(
     private readonly store: Store,
     private readonly bus?: StateChangeBus,
-  ) {}
+  ) {
+    this.atomic = new AtomicUpdater(store.db, store.dagRuns);
+  }
 
   private async guarded(filter: Filter<DagRunDoc>, update: UpdateFilter<DagRunDoc>, previous?: DagRunState): Promise<DagRunDoc | null> {
     const now = new Date();
-    const doc = await this.store.dagRuns.findOneAndUpdate(filter, { ...update, $set: { ...(update.$set ?? {}), updated_at: now } }, { returnDocument: 'after' });
+    const doc = await this.atomic.findOneAndUpdate(filter, { ...update, $set: { ...(update.$set ?? {}), updated_at: now } });
     if (doc) this.bus?.emit({ kind: 'dag_run', at: now, previous: previous ?? (typeof filter.state === 'string' ? (filter.state as DagRunState) : undefined), run: doc });
     return doc;
   }

@@ -7,6 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store.ts';
 import type { StateChangeBus } from '../state-change-bus.ts';
 import type { TriggerDoc, TaskInstanceDoc } from '../schema.ts';
+
+/** Ownership value a triggerer saw on a trigger when it decided to claim it (null = unowned). */
+export type SeenOwner = string | null;
 import type { SerializedTrigger } from '../../triggers/serialized-trigger.ts';
 
 export interface NewTrigger {
@@ -50,5 +53,49 @@ export class TriggerTransitions {
     const r = await this.store.triggers.deleteOne({ _id: triggerId });
     if (r.deletedCount === 1) this.bus?.emit({ kind: 'trigger', at: new Date(), action, trigger_id: triggerId });
     return r.deletedCount === 1;
+  }
+
+  // ------------------------------------------------------------------ triggerer ownership
+
+  /**
+   * Claim (owner null) or adopt (owner = a dead triggerer) a batch of triggers, guarded by the
+   * owner the claimer saw: `{_id ∈ ids, triggerer_id: seenOwner}` → me. A trigger that another
+   * triggerer claimed meanwhile matches nothing, so a trigger never gets two owners by this path.
+   * Returns the ids now owned by `me` (read back only when some of the batch was lost).
+   */
+  async claim(ids: string[], seenOwner: SeenOwner, me: string, now = new Date()): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const r = await this.store.triggers.updateMany({ _id: { $in: ids }, triggerer_id: seenOwner }, { $set: { triggerer_id: me, claimed_at: now } });
+    let won = ids;
+    if (r.modifiedCount !== ids.length) {
+      const rows = await this.store.triggers.find({ _id: { $in: ids }, triggerer_id: me, claimed_at: now }, { projection: { _id: 1 } }).toArray();
+      won = rows.map((d) => d._id);
+    }
+    if (this.bus) for (const id of won) this.bus.emit({ kind: 'trigger', at: now, action: 'claimed', trigger_id: id });
+    return won;
+  }
+
+  /** Hand back every trigger `me` holds (graceful shutdown). Never touches the remote jobs. */
+  async releaseAll(me: string): Promise<number> {
+    const r = await this.store.triggers.updateMany({ triggerer_id: me }, { $set: { triggerer_id: null, claimed_at: null } });
+    if (r.modifiedCount > 0) this.bus?.emit({ kind: 'trigger', at: new Date(), action: 'released', trigger_id: '*' });
+    return r.modifiedCount;
+  }
+
+  /** Delete a trigger only while `me` still owns it (orphan clean-up by its owner). */
+  async deleteOwned(triggerId: string, me: string): Promise<boolean> {
+    const r = await this.store.triggers.deleteOne({ _id: triggerId, triggerer_id: me });
+    if (r.deletedCount === 1) this.bus?.emit({ kind: 'trigger', at: new Date(), action: 'deleted', trigger_id: triggerId });
+    return r.deletedCount === 1;
+  }
+
+  /** How many triggers `me` owns, not counting `except` (rows being deleted right now). */
+  countOwned(me: string, except: string[] = []): Promise<number> {
+    return this.store.triggers.countDocuments(except.length ? { triggerer_id: me, _id: { $nin: except } } : { triggerer_id: me });
+  }
+
+  async idsOwned(me: string): Promise<Set<string>> {
+    const rows = await this.store.triggers.find({ triggerer_id: me }, { projection: { _id: 1 } }).toArray();
+    return new Set(rows.map((d) => d._id));
   }
 }

@@ -1,0 +1,55 @@
+/**
+ * RFC 7807 problem+json for every error the API returns. The `type` is a stable URI built from the
+ * error catalogue's code (src/errors/error-codes.ts), so clients branch on `type`, never on text.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CATALOGUE, type ErrorCode } from '../../errors/error-codes.ts';
+import { isDeferflowError, errorMessage } from '../../errors/deferflow-error.ts';
+import { InvalidInputError } from '../../errors/invalid-input-error.ts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+const TYPE_BASE = 'https://deferflow.dev/problems/';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  /** Field-level issues of a 400 (path + message). */
+  issues?: ReadonlyArray<{ path: string; message: string }>;
+  hint?: string;
+}
+
+export function problemFor(code: ErrorCode, detail: string, extra: Partial<Problem> = {}): Problem {
+  const entry = ERROR_CATALOGUE[code];
+  return { type: TYPE_BASE + code.toLowerCase().replace(/_/g, '-'), title: entry.title, status: entry.status, detail, ...extra };
+}
+
+/** Map anything thrown by a route (or by fastify itself) to a problem document. */
+export function toProblem(err: unknown, instance?: string): Problem {
+  if (isDeferflowError(err)) {
+    const issues = err instanceof InvalidInputError ? err.issues : undefined;
+    return problemFor(err.code, err.message, { instance, ...(issues?.length ? { issues } : {}), ...(err.hint ? { hint: err.hint } : {}) });
+  }
+  const fe = err as Partial<FastifyError>;
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (status === 404) return problemFor('NOT_FOUND', errorMessage(err), { instance });
+  if (status === 401) return problemFor('UNAUTHORIZED', errorMessage(err), { instance });
+  if (status >= 400 && status < 500) {
+    // fastify's own client errors (bad JSON body, unsupported media type, body too large…)
+    return { ...problemFor('INVALID_INPUT', errorMessage(err), { instance }), status, title: fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Unsupported media type' : 'Bad request' };
+  }
+  return { type: TYPE_BASE + 'internal-error', title: 'Internal server error', status: 500, detail: errorMessage(err), instance };
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+/** fastify error handler: problem+json everywhere, 5xx logged with the stack. */
+export function problemErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const problem = toProblem(err, req.url);
+  if (problem.status >= 500) req.log.error({ err }, 'request failed');
+  return sendProblem(reply, problem);
+}

@@ -1,0 +1,87 @@
+/**
+ * Gauges the webserver computes from MongoDB on each scrape (a few cheap aggregations), so
+ * /metrics shows cluster-wide facts no single process knows: task instances and runs by state,
+ * worker slots used/free and triggerer load from the jobs' heartbeats, deferred tasks now.
+ * Named `deferflow_db_*` so they never collide with the processes' own metrics (src/metrics).
+ */
+import { Gauge, Registry } from 'prom-client';
+import type { Store } from '../../store/store.ts';
+import type { JobType } from '../../store/schema.ts';
+
+/** A job whose heartbeat is older than this is dead for the gauges (Airflow's 30 s threshold). */
+const ALIVE_MS = 30_000;
+
+export function databaseGauges(store: Store): Registry {
+  const registry = new Registry();
+  const byState = async (col: 'taskInstances' | 'dagRuns'): Promise<Array<{ state: string; n: number }>> => {
+    const rows = await store[col].aggregate<{ _id: string | null; n: number }>([{ $group: { _id: '$state', n: { $sum: 1 } } }]).toArray();
+    return rows.map((r) => ({ state: r._id ?? 'none', n: r.n }));
+  };
+  const liveJobs = async (type: JobType) => store.jobs.find({ job_type: type, state: 'running', latest_heartbeat: { $gte: new Date(Date.now() - ALIVE_MS) } }).toArray();
+
+  new Gauge({
+    name: 'deferflow_db_task_instances',
+    help: 'Task instances by state (from the metadata database)',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await byState('taskInstances')) this.set({ state: r.state }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'deferflow_db_dag_runs',
+    help: 'DAG runs by state (from the metadata database)',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await byState('dagRuns')) this.set({ state: r.state }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'deferflow_db_worker_slots',
+    help: 'Worker slots of live workers: used and free (from worker heartbeats)',
+    labelNames: ['kind'],
+    registers: [registry],
+    async collect() {
+      const workers = await liveJobs('WorkerJob');
+      const used = workers.reduce((s, w) => s + (w.load ?? 0), 0);
+      const capacity = workers.reduce((s, w) => s + (w.capacity ?? 0), 0);
+      this.set({ kind: 'used' }, used);
+      this.set({ kind: 'free' }, Math.max(0, capacity - used));
+    },
+  });
+  new Gauge({
+    name: 'deferflow_db_live_jobs',
+    help: 'Processes with a fresh heartbeat, by job type',
+    labelNames: ['job_type'],
+    registers: [registry],
+    async collect() {
+      const rows = await store.jobs.aggregate<{ _id: string; n: number }>([{ $match: { state: 'running', latest_heartbeat: { $gte: new Date(Date.now() - ALIVE_MS) } } }, { $group: { _id: '$job_type', n: { $sum: 1 } } }]).toArray();
+      this.reset();
+      for (const r of rows) this.set({ job_type: r._id }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'deferflow_db_triggers',
+    help: 'Stored triggers, claimed by a triggerer or not',
+    labelNames: ['claimed'],
+    registers: [registry],
+    async collect() {
+      const [all, unclaimed] = await Promise.all([store.triggers.countDocuments({}), store.triggers.countDocuments({ triggerer_id: null })]);
+      this.set({ claimed: 'true' }, all - unclaimed);
+      this.set({ claimed: 'false' }, unclaimed);
+    },
+  });
+  new Gauge({
+    name: 'deferflow_db_worker_slot_seconds_saved',
+    help: 'Sum of time task instances spent deferred instead of holding a worker slot (seconds; finished deferrals)',
+    registers: [registry],
+    async collect() {
+      const rows = await store.taskInstances.aggregate<{ _id: null; ms: number }>([{ $group: { _id: null, ms: { $sum: '$deferred_ms' } } }]).toArray();
+      this.set((rows[0]?.ms ?? 0) / 1000);
+    },
+  });
+  return registry;
+}

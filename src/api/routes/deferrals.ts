@@ -1,0 +1,134 @@
+/**
+ * /api/v1/deferrals — deferflow's operator view: every deferred task instance with what it waits
+ * on (trigger kind, external job), its status, since when, its deadline and owning triggerer; and
+ * totals: deferred now, worker slot-seconds saved, event→resume latency p50/p99 and lost events
+ * recovered by the reconcile sweep (the last two from the metrics registry when this process has
+ * them — standalone / embedded — else null).
+ */
+import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { JobDoc, TaskInstanceDoc, TriggerDoc } from '../../store/schema.ts';
+import type { ApiContext } from '../api-context.ts';
+import { paginationQuery, sortFor } from '../http/pagination.ts';
+import { counterSum, findMetric, histogramQuantiles } from '../metrics/registry-readings.ts';
+import { HEALTH_THRESHOLD_MS } from './health.ts';
+
+const Query = z.object({ ...paginationQuery, dag_id: z.string().optional() });
+const ORDER = { deferred_at: 'deferred_at', dag_id: 'dag_id', task_id: 'task_id', trigger_timeout: 'trigger_timeout' };
+
+/** Fields a triggerer may add to a trigger row to report what the watched job is doing. */
+type TriggerWithStatus = TriggerDoc & { last_status?: string | null; last_event_at?: Date | null };
+
+export interface ApiDeferral {
+  dag_id: string;
+  dag_run_id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+  trigger_id: string | null;
+  trigger_kind: string | null;
+  external_job: string | null;
+  status: string;
+  deferred_at: string | null;
+  deferred_for_ms: number | null;
+  deadline: string | null;
+  triggerer: { id: string; hostname: string | null; alive: boolean; latest_heartbeat: string | null } | null;
+  next_method: string | null;
+}
+
+export interface DeferralTotals {
+  deferred_now: number;
+  unclaimed_triggers: number;
+  worker_slot_seconds_saved: number;
+  worker_slot_seconds_saved_finished: number;
+  event_to_resume_latency_ms: { p50: number | null; p99: number | null; count: number; source: string | null };
+  lost_events_recovered_by_sweep: number | null;
+  live_triggerers: number;
+}
+
+function statusOf(trig: TriggerWithStatus | undefined, job: JobDoc | undefined, alive: boolean): string {
+  if (!trig) return 'trigger missing';
+  if (trig.last_status) return trig.last_status;
+  if (!trig.triggerer_id) return 'waiting for a triggerer';
+  if (!job || !alive) return 'triggerer lost — awaiting adoption';
+  return 'waiting for event';
+}
+
+function earliest(...ds: Array<Date | null | undefined>): Date | null {
+  const xs = ds.filter((d): d is Date => d instanceof Date);
+  return xs.length ? new Date(Math.min(...xs.map((d) => d.getTime()))) : null;
+}
+
+export function deferralRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/api/v1/deferrals', { schema: { querystring: Query, tags: ['Deferral'], summary: 'Deferred task instances and deferral totals' } }, async (req) => {
+    const q = req.query as z.infer<typeof Query>;
+    const now = Date.now();
+    const filter = { state: 'deferred' as const, ...(q.dag_id ? { dag_id: q.dag_id } : {}) };
+    const sort = sortFor(q.order_by, ORDER, 'deferred_at');
+    const [tis, total, savedRows, ongoing, unclaimed, liveTriggerers] = await Promise.all([
+      ctx.store.taskInstances.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
+      ctx.store.taskInstances.countDocuments(filter),
+      ctx.store.taskInstances.aggregate<{ _id: null; ms: number }>([{ $group: { _id: null, ms: { $sum: '$deferred_ms' } } }]).toArray(),
+      // Running deferrals count too: their slot is free right now. Only deferred_at is needed.
+      ctx.store.taskInstances.find({ state: 'deferred' }, { projection: { deferred_at: 1 } }).toArray() as Promise<Array<Pick<TaskInstanceDoc, 'deferred_at'>>>,
+      ctx.store.triggers.countDocuments({ triggerer_id: null }),
+      ctx.store.jobs.countDocuments({ job_type: 'TriggererJob', state: 'running', latest_heartbeat: { $gte: new Date(now - HEALTH_THRESHOLD_MS) } }),
+    ]);
+    const triggerIds = tis.map((t) => t.trigger_id).filter((x): x is string => Boolean(x));
+    const triggers = (triggerIds.length ? await ctx.store.triggers.find({ _id: { $in: triggerIds } }).toArray() : []) as TriggerWithStatus[];
+    const trigById = new Map(triggers.map((t) => [t._id, t]));
+    const jobIds = [...new Set(triggers.map((t) => t.triggerer_id).filter((x): x is string => Boolean(x)))];
+    const jobs = jobIds.length ? await ctx.store.jobs.find({ _id: { $in: jobIds } }).toArray() : [];
+    const jobById = new Map(jobs.map((j) => [j._id, j]));
+
+    const deferrals: ApiDeferral[] = tis.map((ti) => {
+      const trig = ti.trigger_id ? trigById.get(ti.trigger_id) : undefined;
+      const job = trig?.triggerer_id ? jobById.get(trig.triggerer_id) : undefined;
+      const alive = Boolean(job && job.state === 'running' && now - job.latest_heartbeat.getTime() <= HEALTH_THRESHOLD_MS);
+      const deadline = earliest(ti.trigger_timeout, trig?.deadline, ti.execution_deadline);
+      return {
+        dag_id: ti.dag_id,
+        dag_run_id: ti.run_id,
+        task_id: ti.task_id,
+        map_index: ti.map_index,
+        try_number: ti.try_number,
+        trigger_id: ti.trigger_id,
+        trigger_kind: trig?.kind ?? null,
+        external_job: trig?.description ?? null,
+        status: statusOf(trig, job, alive),
+        deferred_at: ti.deferred_at?.toISOString() ?? null,
+        deferred_for_ms: ti.deferred_at ? now - ti.deferred_at.getTime() : null,
+        deadline: deadline?.toISOString() ?? null,
+        triggerer: trig?.triggerer_id ? { id: trig.triggerer_id, hostname: job?.hostname ?? null, alive, latest_heartbeat: job?.latest_heartbeat.toISOString() ?? null } : null,
+        next_method: ti.next_method,
+      };
+    });
+
+    const finishedMs = savedRows[0]?.ms ?? 0;
+    const ongoingMs = ongoing.reduce((s, t) => s + (t.deferred_at ? Math.max(0, now - t.deferred_at.getTime()) : 0), 0);
+    const totals: DeferralTotals = {
+      deferred_now: ongoing.length,
+      unclaimed_triggers: unclaimed,
+      worker_slot_seconds_saved: Math.round(finishedMs + ongoingMs) / 1000,
+      worker_slot_seconds_saved_finished: Math.round(finishedMs) / 1000,
+      event_to_resume_latency_ms: await latency(ctx),
+      lost_events_recovered_by_sweep: await recovered(ctx),
+      live_triggerers: liveTriggerers,
+    };
+    return { deferrals, total_entries: total, totals };
+  });
+}
+
+async function latency(ctx: ApiContext): Promise<DeferralTotals['event_to_resume_latency_ms']> {
+  const h = await findMetric(ctx.metricsRegistry, 'histogram', /event_to_resume|resume_latency|resume.*(seconds|milliseconds|ms)$/);
+  if (!h) return { p50: null, p99: null, count: 0, source: null };
+  const { count, quantiles } = histogramQuantiles(h, [0.5, 0.99]);
+  const scale = /seconds$/.test(h.name) ? 1000 : 1;
+  const ms = (v: number | null | undefined) => (v == null ? null : Math.round(v * scale * 1000) / 1000);
+  return { p50: ms(quantiles[0]), p99: ms(quantiles[1]), count, source: h.name };
+}
+
+async function recovered(ctx: ApiContext): Promise<number | null> {
+  const c = await findMetric(ctx.metricsRegistry, 'counter', /(sweep|reconcil).*(recover|resum|found)|lost_events/);
+  return c ? counterSum(c) : null;
+}

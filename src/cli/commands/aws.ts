@@ -1,0 +1,56 @@
+/**
+ * `deferflow aws setup-events` — create (or find) the SQS queue, dead-letter queue, EventBridge rule
+ * and target through which the triggerer hears SageMaker job state changes. Uses the AWS connection
+ * named by --aws-conn-id (stored connections need a database) or the SDK's default chain, so it
+ * works the same against real AWS and the local AWS (`AWS_ENDPOINT_URL`).
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { ConnectionRepository } from '../../connections/connection-repository.ts';
+import { AwsClientFactory } from '../../providers/aws/aws-clients.ts';
+import { DEFAULT_EVENTS_QUEUE, setupSageMakerEvents } from '../../providers/aws/setup-events.ts';
+import { action, type Opts } from '../command-kit.ts';
+import type { CliContext } from '../context.ts';
+import { printObject, printRows } from '../output/renderer.ts';
+import { validate } from '../validation.ts';
+
+const setupInput = z.object({
+  queue: z.string().regex(/^[A-Za-z0-9_-]{1,76}$/, "must be 1-76 letters, digits, '-' or '_' (SQS queue names; '-dlq' is appended for the dead-letter queue)"),
+  awsConnId: z.string().regex(/^[A-Za-z0-9_.-]{1,250}$/, 'must be a connection id').optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
+});
+
+async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+  const input = validate(setupInput, { queue: opts.queue ?? DEFAULT_EVENTS_QUEUE, awsConnId: opts.awsConnId, region: opts.region }, { queue: '--queue', awsConnId: '--aws-conn-id', region: '--region' }, 'Invalid input');
+  let connections: ConnectionRepository | undefined;
+  try {
+    ctx.mongoUri();
+    connections = new ConnectionRepository(await ctx.store());
+  } catch {
+    // No database: only DEFERFLOW_CONN_* connections and the SDK default chain are available.
+    connections = undefined;
+  }
+  const factory = new AwsClientFactory(connections ? { connections } : {});
+  try {
+    const r = await setupSageMakerEvents({ clients: factory, connId: input.awsConnId ?? null, queueName: input.queue, region: input.region ?? null });
+    if (ctx.format === 'json') {
+      printObject(ctx.writer, 'json', r as unknown as Record<string, unknown>);
+      return;
+    }
+    printRows(ctx.writer, ctx.format, r.resources, [{ key: 'kind' }, { key: 'name' }, { key: 'outcome' }]);
+    ctx.writer.out(`SageMaker state-change events now reach ${r.queueUrl}`);
+  } finally {
+    factory.destroy();
+  }
+}
+
+export function registerAwsCommands(program: Command): void {
+  const aws = program.command('aws').description('AWS set-up');
+  aws
+    .command('setup-events')
+    .description('Create the EventBridge rule and SQS queue that deliver SageMaker job state changes to the triggerer (idempotent)')
+    .option('--queue <name>', `SQS queue name (default ${DEFAULT_EVENTS_QUEUE})`)
+    .option('--aws-conn-id <conn_id>', 'AWS connection to use (default: the SDK default chain)')
+    .option('--region <region>', 'AWS region (default: the connection\'s or the SDK\'s)')
+    .action(action(setupEvents));
+}

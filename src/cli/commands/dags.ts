@@ -1,0 +1,184 @@
+/**
+ * `deferflow dags …` — Airflow 2's dags CLI: list, list-import-errors, trigger, test, pause,
+ * unpause, state, show. Listing parses the DAGs folder (as Airflow does) and, when a database is
+ * configured, records the result there so schedulers and the UI see the same DAGs.
+ */
+import { relative } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { DAG } from '../../dag/dag.ts';
+import { DagRunTransitions } from '../../store/transitions/dag-run-transitions.ts';
+import { TaskInstanceTransitions } from '../../store/transitions/task-instance-transitions.ts';
+import { DagRepository } from '../../store/repositories/dag-repository.ts';
+import { manualDataInterval } from '../../scheduler/timetable.ts';
+import { taskSpecsOf } from '../../scheduler/task-specs.ts';
+import { isoUtc } from '../../util/time-format.ts';
+import { action, type Opts } from '../command-kit.ts';
+import type { CliContext } from '../context.ts';
+import { findDagRun, loadDagBag, requireDag, syncDagBag } from '../dag-lookup.ts';
+import { printMessage, printObject, printRows, printScalar, toJsonValue } from '../output/renderer.ts';
+import { dagIdArg, jsonObject, logicalDate, validate } from '../validation.ts';
+import { runDagTest } from './dag-test.ts';
+
+/** The store when one is configured (MONGODB_URI or a running standalone), else null. */
+async function optionalStore(ctx: CliContext) {
+  try {
+    ctx.mongoUri();
+  } catch {
+    return null;
+  }
+  return ctx.store();
+}
+
+async function listDags(ctx: CliContext): Promise<void> {
+  const bag = await loadDagBag(ctx);
+  const store = await optionalStore(ctx);
+  let paused = new Map<string, boolean>();
+  if (store) {
+    await bag.syncToStore(store);
+    paused = new Map((await new DagRepository(store).list()).map((d) => [d.dag_id, d.is_paused]));
+  }
+  const rows = [...bag.dags.values()]
+    .sort((a, b) => a.dagId.localeCompare(b.dagId))
+    .map((d) => ({
+      dag_id: d.dagId,
+      fileloc: d.fileloc ? relative(ctx.settings.dagsFolder, d.fileloc) : '',
+      owners: ownersOf(d).join(', '),
+      is_paused: paused.get(d.dagId) ?? d.isPausedUponCreation,
+    }));
+  printRows(ctx.writer, ctx.format, rows, [{ key: 'dag_id' }, { key: 'fileloc' }, { key: 'owners' }, { key: 'is_paused' }], 'No data found');
+  if (bag.importErrors.length && ctx.format !== 'json') {
+    ctx.writer.err(`${bag.importErrors.length} file(s) failed to import; see \`deferflow dags list-import-errors\``);
+  }
+}
+
+function ownersOf(dag: DAG): string[] {
+  const owners = new Set<string>();
+  for (const t of dag.taskList) owners.add(String(t.args.owner ?? dag.defaultArgs.owner ?? 'airflow'));
+  return [...owners].sort();
+}
+
+async function listImportErrors(ctx: CliContext): Promise<void> {
+  const bag = await loadDagBag(ctx);
+  const store = await optionalStore(ctx);
+  if (store) await bag.syncToStore(store);
+  const rows = bag.importErrors.map((e) => ({ filepath: e.file, error: ctx.format === 'table' ? e.message : e.stack }));
+  printRows(ctx.writer, ctx.format, rows, [{ key: 'filepath' }, { key: 'error' }], 'No data found');
+  // Airflow exits 1 when there are import errors, so CI can gate on this command.
+  if (rows.length) process.exitCode = 1;
+}
+
+const triggerInput = z.object({
+  dagId: dagIdArg,
+  execDate: logicalDate.optional(),
+  conf: jsonObject.optional(),
+  runId: z.string().regex(/^[A-Za-z0-9_.:+\-~]{1,250}$/, "must be 1-250 letters, digits or '_.:+-~'").optional(),
+});
+
+async function triggerDag(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
+  const input = validate(triggerInput, { dagId: args[0], execDate: opts.execDate, conf: opts.conf, runId: opts.runId }, { dagId: 'DAG_ID', execDate: '--exec-date', conf: '--conf', runId: '--run-id' }, 'Cannot trigger');
+  const store = await ctx.store();
+  const dag = await requireDag(ctx, input.dagId);
+  await syncDagBag(ctx, store);
+  const logical = input.execDate ?? new Date();
+  const run = await new DagRunTransitions(store).create({
+    dagId: dag.dagId,
+    runId: input.runId ?? `manual__${isoUtc(logical)}`,
+    runType: 'manual',
+    logicalDate: logical,
+    dataInterval: manualDataInterval(dag.schedule, logical),
+    conf: input.conf ?? {},
+    externalTrigger: true,
+  });
+  // Airflow creates a run's task instances with the run; the scheduler's own insert is idempotent.
+  await new TaskInstanceTransitions(store).createForRun(run, taskSpecsOf(dag));
+  const row = {
+    dag_id: run.dag_id,
+    dag_run_id: run.run_id,
+    logical_date: run.logical_date,
+    data_interval_start: run.data_interval_start,
+    data_interval_end: run.data_interval_end,
+    run_type: run.run_type,
+    state: run.state,
+    conf: run.conf,
+  };
+  if (ctx.format === 'json') {
+    ctx.writer.out(JSON.stringify(toJsonValue({ ...row, conf: JSON.parse(run.conf) as unknown }), null, 2));
+    return;
+  }
+  printRows(ctx.writer, ctx.format, [row], Object.keys(row).map((k) => ({ key: k, state: k === 'state' })));
+}
+
+async function setPaused(ctx: CliContext, args: Array<string | undefined>, paused: boolean): Promise<void> {
+  const dagId = validate(dagIdArg, args[0], { '': 'DAG_ID' }, 'Invalid DAG id');
+  const store = await ctx.store();
+  const repo = new DagRepository(store);
+  if (!(await repo.get(dagId))) {
+    await requireDag(ctx, dagId);
+    await syncDagBag(ctx, store);
+  }
+  const doc = await repo.pause(dagId, paused);
+  printMessage(ctx.writer, ctx.format, `Dag: ${doc.dag_id}, paused: ${doc.is_paused}`, { dag_id: doc.dag_id, is_paused: doc.is_paused });
+}
+
+async function dagState(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
+  const { dagId, date } = validate(z.object({ dagId: dagIdArg, date: z.string({ error: 'is required' }).min(1, 'is required') }), { dagId: args[0], date: args[1] }, { dagId: 'DAG_ID', date: 'LOGICAL_DATE' }, 'Invalid input');
+  const store = await ctx.store();
+  const run = await findDagRun(store, dagId, date);
+  // Airflow prints None for a date without a run.
+  if (ctx.format === 'json') {
+    printScalar(ctx.writer, 'json', run?.state ?? null, 'state');
+    return;
+  }
+  const conf = run ? (JSON.parse(run.conf) as Record<string, unknown>) : {};
+  ctx.writer.out(`${run?.state ?? 'None'}${Object.keys(conf).length ? `, ${JSON.stringify(conf)}` : ''}`);
+}
+
+/** Graphviz DOT of the DAG (what `airflow dags show` prints); json: tasks and their edges. */
+async function showDag(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
+  const dagId = validate(dagIdArg, args[0], { '': 'DAG_ID' }, 'Invalid DAG id');
+  const dag = await requireDag(ctx, dagId);
+  const order = dag.topologicalOrder();
+  if (ctx.format === 'json') {
+    printObject(ctx.writer, 'json', {
+      dag_id: dag.dagId,
+      tasks: order.map((id) => {
+        const t = dag.getTask(id);
+        return { task_id: id, operator: t.operatorName, trigger_rule: t.triggerRule, downstream_task_ids: [...t.downstreamTaskIds].sort() };
+      }),
+    });
+    return;
+  }
+  const q = (s: string): string => JSON.stringify(s);
+  const lines = [`digraph ${q(dag.dagId)} {`, `  graph [label=${q(dag.dagId)} labelloc=t rankdir=LR];`, '  node [shape=rectangle style="filled,rounded" fillcolor="#f0ede4"];'];
+  for (const id of order) lines.push(`  ${q(id)} [label=${q(`${id}\n${dag.getTask(id).operatorName}`)}];`);
+  for (const id of order) for (const d of [...dag.getTask(id).downstreamTaskIds].sort()) lines.push(`  ${q(id)} -> ${q(d)};`);
+  lines.push('}');
+  ctx.writer.out(lines.join('\n'));
+}
+
+export function registerDagsCommands(program: Command): void {
+  const dags = program.command('dags').description('Manage DAGs');
+  dags.command('list').description('List the DAGs in the DAGs folder').action(action(listDags));
+  dags.command('list-import-errors').description('List DAG files that failed to import (exit 1 when any)').action(action(listImportErrors));
+  dags
+    .command('trigger')
+    .description('Trigger a DAG run')
+    .argument('<dag_id>', 'the DAG id')
+    .option('-e, --exec-date <date>', 'logical date of the run (2025-04-09 or ISO 8601); default now')
+    .option('-c, --conf <json>', 'run conf as a JSON object, e.g. \'{"key": "value"}\'')
+    .option('-r, --run-id <run_id>', 'run id; default manual__<logical date>')
+    .action(action(triggerDag));
+  dags
+    .command('test')
+    .description('Run one DAG run to completion in this process (scheduler, worker and triggerer here), showing task states live')
+    .argument('<dag_id>', 'the DAG id')
+    .argument('[execution_date]', 'logical date (2025-04-09 or ISO 8601); default now')
+    .option('-c, --conf <json>', 'run conf as a JSON object')
+    .option('--timeout <seconds>', 'give up after this many seconds', '3600')
+    .action(action(runDagTest));
+  dags.command('pause').description('Pause a DAG').argument('<dag_id>', 'the DAG id').action(action((ctx, args) => setPaused(ctx, args, true)));
+  dags.command('unpause').description('Resume a paused DAG').argument('<dag_id>', 'the DAG id').action(action((ctx, args) => setPaused(ctx, args, false)));
+  dags.command('state').description('Print the state of the DAG run at a logical date').argument('<dag_id>', 'the DAG id').argument('<execution_date>', 'logical date or run id').action(action(dagState));
+  dags.command('show').description('Print the DAG as Graphviz DOT (json: tasks and edges)').argument('<dag_id>', 'the DAG id').action(action(showDag));
+}

@@ -1,0 +1,2 @@
+import type { Command } from 'commander';
+export function registerStartCommand(_program: Command): void {}

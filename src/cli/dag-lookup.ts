@@ -1,0 +1,67 @@
+/**
+ * Shared look-ups for the `dags` and `tasks` commands: the DAG folder as a DagBag (Airflow's CLI
+ * parses the folder too), a DAG that must exist, and a DAG run named by run id *or* logical date
+ * (Airflow accepts both: `tasks states-for-dag-run my_dag 2025-04-09`).
+ */
+import { relative } from 'node:path';
+import { DagBag } from '../dag-processing/dag-bag.ts';
+import type { DAG } from '../dag/dag.ts';
+import { NotFoundError } from '../errors/not-found-error.ts';
+import type { Store } from '../store/store.ts';
+import type { DagRunDoc } from '../store/schema.ts';
+import { createLogger } from '../log/logger.ts';
+import type { CliContext } from './context.ts';
+import { logicalDate } from './validation.ts';
+
+const bags = new WeakMap<CliContext, Promise<DagBag>>();
+
+/** The DAGs folder parsed once per command. */
+export function loadDagBag(ctx: CliContext): Promise<DagBag> {
+  let p = bags.get(ctx);
+  if (!p) {
+    // DAG import problems are reported by the commands themselves; keep the logger for real failures.
+    p = DagBag.load(ctx.settings.dagsFolder, { logger: createLogger({ level: 'error', pretty: false, destination: process.stderr }) });
+    bags.set(ctx, p);
+  }
+  return p;
+}
+
+export async function requireDag(ctx: CliContext, dagId: string): Promise<DAG> {
+  const bag = await loadDagBag(ctx);
+  const dag = bag.getDag(dagId);
+  if (dag) return dag;
+  const broken = bag.importErrors.map((e) => relative(ctx.settings.dagsFolder, e.file) || e.file);
+  throw new NotFoundError(
+    'DAG_NOT_FOUND',
+    `DAG '${dagId}' not found in ${ctx.settings.dagsFolder}${broken.length ? ` (files that failed to import: ${broken.join(', ')})` : ''}`,
+    broken.length ? 'Fix the import errors shown by `deferflow dags list-import-errors`, or check the DAG id.' : 'Check the DAG id with `deferflow dags list`, or point DEFERFLOW_DAGS_FOLDER at the folder holding it.',
+  );
+}
+
+/** Parse the DAG folder and record what it found (DAGs, import errors) in the store. */
+export async function syncDagBag(ctx: CliContext, store: Store): Promise<DagBag> {
+  const bag = await loadDagBag(ctx);
+  await bag.syncToStore(store);
+  return bag;
+}
+
+/** A run by run id, else by logical date (when the text is a date). */
+export async function findDagRun(store: Store, dagId: string, runIdOrDate: string): Promise<DagRunDoc | null> {
+  const byId = await store.dagRuns.findOne({ dag_id: dagId, run_id: runIdOrDate });
+  if (byId) return byId;
+  const date = logicalDate.safeParse(runIdOrDate);
+  if (!date.success) return null;
+  return store.dagRuns.findOne({ dag_id: dagId, logical_date: date.data });
+}
+
+export async function requireDagRun(store: Store, dagId: string, runIdOrDate: string): Promise<DagRunDoc> {
+  const run = await findDagRun(store, dagId, runIdOrDate);
+  if (!run) {
+    throw new NotFoundError(
+      'DAG_RUN_NOT_FOUND',
+      `DagRun for ${dagId} with run_id or logical date of '${runIdOrDate}' not found`,
+      'Give a run id (e.g. manual__2025-04-09T00:00:00+00:00) or a logical date (2025-04-09) of an existing run; trigger one with `deferflow dags trigger`.',
+    );
+  }
+  return run;
+}

@@ -1,0 +1,48 @@
+/**
+ * How a failed command reports: `Error [CODE]: message` and a `Hint:` line on stderr (or one JSON
+ * object with `--output json`), then a non-zero exit — 2 for bad input, 1 for everything else.
+ * Messages pass through the secret masker so a connection password inside an error never prints.
+ */
+import { CommanderError } from 'commander';
+import { DeferflowError, errorMessage } from '../errors/deferflow-error.ts';
+import { maskSecrets } from '../connections/secret-masker.ts';
+import type { Writer } from './output/renderer.ts';
+import type { OutputFormat } from './output/output-format.ts';
+
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export interface ReportedError {
+  code: string;
+  message: string;
+  hint?: string;
+  exitCode: number;
+}
+
+export function describeError(e: unknown): ReportedError {
+  if (e instanceof DeferflowError) {
+    return { code: e.code, message: e.message, hint: e.hint, exitCode: e.code === 'INVALID_INPUT' ? EXIT_USAGE : EXIT_FAILURE };
+  }
+  if (e instanceof CommanderError) {
+    return { code: 'INVALID_INPUT', message: e.message.replace(/^error: /, ''), hint: 'Run the command with --help to see its arguments and options.', exitCode: EXIT_USAGE };
+  }
+  const code = (e as { code?: unknown })?.code;
+  if (code === 'ECONNREFUSED' || (e instanceof Error && e.name === 'MongoServerSelectionError')) {
+    return { code: 'CONFIG_ERROR', message: `Cannot reach MongoDB: ${errorMessage(e)}`, hint: 'Check MONGODB_URI and that the server is running.', exitCode: EXIT_FAILURE };
+  }
+  return { code: 'INTERNAL_ERROR', message: errorMessage(e), hint: 'This looks like a bug in deferflow; rerun with DEFERFLOW_LOG_LEVEL=debug and report it.', exitCode: EXIT_FAILURE };
+}
+
+export function reportError(w: Writer, format: OutputFormat, e: unknown): number {
+  const r = describeError(e);
+  const message = maskSecrets(r.message);
+  const hint = r.hint ? maskSecrets(r.hint) : undefined;
+  if (format === 'json') {
+    w.err(JSON.stringify({ error: { code: r.code, message, ...(hint ? { hint } : {}) } }));
+  } else {
+    w.err(`Error [${r.code}]: ${message}`);
+    if (hint) w.err(`Hint: ${hint}`);
+  }
+  if (process.env.DEFERFLOW_DEBUG && e instanceof Error && e.stack) w.err(maskSecrets(e.stack));
+  return r.exitCode;
+}

@@ -1,0 +1,76 @@
+/**
+ * The `deferflow` program: Airflow's CLI shape (`dags`, `tasks`, `variables`, `connections`, one
+ * command per process kind) on commander. Every command accepts `--output table|json|plain`.
+ * Nothing here connects to MongoDB: commands open the store lazily, so `--help` always works.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { OUTPUT_FORMATS, type OutputFormat } from './output/output-format.ts';
+import { processWriter, type Writer } from './output/renderer.ts';
+import { reportError, EXIT_USAGE } from './errors.ts';
+import { setWriter } from './command-kit.ts';
+import { registerVariablesCommands } from './commands/variables.ts';
+import { registerConnectionsCommands } from './commands/connections.ts';
+import { registerDbCommands } from './commands/db.ts';
+import { registerDagsCommands } from './commands/dags.ts';
+import { registerTasksCommands } from './commands/tasks.ts';
+import { registerTriggersCommands } from './commands/triggers.ts';
+import { registerProcessCommands } from './commands/processes.ts';
+import { registerAwsCommands } from './commands/aws.ts';
+import { registerStartCommand } from './commands/start.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('deferflow')
+    .description('Airflow-style DAGs whose SageMaker tasks defer to a triggerer instead of holding a worker')
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .addOption(new Option('-o, --output <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .exitOverride();
+
+  registerStartCommand(program);
+  registerProcessCommands(program);
+  registerDbCommands(program);
+  registerDagsCommands(program);
+  registerTasksCommands(program);
+  registerVariablesCommands(program);
+  registerConnectionsCommands(program);
+  registerTriggersCommands(program);
+  registerAwsCommands(program);
+
+  // Every subcommand reports usage errors through our handler (exit 2) instead of exiting itself.
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+/** The --output given on the command line, for reporting errors that happen before parsing ends. */
+function outputFromArgv(argv: string[]): OutputFormat {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = a === '-o' || a === '--output' ? argv[i + 1] : a.startsWith('--output=') ? a.slice(9) : undefined;
+    if (v && (OUTPUT_FORMATS as readonly string[]).includes(v)) return v as OutputFormat;
+  }
+  return 'table';
+}
+
+/** Run the CLI; resolves with the exit code. */
+export async function runCli(argv: string[], writer: Writer = processWriter): Promise<number> {
+  setWriter(writer);
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and --version end through here too, successfully; commander already printed its message.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      // A command group without its subcommand printed its help: not a success, not a usage bug.
+      if (e.code === 'commander.help') return e.exitCode;
+      return EXIT_USAGE;
+    }
+    return reportError(writer, outputFromArgv(argv), e);
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * deferflow's public API for DAG authors and embedding applications:
+ *   import { DAG, task, chain } from 'deferflow';
+ *   import { SageMakerTrainingOperatorAsync } from 'deferflow/aws';
+ */
+export * from './dag/index.ts';
+export * from './errors/index.ts';
+export type { SerializedTrigger, TriggerEvent, TriggerLike } from './triggers/serialized-trigger.ts';
+export type { TriggerKind, TriggerRunContext } from './triggers/trigger-kind.ts';
+export { registerTriggerKind } from './triggers/registry.ts';
+export type { EventBridgeEvent } from './events/eventbridge-event.ts';

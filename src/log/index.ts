@@ -1,0 +1,3 @@
+export * from './logger.ts';
+export * from './secret-masker.ts';
+export * from './task-log-sink.ts';

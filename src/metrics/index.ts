@@ -1,0 +1,3 @@
+export * from './registry.ts';
+export * from './triggerer-metrics.ts';
+export * from './store-metrics.ts';

@@ -1,0 +1,263 @@
+/**
+ * Shared lifecycle of the four job operators (Training, Processing, Transform, Tuning):
+ *
+ *   execute:  prepare config → decide the name (action_if_job_exists, adopting a job this task
+ *             instance already submitted) → record it (XCom `sagemaker_job_name`, ownership tags)
+ *             → Create → then either
+ *               sync:       poll Describe every check_interval (print_log copies CloudWatch lines)
+ *               deferrable: Describe once (done already? return / fail), else defer on
+ *                           aws.SageMakerJobTrigger with the log cursor in next_kwargs
+ *   execute_complete (resume): the event must say success, else the task fails with the job's
+ *             FailureReason; copy the remaining log lines; Describe for the return value.
+ *
+ * The return value is Airflow's: `{ [label]: describe }` (Transform adds `Model`).
+ */
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { TaskContext } from '../../../dag/task-context.ts';
+import { DagImportError } from '../../../errors/dag-import-error.ts';
+import { DeferflowError } from '../../../errors/deferflow-error.ts';
+import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
+import { SageMakerJobTrigger } from '../../../triggers/sagemaker-job-trigger.ts';
+import { awsErrorCode, isAwsErrorCode, toAwsError } from '../aws-errors.ts';
+import { FAILED_JOB_STATUSES, TERMINAL_JOB_STATUSES, failureReason, type JobDescription, type SageMakerJobKind } from '../sagemaker/job-kinds.ts';
+import { ACTIONS_IF_JOB_EXISTS, describeOrNull, isAdoptable, resolveJobName, type ActionIfJobExists } from '../sagemaker/job-name-resolver.ts';
+import { LogTailer, type LogCursor } from '../sagemaker/log-tailer.ts';
+import { withOwnershipTags } from '../sagemaker/ownership.ts';
+import { pollUntilTerminal } from '../sagemaker/poll.ts';
+import { serializeDescribe } from '../sagemaker/serialize.ts';
+import { SageMakerBaseOperator, type SageMakerBaseArgs } from './sagemaker-base-operator.ts';
+
+/** XCom key under which the submitted job's name is recorded before Create. */
+export const JOB_NAME_XCOM_KEY = 'sagemaker_job_name';
+
+/** Airflow's CHECK_INTERVAL_SECOND. */
+export const DEFAULT_CHECK_INTERVAL_S = 30;
+
+export interface SageMakerJobArgs extends SageMakerBaseArgs {
+  /** Wait until the job ends (default true). */
+  wait_for_completion?: boolean;
+  /** Copy the job's CloudWatch log lines into the task log (default true). */
+  print_log?: boolean;
+  /** Seconds between Describe calls while waiting synchronously (default 30). */
+  check_interval?: number;
+  /** Give up waiting after this many checks (sync path; default: no limit but max_ingestion_time). */
+  max_attempts?: number | null;
+  /** Fail the task (without stopping the job) once it has run this many seconds; also the trigger timeout. */
+  max_ingestion_time?: number | null;
+  /** Look for an existing job of the same name before Create (default true). */
+  check_if_job_exists?: boolean;
+  /** What to do when the name is taken: 'timestamp' (default), 'increment', 'skip' or 'fail'. */
+  action_if_job_exists?: ActionIfJobExists;
+  /** Defer to the triggerer while the job runs instead of holding a worker slot (default false). */
+  deferrable?: boolean;
+}
+
+interface ResumeKwargs {
+  job_name?: string;
+  log_cursor?: LogCursor;
+  event?: unknown;
+}
+
+interface TriggerPayload {
+  status?: string;
+  job_name?: string;
+  message?: string;
+}
+
+export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
+  protected abstract readonly kind: SageMakerJobKind;
+
+  constructor(args: SageMakerJobArgs) {
+    super(args);
+    const action = args.action_if_job_exists;
+    if (action !== undefined && !(ACTIONS_IF_JOB_EXISTS as readonly string[]).includes(action)) {
+      throw new DagImportError(
+        `Argument action_if_job_exists accepts only ${ACTIONS_IF_JOB_EXISTS.map((a) => `'${a}'`).join(', ')}. Provided value: '${String(action)}'.`,
+        this.definedAt,
+      );
+    }
+  }
+
+  // ---- arguments (lazy, so default_args apply) ----
+  get waitForCompletion(): boolean {
+    return (this.args.wait_for_completion as boolean | undefined) ?? true;
+  }
+  get printLog(): boolean {
+    return (this.args.print_log as boolean | undefined) ?? true;
+  }
+  get checkIntervalS(): number {
+    return (this.args.check_interval as number | undefined) ?? DEFAULT_CHECK_INTERVAL_S;
+  }
+  get maxAttempts(): number | null {
+    return (this.args.max_attempts as number | null | undefined) ?? null;
+  }
+  get maxIngestionTimeS(): number | null {
+    return (this.args.max_ingestion_time as number | null | undefined) ?? null;
+  }
+  get checkIfJobExists(): boolean {
+    return (this.args.check_if_job_exists as boolean | undefined) ?? true;
+  }
+  get actionIfJobExists(): ActionIfJobExists {
+    const a = (this.args.action_if_job_exists as ActionIfJobExists | undefined) ?? 'timestamp';
+    if (!(ACTIONS_IF_JOB_EXISTS as readonly string[]).includes(a)) throw new InvalidInputError(`Invalid action_if_job_exists '${String(a)}'`);
+    return a;
+  }
+  get deferrable(): boolean {
+    return (this.args.deferrable as boolean | undefined) ?? false;
+  }
+
+  // ---- hooks for subclasses ----
+  /** The part of the prepared config that is the Create request (Transform: config.Transform ?? config). */
+  protected jobRequest(config: Record<string, unknown>): Record<string, unknown> {
+    return config;
+  }
+  /** Runs before the name is decided (Transform creates its model here). */
+  protected async beforeSubmit(_ctx: TaskContext, _client: SageMakerClient, _config: Record<string, unknown>): Promise<void> {}
+  /** Airflow's return value. */
+  protected async result(_ctx: TaskContext, _client: SageMakerClient, desc: JobDescription): Promise<Record<string, unknown>> {
+    return { [this.kind.label]: serializeDescribe(desc) };
+  }
+  /** Extra lines after a job completed (Training: billable seconds). */
+  protected completionNote(_desc: JobDescription): string | null {
+    return null;
+  }
+
+  // ---- lifecycle ----
+  async execute(ctx: TaskContext): Promise<Record<string, unknown>> {
+    const client = this.sagemaker(ctx);
+    const config = this.preparedConfig();
+    const request = this.jobRequest(config);
+    const baseName = request[this.kind.nameField];
+    if (typeof baseName !== 'string' || !baseName) {
+      throw new InvalidInputError(`${this.operatorName} '${this.taskId}': config.${this.kind.nameField} is required`);
+    }
+    await this.beforeSubmit(ctx, client, config);
+    const name = await this.submit(ctx, client, request, baseName);
+
+    if (!this.waitForCompletion) {
+      if (this.deferrable) ctx.log.warn('Setting deferrable to True does not have effect when wait_for_completion is set to False.');
+      return this.result(ctx, client, await this.kind.describe(client, name, ctx.signal));
+    }
+    const tailer = this.tailer(ctx, name, {});
+    if (this.deferrable) {
+      const desc = await this.kind.describe(client, name, ctx.signal);
+      if (tailer) await tailer.poll(ctx.signal);
+      const status = String(desc[this.kind.statusField]);
+      if (TERMINAL_JOB_STATUSES.has(status)) return this.finish(ctx, client, name, desc);
+      ctx.log.info(`SageMaker ${this.what(name)} is ${status}; deferring until it ends`);
+      const maxIngestion = this.maxIngestionTimeS;
+      this.defer({
+        trigger: new SageMakerJobTrigger({
+          job_type: this.kind.type,
+          job_name: name,
+          aws_conn_id: this.awsConnId,
+          region_name: this.regionName,
+          poke_interval: this.checkIntervalS,
+          ...(this.maxAttempts !== null ? { max_attempts: this.maxAttempts } : {}),
+        }),
+        method: 'execute_complete',
+        kwargs: { job_name: name, log_cursor: tailer?.position ?? {} },
+        timeout: maxIngestion,
+      });
+    }
+    const desc = await pollUntilTerminal({
+      what: this.what(name),
+      describe: (signal) => this.kind.describe(client, name, signal),
+      status: (d) => String(d[this.kind.statusField]),
+      isTerminal: (s) => TERMINAL_JOB_STATUSES.has(s),
+      checkIntervalMs: this.checkIntervalS * 1000,
+      maxIngestionMs: this.maxIngestionTimeS === null ? null : this.maxIngestionTimeS * 1000,
+      maxAttempts: this.maxAttempts,
+      signal: ctx.signal,
+      log: ctx.log,
+      onPoll: tailer ? async () => void (await tailer.poll(ctx.signal)) : undefined,
+    });
+    return this.finish(ctx, client, name, desc);
+  }
+
+  /** Resume method named in the deferral. */
+  async execute_complete(ctx: TaskContext, kwargs: ResumeKwargs = {}): Promise<Record<string, unknown>> {
+    const event = kwargs.event;
+    if (!event || typeof event !== 'object') {
+      throw new DeferflowError('TRIGGER_FAILED', 'Trigger error: event is None');
+    }
+    const payload = event as TriggerPayload;
+    const name = payload.job_name ?? kwargs.job_name;
+    if (!name) throw new DeferflowError('TRIGGER_FAILED', `Trigger event names no job: ${JSON.stringify(event)}`);
+    const client = this.sagemaker(ctx);
+    const desc = await this.kind.describe(client, name, ctx.signal);
+    // Lines printed before deferring are skipped: the cursor says where that copy stopped.
+    const tailer = this.tailer(ctx, name, kwargs.log_cursor ?? {});
+    if (tailer) await tailer.poll(ctx.signal);
+    if (payload.status !== 'success') {
+      throw this.jobFailed(name, desc, payload.message);
+    }
+    if (payload.message) ctx.log.info(payload.message);
+    return this.finish(ctx, client, name, desc);
+  }
+
+  // ---- internals ----
+  /** Decide the name, record it, Create; returns the name of the job this task now follows. */
+  private async submit(ctx: TaskContext, client: SageMakerClient, request: Record<string, unknown>, baseName: string): Promise<string> {
+    const ti = this.tiIdentity(ctx);
+    const res = await resolveJobName({
+      kind: this.kind,
+      client,
+      baseName,
+      action: this.actionIfJobExists,
+      checkIfJobExists: this.checkIfJobExists,
+      ti,
+      log: ctx.log,
+      signal: ctx.signal,
+    });
+    if (res.existing) {
+      await ctx.ti.xcom_push(JOB_NAME_XCOM_KEY, res.name);
+      return res.name;
+    }
+    request[this.kind.nameField] = res.name;
+    withOwnershipTags(request, ti);
+    // Recorded before Create: whoever picks this task up next knows which job it submitted.
+    await ctx.ti.xcom_push(JOB_NAME_XCOM_KEY, res.name);
+    ctx.log.info(`Creating SageMaker ${this.what(res.name)}`);
+    try {
+      await this.kind.create(client, request, ctx.signal);
+    } catch (e) {
+      if (isAwsErrorCode(e, 'ResourceInUse') || (awsErrorCode(e) === 'ValidationException' && /already exist/i.test((e as Error).message))) {
+        // Another attempt of this very task (a worker that died mid-call, a retry racing it) got
+        // there first: the job is ours, so follow it instead of failing or submitting again.
+        const existing = await describeOrNull(this.kind, client, res.name, ctx.signal);
+        if (existing && (await isAdoptable({ kind: this.kind, client, ti, signal: ctx.signal }, existing))) {
+          ctx.log.info(`SageMaker ${this.what(res.name)} was already submitted by this task; continuing with it`);
+          return res.name;
+        }
+        throw new DeferflowError('INVALID_INPUT', `A SageMaker job with name ${res.name} already exists.`, { cause: e });
+      }
+      throw toAwsError(e, `Create${this.kind.label === 'Tuning' ? 'HyperParameterTuning' : this.kind.label}Job ${res.name}`);
+    }
+    return res.name;
+  }
+
+  private async finish(ctx: TaskContext, client: SageMakerClient, name: string, desc: JobDescription): Promise<Record<string, unknown>> {
+    const status = String(desc[this.kind.statusField]);
+    if (FAILED_JOB_STATUSES.has(status)) throw this.jobFailed(name, desc);
+    const note = this.completionNote(desc);
+    if (note) ctx.log.info(note);
+    ctx.log.info(`${this.taskId} completed successfully.`);
+    return this.result(ctx, client, desc);
+  }
+
+  private jobFailed(name: string, desc: JobDescription, message?: string): DeferflowError {
+    const status = String(desc[this.kind.statusField] ?? 'unknown');
+    const reason = FAILED_JOB_STATUSES.has(status) ? failureReason(desc) : (message ?? `trigger reported failure while the job is ${status}`);
+    return new DeferflowError('SAGEMAKER_JOB_FAILED', `SageMaker ${this.what(name)} ${status === 'Stopped' ? 'was stopped' : 'failed'} because ${reason}`);
+  }
+
+  private tailer(ctx: TaskContext, name: string, cursor: LogCursor): LogTailer | null {
+    if (!this.printLog || !this.kind.logGroup) return null;
+    return new LogTailer(this.clients(ctx).logs(this.awsConnId, this.regionName), this.kind.logGroup, name, ctx.log, cursor);
+  }
+
+  protected what(name: string): string {
+    return `${this.kind.label === 'Tuning' ? 'hyper-parameter tuning' : this.kind.label.toLowerCase()} job ${name}`;
+  }
+}

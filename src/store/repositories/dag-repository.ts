@@ -1,0 +1,118 @@
+/**
+ * The `dags` collection: DAG metadata written by DAG discovery (DagBag.syncToStore) and read by the
+ * scheduler, API and UI. `is_paused` belongs to users: syncing never overwrites it.
+ */
+import { NotFoundError } from '../../errors/not-found-error.ts';
+import type { Store } from '../store.ts';
+import type { DagDoc, ImportErrorDoc } from '../schema.ts';
+
+/** What discovery knows about a DAG; the rest of DagDoc is owned by users / the scheduler. */
+export type DagParsedFields = Omit<DagDoc, 'is_paused' | 'last_automated_data_interval_start' | 'last_automated_data_interval_end' | 'next_dagrun' | 'next_dagrun_create_after'>;
+
+export class DagRepository {
+  constructor(private readonly store: Store) {}
+
+  list(opts: { activeOnly?: boolean; paused?: boolean } = {}): Promise<DagDoc[]> {
+    const filter: Record<string, unknown> = {};
+    if (opts.activeOnly) filter.is_active = true;
+    if (opts.paused !== undefined) filter.is_paused = opts.paused;
+    return this.store.dags.find(filter).sort({ _id: 1 }).toArray();
+  }
+
+  get(dagId: string): Promise<DagDoc | null> {
+    return this.store.dags.findOne({ _id: dagId });
+  }
+
+  async require(dagId: string): Promise<DagDoc> {
+    const d = await this.get(dagId);
+    if (!d) throw new NotFoundError('DAG_NOT_FOUND', `DAG '${dagId}' not found`, 'Check the DAG id with `deferflow dags list`.');
+    return d;
+  }
+
+  /** Pause / unpause; returns the updated doc. */
+  async pause(dagId: string, paused = true): Promise<DagDoc> {
+    const doc = await this.store.dags.findOneAndUpdate({ _id: dagId }, { $set: { is_paused: paused } }, { returnDocument: 'after' });
+    if (!doc) throw new NotFoundError('DAG_NOT_FOUND', `DAG '${dagId}' not found`);
+    return doc;
+  }
+
+  /**
+   * Upsert parsed DAGs in one bulkWrite. New DAGs get `is_paused = pausedUponCreation[dag_id]`
+   * and an empty timetable cursor; existing ones keep both.
+   */
+  async upsertParsed(dags: ReadonlyArray<DagParsedFields & { is_paused_upon_creation: boolean }>): Promise<void> {
+    if (dags.length === 0) return;
+    await this.store.dags.bulkWrite(
+      dags.map(({ is_paused_upon_creation, ...fields }) => ({
+        updateOne: {
+          filter: { _id: fields._id },
+          update: {
+            $set: fields,
+            $setOnInsert: {
+              is_paused: is_paused_upon_creation,
+              last_automated_data_interval_start: null,
+              last_automated_data_interval_end: null,
+              next_dagrun: null,
+              next_dagrun_create_after: null,
+            },
+          },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
+  }
+
+  /** Mark every active DAG not in `keepIds` inactive (its file or the DAG in it disappeared). */
+  async deactivateMissing(keepIds: ReadonlyArray<string>): Promise<number> {
+    const r = await this.store.dags.updateMany({ _id: { $nin: [...keepIds] }, is_active: true }, { $set: { is_active: false } });
+    return r.modifiedCount;
+  }
+
+  /**
+   * Advance the timetable cursor from what the caller read to the interval of the run it created.
+   * Guarded on the old cursor so a slower scheduler can never move it backwards.
+   */
+  async advanceCursor(
+    dagId: string,
+    expectedEnd: Date | null,
+    next: { start: Date; end: Date },
+    nextRun: { logicalDate: Date | null; createAfter: Date | null },
+  ): Promise<boolean> {
+    const r = await this.store.dags.updateOne(
+      { _id: dagId, last_automated_data_interval_end: expectedEnd },
+      {
+        $set: {
+          last_automated_data_interval_start: next.start,
+          last_automated_data_interval_end: next.end,
+          next_dagrun: nextRun.logicalDate,
+          next_dagrun_create_after: nextRun.createAfter,
+        },
+      },
+    );
+    return r.matchedCount === 1;
+  }
+
+  /** Informational: when the next run is due (UI / `dags next-execution`). */
+  async setNextRun(dagId: string, logicalDate: Date | null, createAfter: Date | null): Promise<void> {
+    await this.store.dags.updateOne({ _id: dagId }, { $set: { next_dagrun: logicalDate, next_dagrun_create_after: createAfter } });
+  }
+
+  /** Replace the import errors with the current set (one doc per broken file). */
+  async replaceImportErrors(errors: ReadonlyArray<{ file: string; stack: string }>, now = new Date()): Promise<void> {
+    const files = errors.map((e) => e.file);
+    await this.store.importErrors.deleteMany({ _id: { $nin: files } });
+    if (errors.length === 0) return;
+    await this.store.importErrors.bulkWrite(
+      errors.map((e) => {
+        const doc: ImportErrorDoc = { _id: e.file, filename: e.file, stacktrace: e.stack, timestamp: now };
+        return { replaceOne: { filter: { _id: e.file }, replacement: doc, upsert: true } };
+      }),
+      { ordered: false },
+    );
+  }
+
+  listImportErrors(): Promise<ImportErrorDoc[]> {
+    return this.store.importErrors.find({}).sort({ _id: 1 }).toArray();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `aws.SageMakerJobTrigger`: waits for a SageMaker training / transform / processing /
+ * hyper-parameter tuning job to end, or an endpoint to become InService (or fail).
+ *
+ *   kwargs: {
+ *     job_type: 'training' | 'transform' | 'processing' | 'tuning' | 'endpoint',
+ *     job_name: string,                 // endpoint name for 'endpoint'
+ *     aws_conn_id?: string | null,      // default 'aws_default'; null = SDK default chain
+ *     region_name?: string | null,
+ *     check_on_start?: boolean,         // default true: one Describe when the trigger starts
+ *     poke_interval?, max_attempts?     // accepted for Airflow parity; nothing polls — use the
+ *                                       // defer timeout for a deadline
+ *   }
+ *   payload (Airflow's SageMakerTrigger shape):
+ *     { status: 'success' | 'failed' | 'stopped', job_name, message }
+ *   A trigger timeout resumes the task into `__fail__` with error 'Trigger timeout'.
+ *
+ * Routing key: `sagemaker:<resource>:<lower-cased name>` (see events/sagemaker-job-types.ts).
+ * Events arrive from the triggerer's shared sources (EventBridge → SQS); the watcher adds a
+ * Describe at start and the reconcile sweep. Needs the `sagemakerWatcher` service (the triggerer
+ * provides it) and, through it, `awsClients`.
+ */
+import { filter, map, merge, take } from 'rxjs';
+import { z } from 'zod';
+import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
+import { parseSageMakerEvent, SAGEMAKER_JOB_TYPES, sageMakerKey, type SageMakerJobType, type SageMakerOutcome } from '../events/sagemaker-job-types.ts';
+import type { TriggerKind } from './trigger-kind.ts';
+import type { SerializedTrigger, TriggerEvent } from './serialized-trigger.ts';
+import { SAGEMAKER_WATCHER_SERVICE, type SageMakerWatcher } from './sagemaker-watcher.ts';
+
+export const SAGEMAKER_JOB_TRIGGER_KIND = 'aws.SageMakerJobTrigger';
+
+export const sageMakerJobKwargsSchema = z.object({
+  job_type: z.enum(SAGEMAKER_JOB_TYPES),
+  job_name: z.string().min(1).max(63),
+  aws_conn_id: z.string().nullable().optional(),
+  region_name: z.string().nullable().optional(),
+  check_on_start: z.boolean().optional(),
+  poke_interval: z.number().optional(),
+  max_attempts: z.number().optional(),
+});
+export type SageMakerJobKwargs = z.infer<typeof sageMakerJobKwargsSchema>;
+
+export interface SageMakerJobPayload {
+  status: SageMakerOutcome;
+  job_name: string;
+  message: string;
+}
+
+const NOUN: Record<SageMakerJobType, string> = {
+  training: 'Training job',
+  transform: 'Transform job',
+  processing: 'Processing job',
+  tuning: 'Hyper-parameter tuning job',
+  endpoint: 'Endpoint',
+};
+
+export function sageMakerPayload(type: SageMakerJobType, name: string, outcome: SageMakerOutcome, status: string, reason: string | null): SageMakerJobPayload {
+  const what = `${NOUN[type]} ${name}`;
+  const message =
+    outcome === 'success'
+      ? type === 'endpoint'
+        ? `${what} is InService`
+        : `${what} completed`
+      : outcome === 'stopped'
+        ? `${what} was stopped`
+        : `${what} ended ${status}${reason ? `: ${reason}` : ''}`;
+  return { status: outcome, job_name: name, message };
+}
+
+/** The terminal payload of an event about this trigger's job; null when not terminal / not ours. */
+export function sageMakerJobEvent(kw: SageMakerJobKwargs, event: EventBridgeEvent): TriggerEvent | null {
+  const change = parseSageMakerEvent(event);
+  if (!change || change.type !== kw.job_type || change.name.toLowerCase() !== kw.job_name.toLowerCase() || !change.outcome) return null;
+  return { payload: sageMakerPayload(kw.job_type, kw.job_name, change.outcome, change.status, change.failureReason) };
+}
+
+export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
+  kind: SAGEMAKER_JOB_TRIGGER_KIND,
+  schema: sageMakerJobKwargsSchema,
+  routingKeys: (kw) => [sageMakerKey(kw.job_type, kw.job_name)],
+  fromEvent: sageMakerJobEvent,
+  describe: (kw) => `SageMaker ${kw.job_type} ${kw.job_name}`,
+  run: (kw, ctx) => {
+    const watcher = ctx.service<SageMakerWatcher>(SAGEMAKER_WATCHER_SERVICE);
+    const events$ = ctx.eventsFor(sageMakerKey(kw.job_type, kw.job_name)).pipe(
+      map((e) => sageMakerJobEvent(kw, e)),
+      // Non-terminal statuses (InProgress, Stopping, Updating…) never resume; the first terminal wins.
+      filter((e): e is TriggerEvent => e !== null),
+    );
+    const watch$ = watcher.watch({
+      jobType: kw.job_type,
+      jobName: kw.job_name,
+      connId: kw.aws_conn_id === undefined ? 'aws_default' : kw.aws_conn_id,
+      region: kw.region_name ?? null,
+      since: ctx.createdAt ?? new Date(),
+      checkOnStart: kw.check_on_start ?? true,
+    });
+    return merge(events$, watch$).pipe(take(1));
+  },
+};
+
+/** Convenience for operators: `this.defer({ trigger: new SageMakerJobTrigger({...}), … })`. */
+export class SageMakerJobTrigger {
+  constructor(readonly kwargs: SageMakerJobKwargs) {
+    sageMakerJobKwargsSchema.parse(kwargs);
+  }
+
+  serialize(): SerializedTrigger {
+    return { kind: SAGEMAKER_JOB_TRIGGER_KIND, kwargs: { ...this.kwargs } };
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * UI entry: hash router (#/, #/dags/<id>/<view>, #/deferrals), the token form when the API says
+ * 401, and the live connection shared by every page.
+ */
+import { clear, h } from './dom.ts';
+import { setToken, setUnauthorizedHandler } from './api-client.ts';
+import { connectLive } from './live-events.ts';
+import { renderDagList } from './pages/dag-list.ts';
+import { renderDagPage } from './pages/dag-page.ts';
+import { renderDeferrals } from './pages/deferrals.ts';
+
+export interface Page {
+  /** Called when the user navigates away: unsubscribe, stop timers. */
+  dispose(): void;
+}
+
+const root = document.getElementById('app')!;
+let current: Page | null = null;
+
+function route(): void {
+  current?.dispose();
+  current = null;
+  clear(root);
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const parts = hash.split('/').filter(Boolean).map(decodeURIComponent);
+  for (const a of Array.from(document.querySelectorAll<HTMLAnchorElement>('nav a[data-nav]'))) {
+    a.classList.toggle('active', (a.dataset.nav === 'deferrals') === (parts[0] === 'deferrals'));
+  }
+  if (parts[0] === 'dags' && parts[1]) current = renderDagPage(root, parts[1], (parts[2] as 'grid' | 'graph' | 'gantt') ?? 'grid', parts[3]);
+  else if (parts[0] === 'deferrals') current = renderDeferrals(root);
+  else current = renderDagList(root);
+}
+
+setUnauthorizedHandler(() => {
+  if (document.getElementById('token-form')) return;
+  const input = h('input', { type: 'password', placeholder: 'API token', id: 'token-input' });
+  const form = h(
+    'form',
+    { id: 'token-form', class: 'token-form', onsubmit: ((e: Event) => {
+      e.preventDefault();
+      setToken(input.value.trim() || null);
+      location.reload();
+    }) as EventListener },
+    h('strong', {}, 'This webserver requires a token. '),
+    input,
+    h('button', { type: 'submit' }, 'Use token'),
+  );
+  document.body.prepend(form);
+});
+
+window.addEventListener('hashchange', route);
+route();
+void connectLive();

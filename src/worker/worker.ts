@@ -1,0 +1,242 @@
+/**
+ * A worker: claims `queued` task instances up to its slots and runs each try (TaskRunner). Its
+ * claim loop is an observable — a poll interval merged with wake-ups (a task was queued on the
+ * bus, or one of its own slots freed up) through `exhaustMap`, so claims never overlap.
+ *
+ * Every running try holds a lease on its row; one timer renews all leases every `heartbeatMs`. A
+ * renewal that fails means the row is no longer ours (reaped as a zombie, cleared, marked by
+ * hand): the try is aborted and never writes the row again. A deferring try releases its slot the
+ * moment its row is deferred.
+ *
+ * stop({ graceful }) stops claiming, waits for running tries up to `timeoutMs`, then aborts what is
+ * left (they fail through the normal path, so retries apply); nothing else is released.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { EMPTY, Subject, Subscription, catchError, defer, exhaustMap, filter, from, merge, timer, NEVER } from 'rxjs';
+import type { DagBag } from '../dag-processing/dag-bag.ts';
+import type { Store } from '../store/store.ts';
+import type { StateChangeBus } from '../store/state-change-bus.ts';
+import type { TaskInstanceDoc } from '../store/schema.ts';
+import { TaskInstanceTransitions } from '../store/transitions/task-instance-transitions.ts';
+import { TriggerTransitions } from '../store/transitions/trigger-transitions.ts';
+import { JobRepository } from '../store/repositories/job-repository.ts';
+import { LeaseLost, WorkerShutdown } from './abort-reasons.ts';
+import { RunningTry } from './running-try.ts';
+import { TaskRunner, type WorkerConnectionLookup } from './task-runner.ts';
+
+export interface WorkerOptions {
+  store: Store;
+  dagBag: DagBag;
+  bus?: StateChangeBus;
+  logger: Logger;
+  /** Tries run at once (default 16). */
+  slots?: number;
+  /** Only claim task instances of these queues (default: any). */
+  queues?: string[];
+  /** Lease length; a worker silent this long is presumed dead (default 30 s). */
+  leaseMs?: number;
+  /** Lease renewal period (default leaseMs / 3). */
+  heartbeatMs?: number;
+  /** Claim poll interval when nothing wakes the worker (default 250 ms). */
+  pollIntervalMs?: number;
+  id?: string;
+  /** Exposed to tasks as `ctx.services` (e.g. an AWS client factory). */
+  services?: Record<string, unknown>;
+  /** Synchronous connection lookup for templates (`conn.*`); default none. */
+  connectionLookup?: WorkerConnectionLookup;
+  /** Task log flush period (default 1000 ms). */
+  logFlushMs?: number;
+}
+
+export class Worker {
+  readonly id: string;
+  readonly slots: number;
+  private readonly store: Store;
+  private readonly bus?: StateChangeBus;
+  private readonly log: Logger;
+  private readonly tis: TaskInstanceTransitions;
+  private readonly jobs: JobRepository;
+  private readonly runner: TaskRunner;
+  private readonly dagBag: DagBag;
+  private readonly queues?: string[];
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly host = hostname();
+
+  private readonly running = new Map<string, RunningTry>();
+  private readonly slotFreed = new Subject<void>();
+  private sub?: Subscription;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private claiming: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private dead = false;
+  private registered = false;
+  private lastJobHeartbeat = 0;
+  private wanted = false;
+
+  constructor(opts: WorkerOptions) {
+    this.id = opts.id ?? `worker-${randomUUID()}`;
+    this.slots = Math.max(1, opts.slots ?? 16);
+    this.store = opts.store;
+    this.bus = opts.bus;
+    this.dagBag = opts.dagBag;
+    this.log = opts.logger.child({ component: 'worker', worker_id: this.id });
+    this.tis = new TaskInstanceTransitions(opts.store, opts.bus);
+    this.jobs = new JobRepository(opts.store);
+    this.queues = opts.queues;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.heartbeatMs = opts.heartbeatMs ?? Math.max(10, Math.floor(this.leaseMs / 3));
+    this.pollIntervalMs = opts.pollIntervalMs ?? 250;
+    this.runner = new TaskRunner({
+      store: opts.store,
+      dagBag: opts.dagBag,
+      logger: opts.logger,
+      tis: this.tis,
+      triggers: new TriggerTransitions(opts.store, opts.bus),
+      connectionLookup: opts.connectionLookup,
+      services: opts.services ?? {},
+      leaseMs: this.leaseMs,
+      logFlushMs: opts.logFlushMs,
+    });
+  }
+
+  get slotsInUse(): number {
+    return this.running.size;
+  }
+
+  /** Ids of the task instances this worker runs right now. */
+  get runningTaskInstanceIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  async start(): Promise<void> {
+    if (this.sub) return;
+    this.stopping = false;
+    await this.jobs.register('WorkerJob', { id: this.id, capacity: this.slots, load: 0 });
+    this.registered = true;
+    this.lastJobHeartbeat = Date.now();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+    const queued$ = this.bus
+      ? this.bus.changes$.pipe(filter((c) => c.kind === 'task_instance' && c.ti.state === 'queued' && (!this.queues?.length || this.queues.includes(c.ti.queue))))
+      : NEVER;
+    this.sub = merge(timer(0, this.pollIntervalMs), queued$, this.slotFreed)
+      .pipe(
+        filter(() => ((this.wanted = true), !this.stopping)),
+        exhaustMap(() => defer(() => from((this.claiming = this.fillSlots()))).pipe(catchError(() => EMPTY))),
+      )
+      .subscribe();
+    this.log.info({ slots: this.slots, queues: this.queues ?? 'any', leaseMs: this.leaseMs }, 'worker started');
+  }
+
+  /** Claim until the slots are full or nothing is queued; re-run if woken meanwhile. */
+  private async fillSlots(): Promise<void> {
+    do {
+      this.wanted = false;
+      while (!this.stopping && this.running.size < this.slots) {
+        let ti: TaskInstanceDoc | null;
+        try {
+          ti = await this.tis.claim({
+            workerId: this.id,
+            hostname: this.host,
+            pid: process.pid,
+            leaseMs: this.leaseMs,
+            queues: this.queues,
+            executionTimeoutMs: (doc) => {
+              const dag = this.dagBag.getDag(doc.dag_id);
+              return dag?.hasTask(doc.task_id) ? dag.getTask(doc.task_id).executionTimeoutMs : null;
+            },
+          });
+        } catch (e) {
+          this.log.error({ err: e }, 'claim failed');
+          return;
+        }
+        if (!ti) break;
+        this.launch(ti);
+      }
+    } while (this.wanted && !this.stopping && this.running.size < this.slots);
+  }
+
+  private launch(ti: TaskInstanceDoc): void {
+    const rt = new RunningTry(ti);
+    this.running.set(ti._id, rt);
+    rt.done = this.runner
+      .run(rt)
+      .catch((e: unknown) => this.log.error({ err: e, ti: ti._id }, 'task runner crashed'))
+      .finally(() => {
+        this.running.delete(ti._id);
+        if (!this.stopping) this.slotFreed.next();
+      });
+  }
+
+  /** Renew every held lease (one timer for all); a lost lease aborts its try for good. */
+  private async heartbeat(): Promise<void> {
+    if (this.dead) return;
+    await Promise.all(
+      [...this.running.values()].map(async (rt) => {
+        if (!rt.mayWrite) return;
+        try {
+          const ok = await this.tis.heartbeat(rt.ti._id, rt.token, this.leaseMs);
+          if (!ok && rt.mayWrite && !rt.settling) {
+            this.log.warn({ ti: rt.ti._id }, 'lease lost (task instance reaped, cleared or marked elsewhere); aborting the try');
+            rt.loseLease(new LeaseLost());
+          }
+        } catch (e) {
+          // A failed renewal is not a lost lease: retry next beat; the lease outlives a few misses.
+          this.log.warn({ err: e, ti: rt.ti._id }, 'lease renewal failed');
+        }
+      }),
+    );
+    if (this.registered && Date.now() - this.lastJobHeartbeat >= Math.max(this.heartbeatMs, 1000)) {
+      this.lastJobHeartbeat = Date.now();
+      await this.jobs.heartbeat(this.id, { load: this.running.size }).catch(() => undefined);
+    }
+  }
+
+  async stop(opts: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (this.stopping && !this.sub) return;
+    this.stopping = true;
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    await this.claiming.catch(() => undefined);
+    const tries = () => Promise.all([...this.running.values()].map((rt) => rt.done));
+    if (this.running.size > 0) {
+      const graceful = opts.graceful ?? true;
+      const timeoutMs = graceful ? (opts.timeoutMs ?? 30_000) : 0;
+      // Forced shutdown as a race: the tries finishing vs. the grace period running out.
+      const finished = await Promise.race([tries().then(() => true), sleep(timeoutMs).then(() => false)]);
+      if (!finished) {
+        this.log.warn({ running: this.running.size }, 'grace period over; aborting running tries');
+        for (const rt of this.running.values()) rt.abort(new WorkerShutdown());
+        await Promise.race([tries(), sleep(5000)]);
+      }
+    }
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    if (this.registered && !this.dead) await this.jobs.markStopped(this.id).catch(() => undefined);
+    this.registered = false;
+    this.log.info('worker stopped');
+  }
+
+  /**
+   * Simulate sudden process death (tests, chaos drills): stop claiming and heartbeating at once and
+   * never write again; running tries are aborted as if the process vanished. Their leases expire
+   * and the scheduler reaps them as zombies.
+   */
+  simulateCrash(): void {
+    this.dead = true;
+    this.stopping = true;
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    for (const rt of this.running.values()) rt.loseLease(new LeaseLost('Worker died'));
+    this.log.warn('worker crashed (simulated)');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
