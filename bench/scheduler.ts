@@ -63,11 +63,15 @@ let counting = false;
 client.on('commandStarted', (e) => {
   if (counting) commands.set(e.commandName, (commands.get(e.commandName) ?? 0) + 1);
 });
-const durations: Array<[number, string, string]> = [];
-if (process.env.BENCH_PROFILE) client.on('commandSucceeded', (e) => { if (counting) durations.push([e.duration, e.commandName, JSON.stringify((e.reply as { cursor?: unknown }) ? '' : '')]); });
-if (process.env.BENCH_PROFILE) client.on('commandStarted', (e) => { if (counting && e.commandName !== 'getMore') starts.set(e.requestId, JSON.stringify(e.command).slice(0, 200)); });
+// BENCH_PROFILE=1: print slow commands and every scheduler loop to stderr.
 const starts = new Map<number, string>();
-if (process.env.BENCH_PROFILE) client.on('commandSucceeded', (e) => { if (e.duration > 200) console.error('SLOW', e.duration, starts.get(e.requestId)); });
+if (process.env.BENCH_PROFILE) {
+  client.on('commandStarted', (e) => starts.set(e.requestId, JSON.stringify(e.command).slice(0, 200)));
+  client.on('commandSucceeded', (e) => {
+    if (e.duration > 200) console.error('SLOW', e.duration, starts.get(e.requestId));
+    starts.delete(e.requestId);
+  });
+}
 let transitions = 0;
 bus.changes$.subscribe((c) => {
   if (counting && c.kind === 'task_instance') transitions++;

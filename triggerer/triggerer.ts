@@ -123,6 +123,8 @@ export class Triggerer {
   private readonly held = new Map<string, HeldTrigger>();
   private readonly byTi = new Map<string, string>();
   private readonly pending = new Set<HeldTrigger>();
+  /** Rows we are deleting as orphans: owned by us until the delete lands, but not to be run. */
+  private readonly dropping = new Set<string>();
   private readonly router = new EventRouter();
   private readonly timers = new TimerHeap();
   private readonly tis: TaskInstanceTransitions;
@@ -417,7 +419,7 @@ export class Triggerer {
     if (!this.running()) return 0; // stopping: the release covers what we just claimed
     for (const c of claimed) {
       if (isOrphanTrigger(c._id, tiById.get(c.task_instance_id))) {
-        void this.triggers.deleteOwned(c._id, this.id).catch((e: unknown) => this.logger.warn({ err: e, triggerId: c._id }, 'Deleting an orphan trigger failed'));
+        this.deleteOrphan(c._id);
         continue;
       }
       this.startTrigger(c);
@@ -549,8 +551,9 @@ export class Triggerer {
       }
       const h = this.held.get(c.trigger_id);
       if (!h || h.settled) return;
-      // Another triggerer in this process adopted it, or someone deleted it.
-      if (c.action === 'claimed' || c.action === 'deleted' || c.action === 'fired') this.cancel(h, `trigger ${c.action} elsewhere`);
+      // Someone deleted it (fired elsewhere, task cleared). A 'claimed' by another triggerer is
+      // left to the ownership check, which reads who really owns the row.
+      if (c.action === 'deleted' || c.action === 'fired') this.cancel(h, `trigger ${c.action} elsewhere`);
       return;
     }
     if (c.kind === 'task_instance') this.checkTask(c.ti);
@@ -562,7 +565,15 @@ export class Triggerer {
     const h = this.held.get(triggerId);
     if (!h || h.settled || !isOrphanTrigger(triggerId, ti)) return;
     this.cancel(h, `task is ${ti.state ?? 'none'} and no longer deferred on this trigger`);
-    void this.triggers.deleteOwned(triggerId, this.id).catch((e: unknown) => this.logger.warn({ err: e, triggerId }, 'Deleting an orphan trigger failed'));
+    this.deleteOrphan(triggerId);
+  }
+
+  private deleteOrphan(triggerId: string): void {
+    this.dropping.add(triggerId);
+    this.triggers
+      .deleteOwned(triggerId, this.id)
+      .catch((e: unknown) => this.logger.warn({ err: e, triggerId }, 'Deleting an orphan trigger failed'))
+      .finally(() => this.dropping.delete(triggerId));
   }
 
   private async heartbeatAndCheckOwnership(): Promise<void> {
@@ -583,20 +594,33 @@ export class Triggerer {
 
   /**
    * Only we add rows to our ownership set, so when the count of rows we own (excluding triggers
-   * whose rows are being deleted by us) equals what we run, nothing was taken from us. Only on a
-   * mismatch do we read the ids — one count query per heartbeat at 100k triggers.
+   * whose rows are being deleted by us) equals what we run, nothing changed. Only on a mismatch do
+   * we read the ids — one count query per heartbeat at 100k triggers. Rows we run but no longer
+   * own (deleted, adopted after a partition) are cancelled; rows we own but do not run (a claim
+   * whose outcome FerretDB reported wrongly) are started.
    */
   private async checkOwnership(): Promise<void> {
-    const settled: string[] = [];
-    for (const h of this.held.values()) if (h.settled) settled.push(h.id);
-    const expected = this.held.size - settled.length;
-    const n = await this.triggers.countOwned(this.id, settled);
+    const skip: string[] = [...this.dropping];
+    for (const h of this.held.values()) if (h.settled) skip.push(h.id);
+    const expected = this.held.size - skip.length + this.dropping.size;
+    const n = await this.triggers.countOwned(this.id, skip);
     if (n === expected || !this.running()) return;
     const owned = await this.triggers.idsOwned(this.id);
     for (const h of [...this.held.values()]) {
       if (owned.has(h.id)) continue;
       if (!h.settled) this.cancel(h, 'trigger deleted or adopted by another triggerer');
       else if (h.pending) this.drop(h); // its row is gone: nothing left to resume through it
+    }
+    const missing = [...owned].filter((id) => !this.held.has(id) && !this.dropping.has(id));
+    if (missing.length > 0 && this.running()) {
+      const docs = await this.store.triggers.find({ _id: { $in: missing }, triggerer_id: this.id }).toArray();
+      const tiRows = await this.store.taskInstances.find({ _id: { $in: docs.map((d) => d.task_instance_id) } }, { projection: { state: 1, trigger_id: 1 } }).toArray();
+      const tiById = new Map(tiRows.map((t) => [t._id, t]));
+      for (const d of docs) {
+        if (this.held.has(d._id) || !this.running()) continue;
+        if (isOrphanTrigger(d._id, tiById.get(d.task_instance_id))) this.deleteOrphan(d._id);
+        else this.startTrigger(d);
+      }
     }
   }
 

@@ -6,7 +6,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { register as defaultRegistry, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { metricsRegistry as processRegistry } from '../metrics/registry.ts';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { StateChangeBus } from '../store/state-change-bus.ts';
@@ -44,7 +45,7 @@ export interface BuildServerOptions {
   /** Where it will listen; with auth absent, anything but loopback is refused. */
   host?: string;
   logger?: Logger;
-  /** Registry whose metrics /metrics exposes first (default: prom-client's global registry). */
+  /** Registry whose metrics /metrics exposes first (default: the process registry of src/metrics). */
   metricsRegistry?: Registry;
   /** Connection storage (default: a ConnectionRepository on `store`, created on first use). */
   connections?: ConnectionRepository;
@@ -64,7 +65,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     routerOptions: { ignoreTrailingSlash: true },
   });
   const live = new LiveChanges(opts.store, opts.bus, { pollMs: opts.livePollMs, logger: opts.logger });
-  const ctx = new ApiContext(opts.store, opts.bus, live, opts.metricsRegistry ?? defaultRegistry, opts.dagBag, opts.runtime);
+  const ctx = new ApiContext(opts.store, opts.bus, live, opts.metricsRegistry ?? processRegistry, opts.dagBag, opts.runtime);
   let repo: ConnectionRepository | undefined = opts.connections;
   const connections = () => (repo ??= new ConnectionRepository(opts.store));
 

@@ -22,6 +22,7 @@ export const ERROR_CATALOGUE = {
   TRIGGER_TIMEOUT: { status: 500, title: 'Trigger timeout' },
   UNKNOWN_TRIGGER_KIND: { status: 500, title: 'Unknown trigger kind' },
   STATE_CONFLICT: { status: 409, title: 'State changed concurrently' },
+  RUN_WAIT_TIMEOUT: { status: 504, title: 'Timed out waiting for a DAG run to finish' },
   AWS_ERROR: { status: 502, title: 'AWS request failed' },
   SAGEMAKER_JOB_FAILED: { status: 500, title: 'SageMaker job failed' },
   CONFIG_ERROR: { status: 500, title: 'Configuration error' },

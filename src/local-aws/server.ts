@@ -161,7 +161,10 @@ export function createLocalAwsServer(deps: ServerDeps): Server {
           else {
             const ac = new AbortController();
             res.on('close', () => ac.abort());
-            xml = jsonToQueryXml(action, await handleSqs(action, queryToJson(params), { queues: deps.sqs, signal: ac.signal }), rid);
+            const input = queryToJson(params);
+            // The legacy protocol posts to the queue URL itself instead of naming it.
+            if (input.QueueUrl === undefined && /^\/[^/]+\/[^/]+\/?$/.test(rawPath)) input.QueueUrl = deps.baseUrl() + rawPath;
+            xml = jsonToQueryXml(action, await handleSqs(action, input, { queues: deps.sqs, signal: ac.signal }), rid);
           }
           send(res, 200, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': rid }, xml);
         } catch (e) {

@@ -21,7 +21,7 @@ export type DateTimeKwargs = z.infer<typeof dateTimeKwargsSchema>;
 /** Shared by DateTime and TimeDelta kinds: wait for the moment, emit it. */
 export function runUntilMoment(moment: string, ctx: TriggerRunContext): Observable<TriggerEvent> {
   const at = new Date(moment);
-  const wait$ = ctx.at ? ctx.at(at) : timer(at);
+  const wait$: Observable<unknown> = ctx.at ? ctx.at(at) : timer(at);
   return wait$.pipe(map(() => ({ payload: at.toISOString() })));
 }
 

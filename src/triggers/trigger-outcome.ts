@@ -15,7 +15,8 @@ export type TriggerOutcome = { type: 'event'; payload: unknown } | { type: 'fail
  * stale: the task was not deferred on this trigger (duplicate, resumed elsewhere, cleared); the
  *        trigger row was deleted as garbage.
  * not-deferred-yet: the task is still `running` — its worker inserted the trigger but has not yet
- *        moved it to deferred (deferral step 2). The trigger is kept; retry the outcome shortly.
+ *        moved it to deferred (deferral step 2) — or the deferral landed just after our update
+ *        missed it. The trigger is kept; retry the outcome shortly.
  */
 export type PersistResult = { result: 'resumed'; ti: TaskInstanceDoc } | { result: 'stale' } | { result: 'not-deferred-yet' };
 
@@ -33,6 +34,8 @@ export async function persistTriggerOutcome(deps: OutcomeDeps, trigger: Pick<Tri
   }
   const current = await deps.store.taskInstances.findOne({ _id: trigger.task_instance_id }, { projection: { state: 1, trigger_id: 1 } });
   if (current && current.state === 'running' && current.trigger_id !== trigger._id) return { result: 'not-deferred-yet' };
+  // The deferral landed between our guarded update and this read: try again, never delete.
+  if (current && current.state === 'deferred' && current.trigger_id === trigger._id) return { result: 'not-deferred-yet' };
   await deps.triggers.delete(trigger._id, 'deleted');
   return { result: 'stale' };
 }

@@ -192,5 +192,15 @@ describe('other collections', () => {
     const list = r.body.paths['/api/v1/dags'].get;
     expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['limit', 'offset', 'order_by']));
     expect(r.body.paths['/api/v1/dags/{dag_id}/dagRuns'].post.requestBody).toBeDefined();
+    const ui = await app.inject('/api/v1/ui/');
+    expect(ui.statusCode).toBe(200);
+    expect(ui.body).toContain('swagger');
+  });
+
+  it('answers a malformed JSON body with a 400 problem', async () => {
+    const r = await app.inject({ method: 'POST', url: '/api/v1/dags/etl/dagRuns', headers: { 'content-type': 'application/json' }, payload: '{"conf": ' });
+    expect(r.statusCode).toBe(400);
+    expect(r.headers['content-type']).toContain('application/problem+json');
+    expect(r.json()).toMatchObject({ status: 400, detail: expect.stringMatching(/JSON/i) });
   });
 });

@@ -3,7 +3,7 @@
  * MongoDB (FerretDB in CI) with a database of its own, a throwaway DEFERFLOW_HOME and the CLI
  * fixture DAGs. Not a test file itself.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,16 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface RunningCli {
+  child: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+}
+
 export interface CliHarness {
+  /** Start a long-running command (scheduler, worker, …) in the background. */
+  start(args: string[], opts?: { env?: Record<string, string | undefined> }): RunningCli;
   dbName: string;
   uri: string;
   home: string;
@@ -44,6 +53,29 @@ export async function createCliHarness(name: string): Promise<CliHarness> {
   const home = await mkdtemp(join(tmpdir(), `deferflow-cli-${name}-`));
   const client = new MongoClient(uri);
   await client.connect();
+  const envFor = (extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = { ...process.env, MONGODB_URI: uri, DEFERFLOW_HOME: home, DEFERFLOW_DAGS_FOLDER: CLI_DAGS, DEFERFLOW_LOG_LEVEL: 'warn', NO_COLOR: '1', ...extra };
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+    return env;
+  };
+  const started: RunningCli[] = [];
+  const start = (args: string[], opts: { env?: Record<string, string | undefined> } = {}): RunningCli => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: envFor(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += String(d)));
+    child.stderr!.on('data', (d) => (out += String(d)));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const handle: RunningCli = {
+      child,
+      output: () => out,
+      stop: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        return exited;
+      },
+    };
+    started.push(handle);
+    return handle;
+  };
   const run = (args: string[], opts: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<CliResult> =>
     new Promise((resolveRun) => {
       const env: NodeJS.ProcessEnv = {
@@ -67,12 +99,14 @@ export async function createCliHarness(name: string): Promise<CliHarness> {
     home,
     client,
     run,
+    start,
     async json<T>(args: string[], opts?: { env?: Record<string, string | undefined> }): Promise<T> {
       const r = await run([...args, '--output', 'json'], opts);
       if (r.code !== 0) throw new Error(`deferflow ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
       return JSON.parse(r.stdout) as T;
     },
     async close() {
+      await Promise.all(started.map((p) => p.stop()));
       await client.db(dbName).dropDatabase().catch(() => undefined);
       await client.close();
       await rm(home, { recursive: true, force: true });

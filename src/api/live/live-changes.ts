@@ -12,6 +12,7 @@
 import { EMPTY, defer, from, merge, timer, type Observable } from 'rxjs';
 import { catchError, exhaustMap, filter, map, mergeMap, share } from 'rxjs/operators';
 import type { Logger } from 'pino';
+import type { Collection, Filter } from 'mongodb';
 import type { Store } from '../../store/store.ts';
 import type { StateChange, StateChangeBus } from '../../store/state-change-bus.ts';
 import type { DagRunDoc, TaskInstanceDoc } from '../../store/schema.ts';
@@ -43,7 +44,7 @@ export class LiveChanges {
     private readonly opts: LiveChangesOptions = {},
   ) {
     this.pollMs = opts.pollMs ?? 1000;
-    this.overlapMs = opts.overlapMs ?? 5000;
+    this.overlapMs = opts.overlapMs ?? 2000;
     const bus$: Observable<LiveChange> = bus ? bus.changes$.pipe(map((c) => fromBus(c))) : EMPTY;
     const poll$ = defer(() => {
       this.cursor = new Date(Date.now() - this.overlapMs);
@@ -68,10 +69,7 @@ export class LiveChanges {
   /** One poll: every TI and run written since the cursor (minus the overlap window). */
   async pollOnce(): Promise<LiveChange[]> {
     const since = new Date(this.cursor.getTime() - this.overlapMs);
-    const [tis, runs] = await Promise.all([
-      this.store.taskInstances.find({ updated_at: { $gte: since } }).sort({ updated_at: 1 }).limit(2000).toArray(),
-      this.store.dagRuns.find({ updated_at: { $gte: since } }).sort({ updated_at: 1 }).limit(500).toArray(),
-    ]);
+    const [tis, runs] = await Promise.all([pageSince(this.store.taskInstances, since, 1000, 20), pageSince(this.store.dagRuns, since, 500, 4)]);
     let max = this.cursor.getTime();
     for (const d of [...tis, ...runs]) max = Math.max(max, d.updated_at.getTime());
     this.cursor = new Date(max);
@@ -104,6 +102,23 @@ export class LiveChanges {
     for (const [k, v] of this.tiVersions) if (v.at < limit) this.tiVersions.delete(k);
     for (const [k, v] of this.runStamps) if (v.at < limit) this.runStamps.delete(k);
   }
+}
+
+/**
+ * Everything with updated_at >= since, paged by (updated_at, _id) so a burst larger than one page
+ * is read to its end instead of re-reading the same first page on every poll.
+ */
+export async function pageSince<T extends { _id: string; updated_at: Date }>(col: Collection<T>, since: Date, pageSize: number, maxPages: number): Promise<T[]> {
+  const out: T[] = [];
+  let filter: Filter<T> = { updated_at: { $gte: since } } as Filter<T>;
+  for (let page = 0; page < maxPages; page++) {
+    const batch = (await col.find(filter).sort({ updated_at: 1, _id: 1 }).limit(pageSize).toArray()) as T[];
+    out.push(...batch);
+    if (batch.length < pageSize) break;
+    const last = batch[batch.length - 1]!;
+    filter = { $or: [{ updated_at: { $gt: last.updated_at } }, { updated_at: last.updated_at, _id: { $gt: last._id } }] } as Filter<T>;
+  }
+  return out;
 }
 
 function tiKey(dagId: string, runId: string, taskId: string, mapIndex: number): string {

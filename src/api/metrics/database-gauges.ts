@@ -1,7 +1,8 @@
 /**
  * Gauges the webserver computes from MongoDB on each scrape (a few cheap aggregations), so
  * /metrics shows cluster-wide facts no single process knows: task instances and runs by state,
- * worker slots used/free and triggerer load from the jobs' heartbeats, deferred tasks now.
+ * worker slots used/free and live processes from the jobs' heartbeats. Deferred tasks, slot-seconds
+ * saved and triggers by owner are src/metrics/store-metrics.ts's (registered by the metrics route).
  * Named `deferflow_db_*` so they never collide with the processes' own metrics (src/metrics).
  */
 import { Gauge, Registry } from 'prom-client';
@@ -61,26 +62,6 @@ export function databaseGauges(store: Store): Registry {
       const rows = await store.jobs.aggregate<{ _id: string; n: number }>([{ $match: { state: 'running', latest_heartbeat: { $gte: new Date(Date.now() - ALIVE_MS) } } }, { $group: { _id: '$job_type', n: { $sum: 1 } } }]).toArray();
       this.reset();
       for (const r of rows) this.set({ job_type: r._id }, r.n);
-    },
-  });
-  new Gauge({
-    name: 'deferflow_db_triggers',
-    help: 'Stored triggers, claimed by a triggerer or not',
-    labelNames: ['claimed'],
-    registers: [registry],
-    async collect() {
-      const [all, unclaimed] = await Promise.all([store.triggers.countDocuments({}), store.triggers.countDocuments({ triggerer_id: null })]);
-      this.set({ claimed: 'true' }, all - unclaimed);
-      this.set({ claimed: 'false' }, unclaimed);
-    },
-  });
-  new Gauge({
-    name: 'deferflow_db_worker_slot_seconds_saved',
-    help: 'Sum of time task instances spent deferred instead of holding a worker slot (seconds; finished deferrals)',
-    registers: [registry],
-    async collect() {
-      const rows = await store.taskInstances.aggregate<{ _id: null; ms: number }>([{ $group: { _id: null, ms: { $sum: '$deferred_ms' } } }]).toArray();
-      this.set((rows[0]?.ms ?? 0) / 1000);
     },
   });
   return registry;

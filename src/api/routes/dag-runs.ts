@@ -10,7 +10,7 @@ import { manualDataInterval } from '../../scheduler/timetable.ts';
 import { isoUtc } from '../../util/time-format.ts';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import type { ApiContext } from '../api-context.ts';
-import { apiDagRun, apiTaskInstance, tiReference } from '../serializers.ts';
+import { apiDagRun, apiTaskInstance } from '../serializers.ts';
 import { csvList, isoDate, paginationQuery, sortFor } from '../http/pagination.ts';
 import { clearTaskInstances, markTaskInstances } from '../task-instance-actions.ts';
 

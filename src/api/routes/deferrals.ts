@@ -2,8 +2,9 @@
  * /api/v1/deferrals — deferflow's operator view: every deferred task instance with what it waits
  * on (trigger kind, external job), its status, since when, its deadline and owning triggerer; and
  * totals: deferred now, worker slot-seconds saved, event→resume latency p50/p99 and lost events
- * recovered by the reconcile sweep (the last two from the metrics registry when this process has
- * them — standalone / embedded — else null).
+ * recovered by the reconcile sweep (the last two from the triggerer's metrics in this process's
+ * registry — standalone / embedded — else null: a separate webserver cannot see another process's
+ * histogram).
  */
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
@@ -59,21 +60,25 @@ function earliest(...ds: Array<Date | null | undefined>): Date | null {
   return xs.length ? new Date(Math.min(...xs.map((d) => d.getTime()))) : null;
 }
 
+/** Totals read every deferred row's deferred_at; with 100k deferrals and live pages polling, compute them at most this often. */
+const TOTALS_TTL_MS = 2000;
+
 export function deferralRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  let cached: { at: number; totals: Promise<DeferralTotals> } | null = null;
+  const totalsOnce = (): Promise<DeferralTotals> => {
+    if (!cached || Date.now() - cached.at > TOTALS_TTL_MS) {
+      const totals = computeTotals(ctx);
+      cached = { at: Date.now(), totals };
+      totals.catch(() => (cached = null));
+    }
+    return cached.totals;
+  };
   app.get('/api/v1/deferrals', { schema: { querystring: Query, tags: ['Deferral'], summary: 'Deferred task instances and deferral totals' } }, async (req) => {
     const q = req.query as z.infer<typeof Query>;
     const now = Date.now();
     const filter = { state: 'deferred' as const, ...(q.dag_id ? { dag_id: q.dag_id } : {}) };
     const sort = sortFor(q.order_by, ORDER, 'deferred_at');
-    const [tis, total, savedRows, ongoing, unclaimed, liveTriggerers] = await Promise.all([
-      ctx.store.taskInstances.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
-      ctx.store.taskInstances.countDocuments(filter),
-      ctx.store.taskInstances.aggregate<{ _id: null; ms: number }>([{ $group: { _id: null, ms: { $sum: '$deferred_ms' } } }]).toArray(),
-      // Running deferrals count too: their slot is free right now. Only deferred_at is needed.
-      ctx.store.taskInstances.find({ state: 'deferred' }, { projection: { deferred_at: 1 } }).toArray() as Promise<Array<Pick<TaskInstanceDoc, 'deferred_at'>>>,
-      ctx.store.triggers.countDocuments({ triggerer_id: null }),
-      ctx.store.jobs.countDocuments({ job_type: 'TriggererJob', state: 'running', latest_heartbeat: { $gte: new Date(now - HEALTH_THRESHOLD_MS) } }),
-    ]);
+    const [tis, total, totals] = await Promise.all([ctx.store.taskInstances.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(), ctx.store.taskInstances.countDocuments(filter), totalsOnce()]);
     const triggerIds = tis.map((t) => t.trigger_id).filter((x): x is string => Boolean(x));
     const triggers = (triggerIds.length ? await ctx.store.triggers.find({ _id: { $in: triggerIds } }).toArray() : []) as TriggerWithStatus[];
     const trigById = new Map(triggers.map((t) => [t._id, t]));
@@ -104,23 +109,40 @@ export function deferralRoutes(app: FastifyInstance, ctx: ApiContext): void {
       };
     });
 
-    const finishedMs = savedRows[0]?.ms ?? 0;
-    const ongoingMs = ongoing.reduce((s, t) => s + (t.deferred_at ? Math.max(0, now - t.deferred_at.getTime()) : 0), 0);
-    const totals: DeferralTotals = {
-      deferred_now: ongoing.length,
-      unclaimed_triggers: unclaimed,
-      worker_slot_seconds_saved: Math.round(finishedMs + ongoingMs) / 1000,
-      worker_slot_seconds_saved_finished: Math.round(finishedMs) / 1000,
-      event_to_resume_latency_ms: await latency(ctx),
-      lost_events_recovered_by_sweep: await recovered(ctx),
-      live_triggerers: liveTriggerers,
-    };
     return { deferrals, total_entries: total, totals };
   });
 }
 
+async function computeTotals(ctx: ApiContext): Promise<DeferralTotals> {
+  const now = Date.now();
+  const [savedRows, ongoing, unclaimed, liveTriggerers, latencyMs, recoveredCount] = await Promise.all([
+    ctx.store.taskInstances.aggregate<{ _id: null; ms: number }>([{ $group: { _id: null, ms: { $sum: '$deferred_ms' } } }]).toArray(),
+    // Running deferrals count too: their slot is free right now. Only deferred_at is needed.
+    ctx.store.taskInstances.find({ state: 'deferred' }, { projection: { deferred_at: 1 } }).toArray() as Promise<Array<Pick<TaskInstanceDoc, 'deferred_at'>>>,
+    ctx.store.triggers.countDocuments({ triggerer_id: null }),
+    ctx.store.jobs.countDocuments({ job_type: 'TriggererJob', state: 'running', latest_heartbeat: { $gte: new Date(now - HEALTH_THRESHOLD_MS) } }),
+    latency(ctx),
+    recovered(ctx),
+  ]);
+  const finishedMs = savedRows[0]?.ms ?? 0;
+  const ongoingMs = ongoing.reduce((s, t) => s + (t.deferred_at ? Math.max(0, now - t.deferred_at.getTime()) : 0), 0);
+  return {
+    deferred_now: ongoing.length,
+    unclaimed_triggers: unclaimed,
+    worker_slot_seconds_saved: Math.round(finishedMs + ongoingMs) / 1000,
+    worker_slot_seconds_saved_finished: Math.round(finishedMs) / 1000,
+    event_to_resume_latency_ms: latencyMs,
+    lost_events_recovered_by_sweep: recoveredCount,
+    live_triggerers: liveTriggerers,
+  };
+}
+
+/** Names from src/metrics/triggerer-metrics.ts. */
+const LATENCY_METRIC = /^deferflow_event_resume_latency_seconds$/;
+const RECOVERED_METRIC = /^deferflow_reconcile_jobs_recovered_total$/;
+
 async function latency(ctx: ApiContext): Promise<DeferralTotals['event_to_resume_latency_ms']> {
-  const h = await findMetric(ctx.metricsRegistry, 'histogram', /event_to_resume|resume_latency|resume.*(seconds|milliseconds|ms)$/);
+  const h = await findMetric(ctx.metricsRegistry, 'histogram', LATENCY_METRIC);
   if (!h) return { p50: null, p99: null, count: 0, source: null };
   const { count, quantiles } = histogramQuantiles(h, [0.5, 0.99]);
   const scale = /seconds$/.test(h.name) ? 1000 : 1;
@@ -129,6 +151,6 @@ async function latency(ctx: ApiContext): Promise<DeferralTotals['event_to_resume
 }
 
 async function recovered(ctx: ApiContext): Promise<number | null> {
-  const c = await findMetric(ctx.metricsRegistry, 'counter', /(sweep|reconcil).*(recover|resum|found)|lost_events/);
+  const c = await findMetric(ctx.metricsRegistry, 'counter', RECOVERED_METRIC);
   return c ? counterSum(c) : null;
 }

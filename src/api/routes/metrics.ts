@@ -1,14 +1,16 @@
 /**
  * GET /metrics — Prometheus text format: the process's registry (runtime, triggerer, scheduler
- * metrics when they run in this process; prom-client's default registry otherwise) followed by
- * the cluster-wide gauges computed from MongoDB on scrape.
+ * metrics when they run in this process, plus src/metrics' store gauges: deferred tasks, slot-seconds
+ * saved, triggers by owner) followed by the webserver's own gauges computed from MongoDB on scrape.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ApiContext } from '../api-context.ts';
 import { databaseGauges } from '../metrics/database-gauges.ts';
+import { registerStoreMetrics } from '../../metrics/store-metrics.ts';
 
 export function metricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  registerStoreMetrics(ctx.store, ctx.metricsRegistry);
   const dbRegistry: Registry = databaseGauges(ctx.store);
   app.get('/metrics', { schema: { tags: ['Monitoring'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
     const [own, db] = await Promise.all([ctx.metricsRegistry.metrics(), dbRegistry.metrics()]);

@@ -1,5 +1,57 @@
-import type { CliContext } from '../context.ts';
+/**
+ * `deferflow dags test DAG [DATE] [--conf JSON]`: one DAG run to completion inside this command —
+ * scheduler, worker and triggerer here, on a scratch database (see in-process.ts) — with task
+ * states shown live and a final state table. Exit 0 only when the run succeeded.
+ */
+import { z } from 'zod';
+import { DeferflowError } from '../../errors/deferflow-error.ts';
+import { manualDataInterval } from '../../scheduler/timetable.ts';
+import { DagRunTransitions } from '../../store/transitions/dag-run-transitions.ts';
+import { isoUtc } from '../../util/time-format.ts';
 import type { Opts } from '../command-kit.ts';
-export async function runDagTest(_ctx: CliContext, _args: Array<string | undefined>, _opts: Opts): Promise<void> {
-  throw new Error('dags test: pending the runtime');
+import type { CliContext } from '../context.ts';
+import { requireDag } from '../dag-lookup.ts';
+import { InProcessRuntime, inProcessLogger, openScratchStore } from '../in-process.ts';
+import { followRun, RunProgressView } from '../output/run-progress.ts';
+import { dagIdArg, jsonObject, logicalDate, positiveIntString, validate } from '../validation.ts';
+
+const input = z.object({
+  dagId: dagIdArg,
+  date: logicalDate.optional(),
+  conf: jsonObject.optional(),
+  timeout: positiveIntString('--timeout'),
+});
+
+export async function runDagTest(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
+  const v = validate(input, { dagId: args[0], date: args[1], conf: opts.conf, timeout: opts.timeout }, { dagId: 'DAG_ID', date: 'EXECUTION_DATE', conf: '--conf', timeout: '--timeout' }, 'Cannot test the DAG');
+  const dag = await requireDag(ctx, v.dagId);
+  const scratch = await openScratchStore(ctx, 'dagtest');
+  ctx.onClose(() => scratch.close());
+  const { store } = scratch;
+  const runtime = new InProcessRuntime({ store, dag, logger: inProcessLogger(ctx), components: { scheduler: true, worker: true, triggerer: true } });
+  ctx.onClose(() => runtime.stop());
+
+  const { DagBag } = await import('../../dag-processing/dag-bag.ts');
+  await DagBag.fromDags([dag]).syncToStore(store);
+  const logical = v.date ?? new Date();
+  const run = await new DagRunTransitions(store, runtime.bus).create({
+    dagId: dag.dagId,
+    runId: `manual__${isoUtc(logical)}`,
+    runType: 'manual',
+    logicalDate: logical,
+    dataInterval: manualDataInterval(dag.schedule, logical),
+    conf: v.conf ?? {},
+    externalTrigger: true,
+  });
+  await runtime.start();
+
+  const view = new RunProgressView(ctx.writer, ctx.format);
+  const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), v.timeout * 1000).unref());
+  const final = await followRun(store, dag.dagId, run.run_id, view, { intervalMs: 250, taskOrder: dag.topologicalOrder(), done: timedOut, changes$: runtime.bus.changes$ });
+  if (!final) throw new DeferflowError('DAG_RUN_NOT_FOUND', `The test run ${run.run_id} disappeared`);
+  view.final(final);
+  if (final.state !== 'success' && final.state !== 'failed') {
+    throw new DeferflowError('TASK_TIMEOUT', `The test run of ${dag.dagId} did not finish within ${v.timeout} s (state ${final.state})`, { hint: 'Raise --timeout, or look at the task states above for what is still waiting.' });
+  }
+  if (final.state !== 'success') process.exitCode = 1;
 }

@@ -6,10 +6,18 @@
 import type { Command } from 'commander';
 import { startWebserver } from '../../api/server.ts';
 import { runLocalAwsCli } from '../../local-aws/main.ts';
+import { ConnectionRepository } from '../../connections/connection-repository.ts';
+import { AwsClientFactory } from '../../providers/aws/aws-clients.ts';
+import { SqsEventSource } from '../../events/sqs-event-source.ts';
+import { Scheduler } from '../../scheduler/scheduler.ts';
+import { Worker } from '../../worker/worker.ts';
+import { Triggerer } from '../../../triggerer/triggerer.ts';
+import { z } from 'zod';
+import { validate } from '../validation.ts';
 import { createLogger } from '../../log/logger.ts';
 import { action, untilSignal, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
-import { loadDagBag } from '../dag-lookup.ts';
+import { loadDagBag, syncDagBag } from '../dag-lookup.ts';
 
 export function processLogger(ctx: CliContext, name: string) {
   return createLogger({ level: ctx.settings.logLevel, name });
@@ -27,6 +35,60 @@ async function webserver(ctx: CliContext): Promise<void> {
   await server.close();
 }
 
+/** Scheduler: parses the DAGs folder, records it, and schedules until stopped. */
+async function scheduler(ctx: CliContext): Promise<void> {
+  const store = await ctx.store();
+  const logger = processLogger(ctx, 'scheduler');
+  const dagBag = await syncDagBag(ctx, store);
+  for (const e of dagBag.importErrors) logger.warn({ file: e.file }, `DAG import error: ${e.message}`);
+  const s = new Scheduler({ store, dagBag, logger });
+  await s.start();
+  ctx.writer.err(`deferflow scheduler ${s.id} running (${dagBag.size} DAGs from ${ctx.settings.dagsFolder})`);
+  await untilSignal();
+  await s.stop();
+}
+
+const queuesFlag = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/, 'must be queue names separated by commas, e.g. default,gpu')
+  .transform((q) => q.split(','));
+
+/** Worker: claims queued task instances up to its slots; deferring tasks free their slot at once. */
+async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+  const queues = opts.queues === undefined ? undefined : validate(queuesFlag, opts.queues, { '': '--queues' }, 'Invalid input');
+  const store = await ctx.store();
+  const logger = processLogger(ctx, 'worker');
+  const dagBag = await loadDagBag(ctx);
+  const aws = new AwsClientFactory({ connections: new ConnectionRepository(store) });
+  const w = new Worker({ store, dagBag, logger, slots: ctx.settings.workerSlots, queues, services: { awsClients: aws } });
+  await w.start();
+  ctx.writer.err(`deferflow worker ${w.id} running with ${w.slots} slots${queues ? ` on queues ${queues.join(', ')}` : ''}`);
+  await untilSignal();
+  // Graceful: running tries finish (or are aborted after the grace period) before we exit.
+  await w.stop({ graceful: true });
+  aws.destroy();
+}
+
+const eventsQueueFlag = z.string().url('must be an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/deferflow-sagemaker-events');
+
+/** Triggerer: holds deferred tasks' triggers; with --events-queue-url it consumes SageMaker events from SQS. */
+async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+  const queueUrl = (opts.eventsQueueUrl as string | undefined) ?? process.env.DEFERFLOW_EVENTS_QUEUE_URL;
+  const url = queueUrl === undefined ? undefined : validate(eventsQueueFlag, queueUrl, { '': opts.eventsQueueUrl ? '--events-queue-url' : 'DEFERFLOW_EVENTS_QUEUE_URL' }, 'Invalid input');
+  const store = await ctx.store();
+  const logger = processLogger(ctx, 'triggerer');
+  const aws = new AwsClientFactory({ connections: new ConnectionRepository(store) });
+  const awsConnId = (opts.awsConnId as string | undefined) ?? null;
+  const eventSources = url ? [new SqsEventSource({ client: aws.sqs(awsConnId), queueUrl: url, logger })] : [];
+  const t = new Triggerer({ store, logger, capacity: ctx.settings.triggererCapacity, eventSources, services: { awsClients: aws } });
+  await t.start();
+  ctx.writer.err(`deferflow triggerer ${t.id} running (capacity ${ctx.settings.triggererCapacity}${url ? `, events from ${url}` : ', no event queue: SageMaker jobs are found by reconcile sweeps'})`);
+  await untilSignal();
+  // Releases the triggers for adoption; never cancels the remote jobs.
+  await t.stop();
+  aws.destroy();
+}
+
 export const hostPortFlags = (opts: Opts) => ({ webserverHost: opts.host as string | undefined, webserverPort: opts.port as string | undefined });
 
 export function registerProcessCommands(program: Command): void {
@@ -36,6 +98,20 @@ export function registerProcessCommands(program: Command): void {
     .option('-H, --host <host>', 'bind address (DEFERFLOW_WEBSERVER_HOST; default 127.0.0.1)')
     .option('-p, --port <port>', 'port (DEFERFLOW_WEBSERVER_PORT; default 8080)')
     .action(action(webserver, hostPortFlags));
+  program.command('scheduler').description('Run the scheduler: create DAG runs, decide ready tasks, retries and timeouts').action(action(scheduler));
+  program
+    .command('worker')
+    .description('Run a worker: execute queued tasks up to --slots at once')
+    .option('-s, --slots <n>', 'tasks run at once (DEFERFLOW_WORKER_SLOTS; default 16)')
+    .option('-q, --queues <names>', 'only these queues, comma-separated (default: all)')
+    .action(action(worker, (o) => ({ workerSlots: o.slots as string | undefined })));
+  program
+    .command('triggerer')
+    .description('Run a triggerer: hold deferred tasks\' triggers and resume them when their events arrive')
+    .option('--capacity <n>', 'triggers held at most (DEFERFLOW_TRIGGERER_CAPACITY; default 10000)')
+    .option('--events-queue-url <url>', 'SQS queue receiving SageMaker state-change events (DEFERFLOW_EVENTS_QUEUE_URL; see `aws setup-events`)')
+    .option('--aws-conn-id <conn_id>', 'AWS connection for the queue (default: the SDK default chain)')
+    .action(action(triggerer, (o) => ({ triggererCapacity: o.capacity as string | undefined })));
   program
     .command('local-aws')
     .description('Run the local AWS (SageMaker, S3, EventBridge, SQS, CloudWatch Logs, STS) for work without an AWS account')

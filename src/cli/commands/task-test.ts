@@ -1,5 +1,119 @@
-import type { CliContext } from '../context.ts';
+/**
+ * `deferflow tasks test DAG TASK [DATE|RUN_ID]` (Airflow's `tasks test`): run one task instance in
+ * this process — ignoring its dependencies, leaving every other task and the deployment's database
+ * alone (scratch database, see in-process.ts) — then print its log and return value. A task that
+ * defers is resumed here too (triggerer in-process). One try only, as in Airflow: a try that
+ * would be retried counts as failed. Exit 0 only on success.
+ */
+import { filter, firstValueFrom, merge, timer, map } from 'rxjs';
+import { z } from 'zod';
+import { DeferflowError } from '../../errors/deferflow-error.ts';
+import { NotFoundError } from '../../errors/not-found-error.ts';
+import { DagBag } from '../../dag-processing/dag-bag.ts';
+import { manualDataInterval } from '../../scheduler/timetable.ts';
+import { taskSpecsOf } from '../../scheduler/task-specs.ts';
+import { TaskLogRepository } from '../../store/repositories/task-log-repository.ts';
+import { FINISHED_TI_STATES, taskInstanceId, type TaskInstanceDoc } from '../../store/schema.ts';
+import { DagRunTransitions } from '../../store/transitions/dag-run-transitions.ts';
+import { TaskInstanceTransitions } from '../../store/transitions/task-instance-transitions.ts';
+import { maskSecrets } from '../../connections/secret-masker.ts';
+import { isoUtc } from '../../util/time-format.ts';
 import type { Opts } from '../command-kit.ts';
-export async function runTaskTest(_ctx: CliContext, _args: Array<string | undefined>, _opts: Opts): Promise<void> {
-  throw new Error('tasks test: pending the worker');
+import type { CliContext } from '../context.ts';
+import { requireDag } from '../dag-lookup.ts';
+import { InProcessRuntime, inProcessLogger, openScratchStore } from '../in-process.ts';
+import { toJsonValue } from '../output/renderer.ts';
+import { formatState } from '../output/state-colors.ts';
+import { dagIdArg, jsonObject, logicalDate, taskIdArg, validate } from '../validation.ts';
+
+const input = z.object({ dagId: dagIdArg, taskId: taskIdArg, when: z.string().min(1).optional(), params: jsonObject.optional() });
+
+const DONE: ReadonlySet<string | null> = new Set<string | null>([...FINISHED_TI_STATES, 'up_for_retry', 'up_for_reschedule']);
+
+export async function runTaskTest(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
+  const v = validate(input, { dagId: args[0], taskId: args[1], when: args[2], params: opts.taskParams }, { dagId: 'DAG_ID', taskId: 'TASK_ID', when: 'EXECUTION_DATE_OR_RUN_ID', params: '--task-params' }, 'Cannot test the task');
+  const dag = await requireDag(ctx, v.dagId);
+  if (!dag.hasTask(v.taskId)) {
+    throw new NotFoundError('TASK_NOT_FOUND', `Task '${v.taskId}' not found in DAG '${v.dagId}'`, `The DAG has: ${dag.taskIds.sort().join(', ')}`);
+  }
+  const scratch = await openScratchStore(ctx, 'tasktest');
+  ctx.onClose(() => scratch.close());
+
+  // The date: a logical date, or the run id of an existing run (its date and conf are reused).
+  let logical = new Date();
+  let conf: Record<string, unknown> = {};
+  if (v.when) {
+    const asDate = logicalDate.safeParse(v.when);
+    if (asDate.success) logical = asDate.data;
+    else {
+      const existing = await scratch.source?.dagRuns.findOne({ dag_id: v.dagId, run_id: v.when });
+      if (!existing) {
+        throw new DeferflowError('INVALID_INPUT', `EXECUTION_DATE_OR_RUN_ID: ${JSON.stringify(v.when)} is neither a date nor the run id of a run of ${v.dagId}`, { hint: 'Use a logical date such as 2025-04-09, or a run id from `deferflow tasks states-for-dag-run`.' });
+      }
+      logical = existing.logical_date;
+      conf = JSON.parse(existing.conf) as Record<string, unknown>;
+    }
+  }
+  conf = { ...conf, ...(v.params ?? {}) };
+
+  const { store } = scratch;
+  const runtime = new InProcessRuntime({ store, dag, logger: inProcessLogger(ctx), components: { scheduler: false, worker: true, triggerer: true }, slots: 1 });
+  ctx.onClose(() => runtime.stop());
+  await DagBag.fromDags([dag]).syncToStore(store);
+  const runs = new DagRunTransitions(store, runtime.bus);
+  const tis = new TaskInstanceTransitions(store, runtime.bus);
+  const created = await runs.create({ dagId: dag.dagId, runId: `manual__${isoUtc(logical)}`, runType: 'manual', logicalDate: logical, dataInterval: manualDataInterval(dag.schedule, logical), conf, externalTrigger: true });
+  const run = (await runs.start(created._id)) ?? created;
+  // Only this task's instance exists: no upstream to wait for, nothing downstream to start.
+  await tis.createForRun(run, taskSpecsOf(dag, [v.taskId]));
+  const tiId = taskInstanceId(dag.dagId, run.run_id, v.taskId);
+
+  // No scheduler here: queue the task ourselves, first and after a deferral resumes it.
+  const requeue = runtime.bus.changes$.subscribe((c) => {
+    if (c.kind === 'task_instance' && c.ti._id === tiId && c.ti.state === 'scheduled') void tis.queue(tiId);
+  });
+  ctx.onClose(async () => requeue.unsubscribe());
+  await runtime.start();
+  await tis.schedule(tiId);
+
+  const finishedOnBus = runtime.bus.changes$.pipe(
+    filter((c) => c.kind === 'task_instance' && c.ti._id === tiId && DONE.has(c.ti.state)),
+    map(() => true),
+  );
+  // The bus tells at once; the poll is a safety net.
+  const polled = timer(500).pipe(map(() => false));
+  for (;;) {
+    const doc = await store.taskInstances.findOne({ _id: tiId });
+    if (doc && DONE.has(doc.state)) break;
+    await firstValueFrom(merge(finishedOnBus, polled));
+  }
+  await runtime.stop();
+  const ti = (await store.taskInstances.findOne({ _id: tiId })) as TaskInstanceDoc;
+  const lines = await new TaskLogRepository(store).read(tiId, Math.max(1, ti.try_number));
+  const xcom = await store.xcom.findOne({ dag_id: dag.dagId, run_id: run.run_id, task_id: v.taskId, key: 'return_value' });
+  const returnValue: unknown = xcom ? JSON.parse(xcom.value) : null;
+  const state = ti.state === 'up_for_retry' ? 'failed' : ti.state;
+
+  if (ctx.format === 'json') {
+    ctx.writer.out(JSON.stringify(toJsonValue({
+      dag_id: dag.dagId,
+      task_id: v.taskId,
+      run_id: run.run_id,
+      logical_date: logical,
+      state,
+      try_number: ti.try_number,
+      duration: ti.duration,
+      error: ti.last_error,
+      return_value: returnValue,
+      log: lines.map((l) => ({ ts: l.ts, level: l.level, msg: maskSecrets(l.msg) })),
+    }), null, 2));
+  } else {
+    for (const l of lines) ctx.writer.out(`[${l.ts.toISOString()}] ${l.level.toUpperCase()} - ${maskSecrets(l.msg)}`);
+    if (ctx.format === 'plain') ctx.writer.out(`state\t${state}\nreturn_value\t${JSON.stringify(returnValue)}`);
+    else {
+      ctx.writer.out(`Return value: ${maskSecrets(JSON.stringify(returnValue))}`);
+      ctx.writer.out(`Task ${v.taskId}: ${formatState(state, ctx.writer.isTty && !process.env.NO_COLOR)}${ti.last_error ? ` — ${maskSecrets(ti.last_error.split('\n')[0])}` : ''}`);
+    }
+  }
+  if (state !== 'success') process.exitCode = 1;
 }

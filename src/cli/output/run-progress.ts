@@ -5,7 +5,9 @@
  * It polls the store (cheap: one indexed query per tick) so it shows the same truth whether the
  * work runs in this process or in other processes sharing the database.
  */
+import type { Observable } from 'rxjs';
 import type { DagRunDoc, TaskInstanceDoc } from '../../store/schema.ts';
+import type { StateChange } from '../../store/state-change-bus.ts';
 import type { Store } from '../../store/store.ts';
 import { formatDuration } from '../../util/duration.ts';
 import type { OutputFormat } from './output-format.ts';
@@ -98,10 +100,11 @@ export class RunProgressView {
       return;
     }
     const time = new Date().toISOString().slice(11, 19);
-    if (s.state !== this.runState) {
-      this.lineOut(`[${time}] run ${s.run_id}: ${this.runState ?? 'new'} → ${s.state}`);
-      this.runState = s.state;
-    }
+    const runLine = s.state !== this.runState ? `[${time}] run ${s.run_id}: ${this.runState ?? 'new'} → ${s.state}` : null;
+    this.runState = s.state;
+    // A finished run is reported after the task changes seen with it, so the log reads causally.
+    const runFinished = s.state === 'success' || s.state === 'failed';
+    if (runLine && !runFinished) this.lineOut(runLine);
     for (const t of s.task_instances) {
       const key = `${t.state ?? 'none'}#${t.try_number}`;
       const before = this.seen.get(t.task_id);
@@ -112,6 +115,7 @@ export class RunProgressView {
       const err = (t.state === 'failed' || t.state === 'up_for_retry') && t.last_error ? ` — ${t.last_error.split('\n')[0]}` : '';
       this.lineOut(`[${time}] ${t.task_id}: ${prev} → ${t.state ?? 'none'} (try ${t.try_number}/${t.max_tries + 1})${err}`);
     }
+    if (runLine && runFinished) this.lineOut(runLine);
   }
 
   private redraw(s: RunSnapshot): void {
@@ -143,30 +147,51 @@ export class RunProgressView {
 }
 
 /**
- * Poll the run every `intervalMs` and feed the view until `done` resolves (or the run ends, when
- * `stopWhenFinished`). Returns the last snapshot.
+ * Feed the view until the run ends (when `stopWhenFinished`, the default) or `done` resolves.
+ * With `changes$` (the in-process state-change bus) every transition is shown as it happens;
+ * the store is polled every `intervalMs` as well, which is all there is for runs whose work
+ * happens in other processes. Returns the last snapshot read from the store.
  */
 export async function followRun(
   store: Store,
   dagId: string,
   runId: string,
   view: RunProgressView,
-  opts: { intervalMs?: number; taskOrder?: string[]; done?: Promise<unknown>; stopWhenFinished?: boolean } = {},
+  opts: { intervalMs?: number; taskOrder?: string[]; done?: Promise<unknown>; stopWhenFinished?: boolean; changes$?: Observable<StateChange> } = {},
 ): Promise<RunSnapshot | null> {
   let finished = false;
   opts.done?.then(
     () => (finished = true),
     () => (finished = true),
   );
-  let last: RunSnapshot | null = null;
-  for (;;) {
-    const snap = await readSnapshot(store, dagId, runId, opts.taskOrder);
-    if (snap) {
-      view.update(snap);
-      last = snap;
-      if (opts.stopWhenFinished !== false && (snap.state === 'success' || snap.state === 'failed')) return snap;
+  let run: DagRunDoc | null = null;
+  const tis = new Map<string, TaskInstanceDoc>();
+  // Keep the newest version of each row: bus events and polls can arrive in either order.
+  const mergeTi = (ti: TaskInstanceDoc): void => {
+    const cur = tis.get(ti.task_id);
+    if (!cur || cur.version <= ti.version) tis.set(ti.task_id, ti);
+  };
+  const sub = opts.changes$?.subscribe((c) => {
+    if (c.kind === 'task_instance' && c.ti.dag_id === dagId && c.ti.run_id === runId) mergeTi(c.ti);
+    else if (c.kind === 'dag_run' && c.run.dag_id === dagId && c.run.run_id === runId) run = c.run;
+    else return;
+    if (run) view.update(snapshotOf(run, [...tis.values()], opts.taskOrder));
+  });
+  try {
+    let last: RunSnapshot | null = null;
+    for (;;) {
+      const snap = await readSnapshot(store, dagId, runId, opts.taskOrder);
+      if (snap) {
+        last = snap;
+        run = await store.dagRuns.findOne({ dag_id: dagId, run_id: runId });
+        for (const ti of await store.taskInstances.find({ dag_id: dagId, run_id: runId }).toArray()) mergeTi(ti);
+        if (run) view.update(snapshotOf(run, [...tis.values()], opts.taskOrder));
+        if (opts.stopWhenFinished !== false && (snap.state === 'success' || snap.state === 'failed')) return snap;
+      }
+      if (finished) return (await readSnapshot(store, dagId, runId, opts.taskOrder)) ?? last;
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
     }
-    if (finished) return (await readSnapshot(store, dagId, runId, opts.taskOrder)) ?? last;
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+  } finally {
+    sub?.unsubscribe();
   }
 }

@@ -76,13 +76,20 @@ export class AtomicUpdater<T extends Document & { _id: string }> {
       return this.withLock(id, true, () => this.col.findOneAndUpdate(filter, update, { returnDocument: 'after' }));
     }
     // A claim: look at a few candidates, take the first whose lock is free and still matches.
+    const sortKeys = opts.sort && typeof opts.sort === 'object' && !Array.isArray(opts.sort) ? Object.keys(opts.sort) : [];
+    const projection = Object.fromEntries([['_id', 1], ...sortKeys.map((k) => [k, 1])]);
     for (let round = 0; round < 3; round++) {
-      const cursor = this.col.find(filter, { projection: { _id: 1 } }).limit(16);
+      const cursor = this.col.find(filter, { projection }).limit(32);
       if (opts.sort) cursor.sort(opts.sort);
-      const candidates = (await cursor.toArray()) as Array<{ _id: string }>;
+      const candidates = (await cursor.toArray()) as Array<Record<string, unknown> & { _id: string }>;
       if (candidates.length === 0) return null;
-      // Concurrent claimers see the same candidates: start at a random one so they rarely collide.
-      const start = Math.floor(Math.random() * Math.min(candidates.length, 4));
+      // Concurrent claimers see the same candidates: each starts at a random one among those that
+      // tie with the best on the FIRST sort key (priority holds; FIFO within it is approximate),
+      // so they rarely collide on one lock.
+      const key = (c: Record<string, unknown>): string => JSON.stringify(sortKeys.length ? (c[sortKeys[0]] ?? null) : null);
+      let ties = 1;
+      while (ties < candidates.length && key(candidates[ties]) === key(candidates[0])) ties++;
+      const start = Math.floor(Math.random() * ties);
       for (const c of [...candidates.slice(start), ...candidates.slice(0, start)]) {
         const doc = await this.withLock(c._id, false, () =>
           this.col.findOneAndUpdate({ ...filter, _id: c._id } as Filter<T>, update, { returnDocument: 'after' }),

@@ -65,12 +65,12 @@ export class TriggerTransitions {
    */
   async claim(ids: string[], seenOwner: SeenOwner, me: string, now = new Date()): Promise<string[]> {
     if (ids.length === 0) return [];
-    const r = await this.store.triggers.updateMany({ _id: { $in: ids }, triggerer_id: seenOwner }, { $set: { triggerer_id: me, claimed_at: now } });
-    let won = ids;
-    if (r.modifiedCount !== ids.length) {
-      const rows = await this.store.triggers.find({ _id: { $in: ids }, triggerer_id: me, claimed_at: now }, { projection: { _id: 1 } }).toArray();
-      won = rows.map((d) => d._id);
-    }
+    await this.store.triggers.updateMany({ _id: { $in: ids }, triggerer_id: seenOwner }, { $set: { triggerer_id: me, claimed_at: now } });
+    // Read back instead of trusting modifiedCount: FerretDB v1 (SQLite) applies an update's filter
+    // and its write non-atomically, so two claimers can both be told they modified the row; the
+    // row's final owner is the truth, and the loser drops it on its next ownership check.
+    const rows = await this.store.triggers.find({ _id: { $in: ids }, triggerer_id: me }, { projection: { _id: 1 } }).toArray();
+    const won = rows.map((d) => d._id);
     if (this.bus) for (const id of won) this.bus.emit({ kind: 'trigger', at: now, action: 'claimed', trigger_id: id });
     return won;
   }

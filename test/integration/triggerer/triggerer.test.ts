@@ -7,7 +7,7 @@ import { DateTimeTrigger } from '../../../src/triggers/date-time-trigger.ts';
 import { TimeDeltaTrigger } from '../../../src/triggers/time-delta-trigger.ts';
 import { EventPatternTrigger } from '../../../src/triggers/event-pattern-trigger.ts';
 import { SageMakerJobTrigger } from '../../../src/triggers/sagemaker-job-trigger.ts';
-import { TriggererHarness, trainingEvent } from './triggerer-harness.ts';
+import { TriggererHarness, trainingEvent, type Deferred } from './triggerer-harness.ts';
 
 registerTriggerKind({ kind: 'test.Failing', schema: z.object({}), run: () => throwError(() => new Error('boom from trigger')) });
 registerTriggerKind({ kind: 'test.Never', schema: z.object({}), run: () => NEVER });
@@ -211,7 +211,7 @@ describe('triggerer: ownership', () => {
   it('adopts the triggers of a triggerer killed hard, never those of a live one, and resumes them all', async () => {
     const a = h.triggerer({ id: 'trig-A' });
     await a.start();
-    const ds = [];
+    const ds: Deferred[] = [];
     for (let i = 0; i < 12; i++) ds.push(await h.deferTask(sm(`job-adopt-${i}`)));
     await h.waitFor('A claims all', () => ds.every((d) => a.holds(d.trigger._id)));
     const src = new PushEventSource('b-src');
@@ -239,12 +239,12 @@ describe('triggerer: ownership', () => {
     });
     await Promise.all([a.start(), b.start()]);
     const moment = new Date(Date.now() + 400);
-    const ds = [];
-    for (let i = 0; i < 30; i++) ds.push(await h.deferTask(new DateTimeTrigger(moment)));
+    const ds: Deferred[] = [];
+    for (let i = 0; i < 12; i++) ds.push(await h.deferTask(new DateTimeTrigger(moment)));
     for (const d of ds) await h.waitForState(d.ti._id, 'scheduled');
     sub.unsubscribe();
     expect([...resumes.values()].every((n) => n === 1)).toBe(true);
-    expect(resumes.size).toBe(30);
+    expect(resumes.size).toBe(12);
     for (const d of ds) expect((await h.ti(d.ti._id)).version).toBe(d.ti.version + 1);
     await a.stop();
     await b.stop();
@@ -261,5 +261,22 @@ describe('triggerer: ownership', () => {
     expect((await h.trigger(d.trigger._id))?.triggerer_id).toBeNull();
     expect((await h.store.jobs.findOne({ _id: 'trig-stop' }))?.state).toBe('success');
     expect((await h.ti(d.ti._id)).state).toBe('deferred');
+  });
+});
+
+describe('listTriggers (for `deferflow triggers list`)', () => {
+  it('lists trigger, task, what it waits on, age, owner (alive or not) and deadline', async () => {
+    const { listTriggers } = await import('../../../src/triggers/list-triggers.ts');
+    const t = h.triggerer({ id: 'trig-list' });
+    await t.start();
+    const deadline = new Date(Date.now() + 60_000);
+    const d = await h.deferTask(sm('job-listed'), { deadline });
+    await h.waitFor('claim', () => t.holds(d.trigger._id));
+    const rows = await listTriggers(h.store, { owner: 'trig-list' });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ trigger_id: d.trigger._id, kind: 'aws.SageMakerJobTrigger', dag_id: 'dag', task_id: 'wait', waits_on: 'SageMaker training job-listed', owner: 'trig-list', owner_alive: true, deadline });
+    expect(rows[0].age_ms).toBeGreaterThanOrEqual(0);
+    await t.stop();
+    expect((await listTriggers(h.store, { dagId: 'dag' })).find((r) => r.trigger_id === d.trigger._id)).toMatchObject({ owner: null, owner_alive: null });
   });
 });

@@ -31,17 +31,28 @@ let staleLatch = new Latch();
 let shutdownLatch = new Latch();
 let timeoutReason: unknown;
 
-const dag = new DAG({ dagId: 'failures', defaultArgs: { retry_delay: 0 } }, () => {
+// One DAG per scenario, so the scheduler (running in the zombie case) never touches the others.
+const dags = {
+  zombie_task: new DAG({ dagId: 'failures_zombie_task', defaultArgs: { retry_delay: 0 } }),
+  stale_task: new DAG({ dagId: 'failures_stale_task' }),
+  slow_task: new DAG({ dagId: 'failures_slow_task' }),
+  shutdown_task: new DAG({ dagId: 'failures_shutdown_task', defaultArgs: { retry_delay: 0 } }),
+};
+dags.zombie_task.with(() => {
   task('zombie_task', async (ctx) => {
     note('zombie_task', ctx.ti.try_number);
     if (ctx.ti.try_number === 1) await zombieLatch.promise;
     return `done by try ${ctx.ti.try_number}`;
   }, { retries: 1 });
+});
+dags.stale_task.with(() => {
   task('stale_task', async (ctx) => {
     note('stale_task', ctx.ti.try_number);
     await staleLatch.promise;
     return 'stale value';
   });
+});
+dags.slow_task.with(() => {
   task('slow_task', async (ctx) => {
     note('slow_task', ctx.ti.try_number);
     await new Promise<void>((resolve, reject) => {
@@ -53,6 +64,8 @@ const dag = new DAG({ dagId: 'failures', defaultArgs: { retry_delay: 0 } }, () =
       });
     });
   }, { execution_timeout: 0.3, retries: 0 });
+});
+dags.shutdown_task.with(() => {
   task('shutdown_task', async (ctx) => {
     note('shutdown_task', ctx.ti.try_number);
     await shutdownLatch.promise;
@@ -69,7 +82,7 @@ const newWorker = (opts: Partial<ConstructorParameters<typeof Worker>[0]> = {}):
 };
 
 beforeAll(async () => {
-  h = await createHarness('worker_failures', [dag]);
+  h = await createHarness('worker_failures', Object.values(dags));
   scheduler = new Scheduler({ store: h.store, dagBag: h.bag, bus: h.bus, logger: h.logger, loopIntervalMs: 50 });
 });
 
@@ -83,11 +96,12 @@ afterAll(async () => {
 });
 
 /** Queue one task of a fresh run directly (none → queued), without a scheduler. */
-async function queueOne(taskId: string, runId: string): Promise<string> {
-  const run = await h.trigger('failures', runId);
+async function queueOne(taskId: keyof typeof dags, runId: string): Promise<string> {
+  const dag = dags[taskId];
+  const run = await h.trigger(dag.dagId, runId);
   await h.tis.createForRun(run, [{ task_id: taskId, operator: '@task', queue: 'default', priority_weight: 1, retries: dag.getTask(taskId).retries }]);
   await h.runs.start(run._id);
-  const tiId = `failures|${runId}|${taskId}`;
+  const tiId = `${dag.dagId}|${runId}|${taskId}`;
   expect(await h.tis.queueFromNone(tiId)).not.toBeNull();
   return tiId;
 }
@@ -97,22 +111,22 @@ describe('worker failure modes', () => {
     const tiId = await queueOne('zombie_task', 'zombie_run');
     const dying = newWorker({ leaseMs: 300, heartbeatMs: 100, id: 'dying-worker' });
     await dying.start();
-    const running = await h.waitFor('try 1 to run', async () => (started.zombie_task?.length ? h.ti('failures', 'zombie_run', 'zombie_task') : null));
+    const running = await h.waitFor('try 1 to run', async () => (started.zombie_task?.length ? h.ti('failures_zombie_task', 'zombie_run', 'zombie_task') : null));
     expect(running.worker_id).toBe('dying-worker');
     dying.simulateCrash();
 
     await scheduler.start();
     const healthy = newWorker({ id: 'healthy-worker' });
     await healthy.start();
-    await h.waitForRun('failures', 'zombie_run');
+    await h.waitForRun('failures_zombie_task', 'zombie_run');
     // The dead worker's task function now "finishes" too: it must not write anything.
     zombieLatch.release();
     await new Promise((r) => setTimeout(r, 100));
-    const ti = await h.ti('failures', 'zombie_run', 'zombie_task');
+    const ti = await h.ti('failures_zombie_task', 'zombie_run', 'zombie_task');
     expect(ti.state).toBe('success');
     expect(ti.try_number).toBe(2);
     expect(started.zombie_task).toEqual([1, 2]);
-    expect(await new XComRepository(h.store).pull('failures', 'zombie_run', 'zombie_task')).toBe('done by try 2');
+    expect(await new XComRepository(h.store).pull('failures_zombie_task', 'zombie_run', 'zombie_task')).toBe('done by try 2');
     expect(tiId).toBe(ti._id);
     await healthy.stop();
     await scheduler.stop();
@@ -128,10 +142,10 @@ describe('worker failure modes', () => {
     expect(await h.tis.markState(tiId, 'failed')).not.toBeNull();
     staleLatch.release();
     await h.waitFor('the worker to drop the try', async () => w.slotsInUse === 0);
-    const ti = await h.ti('failures', 'stale_run', 'stale_task');
+    const ti = await h.ti('failures_stale_task', 'stale_run', 'stale_task');
     expect(ti.state).toBe('failed');
     // Not even the return value got written.
-    expect(await new XComRepository(h.store).pull('failures', 'stale_run', 'stale_task')).toBeUndefined();
+    expect(await new XComRepository(h.store).pull('failures_stale_task', 'stale_run', 'stale_task')).toBeUndefined();
     await w.stop();
   });
 
@@ -140,7 +154,7 @@ describe('worker failure modes', () => {
     const w = newWorker();
     await w.start();
     const ti = await h.waitFor('slow_task to fail', async () => {
-      const t = await h.ti('failures', 'timeout_run', 'slow_task');
+      const t = await h.ti('failures_slow_task', 'timeout_run', 'slow_task');
       return t.state === 'failed' ? t : null;
     });
     expect((timeoutReason as Error).name).toBe('TaskTimeout');
@@ -155,7 +169,7 @@ describe('worker failure modes', () => {
     await w.start();
     await h.waitFor('shutdown_task to run', async () => (started.shutdown_task?.length ? true : null));
     await w.stop({ graceful: true, timeoutMs: 100 });
-    const ti = await h.ti('failures', 'shutdown_run', 'shutdown_task');
+    const ti = await h.ti('failures_shutdown_task', 'shutdown_run', 'shutdown_task');
     expect(ti.state).toBe('up_for_retry');
     expect(ti.last_error).toMatch(/shutting down/);
     expect(ti.lease_token).toBeNull();
@@ -170,6 +184,6 @@ describe('worker failure modes', () => {
     const stopping = w2.stop({ graceful: true, timeoutMs: 10_000 });
     shutdownLatch.release();
     await stopping;
-    expect((await h.ti('failures', 'shutdown_run', 'shutdown_task')).state).toBe('success');
+    expect((await h.ti('failures_shutdown_task', 'shutdown_run', 'shutdown_task')).state).toBe('success');
   });
 });

@@ -19,6 +19,7 @@ import type { TaskContext } from '../../../../src/dag/task-context.ts';
 import type { BaseOperator } from '../../../../src/dag/operator.ts';
 import { TaskDeferred } from '../../../../src/dag/task-deferred.ts';
 import type { EventBridgeEvent } from '../../../../src/local-aws/types.ts';
+import { syntheticSageMakerEvent } from '../../../../src/events/sagemaker-job-types.ts';
 import { serializeTrigger } from '../../../../src/triggers/serialized-trigger.ts';
 import { sageMakerJobKwargsSchema, sageMakerJobTriggerKind } from '../../../../src/triggers/sagemaker-job-trigger.ts';
 
@@ -202,6 +203,19 @@ export function recordEvents(aws: LocalAws): { payloadFor(d: TaskDeferred, timeo
     },
     stop: () => sub.unsubscribe(),
   };
+}
+
+/**
+ * The payload the triggerer's watcher path produces (start-up Describe / reconcile sweep): poll
+ * Describe until terminal, then map the synthetic state-change event through the trigger kind.
+ */
+export async function payloadFromDescribe(d: TaskDeferred, describe: () => Promise<Record<string, unknown>>, statusField: string): Promise<unknown> {
+  const kwargs = sageMakerJobKwargsSchema.parse(serializeTrigger(d.request.trigger).kwargs);
+  const desc = await waitForTerminal(describe, statusField);
+  const event = syntheticSageMakerEvent({ type: kwargs.job_type, name: kwargs.job_name, status: String(desc[statusField]), failureReason: (desc.FailureReason as string) ?? null, region: 'us-east-1', origin: 'test-describe' });
+  const ev = sageMakerJobTriggerKind.fromEvent!(kwargs, event as never);
+  if (!ev) throw new Error(`trigger kind did not accept ${JSON.stringify(event.detail)}`);
+  return ev.payload;
 }
 
 /** Poll Describe until terminal (for jobs started outside an operator). */
