@@ -18,6 +18,11 @@
  *   resume_p50_ms / p99      event handed to the event source → task `scheduled` in MongoDB
  *                            (the guarded update returned), per event
  *   events_per_s             resumes persisted per second during delivery
+ *   --memory-only            no database: hold N SageMaker triggers in memory exactly as the triggerer
+ *                            runs them (router, timer heap with a deadline each, reconciler watch)
+ *                            and route N terminal events through the router. Gives the 100k
+ *                            RSS / idle CPU / routing cost where the database (FerretDB: a full
+ *                            scan per update) cannot hold 100k rows at speed.
  *   airflow_baseline         Airflow-style polling (one Describe per trigger every poke_interval,
  *                            30 s as in SageMakerTrigger) over the same wall time: API calls it
  *                            would make, computed — vs. the SageMaker calls this triggerer made.
@@ -33,6 +38,11 @@ import { PushEventSource } from '../src/events/from-observable.ts';
 import { syntheticSageMakerEvent } from '../src/events/sagemaker-job-types.ts';
 import { TriggererMetrics } from '../src/metrics/triggerer-metrics.ts';
 import { Triggerer } from '../triggerer/triggerer.ts';
+import { EventRouter } from '../src/events/event-router.ts';
+import { TimerHeap } from '../triggerer/timer-heap.ts';
+import { RunContext } from '../triggerer/trigger-run-context.ts';
+import { SageMakerReconciler } from '../triggerer/reconciler.ts';
+import { sageMakerJobTriggerKind } from '../src/triggers/sagemaker-job-trigger.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +52,7 @@ const { values } = parseArgs({
     'idle-seconds': { type: 'string', default: '5' },
     'mongo-uri': { type: 'string', default: process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017' },
     'poke-interval-s': { type: 'string', default: '30' },
+    'memory-only': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.triggers);
@@ -54,7 +65,56 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
 const round = (v: number | null, d = 2) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
 
+async function memoryOnly(): Promise<void> {
+  const logger = createLogger({ level: 'silent', pretty: false });
+  const router = new EventRouter();
+  const timers = new TimerHeap();
+  const reconciler = new SageMakerReconciler({ awsClients: () => undefined, dispatch: async () => undefined, isHeldKey: (k) => router.has(k), logger, metrics: TriggererMetrics.for(new Registry()), sweepIntervalMs: 3_600_000 });
+  reconciler.start();
+  const host = { logger, eventsFor: (k: string) => router.eventsFor(k), service: <T,>(): T => reconciler as unknown as T, at: (m: Date) => timers.at(m) };
+  const rss0 = process.memoryUsage().rss;
+  let fired = 0;
+  const held: Array<{ sub: { unsubscribe(): void }; deadline: { cancel(): void } }> = [];
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const kw = sageMakerJobTriggerKind.schema.parse({ job_type: 'training', job_name: `bench-job-${i}`, check_on_start: false });
+    const deadline = new Date(Date.now() + 3_600_000 + i);
+    const ctx = new RunContext(host, `trg-${i}`, deadline, new Date());
+    held.push({ deadline: timers.schedule(deadline.getTime(), () => undefined), sub: sageMakerJobTriggerKind.run(kw, ctx).subscribe(() => fired++) });
+  }
+  const startS = (performance.now() - t0) / 1000;
+  await sleep(1000);
+  const mem = process.memoryUsage();
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  await sleep(IDLE_S * 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const events = Array.from({ length: N }, (_, i) => syntheticSageMakerEvent({ type: 'training', name: `bench-job-${i}`, status: 'Completed', region: 'us-east-1', origin: 'bench' }));
+  const r0 = performance.now();
+  for (const e of events) router.route(e);
+  const routeMs = performance.now() - r0;
+  reconciler.stop();
+  timers.stop();
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'triggerer',
+      mode: 'memory-only',
+      triggers: N,
+      start_s: round(startS),
+      rss_mb: round(mem.rss / 2 ** 20, 1),
+      delta_rss_mb: round((mem.rss - rss0) / 2 ** 20, 1),
+      heap_mb: round(mem.heapUsed / 2 ** 20, 1),
+      idle_cpu_pct: round(((cpu.user + cpu.system) / 1000 / (performance.now() - wall0)) * 100),
+      routed_events: N,
+      fired,
+      route_us_per_event: round((routeMs * 1000) / N, 3),
+      notes: ['no database: measures what holding N triggers costs in the triggerer process and the in-memory routing cost per event'],
+    })}\n`,
+  );
+}
+
 async function main(): Promise<void> {
+  if (values['memory-only']) return memoryOnly();
   const dbName = `deferflow_bench_triggerer_${randomBytes(4).toString('hex')}`;
   const store = await Store.connect({ uri: values['mongo-uri']!, dbName, maxPoolSize: 50 });
   const info = (await store.db.command({ buildInfo: 1 })) as { version?: string; ferretdb?: unknown; ferretdbFeatures?: unknown };
@@ -116,9 +176,11 @@ async function main(): Promise<void> {
 
     // ---- deliver completion events at RATE for SECONDS
     const total = Math.min(N, Math.round(RATE * SECONDS));
+    // Latency: event handed to the source → the guarded deferred → scheduled update returned
+    // (the transition emits on the state-change bus right then).
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
-    const sub = bus.changes$.subscribe((c) => {
+    const busSub = bus.changes$.subscribe((c) => {
       if (c.kind !== 'task_instance' || c.previous !== 'deferred' || c.ti.state !== 'scheduled') return;
       const t = sentAt.get(c.ti._id);
       if (t !== undefined) latencies.push(performance.now() - t);
@@ -138,12 +200,12 @@ async function main(): Promise<void> {
     const sendS = (performance.now() - tStart) / 1000;
     const drainDeadline = performance.now() + 120_000;
     while (latencies.length < total && performance.now() < drainDeadline) await sleep(50);
-    const elapsedS = (performance.now() - tStart) / 1000;
-    sub.unsubscribe();
-    const callsAfter = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
-    latencies.sort((a, b) => a - b);
     const resumedDb = await store.taskInstances.countDocuments({ dag_id: 'bench', state: 'scheduled' });
+    const elapsedS = (performance.now() - tStart) / 1000;
+    const callsAfter = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
+    busSub.unsubscribe();
     await triggerer.halt();
+    latencies.sort((a, b) => a - b);
 
     const result = {
       bench: 'triggerer',
@@ -164,7 +226,7 @@ async function main(): Promise<void> {
       resume_p90_ms: round(pct(latencies, 90)),
       resume_p99_ms: round(pct(latencies, 99)),
       resume_max_ms: round(latencies.at(-1) ?? null),
-      events_per_s: round(latencies.length / elapsedS, 1),
+      events_per_s: round(resumedDb / elapsedS, 1),
       deferflow_aws_calls: callsAfter - callsBefore,
       airflow_baseline: {
         model: 'one Describe per deferred trigger every poke_interval (computed, not executed)',
@@ -176,7 +238,7 @@ async function main(): Promise<void> {
       notes: [
         'task instances and triggers are bulk-inserted as deferred/unowned (set-up shortcut), then claimed by one triggerer',
         'check_on_start=false: the bench jobs exist in no AWS; the sweep interval exceeds the run, so deferflow makes no AWS calls here (a real deployment adds one paginated List per sweep interval per connection/region/type)',
-        'latency = event handed to the in-process event source -> guarded update deferred->scheduled returned',
+        'latency = event handed to the in-process event source -> the guarded deferred->scheduled update returned from MongoDB (observed on the state-change bus); resumed counts those observed, resumed_in_db counts rows',
       ],
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -26,7 +26,6 @@ import {
   merge,
   mergeMap,
   retry,
-  take,
   timer,
   type Observable,
 } from 'rxjs';
@@ -458,7 +457,8 @@ export class Triggerer {
     } catch (e) {
       return fail(`Trigger failed to start: ${errorMessage(e)}`);
     }
-    const sub = run$.pipe(take(1)).subscribe({
+    // No take(1) layer (memory at 100k): settle() ignores anything after the first event.
+    const sub = run$.subscribe({
       next: (te) => this.settle(h, { type: 'event', payload: te.payload }, 'event'),
       error: (e: unknown) => fail(`Trigger failed: ${errorMessage(e)}`),
       complete: () => {

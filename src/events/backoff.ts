@@ -1,4 +1,4 @@
-/** Exponential backoff with full jitter (AWS's recommendation), shared by SQS polling and sweeps. */
+/** Exponential backoff with "equal jitter" (half fixed, half random), shared by SQS polling and sweeps. */
 export function backoffDelayMs(attempt: number, opts: { baseMs: number; maxMs: number; random?: () => number }): number {
   const cap = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(cap / 2 + ((opts.random ?? Math.random)() * cap) / 2);

@@ -5,14 +5,35 @@
  * long (100k simulated jobs), the next one waits proportionally longer, so
  * serialisation never eats more than ~10% of the event loop.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
-import { writeFile, rename } from 'node:fs/promises';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 
 export interface Persistable {
   snapshot(): unknown;
+  /** Optional: the snapshot's JSON text in pieces, so 100k-job states never become one giant string. */
+  snapshotChunks?(): Iterable<string>;
   restore(data: unknown): void;
+}
+
+function* chunksOf(target: Persistable): Iterable<string> {
+  if (target.snapshotChunks) yield* target.snapshotChunks();
+  else yield JSON.stringify(target.snapshot());
+}
+
+/** Streams chunks to a file, yielding to the event loop whenever the stream asks us to wait. */
+async function writeChunks(file: string, chunks: Iterable<string>): Promise<void> {
+  const out = createWriteStream(file);
+  const done = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve);
+    out.on('error', reject);
+  });
+  for (const c of chunks) {
+    if (!out.write(c)) await new Promise<void>((r) => out.once('drain', r));
+  }
+  out.end();
+  await done;
 }
 
 interface Slot {
@@ -82,10 +103,9 @@ export class Persistence {
         slot.dirty = false;
         const t0 = Date.now();
         try {
-          const json = JSON.stringify(slot.target.snapshot());
           const file = join(this.dir, `${slot.name}.json`);
           const tmp = `${file}.tmp-${process.pid}`;
-          await writeFile(tmp, json);
+          await writeChunks(tmp, chunksOf(slot.target));
           await rename(tmp, file);
         } catch (err) {
           this.logger.error({ err, slot: slot.name }, 'local-aws: state write failed');
@@ -110,7 +130,12 @@ export class Persistence {
       try {
         const file = join(this.dir, `${slot.name}.json`);
         const tmp = `${file}.tmp-${process.pid}`;
-        writeFileSync(tmp, JSON.stringify(slot.target.snapshot()));
+        const fd = openSync(tmp, 'w');
+        try {
+          for (const c of chunksOf(slot.target)) writeSync(fd, c);
+        } finally {
+          closeSync(fd);
+        }
         renameSync(tmp, file);
       } catch (err) {
         this.logger.error({ err, slot: slot.name }, 'local-aws: final state write failed');

@@ -17,7 +17,6 @@ export type Route =
   | { protocol: 'json'; service: JsonService; action: string }
   | { protocol: 'rest-json'; service: 'sagemaker-runtime'; endpointName: string }
   | { protocol: 'query'; service: 'sts' | 'sqs' }
-  | { protocol: 'bad-auth'; s3: boolean; message: string }
   | { protocol: 'unknown'; message: string };
 
 const TARGETS: Array<[string, JsonService]> = [

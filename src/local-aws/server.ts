@@ -174,7 +174,6 @@ export function createLocalAwsServer(deps: ServerDeps): Server {
         }
         return;
       }
-      case 'bad-auth':
       case 'unknown':
         sendJsonError(res, rid, new AwsError('UnknownOperationException', r.message), 'sagemaker');
         return;

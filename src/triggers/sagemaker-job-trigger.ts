@@ -20,7 +20,7 @@
  * Describe at start and the reconcile sweep. Needs the `sagemakerWatcher` service (the triggerer
  * provides it) and, through it, `awsClients`.
  */
-import { filter, map, merge, take } from 'rxjs';
+import { Observable } from 'rxjs';
 import { z } from 'zod';
 import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
 import { parseSageMakerEvent, SAGEMAKER_JOB_TYPES, sageMakerKey, type SageMakerJobType, type SageMakerOutcome } from '../events/sagemaker-job-types.ts';
@@ -81,23 +81,34 @@ export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
   routingKeys: (kw) => [sageMakerKey(kw.job_type, kw.job_name)],
   fromEvent: sageMakerJobEvent,
   describe: (kw) => `SageMaker ${kw.job_type} ${kw.job_name}`,
-  run: (kw, ctx) => {
-    const watcher = ctx.service<SageMakerWatcher>(SAGEMAKER_WATCHER_SERVICE);
-    const events$ = ctx.eventsFor(sageMakerKey(kw.job_type, kw.job_name)).pipe(
-      map((e) => sageMakerJobEvent(kw, e)),
-      // Non-terminal statuses (InProgress, Stopping, Updating…) never resume; the first terminal wins.
-      filter((e): e is TriggerEvent => e !== null),
-    );
-    const watch$ = watcher.watch({
-      jobType: kw.job_type,
-      jobName: kw.job_name,
-      connId: kw.aws_conn_id === undefined ? 'aws_default' : kw.aws_conn_id,
-      region: kw.region_name ?? null,
-      since: ctx.createdAt ?? new Date(),
-      checkOnStart: kw.check_on_start ?? true,
-    });
-    return merge(events$, watch$).pipe(take(1));
-  },
+  run: (kw, ctx) =>
+    // One hand-written Observable instead of merge/map/filter/take: a triggerer holds 100k of
+    // these, and each operator layer costs a subscriber object per trigger.
+    new Observable<TriggerEvent>((sub) => {
+      const watcher = ctx.service<SageMakerWatcher>(SAGEMAKER_WATCHER_SERVICE);
+      const events = ctx.eventsFor(sageMakerKey(kw.job_type, kw.job_name)).subscribe((e) => {
+        // Non-terminal statuses (InProgress, Stopping, Updating…) never resume; the first terminal wins.
+        const te = sageMakerJobEvent(kw, e);
+        if (te && !sub.closed) {
+          sub.next(te);
+          sub.complete();
+        }
+      });
+      const watch = watcher
+        .watch({
+          jobType: kw.job_type,
+          jobName: kw.job_name,
+          connId: kw.aws_conn_id === undefined ? 'aws_default' : kw.aws_conn_id,
+          region: kw.region_name ?? null,
+          since: ctx.createdAt ?? new Date(),
+          checkOnStart: kw.check_on_start ?? true,
+        })
+        .subscribe({ error: (e: unknown) => sub.error(e) });
+      return () => {
+        events.unsubscribe();
+        watch.unsubscribe();
+      };
+    }),
 };
 
 /** Convenience for operators: `this.defer({ trigger: new SageMakerJobTrigger({...}), … })`. */

@@ -23,7 +23,7 @@ interface SetupResult {
   resources: Array<{ kind: string; name: string; outcome: string }>;
 }
 
-describe('deferflow aws setup-events', () => {
+describe('deferflow aws setup-events', { timeout: 90_000 }, () => {
   it('creates the queue, DLQ, rule and target, then finds them on a second run', async () => {
     const first = await h.json<SetupResult>(['aws', 'setup-events', '--queue', 'cli-events'], { env });
     expect(first.queueUrl).toContain('cli-events');

@@ -11,7 +11,7 @@ afterAll(async () => {
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
-describe('deferflow connections', () => {
+describe('deferflow connections', { timeout: 90_000 }, () => {
   it('adds from flags and from a URI, and never prints the secrets', async () => {
     const fromFlags = await h.run([
       'connections', 'add', 'pg_main',

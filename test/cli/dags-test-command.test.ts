@@ -16,7 +16,7 @@ interface RunJson {
   task_instances: Array<{ task_id: string; state: string | null; try_number: number; duration: number | null }>;
 }
 
-describe('deferflow dags test', () => {
+describe('deferflow dags test', { timeout: 90_000 }, () => {
   it('runs fan-out, fan-in, a recovering retry and a failing branch to the states Airflow would give, exit 1', async () => {
     const r = await h.run(['dags', 'test', 'cli_fan', '2025-04-09', '--output', 'json']);
     expect(r.code, r.stderr).toBe(1);

@@ -16,7 +16,7 @@ interface TiRow {
   run_id: string;
 }
 
-describe('deferflow dags', () => {
+describe('deferflow dags', { timeout: 90_000 }, () => {
   it('lists the DAGs of the folder and records them in the store', async () => {
     const r = await h.run(['dags', 'list', '--output', 'json']);
     expect(r.code, r.stderr).toBe(0);

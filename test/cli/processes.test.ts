@@ -19,7 +19,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined |
   }
 }
 
-describe('scheduler + worker processes, then tasks logs / clear', () => {
+describe('scheduler + worker processes, then tasks logs / clear', { timeout: 90_000 }, () => {
   it('runs a triggered run to success in separate processes, shows the logs, and clears a task', async () => {
     expect((await h.run(['dags', 'trigger', 'cli_simple', '-e', '2025-04-09'])).code).toBe(0);
     const scheduler = h.start(['scheduler']);
@@ -59,7 +59,7 @@ describe('scheduler + worker processes, then tasks logs / clear', () => {
     expect((await h.run(['tasks', 'state', 'cli_simple', 'extract', '2025-04-09'])).stdout.trim()).toBe('None');
     // The run is queued again for the scheduler to pick up, as Airflow's clear does.
     expect((await h.run(['dags', 'state', 'cli_simple', '2025-04-09'])).stdout.trim()).toBe('queued');
-  }, 60_000);
+  });
 
   it('reports the database and lists no triggers when nothing is deferred', async () => {
     const check = await h.json<{ ok: boolean; database: string; version: string }>(['db', 'check']);

@@ -18,7 +18,7 @@ interface TaskTestJson {
   log: Array<{ level: string; msg: string }>;
 }
 
-describe('deferflow tasks test', () => {
+describe('deferflow tasks test', { timeout: 90_000 }, () => {
   it('runs one task with its template context, prints its log and return value', async () => {
     const r = await h.run(['tasks', 'test', 'cli_simple', 'extract', '2025-04-09']);
     expect(r.code, r.stderr).toBe(0);

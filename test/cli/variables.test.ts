@@ -11,7 +11,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-describe('deferflow variables', () => {
+describe('deferflow variables', { timeout: 90_000 }, () => {
   it('sets, gets (raw and --json), lists and deletes a variable', async () => {
     expect((await h.run(['variables', 'set', 's3_bucket', 'my-bucket'])).stdout.trim()).toBe('Variable s3_bucket created');
     expect((await h.run(['variables', 'set', 'cfg', '{"epochs": 3, "lr": 0.1}', '--json'])).code).toBe(0);

@@ -56,6 +56,13 @@ describe('S3', () => {
     expect(readdirSync(join(t.dataDir, 's3', 'data', 'dir')).sort()).toEqual(['a.csv!meta', 'a.csv!obj']);
   });
 
+  it('verifies flexible checksums (BadDigest on mismatch) and returns them with ChecksumMode', async () => {
+    await expect(t.s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'sum.txt', Body: 'hello', ChecksumCRC32: 'AAAAAA==' }))).rejects.toMatchObject({ name: 'BadDigest' });
+    await t.s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'sum.txt', Body: 'hello' }));
+    const h = await t.s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'sum.txt', ChecksumMode: 'ENABLED' }));
+    expect(h.ChecksumCRC32).toBe('NhCmhg==');
+  });
+
   it('keeps keys that are both an object and a prefix apart', async () => {
     await t.s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'x', Body: 'file' }));
     await t.s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'x/y', Body: 'nested' }));

@@ -22,6 +22,8 @@ export async function runScale(total: number, concurrency: number, jobDurationMs
   });
   let events = 0;
   const sub = aws.events$.subscribe(() => events++);
+  // warm up: the SDK loads schemas and middleware lazily on first use
+  await sm.send(new ListTrainingJobsCommand({ MaxResults: 1 }));
   global.gc?.();
   const heap0 = process.memoryUsage().heapUsed;
   const t0 = Date.now();
@@ -47,13 +49,10 @@ export async function runScale(total: number, concurrency: number, jobDurationMs
   global.gc?.();
   const heapAllInFlight = process.memoryUsage().heapUsed;
   const rssAllInFlight = process.memoryUsage().rss;
-  // wait for completion: one paginated sweep per second, as the reconciler would
-  for (;;) {
-    const r = await sm.send(new ListTrainingJobsCommand({ StatusEquals: 'InProgress', MaxResults: 100 }));
-    const inProgress = r.TrainingJobSummaries?.length ?? 0;
-    if (inProgress === 0 && !r.NextToken) break;
-    await new Promise((res) => setTimeout(res, 1000));
-  }
+  // wait for completion: every job publishes 5 state changes (Starting..Completed) with no event faults
+  while (events < total * 5) await new Promise((res) => setTimeout(res, 250));
+  const completed = await sm.send(new ListTrainingJobsCommand({ StatusEquals: 'Completed', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 100 }));
+  if ((completed.TrainingJobSummaries?.length ?? 0) === 0) throw new Error('no completed jobs listed');
   const totalMs = Date.now() - t0;
   sub.unsubscribe();
   sm.destroy();

@@ -7,12 +7,13 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ConnectionRepository } from '../../connections/connection-repository.ts';
-import { AwsClientFactory } from '../../providers/aws/aws-clients.ts';
-import { DEFAULT_EVENTS_QUEUE, setupSageMakerEvents } from '../../providers/aws/setup-events.ts';
 import { action, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { printObject, printRows } from '../output/renderer.ts';
 import { validate } from '../validation.ts';
+
+/** Kept in sync with setup-events.ts (imported lazily: the AWS SDK is slow to load for other commands). */
+const DEFAULT_EVENTS_QUEUE = 'deferflow-sagemaker-events';
 
 const setupInput = z.object({
   queue: z.string().regex(/^[A-Za-z0-9_-]{1,76}$/, "must be 1-76 letters, digits, '-' or '_' (SQS queue names; '-dlq' is appended for the dead-letter queue)"),
@@ -30,6 +31,7 @@ async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, op
     // No database: only DEFERFLOW_CONN_* connections and the SDK default chain are available.
     connections = undefined;
   }
+  const [{ AwsClientFactory }, { setupSageMakerEvents }] = await Promise.all([import('../../providers/aws/aws-clients.ts'), import('../../providers/aws/setup-events.ts')]);
   const factory = new AwsClientFactory(connections ? { connections } : {});
   try {
     const r = await setupSageMakerEvents({ clients: factory, connId: input.awsConnId ?? null, queueName: input.queue, region: input.region ?? null });

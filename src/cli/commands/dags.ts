@@ -18,7 +18,6 @@ import type { CliContext } from '../context.ts';
 import { findDagRun, loadDagBag, requireDag, syncDagBag } from '../dag-lookup.ts';
 import { printMessage, printObject, printRows, printScalar, toJsonValue } from '../output/renderer.ts';
 import { dagIdArg, jsonObject, logicalDate, validate } from '../validation.ts';
-import { runDagTest } from './dag-test.ts';
 
 /** The store when one is configured (MONGODB_URI or a running standalone), else null. */
 async function optionalStore(ctx: CliContext) {
@@ -176,7 +175,7 @@ export function registerDagsCommands(program: Command): void {
     .argument('[execution_date]', 'logical date (2025-04-09 or ISO 8601); default now')
     .option('-c, --conf <json>', 'run conf as a JSON object')
     .option('--timeout <seconds>', 'give up after this many seconds', '3600')
-    .action(action(runDagTest));
+    .action(action(async (ctx, args, opts) => (await import('./dag-test.ts')).runDagTest(ctx, args, opts)));
   dags.command('pause').description('Pause a DAG').argument('<dag_id>', 'the DAG id').action(action((ctx, args) => setPaused(ctx, args, true)));
   dags.command('unpause').description('Resume a paused DAG').argument('<dag_id>', 'the DAG id').action(action((ctx, args) => setPaused(ctx, args, false)));
   dags.command('state').description('Print the state of the DAG run at a logical date').argument('<dag_id>', 'the DAG id').argument('<execution_date>', 'logical date or run id').action(action(dagState));

@@ -2,16 +2,11 @@
  * The long-running processes: `webserver`, `scheduler`, `worker`, `triggerer`, `standalone`,
  * `local-aws`. Each runs until SIGINT/SIGTERM, then stops cleanly (workers finish or hand back
  * their tries, triggerers release their triggers without touching remote jobs).
+ * Process implementations (fastify, the AWS SDK, …) are imported when their command runs, so
+ * short commands like `variables get` start fast.
  */
 import type { Command } from 'commander';
-import { startWebserver } from '../../api/server.ts';
-import { runLocalAwsCli } from '../../local-aws/main.ts';
 import { ConnectionRepository } from '../../connections/connection-repository.ts';
-import { AwsClientFactory } from '../../providers/aws/aws-clients.ts';
-import { SqsEventSource } from '../../events/sqs-event-source.ts';
-import { Scheduler } from '../../scheduler/scheduler.ts';
-import { Worker } from '../../worker/worker.ts';
-import { Triggerer } from '../../../triggerer/triggerer.ts';
 import { z } from 'zod';
 import { validate } from '../validation.ts';
 import { createLogger } from '../../log/logger.ts';
@@ -24,6 +19,7 @@ export function processLogger(ctx: CliContext, name: string) {
 }
 
 async function webserver(ctx: CliContext): Promise<void> {
+  const { startWebserver } = await import('../../api/server.ts');
   const store = await ctx.store();
   const logger = processLogger(ctx, 'webserver');
   const dagBag = await loadDagBag(ctx);
@@ -37,6 +33,7 @@ async function webserver(ctx: CliContext): Promise<void> {
 
 /** Scheduler: parses the DAGs folder, records it, and schedules until stopped. */
 async function scheduler(ctx: CliContext): Promise<void> {
+  const { Scheduler } = await import('../../scheduler/scheduler.ts');
   const store = await ctx.store();
   const logger = processLogger(ctx, 'scheduler');
   const dagBag = await syncDagBag(ctx, store);
@@ -56,6 +53,7 @@ const queuesFlag = z
 /** Worker: claims queued task instances up to its slots; deferring tasks free their slot at once. */
 async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const queues = opts.queues === undefined ? undefined : validate(queuesFlag, opts.queues, { '': '--queues' }, 'Invalid input');
+  const [{ Worker }, { AwsClientFactory }] = await Promise.all([import('../../worker/worker.ts'), import('../../providers/aws/aws-clients.ts')]);
   const store = await ctx.store();
   const logger = processLogger(ctx, 'worker');
   const dagBag = await loadDagBag(ctx);
@@ -75,6 +73,11 @@ const eventsQueueFlag = z.string().url('must be an SQS queue URL such as https:/
 async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const queueUrl = (opts.eventsQueueUrl as string | undefined) ?? process.env.DEFERFLOW_EVENTS_QUEUE_URL;
   const url = queueUrl === undefined ? undefined : validate(eventsQueueFlag, queueUrl, { '': opts.eventsQueueUrl ? '--events-queue-url' : 'DEFERFLOW_EVENTS_QUEUE_URL' }, 'Invalid input');
+  const [{ Triggerer }, { AwsClientFactory }, { SqsEventSource }] = await Promise.all([
+    import('../../../triggerer/triggerer.ts'),
+    import('../../providers/aws/aws-clients.ts'),
+    import('../../events/sqs-event-source.ts'),
+  ]);
   const store = await ctx.store();
   const logger = processLogger(ctx, 'triggerer');
   const aws = new AwsClientFactory({ connections: new ConnectionRepository(store) });
@@ -121,5 +124,6 @@ export function registerProcessCommands(program: Command): void {
 }
 
 async function localAws(ctx: CliContext): Promise<void> {
+  const { runLocalAwsCli } = await import('../../local-aws/main.ts');
   await runLocalAwsCli({ port: ctx.settings.localAws.port, dataDir: ctx.settings.localAws.dataDir, out: (l) => ctx.writer.out(l) });
 }

@@ -20,7 +20,6 @@ import type { CliContext } from '../context.ts';
 import { requireDag, requireDagRun } from '../dag-lookup.ts';
 import { printMessage, printRows, printScalar, toJsonValue } from '../output/renderer.ts';
 import { dagIdArg, logicalDate, positiveIntString, taskIdArg, validate } from '../validation.ts';
-import { runTaskTest } from './task-test.ts';
 
 const runRef = z.string({ error: 'is required' }).min(1, 'is required');
 
@@ -293,5 +292,5 @@ export function registerTasksCommands(program: Command): void {
     .argument('<task_id>', 'the task id')
     .argument('[execution_date_or_run_id]', 'logical date or run id; default now')
     .option('-t, --task-params <json>', 'params for the task as a JSON object (override DAG params)')
-    .action(action(runTaskTest));
+    .action(action(async (ctx, args, opts) => (await import('./task-test.ts')).runTaskTest(ctx, args, opts)));
 }

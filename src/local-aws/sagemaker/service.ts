@@ -110,6 +110,10 @@ export class SageMakerService {
     return this.state.snapshot();
   }
 
+  snapshotChunks(): Iterable<string> {
+    return this.state.snapshotChunks();
+  }
+
   restore(data: unknown): void {
     if (isObject(data)) this.state.restore(data);
   }

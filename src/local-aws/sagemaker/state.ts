@@ -53,6 +53,29 @@ export class SageMakerState {
     return out;
   }
 
+  /** The same JSON as snapshot(), one record at a time (batched), so large states stream to disk. */
+  *snapshotChunks(): Iterable<string> {
+    yield '{';
+    let firstCollection = true;
+    for (const c of COLLECTIONS) {
+      yield `${firstCollection ? '' : ','}${JSON.stringify(c)}:[`;
+      firstCollection = false;
+      let batch: string[] = [];
+      let first = true;
+      for (const e of this[c].values()) {
+        batch.push(JSON.stringify(e));
+        if (batch.length >= 500) {
+          yield (first ? '' : ',') + batch.join(',');
+          first = false;
+          batch = [];
+        }
+      }
+      if (batch.length) yield (first ? '' : ',') + batch.join(',');
+      yield ']';
+    }
+    yield '}';
+  }
+
   restore(data: unknown): void {
     const d = data as Partial<Record<Collection, Entry[]>>;
     for (const c of COLLECTIONS) {

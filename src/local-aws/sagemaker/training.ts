@@ -106,6 +106,7 @@ export function validateTrainingDefinition(v: Validator, b: JsonObject, prefix =
 
 export class TrainingService {
   private running = new Map<string, Running>();
+  private simTimers = new Map<string, TimerHandle>();
   private terminalWaiters = new Map<string, Array<(e: Entry) => void>>();
   private closing = false;
 
@@ -164,10 +165,16 @@ export class TrainingService {
       RetryStrategy: body.RetryStrategy,
       ExperimentConfig: body.ExperimentConfig,
     };
+    // Absent members stay absent (smaller records at 100k-job scale, and the wire omits them anyway).
+    for (const k of Object.keys(d)) if (d[k] === undefined) delete d[k];
     const e: Entry = { name, d, tags: tagsFrom(body.Tags), meta: {} };
     this.state.set('training', name, e);
     this.deps.markDirty();
     publishState(this.deps, DETAIL_TYPES.training, jobArn, e);
+    if (this.deps.faults.shouldSimulate(name)) {
+      this.scheduleSim(e);
+      return { TrainingJobArn: jobArn };
+    }
     const abort = new AbortController();
     this.running.set(name.toLowerCase(), { abort });
     void this.run(e, abort.signal);
@@ -219,8 +226,54 @@ export class TrainingService {
       throw validationError(`The request was rejected because the training job is in status ${status}.`);
     }
     this.transition(e, { status: 'Stopping', secondary: 'Stopping', message: 'Stopping the training job' });
+    const sim = this.simTimers.get(e.name.toLowerCase());
+    if (sim) {
+      this.deps.scheduler.cancel(sim);
+      this.scheduleSim(e, Math.min(this.deps.faults.current.stageDelayMs, 1000));
+    }
     this.running.get(e.name.toLowerCase())?.abort.abort(new StopRequested('stop'));
     return {};
+  }
+
+  /**
+   * Simulated jobs are a small state machine on the shared scheduler rather
+   * than an async task: no AbortController, promise chain or process per job,
+   * which is what keeps 100k concurrent simulated jobs affordable.
+   */
+  private scheduleSim(e: Entry, delay = this.deps.faults.stageMs(4)): void {
+    const key = e.name.toLowerCase();
+    this.simTimers.set(key, this.deps.scheduler.after(delay, () => this.advanceSim(e)));
+  }
+
+  private advanceSim(e: Entry): void {
+    const key = e.name.toLowerCase();
+    this.simTimers.delete(key);
+    if (this.closing) return;
+    switch (e.d.SecondaryStatus) {
+      case 'Starting':
+        this.transition(e, { secondary: 'Downloading', message: 'Downloading input data', extra: { TrainingStartTime: Date.now() } });
+        break;
+      case 'Downloading':
+        this.transition(e, { secondary: 'Training', message: 'Training image download completed. Training in progress.' });
+        break;
+      case 'Training':
+        if (this.deps.faults.shouldFail(e.name)) {
+          const reason = 'AlgorithmError: Training failed by local AWS fault injection (failJobs). See job logs for more information.';
+          this.transition(e, { status: 'Failed', secondary: 'Failed', message: 'Training job failed', failureReason: reason, extra: this.finishTimes(e) });
+          return;
+        }
+        this.transition(e, { secondary: 'Uploading', message: 'Uploading generated training model' });
+        break;
+      case 'Uploading':
+        this.transition(e, { status: 'Completed', secondary: 'Completed', message: 'Training job completed', extra: this.finishTimes(e) });
+        return;
+      case 'Stopping':
+        this.transition(e, { status: 'Stopped', secondary: 'Stopped', message: 'Training job stopped', extra: this.finishTimes(e) });
+        return;
+      default:
+        return;
+    }
+    this.scheduleSim(e);
   }
 
   /** Resolves when the job reaches Completed/Failed/Stopped (used by tuning jobs). */
@@ -346,7 +399,6 @@ export class TrainingService {
   private async run(e: Entry, signal: AbortSignal): Promise<void> {
     const { deps } = this;
     const name = e.name;
-    const simulated = deps.faults.shouldSimulate(name);
     const stage = () => deps.faults.stageMs(4);
     let proc: RunningProcess | undefined;
     let maxRuntimeTimer: TimerHandle | undefined;
@@ -356,15 +408,13 @@ export class TrainingService {
       await stageWait(deps.scheduler, stage(), signal);
       this.transition(e, { secondary: 'Downloading', message: 'Downloading input data', extra: { TrainingStartTime: Date.now() } });
       const image = resolveImage((e.d.AlgorithmSpecification as Rec).TrainingImage as string | undefined, deps.scriptImages);
-      if (!simulated) {
-        if (image.kind === 'unknown') {
-          await stageWait(deps.scheduler, stage(), signal);
-          throw new JobFailure(
-            `ClientError: Local AWS cannot run training image "${String((e.d.AlgorithmSpecification as Rec).TrainingImage ?? (e.d.AlgorithmSpecification as Rec).AlgorithmName)}". Use a built-in algorithm image (knn) or map the image to a local command with the scriptImages option.`,
-          );
-        }
-        await Promise.all([unlessStopped(this.prepare(e, dir), signal), stageWait(deps.scheduler, stage(), signal)]);
-      } else await stageWait(deps.scheduler, stage(), signal);
+      if (image.kind === 'unknown') {
+        await stageWait(deps.scheduler, stage(), signal);
+        throw new JobFailure(
+          `ClientError: Local AWS cannot run training image "${String((e.d.AlgorithmSpecification as Rec).TrainingImage ?? (e.d.AlgorithmSpecification as Rec).AlgorithmName)}". Use a built-in algorithm image (knn) or map the image to a local command with the scriptImages option.`,
+        );
+      }
+      await Promise.all([unlessStopped(this.prepare(e, dir), signal), stageWait(deps.scheduler, stage(), signal)]);
 
       this.transition(e, { secondary: 'Training', message: 'Training image download completed. Training in progress.' });
       const maxRuntime = Number(((e.d.StoppingCondition ?? {}) as Rec).MaxRuntimeInSeconds ?? 0);
@@ -377,9 +427,7 @@ export class TrainingService {
         await stageWait(deps.scheduler, stage(), trainSignal);
         throw new JobFailure('AlgorithmError: Training failed by local AWS fault injection (failJobs). See job logs for more information.');
       }
-      if (simulated) {
-        await stageWait(deps.scheduler, stage(), trainSignal);
-      } else {
+      {
         log = new JobLog(deps.logs, '/aws/sagemaker/TrainingJobs', name);
         const spec = (e.d.AlgorithmSpecification ?? {}) as Rec;
         const defs: MetricDefinition[] = [...((spec.MetricDefinitions as MetricDefinition[] | undefined) ?? []), ...(image.kind === 'knn' ? KNN_METRIC_DEFINITIONS : [])];
@@ -424,7 +472,7 @@ export class TrainingService {
 
       this.transition(e, { secondary: 'Uploading', message: 'Uploading generated training model' });
       const model = ((e.d.ModelArtifacts ?? {}) as Rec).S3ModelArtifacts as string;
-      if (!simulated) {
+      {
         const upload = async () => {
           const tarFile = join(dir, 'model.tar.gz');
           await packDir(join(dir, 'model'), tarFile);
@@ -444,7 +492,7 @@ export class TrainingService {
           ),
           stageWait(deps.scheduler, stage(), signal),
         ]);
-      } else await stageWait(deps.scheduler, stage(), signal);
+      }
       this.transition(e, { status: 'Completed', secondary: 'Completed', message: 'Training job completed', extra: this.finishTimes(e) });
     } catch (err) {
       deps.scheduler.cancel(maxRuntimeTimer);
