@@ -119,7 +119,8 @@ async function main(): Promise<void> {
   const store = await Store.connect({ uri: values['mongo-uri']!, dbName, maxPoolSize: 50 });
   const info = (await store.db.command({ buildInfo: 1 })) as { version?: string; ferretdb?: unknown; ferretdbFeatures?: unknown };
   const server = info.ferretdb || info.ferretdbFeatures ? `FerretDB (wire ${info.version})` : `MongoDB ${info.version}`;
-  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false });
+  // Logs go to stderr: stdout carries exactly one JSON object.
+  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false, destination: process.stderr });
   const bus = new StateChangeBus();
   const registry = new Registry();
   const metrics = TriggererMetrics.for(registry);

@@ -80,6 +80,23 @@ describe('SageMaker API validation and errors (AWS JSON 1.1)', () => {
     expect(d.CreationTime).toBeInstanceOf(Date);
   });
 
+  it('fault knobs: failJobs forces Failed; jobDurationMs stretches the job over its statuses', async () => {
+    t.aws.setFaults({ failJobs: ['/^sim-doomed/'], jobDurationMs: 600 });
+    await t.sm.send(new CreateTrainingJobCommand(base('sim-doomed-1')));
+    await t.sm.send(new CreateTrainingJobCommand(base('sim-slow')));
+    const doomed = await waitFor(async () => {
+      const x = await t.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'sim-doomed-1' }));
+      return x.TrainingJobStatus === 'Failed' ? x : undefined;
+    });
+    expect(doomed.FailureReason).toMatch(/^AlgorithmError: .*fault injection/);
+    const slow = await waitFor(async () => {
+      const x = await t.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'sim-slow' }));
+      return x.TrainingJobStatus === 'Completed' ? x : undefined;
+    });
+    expect(slow.TrainingEndTime!.getTime() - slow.CreationTime!.getTime()).toBeGreaterThanOrEqual(590);
+    t.aws.setFaults({ failJobs: [], jobDurationMs: null });
+  });
+
   it('List: NameContains, StatusEquals, time filters, sort and NextToken pagination', async () => {
     const t0 = new Date();
     await new Promise((r) => setTimeout(r, 20));
