@@ -17,6 +17,7 @@ import { registerTriggersCommands } from './commands/triggers.ts';
 import { registerProcessCommands } from './commands/processes.ts';
 import { registerAwsCommands } from './commands/aws.ts';
 import { registerStartCommand } from './commands/start.ts';
+import { registerStandaloneCommand } from './commands/standalone.ts';
 
 export function buildProgram(): Command {
   const program = new Command('deferflow')
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .exitOverride();
 
   registerStartCommand(program);
+  registerStandaloneCommand(program);
   registerProcessCommands(program);
   registerDbCommands(program);
   registerDagsCommands(program);

@@ -61,7 +61,9 @@ export const SAGEMAKER_JOB_SPECS: Readonly<Record<SageMakerJobType, SageMakerJob
     nameField: 'EndpointName',
     statusField: 'EndpointStatus',
     // An endpoint never "completes": InService is what a deploy waits for.
-    outcomes: { InService: 'success', Failed: 'failed' },
+    // Describe says 'InService'/'Failed'; the EventBridge "Endpoint State Change" detail spells the
+    // same states 'IN_SERVICE'/'FAILED' (AWS's documented event shape), so map both.
+    outcomes: { InService: 'success', Failed: 'failed', IN_SERVICE: 'success', FAILED: 'failed' },
   },
 };
 

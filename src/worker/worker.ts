@@ -25,6 +25,9 @@ import { JobRepository } from '../store/repositories/job-repository.ts';
 import { LeaseLost, WorkerShutdown } from './abort-reasons.ts';
 import { RunningTry } from './running-try.ts';
 import { TaskRunner, type WorkerConnectionLookup } from './task-runner.ts';
+// Built-in trigger kinds must be registered here too: the worker stores each new trigger's routing
+// keys (triggerStorageMetadata), which is how a triggerer finds a trigger it does not hold by event key.
+import '../triggers/builtin.ts';
 
 export interface WorkerOptions {
   store: Store;

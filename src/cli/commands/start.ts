@@ -40,6 +40,8 @@ export function startLogger(ctx: CliContext): Logger {
 }
 
 async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+  // The SDK's Node-version notice would be the first thing a new user sees; it is not about this run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const t0 = Date.now();
   const v = validate(input, { dagId: opts.dag ?? SEED_DAG_ID, timeout: opts.timeout ?? '600' }, { dagId: '--dag', timeout: '--timeout' }, 'Cannot start');
   const serve = Boolean(opts.serve);
