@@ -21,6 +21,9 @@ export default new DAG(
     schedule: '@daily',
     startDate: '2025-04-01',
     catchup: false,
+    // Airflow's default (dags_are_paused_at_creation): no surprise daily job on a fresh stack.
+    // `dags trigger` runs it anyway; `dags unpause sagemaker_training_dag` starts the schedule.
+    isPausedUponCreation: true,
     tags: ['sagemaker', 'seed'],
     defaultArgs: { retries: 1, retry_delay: { minutes: 5 } },
   },

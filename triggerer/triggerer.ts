@@ -37,6 +37,7 @@ import type { StateChange, StateChangeBus } from '../src/store/state-change-bus.
 import type { TaskInstanceDoc, TriggerDoc } from '../src/store/schema.ts';
 import { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
 import { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
+import { TASK_LOGS_SERVICE, TaskLogRepository } from '../src/store/repositories/task-log-repository.ts';
 import { EventRouter } from '../src/events/event-router.ts';
 import { EventDispatcher } from '../src/events/event-dispatcher.ts';
 import type { EventSource } from '../src/events/event-source.ts';
@@ -153,7 +154,8 @@ export class Triggerer {
     this.pollIntervalMs = opts.pollIntervalMs ?? 1_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.eventConcurrency = opts.eventConcurrency ?? 512;
-    this.services = { ...(opts.services ?? {}) };
+    // taskLogs: triggers that copy into a deferred task's log (SageMaker print_log) write through it.
+    this.services = { [TASK_LOGS_SERVICE]: new TaskLogRepository(opts.store), ...(opts.services ?? {}) };
     this.metrics = opts.metrics instanceof TriggererMetrics ? opts.metrics : TriggererMetrics.for(opts.metrics);
     this.tis = new TaskInstanceTransitions(this.store, this.bus);
     this.triggers = new TriggerTransitions(this.store, this.bus);

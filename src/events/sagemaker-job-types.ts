@@ -4,6 +4,7 @@
  * how those map to the trigger payload. Shared by the routing-key extractor, the SageMaker job
  * trigger and the reconcile sweep, so all three agree on keys and outcomes.
  */
+import type { EventBridgeEvent } from './eventbridge-event.ts';
 export const SAGEMAKER_JOB_TYPES = ['training', 'transform', 'processing', 'tuning', 'endpoint'] as const;
 export type SageMakerJobType = (typeof SAGEMAKER_JOB_TYPES)[number];
 
@@ -112,17 +113,7 @@ function nameFromArn(arn: string | undefined, resource: string): string | null {
 }
 
 /** A synthetic state-change event, shaped exactly like SageMaker's, for Describe/List results. */
-export function syntheticSageMakerEvent(args: { type: SageMakerJobType; name: string; status: string; failureReason?: string | null; region: string; account?: string; origin: string }): {
-  version: string;
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-} {
+export function syntheticSageMakerEvent(args: { type: SageMakerJobType; name: string; status: string; failureReason?: string | null; region: string; account?: string; origin: string }): EventBridgeEvent {
   const spec = SAGEMAKER_JOB_SPECS[args.type];
   const account = args.account ?? '000000000000';
   const detail: Record<string, unknown> = { [spec.nameField]: args.name, [spec.statusField]: args.status, 'deferflow-origin': args.origin };

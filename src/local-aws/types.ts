@@ -46,17 +46,9 @@ export interface LocalAwsOptions {
   logger?: Logger;
 }
 
-export interface EventBridgeEvent {
-  version: '0';
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-}
+/** The envelope AWS delivers; shared with the runtime's event streams (one definition). */
+import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
+export type { EventBridgeEvent };
 
 export interface LocalAws {
   url: string;

@@ -22,8 +22,8 @@ export async function ensureLocalAwsConnections(
   endpointUrl: string,
   region: string,
   connIds: ReadonlyArray<string> = LOCAL_AWS_CONN_IDS,
+  repo: ConnectionRepository = new ConnectionRepository(store),
 ): Promise<Record<string, ConnectionOutcome>> {
-  const repo = new ConnectionRepository(store);
   const outcomes: Record<string, ConnectionOutcome> = {};
   for (const connId of connIds) {
     // Only the stored definition counts here: a DEFERFLOW_CONN_* override is the user's choice too.

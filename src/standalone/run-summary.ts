@@ -12,6 +12,7 @@ import type { TaskInstanceDoc, XComDoc } from '../store/schema.ts';
 import { TaskLogRepository } from '../store/repositories/task-log-repository.ts';
 import { PROCESSING_JOB, TRAINING_JOB, TRANSFORM_JOB, TUNING_JOB, type JobDescription, type SageMakerJobKind } from '../providers/aws/sagemaker/job-kinds.ts';
 import { maskSecrets } from '../connections/secret-masker.ts';
+import { objectBasePath } from '../local-aws/s3/keys.ts';
 
 /** The job kinds by the key their operator's return value uses (`{Training: describe}`). */
 const KINDS_BY_LABEL: Record<string, SageMakerJobKind> = {
@@ -53,8 +54,11 @@ export interface TaskAccount {
 export interface RunArtifacts {
   model_s3_uri: string | null;
   predictions_s3_uri: string | null;
-  /** Local AWS only: the folder holding its S3 buckets (`<bucket>/<key>` below it). */
+  /** Local AWS only: the folder holding its S3 buckets (`<bucket>/<key>!obj` below it). */
   local_s3_dir: string | null;
+  /** Local AWS only: the files holding those two objects' bytes. */
+  model_local_path: string | null;
+  predictions_local_path: string | null;
 }
 
 export interface RunSummary {
@@ -109,10 +113,15 @@ export async function summarizeRun(input: SummaryInput): Promise<RunSummary> {
   }
 
   const accuracyValue = tis.map((t) => xcom(t.task_id, 'accuracy')).find((v) => typeof v === 'number');
+  const model = findString(xcoms, ['Training', 'ModelArtifacts', 'S3ModelArtifacts']);
+  const predictions = findString(xcoms, ['predictions_uri']) ?? transformOutput(xcoms);
+  const s3Dir = input.localAwsDataDir ? join(input.localAwsDataDir, 's3') : null;
   const artifacts: RunArtifacts = {
-    model_s3_uri: findString(xcoms, ['Training', 'ModelArtifacts', 'S3ModelArtifacts']),
-    predictions_s3_uri: findString(xcoms, ['predictions_uri']) ?? transformOutput(xcoms),
-    local_s3_dir: input.localAwsDataDir ? join(input.localAwsDataDir, 's3') : null,
+    model_s3_uri: model,
+    predictions_s3_uri: predictions,
+    local_s3_dir: s3Dir,
+    model_local_path: localObjectPath(s3Dir, model),
+    predictions_local_path: localObjectPath(s3Dir, predictions),
   };
 
   let failure: RunSummary['failure'] = null;
@@ -192,6 +201,17 @@ function findString(xcoms: XComDoc[], path: string[]): string | null {
     if (typeof v === 'string') return v;
   }
   return null;
+}
+
+/** Where the local AWS keeps an object's bytes (see src/local-aws/s3/keys.ts). */
+export function localObjectPath(s3Dir: string | null, uri: string | null): string | null {
+  const m = uri ? /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) : null;
+  if (!s3Dir || !m) return null;
+  try {
+    return `${objectBasePath(join(s3Dir, m[1]), m[2])}!obj`;
+  } catch {
+    return null;
+  }
 }
 
 function transformOutput(xcoms: XComDoc[]): string | null {

@@ -12,6 +12,7 @@ import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { requireDag } from '../dag-lookup.ts';
 import { InProcessRuntime, inProcessLogger, openScratchStore } from '../in-process.ts';
+import { provideLocalAwsForTest } from '../../standalone/local-aws-for-test.ts';
 import { followRun, RunProgressView } from '../output/run-progress.ts';
 import { dagIdArg, jsonObject, logicalDate, positiveIntString, validate } from '../validation.ts';
 
@@ -27,6 +28,9 @@ export async function runDagTest(ctx: CliContext, args: Array<string | undefined
   const dag = await requireDag(ctx, v.dagId);
   const scratch = await openScratchStore(ctx, 'dagtest');
   ctx.onClose(() => scratch.close());
+  // No AWS configured and no stack running: a local AWS for this command (see local-aws-for-test.ts).
+  const localAws = await provideLocalAwsForTest({ settings: ctx.settings, dag, store: scratch.store });
+  if (localAws) ctx.onClose(() => localAws.close());
   const { store } = scratch;
   const runtime = new InProcessRuntime({ store, dag, logger: inProcessLogger(ctx), components: { scheduler: true, worker: true, triggerer: true } });
   ctx.onClose(() => runtime.stop());

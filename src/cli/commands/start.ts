@@ -29,7 +29,7 @@ import { dagIdArg, positiveIntString, validate } from '../validation.ts';
 
 export const SEED_DAG_ID = 'sagemaker_pipeline';
 /** Each SageMaker status step on the local AWS takes this long (the KNN itself really runs). */
-export const START_STAGE_DELAY_MS = 100;
+export const START_STAGE_DELAY_MS = 200;
 
 const input = z.object({ dagId: dagIdArg, timeout: positiveIntString('--timeout') });
 
@@ -76,17 +76,26 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
   if (!local) await requireVariables(stack, ['s3_bucket', 'role']);
   say(describeStack(stack, Date.now() - t0));
 
+  // Ctrl-C at any point from here stops the stack cleanly (through ctx.close) instead of killing it.
+  let interrupted: NodeJS.Signals | null = null;
+  const signal = untilSignal().then((s) => (interrupted = s));
+
   const run = await stack.runtime.triggerDag(dag.dagId, { note: 'deferflow start' });
   say(`Triggered ${dag.dagId} run ${run.run_id}`);
   const view = new RunProgressView(lineWriter(ctx.writer), ctx.format);
   const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), v.timeout * 1000).unref());
-  const following = followRun(stack.store, dag.dagId, run.run_id, view, { intervalMs: 500, taskOrder: dag.topologicalOrder(), done: timedOut, changes$: stack.runtime.bus.changes$ });
+  const following = followRun(stack.store, dag.dagId, run.run_id, view, { intervalMs: 500, taskOrder: dag.topologicalOrder(), done: Promise.race([timedOut, signal]), changes$: stack.runtime.bus.changes$ });
   const jobLines = announceDeferrals(stack, dag.dagId, run.run_id, say);
   const final = await following;
   jobLines.unsubscribe();
+  if (interrupted) {
+    say(`Interrupted (${String(interrupted)}): stopping. Run ${run.run_id} stays in the database; SageMaker jobs already submitted are not stopped.`);
+    process.exitCode = 130;
+    return;
+  }
   if (!final) throw new DeferflowError('DAG_RUN_NOT_FOUND', `The run ${run.run_id} disappeared`);
   if (final.state !== 'success' && final.state !== 'failed') {
-    throw new DeferflowError('TASK_TIMEOUT', `${dag.dagId} did not finish within ${v.timeout} s (state ${final.state})`, { hint: 'Raise --timeout, or look at the task states above for what is still waiting.' });
+    throw new DeferflowError('RUN_WAIT_TIMEOUT', `${dag.dagId} did not finish within ${v.timeout} s (state ${final.state})`, { hint: 'Raise --timeout, or look at the task states above for what is still waiting.' });
   }
 
   const summary = await summarizeRun({ store: stack.store, dag, runId: run.run_id, sagemaker: (connId) => stack.awsClients.sagemaker(connId), localAwsDataDir: stack.localAwsDataDir });
@@ -98,7 +107,7 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
   if (serve) {
     say(`\nUI: ${stack.webserverUrl}  (this run: ${stack.webserverUrl}/#/dags/${dag.dagId}/grid) — Ctrl-C to stop`);
     say(`Other CLI commands reach this stack with: export MONGODB_URI='${stack.mongoUri}' DEFERFLOW_HOME='${ctx.settings.home}'`);
-    await untilSignal();
+    await signal;
   }
 }
 
@@ -184,9 +193,9 @@ function printSummary(w: Writer, s: RunSummary, wallS: number): void {
   const a = s.artifacts;
   if (a.model_s3_uri || a.predictions_s3_uri || a.local_s3_dir) {
     w.out('Artifacts:');
-    if (a.model_s3_uri) w.out(`  model        ${a.model_s3_uri}`);
-    if (a.predictions_s3_uri) w.out(`  predictions  ${a.predictions_s3_uri}`);
-    if (a.local_s3_dir) w.out(`  local S3     ${a.local_s3_dir}  (s3://BUCKET/KEY is BUCKET/KEY there)`);
+    if (a.model_s3_uri) w.out(`  model        ${a.model_s3_uri}${a.model_local_path ? `\n               ${a.model_local_path}` : ''}`);
+    if (a.predictions_s3_uri) w.out(`  predictions  ${a.predictions_s3_uri}${a.predictions_local_path ? `\n               ${a.predictions_local_path}` : ''}`);
+    if (a.local_s3_dir) w.out(`  local S3     ${a.local_s3_dir}  (s3://BUCKET/KEY is stored as BUCKET/KEY!obj there)`);
   }
   if (s.failure) {
     w.err(`\nTask ${s.failure.task_id} failed${s.failure.error ? `: ${s.failure.error.split('\n')[0]}` : ''}. Last log lines:`);

@@ -22,6 +22,7 @@ import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { requireDag } from '../dag-lookup.ts';
 import { InProcessRuntime, inProcessLogger, openScratchStore } from '../in-process.ts';
+import { provideLocalAwsForTest } from '../../standalone/local-aws-for-test.ts';
 import { toJsonValue } from '../output/renderer.ts';
 import { formatState } from '../output/state-colors.ts';
 import { dagIdArg, jsonObject, logicalDate, taskIdArg, validate } from '../validation.ts';
@@ -38,6 +39,9 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
   }
   const scratch = await openScratchStore(ctx, 'tasktest');
   ctx.onClose(() => scratch.close());
+  // No AWS configured and no stack running: a local AWS for this command (see local-aws-for-test.ts).
+  const localAws = await provideLocalAwsForTest({ settings: ctx.settings, dag, store: scratch.store });
+  if (localAws) ctx.onClose(() => localAws.close());
 
   // The date: a logical date, or the run id of an existing run (its date and conf are reused).
   let logical = new Date();

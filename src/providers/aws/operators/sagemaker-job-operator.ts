@@ -18,6 +18,8 @@ import { DagImportError } from '../../../errors/dag-import-error.ts';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import { SageMakerJobTrigger } from '../../../triggers/sagemaker-job-trigger.ts';
+import { taskInstanceId } from '../../../store/schema.ts';
+import type { TaskLogTarget } from '../../../store/repositories/task-log-repository.ts';
 import { awsErrorCode, isAwsErrorCode, toAwsError } from '../aws-errors.ts';
 import { FAILED_JOB_STATUSES, TERMINAL_JOB_STATUSES, failureReason, type JobDescription, type SageMakerJobKind } from '../sagemaker/job-kinds.ts';
 import { ACTIONS_IF_JOB_EXISTS, describeOrNull, isAdoptable, resolveJobName, type ActionIfJobExists } from '../sagemaker/job-name-resolver.ts';
@@ -62,6 +64,7 @@ interface TriggerPayload {
   status?: string;
   job_name?: string;
   message?: string;
+  log_cursor?: LogCursor;
 }
 
 export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
@@ -154,6 +157,8 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
           region_name: this.regionName,
           poke_interval: this.checkIntervalS,
           ...(this.maxAttempts !== null ? { max_attempts: this.maxAttempts } : {}),
+          // The triggerer keeps copying the job's log into this try's log while it waits.
+          ...(tailer && this.kind.logGroup ? { print_log: { log_group: this.kind.logGroup, cursor: tailer.position, task: this.logTarget(ctx) } } : {}),
         }),
         method: 'execute_complete',
         kwargs: { job_name: name, log_cursor: tailer?.position ?? {} },
@@ -186,8 +191,9 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
     if (!name) throw new DeferflowError('TRIGGER_FAILED', `Trigger event names no job: ${JSON.stringify(event)}`);
     const client = this.sagemaker(ctx);
     const desc = await this.kind.describe(client, name, ctx.signal);
-    // Lines printed before deferring are skipped: the cursor says where that copy stopped.
-    const tailer = this.tailer(ctx, name, kwargs.log_cursor ?? {});
+    // Lines copied before deferring (worker) and while deferred (triggerer) are skipped: the
+    // trigger's cursor, else the one stored at deferral, says where the last copy stopped.
+    const tailer = this.tailer(ctx, name, payload.log_cursor ?? kwargs.log_cursor ?? {});
     if (tailer) await tailer.poll(ctx.signal);
     if (payload.status !== 'success') {
       throw this.jobFailed(name, desc, payload.message);
@@ -255,6 +261,12 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
   private tailer(ctx: TaskContext, name: string, cursor: LogCursor): LogTailer | null {
     if (!this.printLog || !this.kind.logGroup) return null;
     return new LogTailer(this.clients(ctx).logs(this.awsConnId, this.regionName), this.kind.logGroup, name, ctx.log, cursor);
+  }
+
+  /** The task log the triggerer appends to while this try is deferred. */
+  private logTarget(ctx: TaskContext): TaskLogTarget {
+    const ti = this.tiIdentity(ctx);
+    return { ti_id: taskInstanceId(ti.dag_id, ti.run_id, ti.task_id, ti.map_index), dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, try_number: ti.try_number };
   }
 
   protected what(name: string): string {

@@ -7,7 +7,8 @@ import type { FieldPath } from '../sagemaker/config-preprocess.ts';
 import { SageMakerJobOperator, type SageMakerJobArgs } from './sagemaker-job-operator.ts';
 
 /** Airflow's tuning operator has no print_log (tuning jobs have no log stream of their own). */
-export type SageMakerTuningOperatorArgs = Omit<SageMakerJobArgs, 'print_log'>;
+// (Not Omit<>: OperatorArgs has an index signature, which Omit would collapse.)
+export type SageMakerTuningOperatorArgs = SageMakerJobArgs & { print_log?: never };
 
 export class SageMakerTuningOperator extends SageMakerJobOperator {
   protected readonly kind = TUNING_JOB;

@@ -1,7 +1,12 @@
 /**
  * Copies a job's CloudWatch log lines into the task log as they arrive (Airflow's print_log),
- * each line once: the position in every stream is a forward token kept in a cursor, and the cursor
- * travels with the deferral (next_kwargs) so the resumed try continues where the first stopped.
+ * each line once: the position in every stream is a forward token kept in a cursor. The worker
+ * copies while it runs; the cursor travels with the deferral (trigger kwargs + next_kwargs); the
+ * triggerer's SageMaker trigger copies while the task is deferred and hands its cursor back in the
+ * event payload, so the resumed try continues where the last copy stopped.
+ *
+ * The cursor of a stream advances only after its lines were written (`out` resolved): a copy that
+ * fails half-way is retried from the same place, never skipped.
  */
 import { DescribeLogStreamsCommand, GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Logger } from 'pino';
@@ -10,17 +15,27 @@ import { isAwsErrorCode, isTransient } from '../aws-errors.ts';
 /** Stream name → next forward token (JSON-safe, stored in next_kwargs across a deferral). */
 export type LogCursor = Record<string, string>;
 
+/** Where copied lines go when not a logger: resolves once they are stored; `position` is the cursor after them. */
+export type LogLineWriter = (lines: string[], position: LogCursor) => Promise<void>;
+
 export class LogTailer {
   private readonly cursor: LogCursor;
+  private readonly write: LogLineWriter;
 
   constructor(
     private readonly client: CloudWatchLogsClient,
     private readonly logGroup: string,
     private readonly jobName: string,
-    private readonly log: Logger,
+    out: Logger | LogLineWriter,
     cursor: LogCursor = {},
   ) {
     this.cursor = { ...cursor };
+    this.write =
+      typeof out === 'function'
+        ? out
+        : async (lines) => {
+            for (const l of lines) out.info(l);
+          };
   }
 
   get position(): LogCursor {
@@ -53,17 +68,19 @@ export class LogTailer {
           if (isAwsErrorCode(e, 'ResourceNotFoundException') || isTransient(e)) break;
           throw e;
         }
-        for (const ev of out.events ?? []) {
+        const lines = (out.events ?? []).map((ev) => {
           const msg = (ev.message ?? '').replace(/\n$/, '');
-          this.log.info(prefixed ? `[${stream}] ${msg}` : msg);
-          printed++;
-        }
+          return prefixed ? `[${stream}] ${msg}` : msg;
+        });
         const next = out.nextForwardToken;
         // GetLogEvents returns the same forward token once the end of the stream is reached.
-        if (!next || next === token) break;
+        const advanced = !!next && next !== token;
+        if (lines.length) await this.write(lines, advanced ? { ...this.cursor, [stream]: next } : { ...this.cursor });
+        printed += lines.length;
+        if (!advanced) break;
         token = next;
         this.cursor[stream] = next;
-        if (!out.events?.length) break;
+        if (!lines.length) break;
       }
     }
     return printed;
