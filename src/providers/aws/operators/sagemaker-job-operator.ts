@@ -6,9 +6,11 @@
  *             → Create → then either
  *               sync:       poll Describe every check_interval (print_log copies CloudWatch lines)
  *               deferrable: Describe once (done already? return / fail), else defer on
- *                           aws.SageMakerJobTrigger with the log cursor in next_kwargs
+ *                           aws.SageMakerJobTrigger with the log cursor in next_kwargs and, with
+ *                           print_log, in the trigger (which copies lines while deferred)
  *   execute_complete (resume): the event must say success, else the task fails with the job's
- *             FailureReason; copy the remaining log lines; Describe for the return value.
+ *             FailureReason; copy the remaining log lines (from the trigger's cursor in the
+ *             event, else the deferral's); Describe for the return value.
  *
  * The return value is Airflow's: `{ [label]: describe }` (Transform adds `Model`).
  */

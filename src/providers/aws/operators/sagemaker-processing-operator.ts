@@ -8,10 +8,6 @@ export type SageMakerProcessingOperatorArgs = SageMakerJobArgs;
 export class SageMakerProcessingOperator extends SageMakerJobOperator {
   protected readonly kind = PROCESSING_JOB;
 
-  constructor(args: SageMakerProcessingOperatorArgs) {
-    super(args);
-  }
-
   protected override integerFields(): FieldPath[] {
     return [
       ['ProcessingResources', 'ClusterConfig', 'InstanceCount'],

@@ -8,10 +8,6 @@ export type SageMakerTrainingOperatorArgs = SageMakerJobArgs;
 export class SageMakerTrainingOperator extends SageMakerJobOperator {
   protected readonly kind = TRAINING_JOB;
 
-  constructor(args: SageMakerTrainingOperatorArgs) {
-    super(args);
-  }
-
   protected override integerFields(): FieldPath[] {
     return [
       ['ResourceConfig', 'InstanceCount'],

@@ -51,11 +51,21 @@ export interface SageMakerJobKind {
 const sig = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : undefined);
 const LIST_PAGE = 100;
 
+/** The fields every kind takes from the event spec of its type. */
+const specFields = <T extends SageMakerJobKind['type']>(type: T) => ({ type, nameField: SAGEMAKER_JOB_SPECS[type].nameField, statusField: SAGEMAKER_JOB_SPECS[type].statusField });
+
+/** The List* request all four kinds send: one page by name fragment, newest first. */
+const listQuery = (fragment: string, token: string | undefined) =>
+  ({ NameContains: fragment, NextToken: token, MaxResults: LIST_PAGE, SortBy: 'CreationTime', SortOrder: 'Descending' }) as const;
+
+/** One List* response page as JobSummaries (each kind names its summary fields differently). */
+function page<S>(summaries: S[] | undefined, name: (s: S) => string | undefined, created: (s: S) => Date | undefined, nextToken: string | undefined) {
+  return { jobs: (summaries ?? []).map((s) => ({ name: name(s) ?? '', creationTime: created(s) ?? null })), nextToken };
+}
+
 export const TRAINING_JOB: SageMakerJobKind = {
-  type: 'training',
+  ...specFields('training'),
   label: 'Training',
-  nameField: SAGEMAKER_JOB_SPECS.training.nameField,
-  statusField: SAGEMAKER_JOB_SPECS.training.statusField,
   arnField: 'TrainingJobArn',
   maxNameLength: 63,
   logGroup: '/aws/sagemaker/TrainingJobs',
@@ -64,16 +74,14 @@ export const TRAINING_JOB: SageMakerJobKind = {
   },
   describe: async (c, name, s) => (await c.send(new DescribeTrainingJobCommand({ TrainingJobName: name }), sig(s))) as unknown as JobDescription,
   list: async (c, fragment, token, s) => {
-    const out = await c.send(new ListTrainingJobsCommand({ NameContains: fragment, NextToken: token, MaxResults: LIST_PAGE, SortBy: 'CreationTime', SortOrder: 'Descending' }), sig(s));
-    return { jobs: (out.TrainingJobSummaries ?? []).map((j) => ({ name: j.TrainingJobName ?? '', creationTime: j.CreationTime ?? null })), nextToken: out.NextToken };
+    const out = await c.send(new ListTrainingJobsCommand(listQuery(fragment, token)), sig(s));
+    return page(out.TrainingJobSummaries, (j) => j.TrainingJobName, (j) => j.CreationTime, out.NextToken);
   },
 };
 
 export const PROCESSING_JOB: SageMakerJobKind = {
-  type: 'processing',
+  ...specFields('processing'),
   label: 'Processing',
-  nameField: SAGEMAKER_JOB_SPECS.processing.nameField,
-  statusField: SAGEMAKER_JOB_SPECS.processing.statusField,
   arnField: 'ProcessingJobArn',
   maxNameLength: 63,
   logGroup: '/aws/sagemaker/ProcessingJobs',
@@ -82,16 +90,14 @@ export const PROCESSING_JOB: SageMakerJobKind = {
   },
   describe: async (c, name, s) => (await c.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }), sig(s))) as unknown as JobDescription,
   list: async (c, fragment, token, s) => {
-    const out = await c.send(new ListProcessingJobsCommand({ NameContains: fragment, NextToken: token, MaxResults: LIST_PAGE, SortBy: 'CreationTime', SortOrder: 'Descending' }), sig(s));
-    return { jobs: (out.ProcessingJobSummaries ?? []).map((j) => ({ name: j.ProcessingJobName ?? '', creationTime: j.CreationTime ?? null })), nextToken: out.NextToken };
+    const out = await c.send(new ListProcessingJobsCommand(listQuery(fragment, token)), sig(s));
+    return page(out.ProcessingJobSummaries, (j) => j.ProcessingJobName, (j) => j.CreationTime, out.NextToken);
   },
 };
 
 export const TRANSFORM_JOB: SageMakerJobKind = {
-  type: 'transform',
+  ...specFields('transform'),
   label: 'Transform',
-  nameField: SAGEMAKER_JOB_SPECS.transform.nameField,
-  statusField: SAGEMAKER_JOB_SPECS.transform.statusField,
   arnField: 'TransformJobArn',
   maxNameLength: 63,
   logGroup: '/aws/sagemaker/TransformJobs',
@@ -100,16 +106,14 @@ export const TRANSFORM_JOB: SageMakerJobKind = {
   },
   describe: async (c, name, s) => (await c.send(new DescribeTransformJobCommand({ TransformJobName: name }), sig(s))) as unknown as JobDescription,
   list: async (c, fragment, token, s) => {
-    const out = await c.send(new ListTransformJobsCommand({ NameContains: fragment, NextToken: token, MaxResults: LIST_PAGE, SortBy: 'CreationTime', SortOrder: 'Descending' }), sig(s));
-    return { jobs: (out.TransformJobSummaries ?? []).map((j) => ({ name: j.TransformJobName ?? '', creationTime: j.CreationTime ?? null })), nextToken: out.NextToken };
+    const out = await c.send(new ListTransformJobsCommand(listQuery(fragment, token)), sig(s));
+    return page(out.TransformJobSummaries, (j) => j.TransformJobName, (j) => j.CreationTime, out.NextToken);
   },
 };
 
 export const TUNING_JOB: SageMakerJobKind = {
-  type: 'tuning',
+  ...specFields('tuning'),
   label: 'Tuning',
-  nameField: SAGEMAKER_JOB_SPECS.tuning.nameField,
-  statusField: SAGEMAKER_JOB_SPECS.tuning.statusField,
   arnField: 'HyperParameterTuningJobArn',
   maxNameLength: 32,
   logGroup: null,
@@ -119,14 +123,8 @@ export const TUNING_JOB: SageMakerJobKind = {
   describe: async (c, name, s) =>
     (await c.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name }), sig(s))) as unknown as JobDescription,
   list: async (c, fragment, token, s) => {
-    const out = await c.send(
-      new ListHyperParameterTuningJobsCommand({ NameContains: fragment, NextToken: token, MaxResults: LIST_PAGE, SortBy: 'CreationTime', SortOrder: 'Descending' }),
-      sig(s),
-    );
-    return {
-      jobs: (out.HyperParameterTuningJobSummaries ?? []).map((j) => ({ name: j.HyperParameterTuningJobName ?? '', creationTime: j.CreationTime ?? null })),
-      nextToken: out.NextToken,
-    };
+    const out = await c.send(new ListHyperParameterTuningJobsCommand(listQuery(fragment, token)), sig(s));
+    return page(out.HyperParameterTuningJobSummaries, (j) => j.HyperParameterTuningJobName, (j) => j.CreationTime, out.NextToken);
   },
 };
 

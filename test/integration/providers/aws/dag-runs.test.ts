@@ -25,7 +25,7 @@ import { BUCKET, CONN_ID, KNN_IMAGE, ROLE, startHarness, trainingConfig, uploadI
 /** A training "container" that prints one line every 150 ms: lines arrive while the task is deferred. */
 const SLOW_IMAGE = 'local/slow-trainer:1';
 const SLOW_LINES = 14;
-const SLOW_SCRIPT = `let i = 0; const t = setInterval(() => { i++; console.log('epoch ' + i + ' of ${SLOW_LINES} loss=' + (1 / i).toFixed(4)); if (i === ${SLOW_LINES}) clearInterval(t); }, 150);`;
+const SLOW_SCRIPT = `let i = 0; const t = setInterval(() => { i++; console.log('epoch ' + i + ' of ${SLOW_LINES} loss=' + (1 / i).toFixed(4)); if (i === ${SLOW_LINES}) { clearInterval(t); require('fs').writeFileSync(process.env.SM_MODEL_DIR + '/model.txt', 'ok'); } }, 150);`;
 
 const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'silent', pretty: false });
 let h: Harness;
@@ -110,7 +110,8 @@ const dags: Record<string, () => DAG> = {
 beforeAll(async () => {
   h = await startHarness('sm_dag_runs', {
     faults: { stageDelayMs: 15 },
-    scriptImages: { [SLOW_IMAGE]: { command: [process.execPath, '-e', SLOW_SCRIPT] } },
+    // '--': SageMaker's hyper-parameters follow as the script's own arguments.
+    scriptImages: { [SLOW_IMAGE]: { command: [process.execPath, '-e', SLOW_SCRIPT, '--'] } },
   });
   data = await uploadIris(h, 'iris-dag');
   setDefaultAwsClientFactory(h.clients);
@@ -174,15 +175,18 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
   }
 }
 
-/** Sample the worker's busy slots while `taskId` is deferred; returns the samples taken. */
+/**
+ * Sample the worker's busy slots while `taskId` is deferred, from 300 ms after the deferral on
+ * (the worker frees the slot once the try's last log batch is flushed, just after the state change).
+ */
 function sampleSlotsWhileDeferred(dagId: string, taskId: string): { samples: number[]; stop(): void } {
   const samples: number[] = [];
-  let deferred = false;
+  let deferredAt: number | null = null;
   const sub = rt.events$.subscribe((e) => {
-    if (e.type === 'task_instance' && e.dagId === dagId && e.taskId === taskId) deferred = e.state === 'deferred';
+    if (e.type === 'task_instance' && e.dagId === dagId && e.taskId === taskId) deferredAt = e.state === 'deferred' ? Date.now() : null;
   });
   const timer = setInterval(() => {
-    if (deferred) samples.push(rt.worker!.slotsInUse);
+    if (deferredAt !== null && Date.now() - deferredAt >= 300) samples.push(rt.worker!.slotsInUse);
   }, 20);
   return {
     samples,
@@ -193,7 +197,8 @@ function sampleSlotsWhileDeferred(dagId: string, taskId: string): { samples: num
   };
 }
 
-const jobLinesOf = (msgs: string[]): string[] => msgs.filter((m) => /^\[.*\/algo-1-\d+\] /.test(m) || /^epoch \d+ of/.test(m));
+/** The container's own lines: KNN's `[MM/DD/YYYY hh:mm:ss LEVEL pid] …` / `#metrics …`, the slow trainer's `epoch N of …`. */
+const jobLinesOf = (msgs: string[]): string[] => msgs.filter((m) => /^\[\d\d\/\d\d\/\d{4} /.test(m) || m.startsWith('#') || /^epoch \d+ of/.test(m));
 
 // ---------------------------------------------------------------- tests
 
@@ -295,7 +300,8 @@ describe('failures', () => {
   }, 60_000);
 
   it('a worker killed between Create and defer: the zombie is reaped, try 2 adopts the job; exactly one job, task succeeds', async () => {
-    h.aws.setFaults({ jobDurationMs: 1500 });
+    // Long enough that the job still runs when try 2 (after the lease expired) adopts it.
+    h.aws.setFaults({ jobDurationMs: 4000 });
     try {
       CrashOnceTraining.crashWorker = () => rt.worker!.simulateCrash();
       const r = await rt.triggerDag('sm_crash', { runId: 'run_dag-crash', conf: { name: 'dag-crash' } });
@@ -354,14 +360,19 @@ describe('print_log while deferred', () => {
     const r = await rt.triggerDag('sm_print_log', { runId: 'run_dag-log', conf: { name: 'dag-log' } });
     const id = taskInstanceId('sm_print_log', r.run_id, 'train_model');
     const logs = new TaskLogRepository(rt.store);
-    const state = async (): Promise<string | undefined> => (await rt.store.taskInstances.findOne({ _id: id }))?.state;
-    // Lines copied by the triggerer: the task is deferred before and after the read that sees them.
-    const whileDeferred = await waitFor('job lines while deferred', async () => {
+    const state = async (): Promise<string | null> => (await rt.store.taskInstances.findOne({ _id: id }))?.state ?? null;
+    // The task is deferred before and after each read; the job's lines keep growing in between,
+    // so something other than the worker (which copied at most what existed before deferring)
+    // copies them: the trigger.
+    const linesWhileDeferred = async (moreThan: number): Promise<string[] | null> => {
       if ((await state()) !== 'deferred') return null;
       const lines = jobLinesOf((await logs.read(id, 1)).map((l) => l.msg));
-      return lines.length > 0 && lines.length < SLOW_LINES && (await state()) === 'deferred' ? lines : null;
-    });
-    expect(whileDeferred[0]).toMatch(/^epoch 1 of/);
+      return lines.length > moreThan && lines.length < SLOW_LINES && (await state()) === 'deferred' ? lines : null;
+    };
+    const first = await waitFor('job lines while deferred', () => linesWhileDeferred(0));
+    const later = await waitFor('more job lines while still deferred', () => linesWhileDeferred(first.length));
+    expect(later.slice(0, first.length)).toEqual(first);
+    expect(first[0]).toMatch(/^epoch 1 of/);
 
     expect((await rt.waitForRun('sm_print_log', r.run_id, { timeoutMs: 60_000 })).state).toBe('success');
     const t = await ti('sm_print_log', r.run_id, 'train_model');
