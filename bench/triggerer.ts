@@ -71,7 +71,7 @@ async function memoryOnly(): Promise<void> {
   const timers = new TimerHeap();
   const reconciler = new SageMakerReconciler({ awsClients: () => undefined, dispatch: async () => undefined, isHeldKey: (k) => router.has(k), logger, metrics: TriggererMetrics.for(new Registry()), sweepIntervalMs: 3_600_000 });
   reconciler.start();
-  const host = { logger, eventsFor: (k: string) => router.eventsFor(k), service: <T,>(): T => reconciler as unknown as T, at: (m: Date) => timers.at(m) };
+  const host = { logger, eventsFor: (k: string) => router.eventsFor(k), service: <T,>(): T => reconciler as unknown as T, at: (m: Date) => timers.at(m), holdDelivery: () => undefined };
   const rss0 = process.memoryUsage().rss;
   let fired = 0;
   const held: Array<{ sub: { unsubscribe(): void }; deadline: { cancel(): void } }> = [];

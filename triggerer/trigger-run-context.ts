@@ -12,6 +12,7 @@ export interface RunContextHost {
   eventsFor(key: string): Observable<EventBridgeEvent>;
   service<T>(name: string): T;
   at(moment: Date): Observable<Date>;
+  holdDelivery(triggerId: string): void;
 }
 
 export class RunContext implements TriggerRunContext {
@@ -39,5 +40,9 @@ export class RunContext implements TriggerRunContext {
 
   at(moment: Date): Observable<Date> {
     return this.host.at(moment);
+  }
+
+  holdDelivery(): void {
+    this.host.holdDelivery(this.triggerId);
   }
 }

@@ -102,6 +102,16 @@ interface HeldTrigger {
   /** Outcome waiting for a retry (task mid-deferral, or MongoDB unavailable). */
   pending: PendingOutcome | null;
   retrying: boolean;
+  /** An event delivery waiting for this trigger's (asynchronous) outcome to be persisted. */
+  deliveryHold?: DeliveryHold | null;
+}
+
+/** See TriggerRunContext.holdDelivery: the ack of the event in delivery waits on `promise`. */
+interface DeliveryHold {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(e: unknown): void;
+  ingestedAt: number | null;
 }
 
 export class Triggerer {
@@ -183,6 +193,7 @@ export class Triggerer {
       eventsFor: (key) => this.router.eventsFor(key),
       service: <T>(name: string): T => this.service<T>(name),
       at: (moment) => this.timers.at(moment),
+      holdDelivery: (triggerId) => this.holdDelivery(triggerId),
     };
     for (const s of opts.eventSources ?? []) this.sources.push(s);
   }
@@ -343,6 +354,9 @@ export class Triggerer {
       h.sub = null;
       h.deadlineTimer?.cancel();
       h.deadlineTimer = null;
+      // A trigger that held an event's delivery will never emit now: nack it for redelivery.
+      h.deliveryHold?.reject(new Error(`triggerer stopping before trigger ${h.id} fired`));
+      h.deliveryHold = null;
     }
     this.timers.stop();
   }
@@ -471,6 +485,24 @@ export class Triggerer {
     else h.sub = sub;
   }
 
+  /**
+   * A trigger will emit later for the event being delivered now: make that event's ack wait for
+   * the trigger's persisted outcome (settle resolves the hold; drop rejects it → redelivery).
+   */
+  private holdDelivery(triggerId: string): void {
+    const h = this.held.get(triggerId);
+    if (!h || h.settled || h.deliveryHold) return;
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => undefined); // observed by the dispatcher; never an unhandled rejection
+    h.deliveryHold = { promise, resolve, reject, ingestedAt: this.dispatcher.currentIngestedAt };
+    this.dispatcher.track(promise);
+  }
+
   /** The trigger decided: stop waiting and persist the outcome (tracked for the event's ack). */
   private settle(h: HeldTrigger, outcome: TriggerOutcome, how: PendingOutcome['how']): void {
     if (h.settled) return;
@@ -479,9 +511,13 @@ export class Triggerer {
     h.sub = null;
     h.deadlineTimer?.cancel();
     h.deadlineTimer = null;
-    const p = this.trackInflight(this.persist(h, { outcome, how, ingestedAt: this.dispatcher.currentIngestedAt }));
+    const hold = h.deliveryHold ?? null;
+    h.deliveryHold = null;
+    const ingestedAt = this.dispatcher.currentIngestedAt ?? hold?.ingestedAt ?? null;
+    const p = this.trackInflight(this.persist(h, { outcome, how, ingestedAt }));
     p.catch(() => undefined); // retried by maintenance; the event (if any) is nacked by the dispatcher
     this.dispatcher.track(p);
+    if (hold) p.then(hold.resolve, hold.reject);
   }
 
   private async persist(h: HeldTrigger, po: PendingOutcome): Promise<void> {
@@ -516,6 +552,9 @@ export class Triggerer {
 
   /** Forget a trigger locally (fired, lost, cancelled). Never touches the remote job. */
   private drop(h: HeldTrigger): void {
+    // An event waiting on this trigger was not persisted through it: let it be redelivered.
+    h.deliveryHold?.reject(new Error(`trigger ${h.id} was dropped before its outcome was persisted`));
+    h.deliveryHold = null;
     h.sub?.unsubscribe();
     h.sub = null;
     h.deadlineTimer?.cancel();

@@ -118,6 +118,8 @@ export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
         // Resume only after the copy in flight landed, with the cursor after it: the resumed task
         // copies from there, so no line is stored twice.
         firing = true;
+        // We emit after the copy lands: keep the event unacknowledged until the resume is stored.
+        ctx.holdDelivery?.();
         void logCopy.finish().then((log_cursor) => {
           if (sub.closed) return;
           sub.next({ payload: { ...(te.payload as SageMakerJobPayload), log_cursor } });

@@ -26,6 +26,13 @@ export interface TriggerRunContext {
   at?(moment: Date): Observable<Date>;
   /** When the trigger row was created (lower bound for reconcile sweeps). */
   createdAt?: Date;
+  /**
+   * Call synchronously while handling a routed event when this trigger will emit its outcome
+   * LATER (after some async work): the event being delivered is then acknowledged (its SQS message
+   * deleted) only once this trigger's outcome is persisted, and redelivered if the trigger is
+   * dropped first. Without it, an async emission would let the event be acked too early.
+   */
+  holdDelivery?(): void;
 }
 
 export interface TriggerKind<K = Record<string, unknown>> {
