@@ -26,7 +26,7 @@ const DAG_ID = 'sagemaker_pipeline';
 const TASKS = ['data_prep', 'train_model', 'create_model', 'test_model', 'evaluate'];
 const CONF = { note: 'from the browser' };
 /** Long enough that the deferred state is on screen for seconds, short enough for CI. */
-const JOB_DURATION_MS = 5000;
+const JOB_DURATION_MS = 8000;
 if (!HAVE_CHROMIUM) console.warn(`[test/ui] skipping the seed pipeline browser test: ${CHROMIUM} not found (apt-get install -y chromium)`);
 
 /** A fresh database on the test server: MONGODB_URI with its path replaced. */
@@ -151,7 +151,11 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
     const panel = page.locator('.ti-panel');
     await panel.locator('.badge[data-state="deferred"]').waitFor();
     expect(await panel.textContent()).toMatch(/knn-iris-\d{8}T\d{6}/);
-    await until(async () => ((await panel.locator('pre.log').textContent()) ?? '').length > 0, 'train_model log shown', 10_000);
+    await until(async () => /deferring until it ends/.test((await panel.locator('pre.log').textContent()) ?? ''), 'train_model log shows the deferral', 10_000);
+    // The try's duration keeps counting while it waits (deferral counts towards execution_timeout).
+    const shown = await panel.locator('.ti-duration').textContent();
+    expect(shown).toMatch(/so far$/);
+    await until(async () => (await panel.locator('.ti-duration').textContent()) !== shown, 'duration ticks while deferred', 5000);
     await page.screenshot({ path: join(ARTIFACTS, 'seed-grid-deferred.png') });
 
     // Deferrals page by the nav link (client-side routing): the training job is listed.

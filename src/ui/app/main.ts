@@ -4,7 +4,8 @@
  */
 import { clear, h } from './dom.ts';
 import { setToken, setUnauthorizedHandler } from './api-client.ts';
-import { connectLive } from './live-events.ts';
+import { connectLive, onLiveChange } from './live-events.ts';
+import { deferralWindows } from './deferral-windows.ts';
 import { renderDagList } from './pages/dag-list.ts';
 import { renderDagPage } from './pages/dag-page.ts';
 import { renderDeferrals } from './pages/deferrals.ts';
@@ -48,6 +49,11 @@ setUnauthorizedHandler(() => {
   document.body.prepend(form);
 });
 
+// Deferral windows are remembered whatever page is open: a task may resume while the user looks
+// at the Deferrals page, and its Gantt bar still needs the window afterwards.
+onLiveChange((c) => {
+  if (c.kind === 'task_instance') deferralWindows.record(c.ti);
+});
 window.addEventListener('hashchange', route);
 route();
 void connectLive();

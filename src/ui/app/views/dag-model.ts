@@ -4,6 +4,7 @@
  */
 import type { ApiDag, ApiDagRun, ApiTask, ApiTaskInstance } from '../../../api/serializers.ts';
 import { api, enc } from '../api-client.ts';
+import { deferralWindows } from '../deferral-windows.ts';
 
 export const GRID_RUNS = 25;
 
@@ -46,6 +47,7 @@ export class DagModel {
 
   /** Keep the newer version (a late poll result must not roll a state back). */
   putTi(ti: ApiTaskInstance): boolean {
+    deferralWindows.record(ti);
     let byTask = this.tis.get(ti.dag_run_id);
     if (!byTask) this.tis.set(ti.dag_run_id, (byTask = new Map()));
     const old = byTask.get(ti.task_id);

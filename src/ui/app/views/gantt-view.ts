@@ -5,6 +5,7 @@
  */
 import type { ApiTaskInstance } from '../../../api/serializers.ts';
 import { fmtDuration, svg } from '../dom.ts';
+import { deferralWindows } from '../deferral-windows.ts';
 import { stateColor, STATE_COLORS } from '../state-colors.ts';
 import { tiKey, type DagModel } from './dag-model.ts';
 
@@ -27,15 +28,23 @@ function segments(ti: ApiTaskInstance, now: number): Segment[] {
   const out: Segment[] = [];
   const queued = t(ti.queued_when);
   if (Number.isFinite(queued) && queued < start) out.push({ from: queued, to: start, color: STATE_COLORS.queued!, label: 'queued' });
-  const deferredAt = t(ti.deferred_at);
-  if (Number.isFinite(deferredAt) && deferredAt >= start) {
-    const resumedAt = Number.isFinite(t(ti.resumed_at)) ? t(ti.resumed_at) : ti.state === 'deferred' ? now : end;
-    out.push({ from: start, to: deferredAt, color: STATE_COLORS.running!, label: 'running' });
-    out.push({ from: deferredAt, to: Math.min(resumedAt, end), color: STATE_COLORS.deferred!, label: 'deferred' });
-    if (resumedAt < end) out.push({ from: resumedAt, to: end, color: stateColor(ti.state === 'deferred' ? 'running' : ti.state), label: ti.state ?? 'none' });
+  // Where the try waited deferred: the windows this tab saw (they outlive the row's own
+  // deferred_at, which the store resets when the try ends), clipped to the bar.
+  const windows = deferralWindows
+    .windows(ti)
+    .map((w) => ({ from: Math.max(start, w.from), to: Math.min(end, w.to ?? (ti.state === 'deferred' ? now : end)) }))
+    .filter((w) => w.to > w.from);
+  if (windows.length) {
+    let cursor = start;
+    for (const w of windows) {
+      if (w.from > cursor) out.push({ from: cursor, to: w.from, color: STATE_COLORS.running!, label: 'running' });
+      out.push({ from: w.from, to: w.to, color: STATE_COLORS.deferred!, label: 'deferred' });
+      cursor = w.to;
+    }
+    if (cursor < end) out.push({ from: cursor, to: end, color: stateColor(ti.state === 'deferred' ? 'running' : ti.state), label: ti.state ?? 'none' });
   } else {
-    // A finished try keeps only its deferred total (the row's deferral timestamps are reset), so
-    // say it in the label rather than guess where in the bar it was.
+    // A try that finished before this tab saw it defer keeps only its deferred total: say it in
+    // the label rather than guess where in the bar it was.
     const label = ti.deferred_ms > 0 ? `${ti.state ?? 'none'}, ${fmtDuration(ti.deferred_ms)} of it deferred (slot free)` : ti.state ?? 'none';
     out.push({ from: start, to: end, color: stateColor(ti.state), label });
   }

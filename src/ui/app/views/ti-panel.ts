@@ -24,6 +24,8 @@ export class TiPanel {
   private tailTimer: ReturnType<typeof setTimeout> | null = null;
   private tailGen = 0;
   private ti: ApiTaskInstance | null = null;
+  /** Ticks the "so far" duration of a try that is still going (running or deferred). */
+  private clockTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     private readonly dagId: string,
@@ -57,6 +59,12 @@ export class TiPanel {
 
   dispose(): void {
     this.stopTail();
+    this.stopClock();
+  }
+
+  private stopClock(): void {
+    if (this.clockTimer) clearInterval(this.clockTimer);
+    this.clockTimer = null;
   }
 
   private stopTail(): void {
@@ -86,6 +94,10 @@ export class TiPanel {
         }
       } }, label);
     const downstream = h('input', { type: 'checkbox', id: 'clear-downstream' });
+    const soFar = () => `${fmtDuration(Date.now() - Date.parse(ti.start_date!))} so far`;
+    const duration = h('span', { class: 'ti-duration' }, ti.duration != null ? fmtDuration(ti.duration * 1000) : ti.start_date ? soFar() : '—');
+    this.stopClock();
+    if (ti.duration == null && ti.start_date) this.clockTimer = setInterval(() => (duration.textContent = soFar()), 1000);
     const rows: Array<[string, string | Node]> = [
       ['Run', ti.dag_run_id],
       ['Try', `${ti.try_number} of ${ti.max_tries + 1}`],
@@ -93,7 +105,7 @@ export class TiPanel {
       ['Queued', fmtDate(ti.queued_when)],
       ['Started', fmtDate(ti.start_date)],
       ['Ended', fmtDate(ti.end_date)],
-      ['Duration', ti.duration != null ? fmtDuration(ti.duration * 1000) : ti.start_date ? `${fmtDuration(Date.now() - Date.parse(ti.start_date))} so far` : '—'],
+      ['Duration', duration],
       ['Worker', ti.hostname ? `${ti.hostname} (pid ${ti.pid ?? '?'})` : '—'],
     ];
     if (ti.deferred_at) rows.push(['Deferred at', fmtDate(ti.deferred_at)]);
