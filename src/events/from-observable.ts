@@ -27,16 +27,38 @@ export class PushEventSource implements EventSource {
 
   constructor(readonly name: string) {}
 
-  /** Deliver an event; the returned promise settles once the consumer acknowledged it. */
-  push(event: EventBridgeEvent): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.subject.next({
-        event,
-        ack: () => {
-          resolve();
-          return Promise.resolve();
-        },
-      });
+  /**
+   * Deliver an event; the returned promise settles once the consumer acknowledged it. A nack
+   * (the consumer could not persist its effect yet, e.g. the task is mid-deferral) redelivers it
+   * after a short backoff, as SQS would after the visibility timeout — an in-process event is
+   * never silently lost. Rejects after `maxAttempts` deliveries.
+   */
+  push(event: EventBridgeEvent, opts: { maxAttempts?: number; backoffMs?: number } = {}): Promise<void> {
+    const maxAttempts = opts.maxAttempts ?? 50;
+    const backoffMs = opts.backoffMs ?? 50;
+    return new Promise<void>((resolve, reject) => {
+      let attempt = 0;
+      const deliver = (): void => {
+        attempt++;
+        let settled = false;
+        this.subject.next({
+          event,
+          ack: () => {
+            if (!settled) {
+              settled = true;
+              resolve();
+            }
+            return Promise.resolve();
+          },
+          nack: () => {
+            if (settled) return;
+            settled = true;
+            if (attempt >= maxAttempts) reject(new Error(`event ${event.id} was not accepted after ${attempt} deliveries`));
+            else setTimeout(deliver, Math.min(backoffMs * attempt, 1_000)).unref?.();
+          },
+        });
+      };
+      deliver();
     });
   }
 

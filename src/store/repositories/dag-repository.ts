@@ -2,6 +2,7 @@
  * The `dags` collection: DAG metadata written by DAG discovery (DagBag.syncToStore) and read by the
  * scheduler, API and UI. `is_paused` belongs to users: syncing never overwrites it.
  */
+import { isDuplicateKey } from '../transitions/duplicate-key.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import type { Store } from '../store.ts';
 import type { DagDoc, ImportErrorDoc } from '../schema.ts';
@@ -42,6 +43,18 @@ export class DagRepository {
    */
   async upsertParsed(dags: ReadonlyArray<DagParsedFields & { is_paused_upon_creation: boolean }>): Promise<void> {
     if (dags.length === 0) return;
+    // Two processes parsing the same folder at once (a scheduler and `dags trigger`) both upsert:
+    // the loser of the insert race gets E11000 (MongoDB too, FerretDB always). The row exists by
+    // then, so running the same upserts again takes the update path.
+    try {
+      await this.writeParsed(dags);
+    } catch (e) {
+      if (!isDuplicateKey(e)) throw e;
+      await this.writeParsed(dags);
+    }
+  }
+
+  private async writeParsed(dags: ReadonlyArray<DagParsedFields & { is_paused_upon_creation: boolean }>): Promise<void> {
     await this.store.dags.bulkWrite(
       dags.map(({ is_paused_upon_creation, ...fields }) => ({
         updateOne: {
@@ -103,13 +116,19 @@ export class DagRepository {
     const files = errors.map((e) => e.file);
     await this.store.importErrors.deleteMany({ _id: { $nin: files } });
     if (errors.length === 0) return;
-    await this.store.importErrors.bulkWrite(
-      errors.map((e) => {
-        const doc: ImportErrorDoc = { _id: e.file, filename: e.file, stacktrace: e.stack, timestamp: now };
-        return { replaceOne: { filter: { _id: e.file }, replacement: doc, upsert: true } };
-      }),
-      { ordered: false },
-    );
+    const write = () =>
+      this.store.importErrors.bulkWrite(
+        errors.map((e) => {
+          const doc: ImportErrorDoc = { _id: e.file, filename: e.file, stacktrace: e.stack, timestamp: now };
+          return { replaceOne: { filter: { _id: e.file }, replacement: doc, upsert: true } };
+        }),
+        { ordered: false },
+      );
+    // Same upsert race as upsertParsed: a concurrent parser inserted first; the retry replaces.
+    await write().catch((e: unknown) => {
+      if (!isDuplicateKey(e)) throw e;
+      return write();
+    });
   }
 
   listImportErrors(): Promise<ImportErrorDoc[]> {
