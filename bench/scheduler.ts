@@ -6,6 +6,7 @@
  *   commands (by name), server.
  * Round trips are counted with the driver's command monitoring (`monitorCommands: true`) over the
  * run itself (set-up excluded). Usage: npx tsx bench/scheduler.ts [--tasks N] [--workers W] [--slots S]
+ * BENCH_PROFILE=1 adds time by command shape (see command-profile.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
@@ -18,6 +19,7 @@ import { StateChangeBus } from '../src/store/state-change-bus.ts';
 import { DagRunTransitions } from '../src/store/transitions/dag-run-transitions.ts';
 import { needsDocLocks } from '../src/store/transitions/atomic-updater.ts';
 import { Worker } from '../src/worker/worker.ts';
+import { profileCommands } from './command-profile.ts';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,35 +65,9 @@ let counting = false;
 client.on('commandStarted', (e) => {
   if (counting) commands.set(e.commandName, (commands.get(e.commandName) ?? 0) + 1);
 });
-// BENCH_PROFILE=1: print slow commands and every scheduler loop to stderr, and add a `profile`
-// to the JSON: total server time by command shape (command, collection, filter keys).
-const starts = new Map<number, { text: string; shape: string }>();
-const profile = new Map<string, { n: number; ms: number }>();
-if (process.env.BENCH_PROFILE) {
-  client.on('commandStarted', (e) => starts.set(e.requestId, { text: JSON.stringify(e.command).slice(0, 200), shape: commandShape(e.commandName, e.command) }));
-  const done = (e: { requestId: number; duration: number }) => {
-    const s = starts.get(e.requestId);
-    starts.delete(e.requestId);
-    if (!s || !counting) return;
-    if (e.duration > 200) console.error('SLOW', e.duration, s.text);
-    const p = profile.get(s.shape) ?? { n: 0, ms: 0 };
-    p.n += 1;
-    p.ms += e.duration;
-    profile.set(s.shape, p);
-  };
-  client.on('commandSucceeded', done);
-  client.on('commandFailed', done);
-}
-
-/** e.g. `findAndModify task_instances {_id,state}`: what a query looks like, not its values. */
-function commandShape(name: string, cmd: Record<string, unknown>): string {
-  const coll = typeof cmd[name] === 'string' ? (cmd[name] as string) : '';
-  const keys = (o: unknown): string => (o && typeof o === 'object' ? `{${Object.keys(o).sort().join(',')}}` : '');
-  if (name === 'find' || name === 'findAndModify' || name === 'count') return `${name} ${coll} ${keys(cmd.filter ?? cmd.query)}`;
-  if (name === 'update') return `update ${coll} ${keys((cmd.updates as Array<{ q: unknown }> | undefined)?.[0]?.q)}`;
-  if (name === 'delete') return `delete ${coll} ${keys((cmd.deletes as Array<{ q: unknown }> | undefined)?.[0]?.q)}`;
-  return `${name} ${coll}`;
-}
+// BENCH_PROFILE=1: print every scheduler loop to stderr, and add a `profile` to the JSON: round
+// trips and their time by command shape (command, collection, filter keys).
+const profile = process.env.BENCH_PROFILE ? profileCommands(client, () => counting) : null;
 let transitions = 0;
 bus.changes$.subscribe((c) => {
   if (counting && c.kind === 'task_instance') transitions++;
@@ -143,8 +119,6 @@ console.log(
     scheduler_loops: loops.length,
     scheduler_loop_ms_avg: Math.round(loops.reduce((a, b) => a + b, 0) / Math.max(1, loops.length)),
     server: locks ? 'ferretdb (per-document write locks on)' : 'mongodb',
-    ...(process.env.BENCH_PROFILE
-      ? { profile: Object.fromEntries([...profile].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms), ms_avg: Math.round((v.ms / v.n) * 10) / 10 }])) }
-      : {}),
+    ...(profile ? { profile: profile.snapshot() } : {}),
   }),
 );

@@ -30,7 +30,9 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
+import { MongoClient } from 'mongodb';
 import { Store } from '../src/store/store.ts';
+import { profileCommands } from './command-profile.ts';
 import { StateChangeBus } from '../src/store/state-change-bus.ts';
 import type { TaskInstanceDoc, TriggerDoc } from '../src/store/schema.ts';
 import { createLogger } from '../src/log/logger.ts';
@@ -53,6 +55,7 @@ const { values } = parseArgs({
     'mongo-uri': { type: 'string', default: process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017' },
     'poke-interval-s': { type: 'string', default: '30' },
     'memory-only': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.triggers);
@@ -116,7 +119,13 @@ async function memoryOnly(): Promise<void> {
 async function main(): Promise<void> {
   if (values['memory-only']) return memoryOnly();
   const dbName = `deferflow_bench_triggerer_${randomBytes(4).toString('hex')}`;
-  const store = await Store.connect({ uri: values['mongo-uri']!, dbName, maxPoolSize: 50 });
+  // --profile: server round trips by command shape, per phase (claim, delivery).
+  const client = new MongoClient(values['mongo-uri']!, { maxPoolSize: 50, monitorCommands: values.profile });
+  await client.connect();
+  const store = await Store.fromClient(client, dbName);
+  let phase: 'setup' | 'claim' | 'idle' | 'delivery' = 'setup';
+  const claimProfile = values.profile ? profileCommands(client, () => phase === 'claim') : null;
+  const deliveryProfile = values.profile ? profileCommands(client, () => phase === 'delivery') : null;
   const info = (await store.db.command({ buildInfo: 1 })) as { version?: string; ferretdb?: unknown; ferretdbFeatures?: unknown };
   const server = info.ferretdb || info.ferretdbFeatures ? `FerretDB (wire ${info.version})` : `MongoDB ${info.version}`;
   // Logs go to stderr: stdout carries exactly one JSON object.
@@ -159,12 +168,14 @@ async function main(): Promise<void> {
       sweepIntervalMs: 3_600_000, eventSources: [source], services: {},
     });
     const t0Claim = Date.now();
+    phase = 'claim';
     await triggerer.start();
     while (triggerer.heldTriggers < N) {
       if (Date.now() - t0Claim > 30 * 60_000) throw new Error(`claimed only ${triggerer.heldTriggers} of ${N} in 30 min`);
       await sleep(100);
     }
     const claimS = (Date.now() - t0Claim) / 1000;
+    phase = 'idle';
     await sleep(1000);
     const mem = process.memoryUsage();
 
@@ -187,6 +198,7 @@ async function main(): Promise<void> {
       if (t !== undefined) latencies.push(performance.now() - t);
     });
     const callsBefore = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
+    phase = 'delivery';
     const tStart = performance.now();
     let sent = 0;
     const tickMs = 10;
@@ -204,6 +216,7 @@ async function main(): Promise<void> {
     const resumedDb = await store.taskInstances.countDocuments({ dag_id: 'bench', state: 'scheduled' });
     const elapsedS = (performance.now() - tStart) / 1000;
     const callsAfter = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
+    phase = 'idle';
     busSub.unsubscribe();
     await triggerer.halt();
     latencies.sort((a, b) => a - b);
@@ -236,6 +249,7 @@ async function main(): Promise<void> {
         describe_calls: Math.round((N * elapsedS) / POKE_S),
         describe_calls_per_s: round(N / POKE_S, 1),
       },
+      ...(claimProfile && deliveryProfile ? { profile: { claim: claimProfile.snapshot(), delivery: deliveryProfile.snapshot() } } : {}),
       notes: [
         'task instances and triggers are bulk-inserted as deferred/unowned (set-up shortcut), then claimed by one triggerer',
         'check_on_start=false: the bench jobs exist in no AWS; the sweep interval exceeds the run, so deferflow makes no AWS calls here (a real deployment adds one paginated List per sweep interval per connection/region/type)',
@@ -245,7 +259,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await store.dropDatabase().catch(() => undefined);
-    await store.close();
+    await client.close();
   }
 }
 

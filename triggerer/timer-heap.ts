@@ -5,6 +5,7 @@
  * Takes an RxJS SchedulerLike so marble tests drive it with virtual time.
  */
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { MinHeap } from '../src/util/min-heap.ts';
 
 interface Entry {
   at: number;
@@ -21,7 +22,7 @@ export interface TimerHandle {
 const MAX_DELAY_MS = 2_147_483_647;
 
 export class TimerHeap {
-  private heap: Entry[] = [];
+  private readonly heap = new MinHeap<Entry>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
   private seq = 0;
   private cancelledCount = 0;
   private armed: { at: number; sub: Subscription } | null = null;
@@ -30,20 +31,20 @@ export class TimerHeap {
   constructor(private readonly scheduler: SchedulerLike = asyncScheduler) {}
 
   get size(): number {
-    return this.heap.length - this.cancelledCount;
+    return this.heap.size - this.cancelledCount;
   }
 
   /** Call `fire` at `at` (epoch ms, or at once — asynchronously — if it passed). */
   schedule(at: number, fire: () => void): TimerHandle {
     const entry: Entry = { at, seq: this.seq++, fire, cancelled: false };
-    this.push(entry);
+    this.heap.push(entry);
     this.arm();
     return {
       cancel: () => {
         if (entry.cancelled) return;
         entry.cancelled = true;
         this.cancelledCount++;
-        if (this.cancelledCount > 1024 && this.cancelledCount > this.heap.length / 2) this.compact();
+        if (this.cancelledCount > 1024 && this.cancelledCount > this.heap.size / 2) this.compact();
       },
     };
   }
@@ -64,7 +65,7 @@ export class TimerHeap {
     this.stopped = true;
     this.armed?.sub.unsubscribe();
     this.armed = null;
-    this.heap = [];
+    this.heap.clear();
     this.cancelledCount = 0;
   }
 
@@ -90,7 +91,7 @@ export class TimerHeap {
     for (;;) {
       const top = this.peekLive();
       if (!top || top.at > now) break;
-      this.pop();
+      this.heap.pop();
       due.push(top);
     }
     // Fire after the heap is consistent: a callback may schedule or cancel entries.
@@ -107,58 +108,15 @@ export class TimerHeap {
   }
 
   private peekLive(): Entry | undefined {
-    while (this.heap.length > 0 && this.heap[0].cancelled) {
-      this.pop();
+    for (let top = this.heap.peek(); top?.cancelled; top = this.heap.peek()) {
+      this.heap.pop();
       this.cancelledCount--;
     }
-    return this.heap[0];
+    return this.heap.peek();
   }
 
   private compact(): void {
-    this.heap = this.heap.filter((e) => !e.cancelled);
+    this.heap.retain((e) => !e.cancelled);
     this.cancelledCount = 0;
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
-  }
-
-  private less(a: Entry, b: Entry): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
-  private push(e: Entry): void {
-    const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
-      i = p;
-    }
-  }
-
-  private pop(): Entry | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0];
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      this.down(0);
-    }
-    return top;
-  }
-
-  private down(i: number): void {
-    const h = this.heap;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l], h[m])) m = l;
-      if (r < h.length && this.less(h[r], h[m])) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m], h[i]];
-      i = m;
-    }
   }
 }

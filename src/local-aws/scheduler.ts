@@ -4,6 +4,8 @@
  * min-heap with a single armed timer keeps that to one handle and a small
  * array entry per pending step.
  */
+import { MinHeap } from '../util/min-heap.ts';
+
 export interface TimerHandle {
   readonly at: number;
   cancelled: boolean;
@@ -15,7 +17,7 @@ interface Entry extends TimerHandle {
 }
 
 export class Scheduler {
-  private heap: Entry[] = [];
+  private readonly heap = new MinHeap<Entry>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
   private armedAt = Infinity;
@@ -24,7 +26,7 @@ export class Scheduler {
   constructor(private readonly onError: (err: unknown) => void = () => {}) {}
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** Run `fn` at epoch millisecond `at` (or as soon as possible if in the past). */
@@ -34,7 +36,7 @@ export class Scheduler {
       e.cancelled = true;
       return e;
     }
-    this.push(e);
+    this.heap.push(e);
     this.arm();
     return e;
   }
@@ -56,11 +58,11 @@ export class Scheduler {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.heap = [];
+    this.heap.clear();
   }
 
   private arm(): void {
-    const top = this.heap[0];
+    const top = this.heap.peek();
     if (!top) return;
     if (this.timer && this.armedAt <= top.at) return;
     if (this.timer) clearTimeout(this.timer);
@@ -76,8 +78,8 @@ export class Scheduler {
     const now = Date.now();
     // Bound the work done in one tick so a burst of 100k due entries cannot starve I/O.
     let budget = 5000;
-    while (this.heap.length > 0 && this.heap[0].at <= now && budget-- > 0) {
-      const e = this.pop()!;
+    while ((this.heap.peek()?.at ?? Infinity) <= now && budget-- > 0) {
+      const e = this.heap.pop()!;
       if (e.cancelled) continue;
       e.cancelled = true;
       try {
@@ -87,49 +89,11 @@ export class Scheduler {
       }
     }
     if (this.closed) return;
-    if (budget <= 0 && this.heap.length > 0) {
+    if (budget <= 0 && this.heap.size > 0) {
       this.timer = setTimeout(() => this.fire(), 0);
       this.armedAt = now;
       return;
     }
     this.arm();
-  }
-
-  private less(a: Entry, b: Entry): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
-  private push(e: Entry): void {
-    const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
-      i = p;
-    }
-  }
-
-  private pop(): Entry | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0];
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l], h[m])) m = l;
-        if (r < h.length && this.less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
-      }
-    }
-    return top;
   }
 }

@@ -351,20 +351,22 @@ return this.atomic.updateOne(
 
   /**
    * deferred(trigger=T) → scheduled with the event. The filter names the trigger, so a duplicate
-   * event, a second triggerer or a stale trigger of a cleared task matches nothing.
+   * event, a second triggerer or a stale trigger of a cleared task matches nothing. `tiId` (the
+   * trigger row carries it) only narrows the guard, and lets the server find the row by _id
+   * instead of scanning (FerretDB pushes down only _id filters).
    */
-  resumeFromTrigger(triggerId: string, event: unknown): Promise<TaskInstanceDoc | null> {
+  resumeFromTrigger(triggerId: string, event: unknown, tiId?: string): Promise<TaskInstanceDoc | null> {
     return this.guarded(
-      { trigger_id: triggerId, state: 'deferred' },
+      { ...(tiId ? { _id: tiId } : {}), trigger_id: triggerId, state: 'deferred' },
       { $set: { state: 'scheduled', trigger_id: null, trigger_event: JSON.stringify(event ?? null), resumed_at: new Date(), scheduled_after: null } },
       'deferred',
     );
   }
 
   /** The trigger failed (threw, unknown kind, timed out): resume into `__fail__` so retries apply. */
-  failFromTrigger(triggerId: string, error: string): Promise<TaskInstanceDoc | null> {
+  failFromTrigger(triggerId: string, error: string, tiId?: string): Promise<TaskInstanceDoc | null> {
     return this.guarded(
-      { trigger_id: triggerId, state: 'deferred' },
+      { ...(tiId ? { _id: tiId } : {}), trigger_id: triggerId, state: 'deferred' },
       { $set: { state: 'scheduled', trigger_id: null, next_method: '__fail__', trigger_event: JSON.stringify({ error }), resumed_at: new Date(), scheduled_after: null } },
       'deferred',
     );
