@@ -26,6 +26,15 @@
  *   airflow_baseline         Airflow-style polling (one Describe per trigger every poke_interval,
  *                            30 s as in SageMakerTrigger) over the same wall time: API calls it
  *                            would make, computed — vs. the SageMaker calls this triggerer made.
+ *   airflow_baseline_run,    --baseline-run (default on for N ≤ 5,000): the baseline RUN against a
+ *   deferflow_run            local AWS — N real jobs, N Airflow-style Describe loops vs deferflow's
+ *                            triggers + reconciler + SQS events, SageMaker calls counted and
+ *                            job end → detected delay p50/p99 (bench/baseline.ts). Intervals are
+ *                            multiplied by --time-scale (default 0.1: 30 s check → 3 s).
+ *                            --baseline-only runs just that part (no MongoDB).
+ *
+ *   npx tsx bench/triggerer.ts --baseline-only --triggers 1000 [--check-interval-ms 30000]
+ *                              [--time-scale 0.1] [--job-duration-ms 15000]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -45,6 +54,7 @@ import { TimerHeap } from '../triggerer/timer-heap.ts';
 import { RunContext } from '../triggerer/trigger-run-context.ts';
 import { SageMakerReconciler } from '../triggerer/reconciler.ts';
 import { sageMakerJobTriggerKind } from '../src/triggers/sagemaker-job-trigger.ts';
+import { runBaseline } from './baseline.ts';
 
 const { values } = parseArgs({
   options: {
@@ -56,6 +66,12 @@ const { values } = parseArgs({
     'poke-interval-s': { type: 'string', default: '30' },
     'memory-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'baseline-run': { type: 'boolean' },
+    'baseline-only': { type: 'boolean', default: false },
+    'check-interval-ms': { type: 'string', default: '30000' },
+    'sweep-interval-ms': { type: 'string', default: '60000' },
+    'time-scale': { type: 'string', default: '0.1' },
+    'job-duration-ms': { type: 'string', default: '15000' },
   },
 });
 const N = Number(values.triggers);
@@ -63,10 +79,27 @@ const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const IDLE_S = Number(values['idle-seconds']);
 const POKE_S = Number(values['poke-interval-s']);
+// The run costs N concurrent Describe loops + N jobs on this machine: on by default up to 5,000.
+const BASELINE_RUN = values['baseline-only'] || (values['baseline-run'] ?? N <= 5000);
+
+function baselineRun(): Promise<Record<string, unknown>> {
+  return runBaseline({
+    jobs: N,
+    checkIntervalMs: Number(values['check-interval-ms']),
+    sweepIntervalMs: Number(values['sweep-interval-ms']),
+    timeScale: Number(values['time-scale']),
+    jobDurationMs: Number(values['job-duration-ms']),
+    timeoutMs: 10 * 60_000,
+  });
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
 const round = (v: number | null, d = 2) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
+
+async function baselineOnly(): Promise<void> {
+  process.stdout.write(`${JSON.stringify({ bench: 'triggerer', mode: 'baseline-only', ...(await baselineRun()) })}\n`);
+}
 
 async function memoryOnly(): Promise<void> {
   const logger = createLogger({ level: 'silent', pretty: false });
@@ -98,6 +131,7 @@ async function memoryOnly(): Promise<void> {
   const routeMs = performance.now() - r0;
   reconciler.stop();
   timers.stop();
+  const baseline = BASELINE_RUN ? await baselineRun() : {};
   process.stdout.write(
     `${JSON.stringify({
       bench: 'triggerer',
@@ -111,12 +145,14 @@ async function memoryOnly(): Promise<void> {
       routed_events: N,
       fired,
       route_us_per_event: round((routeMs * 1000) / N, 3),
+      ...baseline,
       notes: ['no database: measures what holding N triggers costs in the triggerer process and the in-memory routing cost per event'],
     })}\n`,
   );
 }
 
 async function main(): Promise<void> {
+  if (values['baseline-only']) return baselineOnly();
   if (values['memory-only']) return memoryOnly();
   const dbName = `deferflow_bench_triggerer_${randomBytes(4).toString('hex')}`;
   // --profile: server round trips by command shape, per phase (claim, delivery).
@@ -220,6 +256,7 @@ async function main(): Promise<void> {
     busSub.unsubscribe();
     await triggerer.halt();
     latencies.sort((a, b) => a - b);
+    const baseline = BASELINE_RUN ? await baselineRun() : {};
 
     const result = {
       bench: 'triggerer',
@@ -249,6 +286,7 @@ async function main(): Promise<void> {
         describe_calls: Math.round((N * elapsedS) / POKE_S),
         describe_calls_per_s: round(N / POKE_S, 1),
       },
+      ...baseline,
       ...(claimProfile && deliveryProfile ? { profile: { claim: claimProfile.snapshot(), delivery: deliveryProfile.snapshot() } } : {}),
       notes: [
         'task instances and triggers are bulk-inserted as deferred/unowned (set-up shortcut), then claimed by one triggerer',
