@@ -11,6 +11,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'test/fixtures/**', 'test/artifacts/**'],
+    // MONGODB_URI, else one mongodb-memory-server for the run (test/support/mongodb-global-setup.ts).
+    globalSetup: ['test/support/mongodb-global-setup.ts'],
+    setupFiles: ['test/support/mongodb-env.ts'],
     pool: 'forks',
     poolOptions: {
       forks: { minForks: 1, maxForks: 2 },
