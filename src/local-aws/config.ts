@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { FaultConfig } from './types.ts';
+import { mulberry32 } from '../util/prng.ts';
 
 export const DEFAULT_FAULTS: FaultConfig = {
   jobDurationMs: null,
@@ -50,17 +51,6 @@ export function parseFaults(input: unknown): Partial<FaultConfig> {
   return out;
 }
 
-/** mulberry32: tiny, fast, good enough for fault injection; deterministic for a given seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const regexCache = new Map<string, RegExp | null>();
 

@@ -7,7 +7,7 @@
  * current.
  */
 import { AwsError, validationError } from '../errors.ts';
-import { mulberry32 } from '../config.ts';
+import { mulberry32 } from '../../util/prng.ts';
 import { shortHash, type JsonObject } from '../util.ts';
 import { arn, listPage, tagsFrom, toApi, type Rec, type SageMakerDeps } from './common.ts';
 import { DETAIL_TYPES, publishState } from './publish.ts';

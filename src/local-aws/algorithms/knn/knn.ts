@@ -4,6 +4,7 @@
  * points, regressor = mean of their labels. Pure functions, so the math is
  * unit-testable in-process; the container script only does I/O around them.
  */
+import { mulberry32 } from '../../../util/prng.ts';
 
 export type PredictorType = 'classifier' | 'regressor';
 export type IndexMetric = 'L2' | 'INNER_PRODUCT' | 'COSINE';
@@ -26,17 +27,6 @@ export interface Prediction {
   labels?: number[];
 }
 
-/** Deterministic PRNG for sampling, so the same data and seed give the same model. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function trainKnn(opts: {
   rows: number[][];
@@ -52,7 +42,7 @@ export function trainKnn(opts: {
   let idx = Array.from({ length: n }, (_, i) => i);
   if (n > opts.sampleSize) {
     // Reservoir-free partial Fisher-Yates: the first sampleSize slots become the sample.
-    const r = rng(opts.seed ?? 0);
+    const r = mulberry32(opts.seed ?? 0);
     for (let i = 0; i < opts.sampleSize; i++) {
       const j = i + Math.floor(r() * (n - i));
       [idx[i], idx[j]] = [idx[j], idx[i]];
