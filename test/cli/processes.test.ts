@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCliHarness, type CliHarness } from './cli-harness.ts';
+import { poller } from '../support/wait-for.ts';
 
 let h: CliHarness;
 beforeAll(async () => {
@@ -9,15 +10,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = poller({ timeoutMs: 30_000, intervalMs: 100 });
 
 describe('scheduler + worker processes, then tasks logs / clear', { timeout: 90_000 }, () => {
   it('runs a triggered run to success in separate processes, shows the logs, and clears a task', async () => {

@@ -10,18 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCliHarness, ROOT, type CliHarness, type RunningCli } from '../cli/cli-harness.ts';
 import { uploadDemoData } from '../../src/standalone/demo-data.ts';
 import { NO_AWS_ENV } from './e2e-env.ts';
+import { poller } from '../support/wait-for.ts';
 
 const env = { ...NO_AWS_ENV, DEFERFLOW_DAGS_FOLDER: join(ROOT, 'dags') };
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = poller({ timeoutMs: 60_000, intervalMs: 200 });
 
 interface TiRow {
   task_id: string;

@@ -8,20 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCliHarness, ROOT, type CliHarness, type RunningCli } from '../cli/cli-harness.ts';
 import { NO_AWS_ENV } from './e2e-env.ts';
+import { poller } from '../support/wait-for.ts';
 
 const env = { ...NO_AWS_ENV, DEFERFLOW_DAGS_FOLDER: join(ROOT, 'dags'), DEFERFLOW_WEBSERVER_PORT: '0' };
 /** Another terminal on the same machine: same DEFERFLOW_HOME, nothing else configured. */
 const elsewhere = { ...env, MONGODB_URI: undefined };
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined> | T | null | undefined, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = poller({ timeoutMs: 60_000, intervalMs: 200 });
 
 interface StandaloneJson {
   webserver_url: string;

@@ -21,6 +21,7 @@ import type { SageMakerJobArgs } from '../../../../src/providers/aws/operators/s
 import { TaskLogRepository } from '../../../../src/store/repositories/task-log-repository.ts';
 import { taskInstanceId, type TaskInstanceDoc } from '../../../../src/store/schema.ts';
 import { BUCKET, CONN_ID, KNN_IMAGE, ROLE, startHarness, trainingConfig, uploadIris, type Harness } from './harness.ts';
+import { poller } from '../../../support/wait-for.ts';
 
 /** A training "container" that prints one line every 150 ms: lines arrive while the task is deferred. */
 const SLOW_IMAGE = 'local/slow-trainer:1';
@@ -165,15 +166,7 @@ async function trainingJobs(fragment: string): Promise<Array<{ name: string; sta
   return (out.TrainingJobSummaries ?? []).map((j) => ({ name: j.TrainingJobName!, status: j.TrainingJobStatus! })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const waitFor = poller({ timeoutMs: 30_000, intervalMs: 25 });
 
 /**
  * Sample the worker's busy slots while `taskId` is deferred, from 300 ms after the deferral on

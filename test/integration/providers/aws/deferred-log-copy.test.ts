@@ -14,6 +14,7 @@ import { DeferredLogCopy } from '../../../../src/providers/aws/sagemaker/deferre
 import { LogTailer } from '../../../../src/providers/aws/sagemaker/log-tailer.ts';
 import { TRAINING_JOB } from '../../../../src/providers/aws/sagemaker/job-kinds.ts';
 import { CONN_ID, startHarness, trainingConfig, uploadIris, waitForTerminal, type Harness } from './harness.ts';
+import { poller } from '../../../support/wait-for.ts';
 
 const SLOW_IMAGE = 'local/slow-printer:1';
 const LINES = 12;
@@ -36,15 +37,7 @@ afterAll(async () => {
 
 const target = (task: string): TaskLogTarget => ({ ti_id: `d|r|${task}`, dag_id: 'd', run_id: 'r', task_id: task, try_number: 1 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | false>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = poller({ timeoutMs: 20_000, intervalMs: 20 });
 
 describe('task log seq across writers', () => {
   it("a joining writer's lines sort after the owner's still-buffered lines and before its resumed lines", async () => {
