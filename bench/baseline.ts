@@ -129,8 +129,17 @@ export async function runBaseline(o: BaselineRunOptions): Promise<Record<string,
       }),
     );
     reconciler.start();
-    const services: Record<string, unknown> = { [SAGEMAKER_WATCHER_SERVICE]: reconciler, [AWS_CLIENTS_SERVICE]: { sagemaker: () => deferflowClient } satisfies AwsClients };
-    const host = { logger, eventsFor: (k: string) => router.eventsFor(k), service: <T,>(name: string): T => services[name] as T, at: (m: Date) => timers.at(m), holdDelivery: () => undefined };
+    const services: Record<string, unknown> = {
+      [SAGEMAKER_WATCHER_SERVICE]: reconciler,
+      [AWS_CLIENTS_SERVICE]: { sagemaker: () => deferflowClient } satisfies AwsClients,
+    };
+    const host = {
+      logger,
+      eventsFor: (k: string) => router.eventsFor(k),
+      service: <T>(name: string): T => services[name] as T,
+      at: (m: Date) => timers.at(m),
+      holdDelivery: () => undefined,
+    };
 
     const airflowDetect = new Map<number, number>();
     const deferflowDetect = new Map<number, number>();
@@ -177,7 +186,12 @@ export async function runBaseline(o: BaselineRunOptions): Promise<Record<string,
           loops.push(airflowLoop(i));
           const kw = sageMakerJobTriggerKind.schema.parse({ job_type: 'training', job_name: jobName(i), aws_conn_id: null });
           const ctx = new RunContext(host, `trg-${i}`, null, new Date());
-          subs.push(sageMakerJobTriggerKind.run(kw, ctx).subscribe({ next: () => deferflowDetect.set(i, performance.now()), error: (e: unknown) => logger.warn({ err: e, job: jobName(i) }, 'trigger failed') }));
+          subs.push(
+            sageMakerJobTriggerKind.run(kw, ctx).subscribe({
+              next: () => deferflowDetect.set(i, performance.now()),
+              error: (e: unknown) => logger.warn({ err: e, job: jobName(i) }, 'trigger failed'),
+            }),
+          );
         }
       }),
     );
@@ -187,15 +201,15 @@ export async function runBaseline(o: BaselineRunOptions): Promise<Record<string,
     const wallS = (performance.now() - t0) / 1000;
     airflowStop = true;
     reconciler.stop();
-    const delays = (m: Map<number, number>) =>
-      [...m.entries()].flatMap(([i, t]) => (endAt.has(i) ? [t - endAt.get(i)!] : [])).sort((a, b) => a - b);
+    const delays = (m: Map<number, number>) => [...m.entries()].flatMap(([i, t]) => (endAt.has(i) ? [t - endAt.get(i)!] : [])).sort((a, b) => a - b);
     const aDelays = delays(airflowDetect);
     const dDelays = delays(deferflowDetect);
     const airflowDescribes = airflowCalls.get('DescribeTrainingJob') ?? 0;
     await Promise.race([Promise.all(loops), sleep(checkMs + 5000)]);
     return {
       airflow_baseline_run: {
-        model: 'run, not computed: N independent loops, each starting at a uniform offset in [0, check interval) after its submit, then DescribeTrainingJob every check interval until terminal (deferrable SageMakerTrigger per trigger)',
+        model:
+          'run, not computed: N independent loops, each starting at a uniform offset in [0, check interval) after its submit, then DescribeTrainingJob every check interval until terminal (deferrable SageMakerTrigger per trigger)',
         triggers: N,
         check_interval_ms: checkMs,
         duration_s: round(wallS, 2),

@@ -39,7 +39,9 @@ export function profileCommands(client: MongoClient, counting: () => boolean = (
   client.on('commandFailed', done);
   return {
     snapshot: () =>
-      Object.fromEntries([...profile].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms), ms_avg: Math.round((v.ms / v.n) * 10) / 10 }])),
+      Object.fromEntries(
+        [...profile].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms), ms_avg: Math.round((v.ms / v.n) * 10) / 10 }]),
+      ),
     reset: () => profile.clear(),
   };
 }

@@ -102,7 +102,14 @@ async function main(): Promise<void> {
   const aws = await startLocalAws({ dataDir, port: 0, faults: { simulateJobs: true, jobDurationMs: DURATION_MS, stageDelayMs: 30 } });
   const store = await Store.connect({ uri: values['mongo-uri']!, dbName: `deferflow_bench_deferral_${randomBytes(4).toString('hex')}` });
   const conn: Connection = {
-    conn_id: CONN_ID, conn_type: 'aws', description: null, host: null, schema: null, login: 'bench', password: 'bench', port: null,
+    conn_id: CONN_ID,
+    conn_type: 'aws',
+    description: null,
+    host: null,
+    schema: null,
+    login: 'bench',
+    password: 'bench',
+    port: null,
     extra: JSON.stringify({ region_name: 'us-east-1', endpoint_url: aws.url }),
   };
   const clients = new AwsClientFactory({ connections: (id) => (id === CONN_ID ? conn : null) });
@@ -110,7 +117,10 @@ async function main(): Promise<void> {
   let rt: Runtime | null = null;
   try {
     const locks = await needsDocLocks(store.db);
-    const events = await setupSageMakerEvents({ clients: { sqs: (c, r) => clients.sqs(c, r), eventBridge: (c, r) => clients.eventBridge(c, r) }, connId: CONN_ID });
+    const events = await setupSageMakerEvents({
+      clients: { sqs: (c, r) => clients.sqs(c, r), eventBridge: (c, r) => clients.eventBridge(c, r) },
+      connId: CONN_ID,
+    });
     rt = await Runtime.create({
       store,
       dags: [dag],
@@ -183,7 +193,10 @@ async function main(): Promise<void> {
     const callsByOp = Object.fromEntries((await metrics.awsCalls.get()).values.map((v) => [String(v.labels.operation), v.value]));
     const triggererCalls = Object.values(callsByOp).reduce((a, b) => a + b, 0);
     const succeeded = await store.taskInstances.countDocuments({ dag_id: DAG_ID, state: 'success' });
-    const airflowDescribes = [...jobStart.keys()].reduce((s, i) => s + Math.floor(((jobEnd.get(i) ?? jobStart.get(i)!) - jobStart.get(i)!) / 1000 / POKE_S) + 1, 0);
+    const airflowDescribes = [...jobStart.keys()].reduce(
+      (s, i) => s + Math.floor(((jobEnd.get(i) ?? jobStart.get(i)!) - jobStart.get(i)!) / 1000 / POKE_S) + 1,
+      0,
+    );
 
     process.stdout.write(
       `${JSON.stringify({
@@ -205,7 +218,8 @@ async function main(): Promise<void> {
         triggerer_sagemaker_calls: triggererCalls,
         triggerer_sagemaker_calls_by_operation: callsByOp,
         airflow_baseline: {
-          model: 'sync operator: holds a worker slot for the whole job; deferrable SageMakerTrigger: one Describe per trigger per poke_interval (computed, not executed)',
+          model:
+            'sync operator: holds a worker slot for the whole job; deferrable SageMakerTrigger: one Describe per trigger per poke_interval (computed, not executed)',
           sync_slot_seconds: round(jobMs / 1000, 2),
           poke_interval_s: POKE_S,
           deferrable_describe_calls: airflowDescribes,

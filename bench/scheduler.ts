@@ -75,15 +75,36 @@ bus.changes$.subscribe((c) => {
 
 let t0 = 0;
 const loops: number[] = [];
-const scheduler = new Scheduler({ store, dagBag: bag, bus, logger, loopIntervalMs: 100, metrics: { loop: (r) => { loops.push(r.loopMs); if (process.env.BENCH_PROFILE) console.error('LOOP', Math.round(performance.now() - t0), JSON.stringify(r)); } } });
-const workers = Array.from({ length: W }, (_, i) => new Worker({ store, dagBag: bag, bus, logger, slots: SLOTS, pollIntervalMs: 100, id: `bench-worker-${i}` }));
+const scheduler = new Scheduler({
+  store,
+  dagBag: bag,
+  bus,
+  logger,
+  loopIntervalMs: 100,
+  metrics: {
+    loop: (r) => {
+      loops.push(r.loopMs);
+      if (process.env.BENCH_PROFILE) console.error('LOOP', Math.round(performance.now() - t0), JSON.stringify(r));
+    },
+  },
+});
+const workers = Array.from(
+  { length: W },
+  (_, i) => new Worker({ store, dagBag: bag, bus, logger, slots: SLOTS, pollIntervalMs: 100, id: `bench-worker-${i}` }),
+);
 
 counting = true;
 t0 = performance.now();
 await scheduler.start();
 for (const w of workers) await w.start();
 const logical = new Date();
-const run = await new DagRunTransitions(store, bus).create({ dagId: 'bench_noop', runId: 'bench', runType: 'manual', logicalDate: logical, dataInterval: { start: logical, end: logical } });
+const run = await new DagRunTransitions(store, bus).create({
+  dagId: 'bench_noop',
+  runId: 'bench',
+  runType: 'manual',
+  logicalDate: logical,
+  dataInterval: { start: logical, end: logical },
+});
 const finished = await new Promise<string>((resolve) => {
   const sub = bus.changes$.subscribe((c) => {
     if (c.kind === 'dag_run' && c.run._id === run._id && (c.run.state === 'success' || c.run.state === 'failed')) {

@@ -36,8 +36,23 @@ for (const N of sizes) {
   t0 = performance.now();
   for (let i = 0; i < 10; i++) await col.find({ v: 99 }).toArray();
   const scan = (performance.now() - t0) / 10;
-  rows.push(({ docs: N, updateOne_id_ms: +upd.toFixed(2), fAM_id_ms: +fam.toFixed(2), findOne_id_ms: +fnd.toFixed(2), insertOne_ms: +ins.toFixed(2), deleteOne_id_ms: +del.toFixed(2), scan_find_ms: +scan.toFixed(2) }));
+  rows.push({
+    docs: N,
+    updateOne_id_ms: +upd.toFixed(2),
+    fAM_id_ms: +fam.toFixed(2),
+    findOne_id_ms: +fnd.toFixed(2),
+    insertOne_ms: +ins.toFixed(2),
+    deleteOne_id_ms: +del.toFixed(2),
+    scan_find_ms: +scan.toFixed(2),
+  });
   await db.dropDatabase();
 }
 await c.close();
-console.log(JSON.stringify({ bench: 'server-ops', server: info.ferretdbVersion ? `FerretDB (ferretdbVersion ${info.ferretdbVersion}, wire ${info.version})` : `MongoDB ${info.version}`, doc_bytes: 420, results: rows }));
+console.log(
+  JSON.stringify({
+    bench: 'server-ops',
+    server: info.ferretdbVersion ? `FerretDB (ferretdbVersion ${info.ferretdbVersion}, wire ${info.version})` : `MongoDB ${info.version}`,
+    doc_bytes: 420,
+    results: rows,
+  }),
+);

@@ -105,9 +105,22 @@ async function memoryOnly(): Promise<void> {
   const logger = createLogger({ level: 'silent', pretty: false });
   const router = new EventRouter();
   const timers = new TimerHeap();
-  const reconciler = new SageMakerReconciler({ awsClients: () => undefined, dispatch: async () => undefined, isHeldKey: (k) => router.has(k), logger, metrics: TriggererMetrics.for(new Registry()), sweepIntervalMs: 3_600_000 });
+  const reconciler = new SageMakerReconciler({
+    awsClients: () => undefined,
+    dispatch: async () => undefined,
+    isHeldKey: (k) => router.has(k),
+    logger,
+    metrics: TriggererMetrics.for(new Registry()),
+    sweepIntervalMs: 3_600_000,
+  });
   reconciler.start();
-  const host = { logger, eventsFor: (k: string) => router.eventsFor(k), service: <T,>(): T => reconciler as unknown as T, at: (m: Date) => timers.at(m), holdDelivery: () => undefined };
+  const host = {
+    logger,
+    eventsFor: (k: string) => router.eventsFor(k),
+    service: <T>(): T => reconciler as unknown as T,
+    at: (m: Date) => timers.at(m),
+    holdDelivery: () => undefined,
+  };
   const rss0 = process.memoryUsage().rss;
   let fired = 0;
   const held: Array<{ sub: { unsubscribe(): void }; deadline: { cancel(): void } }> = [];
@@ -125,7 +138,9 @@ async function memoryOnly(): Promise<void> {
   const wall0 = performance.now();
   await sleep(IDLE_S * 1000);
   const cpu = process.cpuUsage(cpu0);
-  const events = Array.from({ length: N }, (_, i) => syntheticSageMakerEvent({ type: 'training', name: `bench-job-${i}`, status: 'Completed', region: 'us-east-1', origin: 'bench' }));
+  const events = Array.from({ length: N }, (_, i) =>
+    syntheticSageMakerEvent({ type: 'training', name: `bench-job-${i}`, status: 'Completed', region: 'us-east-1', origin: 'bench' }),
+  );
   const r0 = performance.now();
   for (const e of events) router.route(e);
   const routeMs = performance.now() - r0;
@@ -180,16 +195,57 @@ async function main(): Promise<void> {
         const tiId = `bench|run|t_${i}`;
         const trId = `trg-${i}`;
         tis.push({
-          _id: tiId, dag_id: 'bench', run_id: 'run', task_id: `t_${i}`, map_index: -1, logical_date: now, state: 'deferred', try_number: 1, max_tries: 0,
-          operator: 'SageMakerTrainingOperatorAsync', queue: 'default', priority_weight: 1, scheduled_after: null, queued_dttm: now, start_date: now, end_date: null,
-          duration: null, worker_id: null, lease_token: null, lease_expires_at: null, hostname: null, pid: null, trigger_id: trId, next_method: 'execute_complete',
-          next_kwargs: '{}', trigger_timeout: null, trigger_event: null, deferred_at: now, resumed_at: null, execution_deadline: null, running_ms: 0, deferred_ms: 0,
-          rendered_fields: null, last_error: null, version: 1, updated_at: now,
+          _id: tiId,
+          dag_id: 'bench',
+          run_id: 'run',
+          task_id: `t_${i}`,
+          map_index: -1,
+          logical_date: now,
+          state: 'deferred',
+          try_number: 1,
+          max_tries: 0,
+          operator: 'SageMakerTrainingOperatorAsync',
+          queue: 'default',
+          priority_weight: 1,
+          scheduled_after: null,
+          queued_dttm: now,
+          start_date: now,
+          end_date: null,
+          duration: null,
+          worker_id: null,
+          lease_token: null,
+          lease_expires_at: null,
+          hostname: null,
+          pid: null,
+          trigger_id: trId,
+          next_method: 'execute_complete',
+          next_kwargs: '{}',
+          trigger_timeout: null,
+          trigger_event: null,
+          deferred_at: now,
+          resumed_at: null,
+          execution_deadline: null,
+          running_ms: 0,
+          deferred_ms: 0,
+          rendered_fields: null,
+          last_error: null,
+          version: 1,
+          updated_at: now,
         });
         trs.push({
-          _id: trId, kind: 'aws.SageMakerJobTrigger', kwargs: JSON.stringify({ job_type: 'training', job_name: `bench-job-${i}`, check_on_start: false }), created_at: now,
-          deadline: null, triggerer_id: null, claimed_at: null, task_instance_id: tiId, dag_id: 'bench', run_id: 'run', task_id: `t_${i}`,
-          routing_keys: [`sagemaker:training-job:bench-job-${i}`], description: `SageMaker training bench-job-${i}`,
+          _id: trId,
+          kind: 'aws.SageMakerJobTrigger',
+          kwargs: JSON.stringify({ job_type: 'training', job_name: `bench-job-${i}`, check_on_start: false }),
+          created_at: now,
+          deadline: null,
+          triggerer_id: null,
+          claimed_at: null,
+          task_instance_id: tiId,
+          dag_id: 'bench',
+          run_id: 'run',
+          task_id: `t_${i}`,
+          routing_keys: [`sagemaker:training-job:bench-job-${i}`],
+          description: `SageMaker training bench-job-${i}`,
         });
       }
       await store.taskInstances.insertMany(tis, { ordered: false });
@@ -200,8 +256,18 @@ async function main(): Promise<void> {
     // ---- one triggerer claims everything
     const source = new PushEventSource('bench');
     const triggerer = new Triggerer({
-      store, bus, logger, metrics, capacity: N, claimBatch: 2000, pollIntervalMs: 1000, heartbeatMs: 5000, adoptAfterMs: 60_000,
-      sweepIntervalMs: 3_600_000, eventSources: [source], services: {},
+      store,
+      bus,
+      logger,
+      metrics,
+      capacity: N,
+      claimBatch: 2000,
+      pollIntervalMs: 1000,
+      heartbeatMs: 5000,
+      adoptAfterMs: 60_000,
+      sweepIntervalMs: 3_600_000,
+      eventSources: [source],
+      services: {},
     });
     const t0Claim = Date.now();
     phase = 'claim';

@@ -14,12 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DAG, chain, task, type TaskContext } from 'deferflow';
-import {
-  S3Hook,
-  SageMakerModelOperator,
-  SageMakerTrainingOperatorAsync,
-  SageMakerTransformOperatorAsync,
-} from 'deferflow/aws';
+import { S3Hook, SageMakerModelOperator, SageMakerTrainingOperatorAsync, SageMakerTransformOperatorAsync } from 'deferflow/aws';
 
 const AWS_CONN_ID = 'aws-sagemaker';
 const INPUT_S3_KEY = 'iris/processed-input-data';
@@ -193,7 +188,10 @@ export default new DAG(
  */
 export function parsePredictions(text: string): number[] {
   const out: number[] = [];
-  for (const line of text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)) {
+  for (const line of text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     if (line.startsWith('{')) {
       const obj = JSON.parse(line) as { predictions?: Array<{ predicted_label: number }>; predicted_label?: number };
       if (obj.predictions) out.push(...obj.predictions.map((p) => Number(p.predicted_label)));

@@ -265,7 +265,16 @@ export class SageMakerReconciler implements SageMakerWatcher {
     }
     this.opts.metrics.sweepRecovered.inc({ job_type: g.type });
     this.opts.logger.info({ job: st.name, type: g.type, status: st.status, origin }, `Found an ended SageMaker job by ${origin}`);
-    await this.opts.dispatch(syntheticSageMakerEvent({ type: g.type, name: st.name, status: st.status, failureReason, region: g.region ?? 'us-east-1', origin: `deferflow-${origin}` }));
+    await this.opts.dispatch(
+      syntheticSageMakerEvent({
+        type: g.type,
+        name: st.name,
+        status: st.status,
+        failureReason,
+        region: g.region ?? 'us-east-1',
+        origin: `deferflow-${origin}`,
+      }),
+    );
     return true;
   }
 }

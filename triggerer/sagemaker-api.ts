@@ -73,29 +73,62 @@ export async function describeJob(client: SageMakerClient, type: SageMakerJobTyp
   }
 }
 
-export async function listJobsPage(client: SageMakerClient, type: SageMakerJobType, since: Date, nextToken: string | undefined, signal?: AbortSignal): Promise<JobPage> {
+export async function listJobsPage(
+  client: SageMakerClient,
+  type: SageMakerJobType,
+  since: Date,
+  nextToken: string | undefined,
+  signal?: AbortSignal,
+): Promise<JobPage> {
   const o = { abortSignal: signal };
   const base = { LastModifiedTimeAfter: since, NextToken: nextToken, MaxResults: 100 };
   switch (type) {
     case 'training': {
       const r = await client.send(new ListTrainingJobsCommand(base), o);
-      return { jobs: (r.TrainingJobSummaries ?? []).map((j) => ({ name: str(j.TrainingJobName), status: str(j.TrainingJobStatus), failureReason: null })), nextToken: r.NextToken };
+      return {
+        jobs: (r.TrainingJobSummaries ?? []).map((j) => ({ name: str(j.TrainingJobName), status: str(j.TrainingJobStatus), failureReason: null })),
+        nextToken: r.NextToken,
+      };
     }
     case 'transform': {
       const r = await client.send(new ListTransformJobsCommand(base), o);
-      return { jobs: (r.TransformJobSummaries ?? []).map((j) => ({ name: str(j.TransformJobName), status: str(j.TransformJobStatus), failureReason: reason(j.FailureReason) })), nextToken: r.NextToken };
+      return {
+        jobs: (r.TransformJobSummaries ?? []).map((j) => ({
+          name: str(j.TransformJobName),
+          status: str(j.TransformJobStatus),
+          failureReason: reason(j.FailureReason),
+        })),
+        nextToken: r.NextToken,
+      };
     }
     case 'processing': {
       const r = await client.send(new ListProcessingJobsCommand(base), o);
-      return { jobs: (r.ProcessingJobSummaries ?? []).map((j) => ({ name: str(j.ProcessingJobName), status: str(j.ProcessingJobStatus), failureReason: reason(j.FailureReason) ?? reason(j.ExitMessage) })), nextToken: r.NextToken };
+      return {
+        jobs: (r.ProcessingJobSummaries ?? []).map((j) => ({
+          name: str(j.ProcessingJobName),
+          status: str(j.ProcessingJobStatus),
+          failureReason: reason(j.FailureReason) ?? reason(j.ExitMessage),
+        })),
+        nextToken: r.NextToken,
+      };
     }
     case 'tuning': {
       const r = await client.send(new ListHyperParameterTuningJobsCommand(base), o);
-      return { jobs: (r.HyperParameterTuningJobSummaries ?? []).map((j) => ({ name: str(j.HyperParameterTuningJobName), status: str(j.HyperParameterTuningJobStatus), failureReason: null })), nextToken: r.NextToken };
+      return {
+        jobs: (r.HyperParameterTuningJobSummaries ?? []).map((j) => ({
+          name: str(j.HyperParameterTuningJobName),
+          status: str(j.HyperParameterTuningJobStatus),
+          failureReason: null,
+        })),
+        nextToken: r.NextToken,
+      };
     }
     case 'endpoint': {
       const r = await client.send(new ListEndpointsCommand(base), o);
-      return { jobs: (r.Endpoints ?? []).map((j) => ({ name: str(j.EndpointName), status: str(j.EndpointStatus), failureReason: null })), nextToken: r.NextToken };
+      return {
+        jobs: (r.Endpoints ?? []).map((j) => ({ name: str(j.EndpointName), status: str(j.EndpointStatus), failureReason: null })),
+        nextToken: r.NextToken,
+      };
     }
   }
 }
@@ -104,5 +137,9 @@ export async function listJobsPage(client: SageMakerClient, type: SageMakerJobTy
 export function isNotFound(e: unknown): boolean {
   const name = (e as { name?: string } | null)?.name;
   const msg = String((e as { message?: string } | null)?.message ?? '');
-  return name === 'ResourceNotFound' || name === 'ResourceNotFoundException' || (name === 'ValidationException' && /not (be )?found|does not exist|could not find/i.test(msg));
+  return (
+    name === 'ResourceNotFound' ||
+    name === 'ResourceNotFoundException' ||
+    (name === 'ValidationException' && /not (be )?found|does not exist|could not find/i.test(msg))
+  );
 }

@@ -16,19 +16,7 @@
  *   - stopping releases triggers and cancels waits, never the remote jobs.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  Subject,
-  Subscription,
-  defer,
-  exhaustMap,
-  firstValueFrom,
-  from,
-  merge,
-  mergeMap,
-  retry,
-  timer,
-  type Observable,
-} from 'rxjs';
+import { Subject, Subscription, defer, exhaustMap, firstValueFrom, from, merge, mergeMap, retry, timer, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DeferflowError, errorMessage } from '../src/errors/deferflow-error.ts';
@@ -275,8 +263,14 @@ export class Triggerer {
     }
     this.lifecycle.to('draining');
     this.shutDownRunning();
-    const how = await firstValueFrom(drainOrForce(defer(() => from(Promise.allSettled([...this.inflight]))), this.drainTimeoutMs));
-    if (how === 'forced') this.logger.warn({ inflight: this.inflight.size }, 'Drain timed out; releasing triggers with resumes still in flight (their guarded writes stay safe)');
+    const how = await firstValueFrom(
+      drainOrForce(
+        defer(() => from(Promise.allSettled([...this.inflight]))),
+        this.drainTimeoutMs,
+      ),
+    );
+    if (how === 'forced')
+      this.logger.warn({ inflight: this.inflight.size }, 'Drain timed out; releasing triggers with resumes still in flight (their guarded writes stay safe)');
     try {
       const released = await this.triggers.releaseAll(this.id);
       await this.job.end('success');
@@ -429,7 +423,9 @@ export class Triggerer {
     const claimed = candidates.filter((c) => won.has(c._id) && !this.held.has(c._id));
     if (claimed.length === 0) return candidates.length;
     // Orphans (task cleared, marked, gone) are deleted instead of run.
-    const tiRows = await this.store.taskInstances.find({ _id: { $in: [...new Set(claimed.map((c) => c.task_instance_id))] } }, { projection: { state: 1, trigger_id: 1 } }).toArray();
+    const tiRows = await this.store.taskInstances
+      .find({ _id: { $in: [...new Set(claimed.map((c) => c.task_instance_id))] } }, { projection: { state: 1, trigger_id: 1 } })
+      .toArray();
     const tiById = new Map(tiRows.map((t) => [t._id, t]));
     if (!this.running()) return 0; // stopping: the release covers what we just claimed
     for (const c of claimed) {
@@ -447,31 +443,49 @@ export class Triggerer {
   // ------------------------------------------------------------------ running triggers
 
   private startTrigger(doc: TriggerDoc): void {
-    const h: HeldTrigger = { id: doc._id, tiId: doc.task_instance_id, routingKeys: doc.routing_keys ?? [], sub: null, deadlineTimer: null, settled: false, pending: null, retrying: false };
+    const h: HeldTrigger = {
+      id: doc._id,
+      tiId: doc.task_instance_id,
+      routingKeys: doc.routing_keys ?? [],
+      sub: null,
+      deadlineTimer: null,
+      settled: false,
+      pending: null,
+      retrying: false,
+    };
     this.held.set(h.id, h);
     this.byTi.set(h.tiId, h.id);
     const fail = (error: string): void => this.settle(h, { type: 'failure', error }, 'failure');
     const kind = getTriggerKind(doc.kind);
-    if (!kind) return fail(`Unknown trigger kind '${doc.kind}' (registered: ${registeredTriggerKinds().join(', ') || 'none'})`);
+    if (!kind) {
+      fail(`Unknown trigger kind '${doc.kind}' (registered: ${registeredTriggerKinds().join(', ') || 'none'})`);
+      return;
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(doc.kwargs);
     } catch (e) {
-      return fail(`Trigger kwargs of '${doc.kind}' are not valid JSON: ${errorMessage(e)}`);
+      fail(`Trigger kwargs of '${doc.kind}' are not valid JSON: ${errorMessage(e)}`);
+      return;
     }
     const parsed = kind.schema.safeParse(raw);
     if (!parsed.success) {
-      return fail(`Invalid kwargs for trigger kind '${doc.kind}': ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+      fail(`Invalid kwargs for trigger kind '${doc.kind}': ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+      return;
     }
     if (doc.deadline) {
-      if (doc.deadline.getTime() <= Date.now()) return this.settle(h, { type: 'failure', error: 'Trigger timeout' }, 'timeout');
+      if (doc.deadline.getTime() <= Date.now()) {
+        this.settle(h, { type: 'failure', error: 'Trigger timeout' }, 'timeout');
+        return;
+      }
       h.deadlineTimer = this.timers.schedule(doc.deadline.getTime(), () => this.settle(h, { type: 'failure', error: 'Trigger timeout' }, 'timeout'));
     }
     let run$: Observable<{ payload: unknown }>;
     try {
       run$ = kind.run(parsed.data, new RunContext(this.host, h.id, doc.deadline, doc.created_at));
     } catch (e) {
-      return fail(`Trigger failed to start: ${errorMessage(e)}`);
+      fail(`Trigger failed to start: ${errorMessage(e)}`);
+      return;
     }
     // No take(1) layer (memory at 100k): settle() ignores anything after the first event.
     const sub = run$.subscribe({
@@ -539,7 +553,8 @@ export class Triggerer {
       if (po.ingestedAt !== null) this.metrics.eventResumeLatency.observe((performance.now() - po.ingestedAt) / 1000);
       this.metrics.resumed.inc({ outcome: po.how });
       this.dispatcher.noteFired(h.routingKeys);
-      if (po.outcome.type === 'failure') this.logger.warn({ triggerId: h.id, ti: h.tiId, error: po.outcome.error }, 'Trigger failed; task resumed into __fail__');
+      if (po.outcome.type === 'failure')
+        this.logger.warn({ triggerId: h.id, ti: h.tiId, error: po.outcome.error }, 'Trigger failed; task resumed into __fail__');
       else this.logger.debug({ triggerId: h.id, ti: h.tiId }, 'Trigger fired; task resumed');
     }
     this.drop(h);
@@ -655,7 +670,9 @@ export class Triggerer {
     const missing = [...owned].filter((id) => !this.held.has(id) && !this.dropping.has(id));
     if (missing.length > 0 && this.running()) {
       const docs = await this.store.triggers.find({ _id: { $in: missing }, triggerer_id: this.id }).toArray();
-      const tiRows = await this.store.taskInstances.find({ _id: { $in: docs.map((d) => d.task_instance_id) } }, { projection: { state: 1, trigger_id: 1 } }).toArray();
+      const tiRows = await this.store.taskInstances
+        .find({ _id: { $in: docs.map((d) => d.task_instance_id) } }, { projection: { state: 1, trigger_id: 1 } })
+        .toArray();
       const tiById = new Map(tiRows.map((t) => [t._id, t]));
       for (const d of docs) {
         if (this.held.has(d._id) || !this.running()) continue;

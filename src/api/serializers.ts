@@ -250,7 +250,15 @@ export function tiReference(ti: TaskInstanceDoc): { task_id: string; dag_id: str
 }
 
 export function apiXCom(x: XComDoc, withValue: boolean): Record<string, unknown> {
-  const base = { key: x.key, timestamp: iso(x.timestamp), execution_date: null, map_index: x.map_index, task_id: x.task_id, dag_id: x.dag_id, dag_run_id: x.run_id };
+  const base = {
+    key: x.key,
+    timestamp: iso(x.timestamp),
+    execution_date: null,
+    map_index: x.map_index,
+    task_id: x.task_id,
+    dag_id: x.dag_id,
+    dag_run_id: x.run_id,
+  };
   return withValue ? { ...base, value: parseJson(x.value) } : base;
 }
 

@@ -71,13 +71,15 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
 
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setErrorHandler(problemErrorHandler);
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, problemFor('NOT_FOUND', `No route for ${req.method} ${req.url.split('?')[0]}`, { instance: req.url })));
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, problemFor('NOT_FOUND', `No route for ${req.method} ${req.url.split('?')[0]}`, { instance: req.url })),
+  );
   if (hasAuth(opts.auth)) app.addHook('onRequest', authHook(opts.auth!));
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'deferflow API', version: '1', description: "Airflow-style stable REST API of deferflow, plus /triggers, /deferrals and /events." },
+      info: { title: 'deferflow API', version: '1', description: 'Airflow-style stable REST API of deferflow, plus /triggers, /deferrals and /events.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
     },
     transform: zodToOpenApi as never,

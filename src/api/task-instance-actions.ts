@@ -10,7 +10,12 @@ import type { ApiContext } from './api-context.ts';
 
 const ATTEMPTS = 3;
 
-export async function clearTaskInstances(ctx: ApiContext, dag: DagDoc | null, tis: TaskInstanceDoc[], opts: { resetDagRuns: boolean }): Promise<TaskInstanceDoc[]> {
+export async function clearTaskInstances(
+  ctx: ApiContext,
+  dag: DagDoc | null,
+  tis: TaskInstanceDoc[],
+  opts: { resetDagRuns: boolean },
+): Promise<TaskInstanceDoc[]> {
   const cleared: TaskInstanceDoc[] = [];
   for (const ti of tis) {
     let before: TaskInstanceDoc | null = null;

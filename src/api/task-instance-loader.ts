@@ -14,7 +14,7 @@ export async function withTriggers(store: Store, tis: TaskInstanceDoc[]): Promis
   const jobs: JobDoc[] = jobIds.length ? await store.jobs.find({ _id: { $in: jobIds } }).toArray() : [];
   const jobsById = new Map(jobs.map((j) => [j._id, j]));
   return tis.map((ti) => {
-    const trig = ti.trigger_id ? byId.get(ti.trigger_id) ?? null : null;
-    return apiTaskInstance(ti, trig, trig?.triggerer_id ? jobsById.get(trig.triggerer_id) ?? null : null);
+    const trig = ti.trigger_id ? (byId.get(ti.trigger_id) ?? null) : null;
+    return apiTaskInstance(ti, trig, trig?.triggerer_id ? (jobsById.get(trig.triggerer_id) ?? null) : null);
   });
 }

@@ -4,7 +4,7 @@
  * what the context opened (store, embedded servers).
  */
 import type { Command } from 'commander';
-import { CliContext, createContext } from './context.ts';
+import { type CliContext, createContext } from './context.ts';
 import type { SettingKey } from '../config/settings.ts';
 import { processWriter, type Writer } from './output/renderer.ts';
 
@@ -48,4 +48,3 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', onSignal);
   });
 }
-

@@ -128,6 +128,10 @@ function connectError(e: unknown): unknown {
   });
 }
 
-export function createContext(opts: { output?: string }, overrides: Partial<Record<SettingKey, string | number | undefined>> = {}, writer: Writer = processWriter): CliContext {
+export function createContext(
+  opts: { output?: string },
+  overrides: Partial<Record<SettingKey, string | number | undefined>> = {},
+  writer: Writer = processWriter,
+): CliContext {
   return new CliContext(loadSettings(overrides), (opts.output ?? 'table') as OutputFormat, writer);
 }

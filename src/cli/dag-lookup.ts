@@ -34,7 +34,9 @@ export async function requireDag(ctx: CliContext, dagId: string): Promise<DAG> {
   throw new NotFoundError(
     'DAG_NOT_FOUND',
     `DAG '${dagId}' not found in ${ctx.settings.dagsFolder}${broken.length ? ` (files that failed to import: ${broken.join(', ')})` : ''}`,
-    broken.length ? 'Fix the import errors shown by `deferflow dags list-import-errors`, or check the DAG id.' : 'Check the DAG id with `deferflow dags list`, or point DEFERFLOW_DAGS_FOLDER at the folder holding it.',
+    broken.length
+      ? 'Fix the import errors shown by `deferflow dags list-import-errors`, or check the DAG id.'
+      : 'Check the DAG id with `deferflow dags list`, or point DEFERFLOW_DAGS_FOLDER at the folder holding it.',
   );
 }
 

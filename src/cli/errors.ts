@@ -24,13 +24,28 @@ export function describeError(e: unknown): ReportedError {
     return { code: e.code, message: e.message, hint: e.hint, exitCode: e.code === 'INVALID_INPUT' ? EXIT_USAGE : EXIT_FAILURE };
   }
   if (e instanceof CommanderError) {
-    return { code: 'INVALID_INPUT', message: e.message.replace(/^error: /, ''), hint: 'Run the command with --help to see its arguments and options.', exitCode: EXIT_USAGE };
+    return {
+      code: 'INVALID_INPUT',
+      message: e.message.replace(/^error: /, ''),
+      hint: 'Run the command with --help to see its arguments and options.',
+      exitCode: EXIT_USAGE,
+    };
   }
   const code = (e as { code?: unknown })?.code;
   if (code === 'ECONNREFUSED' || (e instanceof Error && e.name === 'MongoServerSelectionError')) {
-    return { code: 'CONFIG_ERROR', message: `Cannot reach MongoDB: ${errorMessage(e)}`, hint: 'Check MONGODB_URI and that the server is running.', exitCode: EXIT_FAILURE };
+    return {
+      code: 'CONFIG_ERROR',
+      message: `Cannot reach MongoDB: ${errorMessage(e)}`,
+      hint: 'Check MONGODB_URI and that the server is running.',
+      exitCode: EXIT_FAILURE,
+    };
   }
-  return { code: 'INTERNAL_ERROR', message: errorMessage(e), hint: 'This looks like a bug in deferflow; rerun with DEFERFLOW_LOG_LEVEL=debug and report it.', exitCode: EXIT_FAILURE };
+  return {
+    code: 'INTERNAL_ERROR',
+    message: errorMessage(e),
+    hint: 'This looks like a bug in deferflow; rerun with DEFERFLOW_LOG_LEVEL=debug and report it.',
+    exitCode: EXIT_FAILURE,
+  };
 }
 
 export function reportError(w: Writer, format: OutputFormat, e: unknown): number {

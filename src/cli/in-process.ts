@@ -84,12 +84,30 @@ export class InProcessRuntime {
     const dagBag = DagBag.fromDags([opts.dag]);
     this.aws = new AwsClientFactory({ connections: new ConnectionRepository(opts.store) });
     const services = { awsClients: this.aws };
-    if (opts.components.scheduler) this.scheduler = new Scheduler({ store: opts.store, dagBag, bus: this.bus, logger: opts.logger, loopIntervalMs: 100, heartbeatMs: 2000 });
+    if (opts.components.scheduler)
+      this.scheduler = new Scheduler({ store: opts.store, dagBag, bus: this.bus, logger: opts.logger, loopIntervalMs: 100, heartbeatMs: 2000 });
     if (opts.components.worker) {
-      this.worker = new Worker({ store: opts.store, dagBag, bus: this.bus, logger: opts.logger, slots: opts.slots ?? 16, pollIntervalMs: 100, services, logFlushMs: 100 });
+      this.worker = new Worker({
+        store: opts.store,
+        dagBag,
+        bus: this.bus,
+        logger: opts.logger,
+        slots: opts.slots ?? 16,
+        pollIntervalMs: 100,
+        services,
+        logFlushMs: 100,
+      });
     }
     if (opts.components.triggerer) {
-      this.triggerer = new Triggerer({ store: opts.store, bus: this.bus, logger: opts.logger, pollIntervalMs: 200, sweepIntervalMs: 2000, services, heartbeatMs: 2000 });
+      this.triggerer = new Triggerer({
+        store: opts.store,
+        bus: this.bus,
+        logger: opts.logger,
+        pollIntervalMs: 200,
+        sweepIntervalMs: 2000,
+        services,
+        heartbeatMs: 2000,
+      });
     }
   }
 

@@ -25,26 +25,30 @@ const ISO_DATETIME_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(
  * A logical date as Airflow's CLI takes it: `2025-04-09` (midnight UTC) or an ISO 8601 timestamp
  * (`2025-04-09T12:00:00Z`; no zone = UTC, as deferflow schedules in UTC).
  */
-export const logicalDate = z.string().trim().transform((s, ctx) => {
-  let text = s;
-  if (ISO_DATE_RE.test(s)) text = `${s}T00:00:00Z`;
-  else if (ISO_DATETIME_RE.test(s)) {
-    text = s.replace(' ', 'T');
-    if (!/(Z|[+-]\d{2}:?\d{2})$/.test(text)) text += 'Z';
-  } else {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a date: use 2025-04-09 or 2025-04-09T12:00:00Z` });
-    return z.NEVER;
-  }
-  const d = new Date(text);
-  const [y, m, day] = s.slice(0, 10).split('-').map(Number);
-  // JS rolls 2025-02-30 over to March; a date the calendar does not have is a typo to report.
-  const calendarOk = !Number.isNaN(d.getTime()) && (text.endsWith('Z') ? d.getUTCFullYear() === y && d.getUTCMonth() + 1 === m && d.getUTCDate() === day : true);
-  if (!calendarOk) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid calendar date` });
-    return z.NEVER;
-  }
-  return d;
-});
+export const logicalDate = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    let text = s;
+    if (ISO_DATE_RE.test(s)) text = `${s}T00:00:00Z`;
+    else if (ISO_DATETIME_RE.test(s)) {
+      text = s.replace(' ', 'T');
+      if (!/(Z|[+-]\d{2}:?\d{2})$/.test(text)) text += 'Z';
+    } else {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a date: use 2025-04-09 or 2025-04-09T12:00:00Z` });
+      return z.NEVER;
+    }
+    const d = new Date(text);
+    const [y, m, day] = s.slice(0, 10).split('-').map(Number);
+    // JS rolls 2025-02-30 over to March; a date the calendar does not have is a typo to report.
+    const calendarOk =
+      !Number.isNaN(d.getTime()) && (text.endsWith('Z') ? d.getUTCFullYear() === y && d.getUTCMonth() + 1 === m && d.getUTCDate() === day : true);
+    if (!calendarOk) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid calendar date` });
+      return z.NEVER;
+    }
+    return d;
+  });
 
 /** `--conf '{"a": 1}'`: a JSON object. */
 export const jsonObject = z.string().transform((s, ctx) => {
@@ -67,4 +71,7 @@ export const dagIdArg = z.string().regex(ID_RE, "must be a DAG id: 1-250 letters
 export const taskIdArg = z.string().regex(ID_RE, "must be a task id: 1-250 letters, digits, '_', '.' or '-'");
 
 export const positiveIntString = (what: string) =>
-  z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(1, `${what} must be at least 1`);
+  z.coerce
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .min(1, `${what} must be at least 1`);

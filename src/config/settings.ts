@@ -22,7 +22,10 @@ const port = (what: string) =>
     .max(65535, `${what} must be between 0 and 65535`);
 
 const positiveInt = (what: string) =>
-  z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(1, `${what} must be at least 1`);
+  z.coerce
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .min(1, `${what} must be at least 1`);
 
 const optionalString = z
   .string()
@@ -64,9 +67,7 @@ const rawSchema = z.object({
   }),
   home: optionalString,
   dagsFolder: optionalString,
-  logLevel: z
-    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
-    .optional(),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
   webserverHost: optionalString,
   webserverPort: port('the webserver port').optional(),
   apiAuthToken: optionalString,
@@ -119,7 +120,11 @@ function readEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
  * Resolve settings from `env` with `overrides` (flags) on top. Throws InvalidInputError whose
  * issues name the env variable (or flag) and what it accepts.
  */
-export function loadSettings(overrides: Partial<Record<SettingKey, string | number | undefined>> = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+export function loadSettings(
+  overrides: Partial<Record<SettingKey, string | number | undefined>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Settings {
   const fromEnv = readEnv(env);
   const merged: Record<string, unknown> = { ...fromEnv };
   const flagged = new Set<string>();
@@ -133,7 +138,7 @@ export function loadSettings(overrides: Partial<Record<SettingKey, string | numb
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? '') as SettingKey;
-      const where = flagged.has(key) ? SETTINGS_FLAG[key] ?? `--${kebab(key)}` : SETTINGS_ENV[key] ?? key;
+      const where = flagged.has(key) ? (SETTINGS_FLAG[key] ?? `--${kebab(key)}`) : (SETTINGS_ENV[key] ?? key);
       return { path: where, message: i.message };
     });
     throw new InvalidInputError('Invalid settings', issues);
@@ -168,11 +173,12 @@ export function loadSettings(overrides: Partial<Record<SettingKey, string | numb
 export function wantsLocalAws(settings: Settings, env: NodeJS.ProcessEnv = process.env): boolean {
   if (settings.localAws.mode === 'always') return true;
   if (settings.localAws.mode === 'never') return false;
-  const configured = Object.keys(env).some((k) => k === 'AWS_ENDPOINT_URL' || k.startsWith('AWS_ENDPOINT_URL_'))
-    || Boolean(env.AWS_ACCESS_KEY_ID)
-    || Boolean(env.AWS_PROFILE)
-    || Boolean(env.AWS_WEB_IDENTITY_TOKEN_FILE)
-    || Boolean(env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI);
+  const configured =
+    Object.keys(env).some((k) => k === 'AWS_ENDPOINT_URL' || k.startsWith('AWS_ENDPOINT_URL_')) ||
+    Boolean(env.AWS_ACCESS_KEY_ID) ||
+    Boolean(env.AWS_PROFILE) ||
+    Boolean(env.AWS_WEB_IDENTITY_TOKEN_FILE) ||
+    Boolean(env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI);
   return !configured;
 }
 

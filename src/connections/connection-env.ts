@@ -24,7 +24,7 @@ export function connectionFromEnv(connId: string, env: NodeJS.ProcessEnv = proce
 export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connection[] {
   const out: Connection[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(CONN_ENV_PREFIX) || !value || !value.trim()) continue;
+    if (!name.startsWith(CONN_ENV_PREFIX) || !value?.trim()) continue;
     out.push(parseConnectionValue(name.slice(CONN_ENV_PREFIX.length).toLowerCase(), value, name));
   }
   return out;

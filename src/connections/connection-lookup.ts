@@ -30,7 +30,7 @@ export async function connectionLookup(
     for (const c of await repo.all()) nextStored.set(c.conn_id, toConnectionView(c));
     const nextEnv = new Map<string, ConnectionView>();
     for (const [name, value] of Object.entries(env)) {
-      if (!name.startsWith(CONN_ENV_PREFIX) || !value || !value.trim()) continue;
+      if (!name.startsWith(CONN_ENV_PREFIX) || !value?.trim()) continue;
       const c = parseConnectionValue(name.slice(CONN_ENV_PREFIX.length).toLowerCase(), value, name);
       learnConnectionSecrets(c);
       nextEnv.set(name, toConnectionView(c));

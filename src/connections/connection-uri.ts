@@ -178,7 +178,12 @@ function pyUnquote(s: string): string {
       return decodeURIComponent(seq);
     } catch {
       // Not valid UTF-8: decode byte-wise like Python's errors='replace'.
-      return Buffer.from(seq.split('%').slice(1).map((h) => parseInt(h, 16))).toString('utf8');
+      return Buffer.from(
+        seq
+          .split('%')
+          .slice(1)
+          .map((h) => parseInt(h, 16)),
+      ).toString('utf8');
     }
   });
 }
@@ -207,4 +212,3 @@ function parseQsl(q: string): Record<string, string> {
   }
   return out;
 }
-

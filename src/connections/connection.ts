@@ -36,7 +36,7 @@ export interface ConnectionView extends Connection {
   extra_dejson: Record<string, unknown>;
 }
 
-const CONN_ID_RE = /^[A-Za-z0-9_.\-]{1,250}$/;
+const CONN_ID_RE = /^[A-Za-z0-9_.-]{1,250}$/;
 
 /** Normalise and validate a connection as given by the CLI, API or a DAG author. */
 export function toConnection(input: ConnectionInput): Connection {

@@ -13,7 +13,10 @@ export class SecretCipher {
   private resolved: SecretKey | null;
 
   /** Without a key, it is loaded (or generated) on first use from the environment / config dir. */
-  constructor(key?: Buffer | SecretKey, private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    key?: Buffer | SecretKey,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     if (key === undefined) this.resolved = null;
     else if (Buffer.isBuffer(key)) this.resolved = { key, source: 'the provided key' };
     else this.resolved = key;
@@ -48,11 +51,10 @@ export class SecretCipher {
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(ct), decipher.final()]).toString('utf8');
     } catch (e) {
-      throw new DeferflowError(
-        'SECRET_KEY_ERROR',
-        `Cannot decrypt ${what} with the secret key from ${source}: it was encrypted with a different key`,
-        { cause: e, hint: `Set ${SECRET_KEY_ENV} to the key used when it was stored (or re-add the connection)` },
-      );
+      throw new DeferflowError('SECRET_KEY_ERROR', `Cannot decrypt ${what} with the secret key from ${source}: it was encrypted with a different key`, {
+        cause: e,
+        hint: `Set ${SECRET_KEY_ENV} to the key used when it was stored (or re-add the connection)`,
+      });
     }
   }
 

@@ -28,7 +28,7 @@ export function decodeSecretKey(text: string, source: string): Buffer {
   let key: Buffer | null = null;
   if (/^[0-9a-fA-F]{64}$/.test(t)) key = Buffer.from(t, 'hex');
   else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) key = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  if (!key || key.length !== 32) {
+  if (key?.length !== 32) {
     throw new DeferflowError('SECRET_KEY_ERROR', `The secret key from ${source} is not 32 bytes of base64 or hex`, {
       hint: "Generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\"",
     });
@@ -38,7 +38,7 @@ export function decodeSecretKey(text: string, source: string): Buffer {
 
 export function loadSecretKey(env: NodeJS.ProcessEnv = process.env): SecretKey {
   const fromEnv = env[SECRET_KEY_ENV];
-  if (fromEnv && fromEnv.trim()) {
+  if (fromEnv?.trim()) {
     return { key: decodeSecretKey(fromEnv, SECRET_KEY_ENV), source: SECRET_KEY_ENV };
   }
   const dir = deferflowHome(env);

@@ -36,7 +36,11 @@ export const MIN_SECRET_LENGTH = 5;
 export function isSensitiveKey(name: string): boolean {
   const lower = name.toLowerCase();
   if (SENSITIVE_NAME_PARTS.some((p) => lower.includes(p))) return true;
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[_\-.\s]+/).filter(Boolean);
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[_\-.\s]+/)
+    .filter(Boolean);
   return words[words.length - 1] === 'key';
 }
 

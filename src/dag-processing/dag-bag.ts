@@ -100,7 +100,9 @@ export class DagBag {
   requireDag(dagId: string): DAG {
     const dag = this.dags.get(dagId);
     if (!dag) {
-      const broken = this.importErrors.length ? ` (${this.importErrors.length} file(s) failed to import: ${this.importErrors.map((e) => e.file).join(', ')})` : '';
+      const broken = this.importErrors.length
+        ? ` (${this.importErrors.length} file(s) failed to import: ${this.importErrors.map((e) => e.file).join(', ')})`
+        : '';
       throw new NotFoundError('DAG_NOT_FOUND', `DAG '${dagId}' not found${broken}`, 'Check the DAG id with `deferflow dags list` and the DAGs folder.');
     }
     return dag;
@@ -122,7 +124,10 @@ export class DagBag {
       for (const d of await store.dags.find({ fileloc: { $in: broken }, is_active: true }, { projection: { _id: 1 } }).toArray()) keep.add(d._id);
     }
     await repo.deactivateMissing([...keep]);
-    await repo.replaceImportErrors(this.importErrors.map((e) => ({ file: e.file, stack: e.stack })), now);
+    await repo.replaceImportErrors(
+      this.importErrors.map((e) => ({ file: e.file, stack: e.stack })),
+      now,
+    );
   }
 }
 

@@ -15,7 +15,9 @@ export function chain(...items: ChainItem[]): void {
       if (up.length !== down.length) {
         throw new DagImportError(`chain: adjacent lists must have the same length (got ${up.length} and ${down.length})`);
       }
-      up.forEach((u: BaseOperator, j: number) => u.then(down[j]));
+      up.forEach((u: BaseOperator, j: number) => {
+        u.then(down[j]);
+      });
     } else if (Array.isArray(up)) {
       for (const u of up as ReadonlyArray<BaseOperator>) u.then(down as BaseOperator);
     } else {

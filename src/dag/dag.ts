@@ -80,10 +80,7 @@ export class DAG {
   constructor(options: DagOptions, build?: (dag: DAG) => void) {
     this.definedAt = captureDefinitionSite();
     if (!options || typeof options.dagId !== 'string' || !DAG_ID_RE.test(options.dagId)) {
-      throw new DagImportError(
-        `Invalid dagId ${JSON.stringify(options?.dagId)}: use 1-250 letters, digits, '_', '.' or '-'`,
-        this.definedAt,
-      );
+      throw new DagImportError(`Invalid dagId ${JSON.stringify(options?.dagId)}: use 1-250 letters, digits, '_', '.' or '-'`, this.definedAt);
     }
     this.dagId = options.dagId;
     this.description = options.description;
@@ -122,10 +119,7 @@ export class DAG {
     const existing = this.tasks.get(op.taskId);
     if (existing === op) return;
     if (existing) {
-      throw new DagImportError(
-        `Duplicate taskId '${op.taskId}' in DAG '${this.dagId}' (first defined at ${existing.location})`,
-        op.definedAt,
-      );
+      throw new DagImportError(`Duplicate taskId '${op.taskId}' in DAG '${this.dagId}' (first defined at ${existing.location})`, op.definedAt);
     }
     op.attachTo(this, this.defaultArgs);
     this.tasks.set(op.taskId, op);
@@ -202,7 +196,9 @@ export class DAG {
   }
 
   private findCycle(): string[] | null {
-    const WHITE = 0, GREY = 1, BLACK = 2;
+    const WHITE = 0,
+      GREY = 1,
+      BLACK = 2;
     const color = new Map<string, number>();
     const path: string[] = [];
     const visit = (id: string): string[] | null => {

@@ -8,8 +8,11 @@ import type { TaskContext } from './task-context.ts';
 import type { BaseTaskArgs } from './task-args.ts';
 import { findXComArgs, resolveXComArgs } from './xcom-arg.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- user functions take any argument types
-export type TaskFunction<R> = (ctx: TaskContext, ...args: any[]) => Promise<R> | R;
+/**
+ * User functions take arguments of any types (rendered templates, XCom values). `never[]` accepts
+ * every parameter list without `any`; execute() spreads the resolved values in.
+ */
+export type TaskFunction<R> = (ctx: TaskContext, ...args: never[]) => Promise<R> | R;
 
 export interface FunctionTaskOptions extends BaseTaskArgs {
   /** Positional arguments after ctx (templated; XComArgs resolved). */
@@ -22,7 +25,11 @@ export class FunctionTask<R = unknown> extends BaseOperator {
   static override templateFields = ['op_args'] as const;
   op_args: unknown[];
 
-  constructor(taskId: string, readonly fn: TaskFunction<R>, options: FunctionTaskOptions = {}) {
+  constructor(
+    taskId: string,
+    readonly fn: TaskFunction<R>,
+    options: FunctionTaskOptions = {},
+  ) {
     const { args = [], render_args = true, ...rest } = options;
     super({ ...rest, taskId });
     this.op_args = args;
@@ -36,7 +43,7 @@ export class FunctionTask<R = unknown> extends BaseOperator {
 
   override async execute(ctx: TaskContext): Promise<R> {
     const args = resolveXComArgs(this.op_args, (taskId, key) => ctx.ti.xcom_pull(taskId, key)) as unknown[];
-    return this.fn(ctx, ...args);
+    return this.fn(ctx, ...(args as never[]));
   }
 }
 

@@ -42,10 +42,7 @@ export abstract class BaseOperator {
     const taskId = args.taskId ?? (args as { task_id?: string }).task_id;
     this.definedAt = captureDefinitionSite();
     if (typeof taskId !== 'string' || !TASK_ID_RE.test(taskId)) {
-      throw new DagImportError(
-        `Invalid taskId ${JSON.stringify(taskId)}: use 1-250 letters, digits, '_', '.' or '-'`,
-        this.definedAt,
-      );
+      throw new DagImportError(`Invalid taskId ${JSON.stringify(taskId)}: use 1-250 letters, digits, '_', '.' or '-'`, this.definedAt);
     }
     this.taskId = taskId;
     const { dag, upstream_task_ids, ...rest } = args;
@@ -114,6 +111,7 @@ export abstract class BaseOperator {
 
   // ---- dependencies: a.then(b).then(c), a.then([b, c]) ----
   /** Make `targets` downstream of this task; returns `targets` so calls chain left to right. */
+  // biome-ignore lint/suspicious/noThenProperty: Airflow's `a.then(b)` spelling of `a >> b`; operators are never awaited.
   then<T extends DependencyTarget>(targets: T): T {
     for (const t of Array.isArray(targets) ? targets : [targets as BaseOperator]) this.linkDownstream(t);
     return targets;

@@ -23,8 +23,7 @@ export class XComArg {
 export function findXComArgs(value: unknown, out: XComArg[] = []): XComArg[] {
   if (value instanceof XComArg) out.push(value);
   else if (Array.isArray(value)) for (const v of value) findXComArgs(v, out);
-  else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
-    for (const v of Object.values(value)) findXComArgs(v, out);
+  else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) findXComArgs(v, out);
   return out;
 }
 

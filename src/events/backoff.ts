@@ -7,5 +7,11 @@ export function backoffDelayMs(attempt: number, opts: { baseMs: number; maxMs: n
 /** AWS throttling error codes (SDK v3 exposes them as `name`). */
 export function isThrottlingError(e: unknown): boolean {
   const name = (e as { name?: string; Code?: string } | null)?.name ?? (e as { Code?: string } | null)?.Code;
-  return name === 'ThrottlingException' || name === 'Throttling' || name === 'TooManyRequestsException' || name === 'RequestLimitExceeded' || name === 'ProvisionedThroughputExceededException';
+  return (
+    name === 'ThrottlingException' ||
+    name === 'Throttling' ||
+    name === 'TooManyRequestsException' ||
+    name === 'RequestLimitExceeded' ||
+    name === 'ProvisionedThroughputExceededException'
+  );
 }

@@ -155,7 +155,10 @@ export class EventDispatcher {
       this.opts.metrics.eventResumeLatency.observe((performance.now() - ingestedAt) / 1000);
       this.opts.metrics.resumed.inc({ outcome: 'event' });
       this.noteFired(doc.routing_keys);
-      this.opts.logger.info({ triggerId: doc._id, ti: doc.task_instance_id, owner: doc.triggerer_id }, 'Resumed a task from an event for a trigger not running here');
+      this.opts.logger.info(
+        { triggerId: doc._id, ti: doc.task_instance_id, owner: doc.triggerer_id },
+        'Resumed a task from an event for a trigger not running here',
+      );
       return 'resumed';
     }
     // The task is mid-deferral: let the event come back (SQS redelivers) or the owner's check catch it.

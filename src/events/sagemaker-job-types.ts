@@ -69,7 +69,6 @@ export const SAGEMAKER_JOB_SPECS: Readonly<Record<SageMakerJobType, SageMakerJob
 };
 
 const SPEC_BY_DETAIL_TYPE = new Map<string, SageMakerJobTypeSpec>(Object.values(SAGEMAKER_JOB_SPECS).map((s) => [s.detailType, s]));
-const SPEC_BY_RESOURCE = new Map<string, SageMakerJobTypeSpec>(Object.values(SAGEMAKER_JOB_SPECS).map((s) => [s.resource, s]));
 
 export function specForDetailType(detailType: string): SageMakerJobTypeSpec | undefined {
   return SPEC_BY_DETAIL_TYPE.get(detailType);
@@ -93,7 +92,12 @@ export interface SageMakerStatusChange {
 }
 
 /** Name/status of a SageMaker state-change event, or null if it is not one we wait on. */
-export function parseSageMakerEvent(event: { source: string; 'detail-type': string; resources?: string[]; detail: Record<string, unknown> }): SageMakerStatusChange | null {
+export function parseSageMakerEvent(event: {
+  source: string;
+  'detail-type': string;
+  resources?: string[];
+  detail: Record<string, unknown>;
+}): SageMakerStatusChange | null {
   if (event.source !== 'aws.sagemaker') return null;
   const spec = specForDetailType(event['detail-type']);
   if (!spec) return null;
@@ -113,7 +117,15 @@ function nameFromArn(arn: string | undefined, resource: string): string | null {
 }
 
 /** A synthetic state-change event, shaped exactly like SageMaker's, for Describe/List results. */
-export function syntheticSageMakerEvent(args: { type: SageMakerJobType; name: string; status: string; failureReason?: string | null; region: string; account?: string; origin: string }): EventBridgeEvent {
+export function syntheticSageMakerEvent(args: {
+  type: SageMakerJobType;
+  name: string;
+  status: string;
+  failureReason?: string | null;
+  region: string;
+  account?: string;
+  origin: string;
+}): EventBridgeEvent {
   const spec = SAGEMAKER_JOB_SPECS[args.type];
   const account = args.account ?? '000000000000';
   const detail: Record<string, unknown> = { [spec.nameField]: args.name, [spec.statusField]: args.status, 'deferflow-origin': args.origin };

@@ -69,7 +69,13 @@ export class SqsEventSource implements EventSource {
       };
       const extender = setInterval(() => void this.extendVisibility(inFlight), (this.opts.visibilityTimeout * 1000) / 2);
       extender.unref();
-      void this.loop(abort.signal, inFlight, settle, (e) => sub.next(e), () => new Promise<void>((r) => (capacityWaiter = r)));
+      void this.loop(
+        abort.signal,
+        inFlight,
+        settle,
+        (e) => sub.next(e),
+        () => new Promise<void>((r) => (capacityWaiter = r)),
+      );
       return () => {
         abort.abort();
         clearInterval(extender);
@@ -119,7 +125,10 @@ export class SqsEventSource implements EventSource {
         if (!m.ReceiptHandle) continue;
         const parsed = parseEventBridgeEnvelope(m.Body);
         if (!parsed.ok) {
-          logger?.error({ source: this.name, messageId: m.MessageId, reason: parsed.reason }, `Malformed event message (${this.opts.onMalformed === 'delete' ? 'deleted' : 'left for the DLQ'})`);
+          logger?.error(
+            { source: this.name, messageId: m.MessageId, reason: parsed.reason },
+            `Malformed event message (${this.opts.onMalformed === 'delete' ? 'deleted' : 'left for the DLQ'})`,
+          );
           if (this.opts.onMalformed === 'delete') await this.deleteQuietly(m.ReceiptHandle);
           continue;
         }

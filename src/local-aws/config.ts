@@ -51,7 +51,6 @@ export function parseFaults(input: unknown): Partial<FaultConfig> {
   return out;
 }
 
-
 const regexCache = new Map<string, RegExp | null>();
 
 /** A name pattern is an exact string, or a regular expression written as `/.../flags`. */
@@ -79,7 +78,7 @@ export class Faults {
 
   constructor(initial?: Partial<FaultConfig>) {
     this.cfg = { ...DEFAULT_FAULTS, ...(initial ? parseFaults(initial) : {}) };
-    this.rng = mulberry32(this.cfg.seed ?? (Date.now() ^ (process.pid << 8)));
+    this.rng = mulberry32(this.cfg.seed ?? Date.now() ^ (process.pid << 8));
   }
 
   get current(): Readonly<FaultConfig> {

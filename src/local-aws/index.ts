@@ -36,7 +36,13 @@ export async function startLocalAws(opts: LocalAwsOptions): Promise<LocalAws> {
   const persistence = new Persistence(opts.dataDir, logger);
   const s3 = new S3Store(join(opts.dataDir, 's3'));
   let baseUrl = `http://${host}:0`;
-  const sqs = new SqsQueues(region, accountId, () => baseUrl, scheduler, () => persistence.markDirty('sqs'));
+  const sqs = new SqsQueues(
+    region,
+    accountId,
+    () => baseUrl,
+    scheduler,
+    () => persistence.markDirty('sqs'),
+  );
   const logs = new LogsStore(() => persistence.markDirty('logs'));
   const bus = new EventBusService(region, accountId, sqs, scheduler, faults, logger, () => persistence.markDirty('events'));
   const runner = new ProcessRunner();

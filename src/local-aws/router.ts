@@ -54,7 +54,7 @@ const INVOKE_RE = /^\/endpoints\/([^/]+)\/invocations\/?$/;
 const STS_ACTIONS = new Set(['AssumeRole', 'GetCallerIdentity', 'GetSessionToken', 'AssumeRoleWithWebIdentity', 'GetAccessKeyInfo']);
 
 /** `formAction` is the `Action` of a form body (the caller peeks for POSTs with a form content type). */
-export function route(req: IncomingMessage, url: URL, rawPath: string, sig: SigInfo, formAction?: string): Route {
+export function route(req: IncomingMessage, rawPath: string, sig: SigInfo, formAction?: string): Route {
   const target = header(req, 'x-amz-target');
   const svc = sig.service;
   if (target) {

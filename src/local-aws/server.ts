@@ -96,7 +96,7 @@ export function createLocalAwsServer(deps: ServerDeps): Server {
     } else if (url.searchParams.has('Action') && (sig.service === 'sts' || sig.service === 'sqs')) {
       formParams = url.searchParams;
     }
-    const r: Route = route(req, url, rawPath, sig, formParams?.get('Action') ?? undefined);
+    const r: Route = route(req, rawPath, sig, formParams?.get('Action') ?? undefined);
 
     switch (r.protocol) {
       case 's3':
@@ -147,7 +147,16 @@ export function createLocalAwsServer(deps: ServerDeps): Server {
           send(res, 200, { 'Content-Type': out.contentType, 'x-Amzn-Invoked-Production-Variant': out.variant, 'x-amzn-RequestId': rid }, out.body);
         } catch (e) {
           const err = e instanceof AwsError ? e : internalError(e);
-          send(res, err.status, { 'Content-Type': 'application/json', 'x-amzn-RequestId': rid, 'x-amzn-ErrorType': `${err.code}:http://internal.amazon.com/coral/com.amazonaws.sagemaker/` }, JSON.stringify({ message: err.message, ...err.fields }));
+          send(
+            res,
+            err.status,
+            {
+              'Content-Type': 'application/json',
+              'x-amzn-RequestId': rid,
+              'x-amzn-ErrorType': `${err.code}:http://internal.amazon.com/coral/com.amazonaws.sagemaker/`,
+            },
+            JSON.stringify({ message: err.message, ...err.fields }),
+          );
         }
         return;
       }
@@ -170,7 +179,12 @@ export function createLocalAwsServer(deps: ServerDeps): Server {
         } catch (e) {
           const err = e instanceof AwsError ? e : internalError(e);
           const code = r.service === 'sqs' && err.queryError ? err.queryError.split(';')[0] : err.code;
-          send(res, err.status, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': rid }, queryErrorXml(new AwsError(code, err.message, { status: err.status, fault: err.fault }), rid, xmlns));
+          send(
+            res,
+            err.status,
+            { 'Content-Type': 'text/xml', 'x-amzn-RequestId': rid },
+            queryErrorXml(new AwsError(code, err.message, { status: err.status, fault: err.fault }), rid, xmlns),
+          );
         }
         return;
       }

@@ -19,7 +19,13 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
   const usePretty = opts.pretty ?? Boolean(process.stdout.isTTY);
   const base = { level, name: opts.name, base: { pid: process.pid } };
   if (usePretty) {
-    const stream = pretty({ colorize: Boolean(process.stdout.isTTY) && !opts.destination, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: opts.destination as NodeJS.WritableStream | undefined });
+    const stream = pretty({
+      colorize: Boolean(process.stdout.isTTY) && !opts.destination,
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname',
+      destination: opts.destination as NodeJS.WritableStream | undefined,
+    });
     return pino(base, stream);
   }
   return opts.destination ? pino(base, opts.destination) : pino(base);

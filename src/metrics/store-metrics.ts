@@ -31,7 +31,9 @@ export function registerStoreMetrics(store: Store, registry: Registry = metricsR
         help: 'Worker slot-seconds not spent waiting: sum of deferred_ms of all task instances, in seconds',
         registers,
         async collect() {
-          const rows = await store.taskInstances.aggregate<{ total: number }>([{ $match: { deferred_ms: { $gt: 0 } } }, { $group: { _id: null, total: { $sum: '$deferred_ms' } } }]).toArray();
+          const rows = await store.taskInstances
+            .aggregate<{ total: number }>([{ $match: { deferred_ms: { $gt: 0 } } }, { $group: { _id: null, total: { $sum: '$deferred_ms' } } }])
+            .toArray();
           this.set((rows[0]?.total ?? 0) / 1000);
         },
       }),

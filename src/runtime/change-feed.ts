@@ -4,7 +4,7 @@
  * de-duplicates the two: a task instance change is identified by its `version`, a run change by
  * (`updated_at`, state). Memory is bounded: the dedupe maps forget the oldest entries.
  */
-import { Observable, Subject, Subscription, exhaustMap, from, timer } from 'rxjs';
+import { type Observable, Subject, Subscription, exhaustMap, from, timer } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { StateChangeBus } from '../store/state-change-bus.ts';
@@ -34,9 +34,7 @@ export class ChangeFeed {
   private runCursor: Date;
   private sub = new Subscription();
 
-  constructor(
-    private readonly opts: { store: Store; bus: StateChangeBus; logger: Logger; pollMs: number | null },
-  ) {
+  constructor(private readonly opts: { store: Store; bus: StateChangeBus; logger: Logger; pollMs: number | null }) {
     this.tiCursor = new Date();
     this.runCursor = new Date();
   }

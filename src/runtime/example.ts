@@ -43,7 +43,10 @@ const orders = new DAG({ dagId: 'order_fulfilment', schedule: null, startDate: '
 });
 
 async function main(): Promise<void> {
-  const rt = await Runtime.create({ dags: [orders], components: { scheduler: { loopIntervalMs: 100 }, worker: { pollIntervalMs: 100 }, triggerer: { pollIntervalMs: 100 } } });
+  const rt = await Runtime.create({
+    dags: [orders],
+    components: { scheduler: { loopIntervalMs: 100 }, worker: { pollIntervalMs: 100 }, triggerer: { pollIntervalMs: 100 } },
+  });
   rt.events$.subscribe((e) => {
     if (e.type === 'task_instance') console.log(`task ${e.taskId}: ${e.previous ?? '∅'} → ${e.state}`);
     else console.log(`run ${e.runId}: ${e.state}`);
@@ -56,7 +59,17 @@ async function main(): Promise<void> {
   const sub = rt.events$.subscribe((e) => {
     if (e.type === 'task_instance' && e.taskId === 'wait_for_payment' && e.state === 'deferred') {
       sub.unsubscribe();
-      rt.emit({ version: '0', id: 'evt-1', source: 'shop', 'detail-type': 'Order Paid', account: 'local', time: new Date().toISOString(), region: 'local', resources: [], detail: { order_id: 'A-17', amount: 42 } });
+      rt.emit({
+        version: '0',
+        id: 'evt-1',
+        source: 'shop',
+        'detail-type': 'Order Paid',
+        account: 'local',
+        time: new Date().toISOString(),
+        region: 'local',
+        resources: [],
+        detail: { order_id: 'A-17', amount: 42 },
+      });
     }
   });
 

@@ -33,8 +33,25 @@ export interface DagRunEvent {
 
 export type RuntimeEvent = TaskInstanceEvent | DagRunEvent;
 
-export function taskInstanceEvent(ti: TaskInstanceDoc, previous: TaskInstanceState | undefined, origin: 'local' | 'poll', at = ti.updated_at): TaskInstanceEvent {
-  return { type: 'task_instance', at, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, state: ti.state, previous, tryNumber: ti.try_number, ti, origin };
+export function taskInstanceEvent(
+  ti: TaskInstanceDoc,
+  previous: TaskInstanceState | undefined,
+  origin: 'local' | 'poll',
+  at = ti.updated_at,
+): TaskInstanceEvent {
+  return {
+    type: 'task_instance',
+    at,
+    dagId: ti.dag_id,
+    runId: ti.run_id,
+    taskId: ti.task_id,
+    mapIndex: ti.map_index,
+    state: ti.state,
+    previous,
+    tryNumber: ti.try_number,
+    ti,
+    origin,
+  };
 }
 
 export function dagRunEvent(run: DagRunDoc, previous: DagRunState | undefined, origin: 'local' | 'poll', at = run.updated_at): DagRunEvent {

@@ -12,7 +12,7 @@
  *
  * See README.md in this folder.
  */
-import { Observable, Subscription } from 'rxjs';
+import { type Observable, Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import { DeferflowError } from '../errors/deferflow-error.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
@@ -104,14 +104,21 @@ export class Runtime {
     private readonly mongo: MongoTarget | null,
   ) {
     const c = opts.components ?? {};
-    const want = <T,>(v: ComponentOpts<T> | undefined): Partial<T> | null => (v === false ? null : v === true || v === undefined ? {} : v);
+    const want = <T>(v: ComponentOpts<T> | undefined): Partial<T> | null => (v === false ? null : v === true || v === undefined ? {} : v);
     const schedulerOpts = want(c.scheduler);
     const workerOpts = want(c.worker);
     const triggererOpts = want(c.triggerer);
     this.scheduler = schedulerOpts ? new Scheduler({ ...schedulerOpts, store, dagBag, bus, logger }) : null;
     this.worker = workerOpts ? new Worker({ ...workerOpts, services: { ...services, ...(workerOpts.services ?? {}) }, store, dagBag, bus, logger }) : null;
     this.triggerer = triggererOpts
-      ? new Triggerer({ ...triggererOpts, services: { ...services, ...(triggererOpts.services ?? {}) }, eventSources: [...(opts.eventSources ?? []), this.pushSource, ...(triggererOpts.eventSources ?? [])], store, bus, logger })
+      ? new Triggerer({
+          ...triggererOpts,
+          services: { ...services, ...(triggererOpts.services ?? {}) },
+          eventSources: [...(opts.eventSources ?? []), this.pushSource, ...(triggererOpts.eventSources ?? [])],
+          store,
+          bus,
+          logger,
+        })
       : null;
     if (this.triggerer) {
       this.standaloneDispatcher = null;
@@ -229,7 +236,10 @@ export class Runtime {
       };
       check();
       const poll = setInterval(check, 1_000);
-      const timeout = setTimeout(() => finish(null, new DeferflowError('RUN_WAIT_TIMEOUT', `DAG run ${dagId}/${runId} did not finish within ${timeoutMs} ms`)), timeoutMs);
+      const timeout = setTimeout(
+        () => finish(null, new DeferflowError('RUN_WAIT_TIMEOUT', `DAG run ${dagId}/${runId} did not finish within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
   }
 

@@ -56,9 +56,10 @@ export function nextRetryDelayMs(a: NextRetryDelayArgs): number {
 
   // Deterministic jitter in [min_backoff, 2*min_backoff): sha1 of the key as a 160-bit integer, mod min_backoff.
   const hash = BigInt(`0x${createHash('sha1').update(a.jitterKey, 'utf8').digest('hex')}`);
-  const modded = minBackoff > capSeconds * 2
-    ? capSeconds * 2 // already past the cap; skip BigInt(huge) and keep it over the cap
-    : minBackoff + Number(hash % BigInt(minBackoff));
+  const modded =
+    minBackoff > capSeconds * 2
+      ? capSeconds * 2 // already past the cap; skip BigInt(huge) and keep it over the cap
+      : minBackoff + Number(hash % BigInt(minBackoff));
 
   let delayMs = Math.min(modded, capSeconds) * 1000;
   if (a.maxRetryDelayMs) delayMs = Math.min(a.maxRetryDelayMs, delayMs);

@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EMPTY, Subscription, defer, exhaustMap, filter, from, merge, timer, catchError, NEVER } from 'rxjs';
+import { EMPTY, type Subscription, defer, exhaustMap, filter, from, merge, timer, catchError, NEVER } from 'rxjs';
 import type { DAG } from '../dag/dag.ts';
 import type { DagBag } from '../dag-processing/dag-bag.ts';
 import { isDeferflowError, errorMessage } from '../errors/deferflow-error.ts';
@@ -161,7 +161,10 @@ export class Scheduler {
     const result: SchedulerLoopResult = { runsCreated: 0, tisScheduled: 0, tisQueued: 0, runsFinished: 0, zombies: 0, loopMs: 0 };
     await this.heartbeatIfDue();
 
-    const active = await this.store.dagRuns.find({ state: { $in: ['queued', 'running'] } }).sort({ logical_date: 1 }).toArray();
+    const active = await this.store.dagRuns
+      .find({ state: { $in: ['queued', 'running'] } })
+      .sort({ logical_date: 1 })
+      .toArray();
     result.runsCreated = await this.createScheduledRuns(now, active);
     const running = await this.startQueuedRuns(active);
     await this.processRunningRuns(running, now, result);
@@ -184,7 +187,7 @@ export class Scheduler {
     const dag = this.dagBag.getDag(dagId);
     if (!dag && !this.warnedMissingDags.has(dagId)) {
       this.warnedMissingDags.add(dagId);
-      this.log.warn({ dag_id: dagId }, 'DAG has runs but is not in this scheduler\'s DAG bag; its runs are left alone');
+      this.log.warn({ dag_id: dagId }, "DAG has runs but is not in this scheduler's DAG bag; its runs are left alone");
     }
     return dag;
   }
@@ -209,12 +212,20 @@ export class Scheduler {
   }
 
   private async createRunsForDag(dag: DAG, doc: DagDoc, now: Date, activeCount: number, active: DagRunDoc[]): Promise<number> {
-    let cursor = doc.last_automated_data_interval_start && doc.last_automated_data_interval_end
-      ? { start: doc.last_automated_data_interval_start, end: doc.last_automated_data_interval_end }
-      : null;
+    let cursor =
+      doc.last_automated_data_interval_start && doc.last_automated_data_interval_end
+        ? { start: doc.last_automated_data_interval_start, end: doc.last_automated_data_interval_end }
+        : null;
     let created = 0;
     for (let i = 0; i < this.maxRunsPerLoop; i++) {
-      const info = nextDagRunInfo({ schedule: dag.schedule, startDate: dag.startDate!, endDate: dag.endDate, catchup: dag.catchup, lastAutomatedDataInterval: cursor, now });
+      const info = nextDagRunInfo({
+        schedule: dag.schedule,
+        startDate: dag.startDate!,
+        endDate: dag.endDate,
+        catchup: dag.catchup,
+        lastAutomatedDataInterval: cursor,
+        now,
+      });
       if (!info) {
         if (doc.next_dagrun !== null) await this.dagRepo.setNextRun(dag.dagId, null, null);
         return created;
@@ -281,7 +292,10 @@ export class Scheduler {
     const withDag = running.map((run) => ({ run, dag: this.dagOf(run.dag_id) })).filter((x): x is { run: DagRunDoc; dag: DAG } => x.dag !== undefined);
     if (withDag.length === 0) return;
     const tiDocs = (await this.store.taskInstances
-      .find({ dag_id: { $in: [...new Set(withDag.map((x) => x.run.dag_id))] }, run_id: { $in: [...new Set(withDag.map((x) => x.run.run_id))] } }, { projection: TI_PROJECTION })
+      .find(
+        { dag_id: { $in: [...new Set(withDag.map((x) => x.run.dag_id))] }, run_id: { $in: [...new Set(withDag.map((x) => x.run.run_id))] } },
+        { projection: TI_PROJECTION },
+      )
       .toArray()) as TiView[];
     const byRun = new Map<string, TiView[]>();
     for (const ti of tiDocs) {
@@ -321,7 +335,11 @@ export class Scheduler {
     result.tisQueued += queued.filter(Boolean).length;
     result.tisScheduled += picked.filter((p, i) => p.fromNone && queued[i]).length;
     // Ready but over capacity: none → scheduled, queued in a later loop.
-    const scheduled = await mapLimit(notPicked.filter((x) => x.fromNone), this.concurrency, ({ ti }) => this.tis.schedule(ti._id).catch((e: unknown) => this.writeFailed(e, ti)));
+    const scheduled = await mapLimit(
+      notPicked.filter((x) => x.fromNone),
+      this.concurrency,
+      ({ ti }) => this.tis.schedule(ti._id).catch((e: unknown) => this.writeFailed(e, ti)),
+    );
     result.tisScheduled += scheduled.filter(Boolean).length;
   }
 
@@ -334,13 +352,22 @@ export class Scheduler {
    * Evaluate one running run. Pushes ready tasks onto `toQueue` (none-state ones flagged), applies
    * everything else itself. Returns true when this scheduler finished the run.
    */
-  private async processRun(run: DagRunDoc, dag: DAG, tis: TiView[], now: Date, result: SchedulerLoopResult, toQueue: Array<{ ti: TiView; dag: DAG; fromNone: boolean }>): Promise<boolean> {
+  private async processRun(
+    run: DagRunDoc,
+    dag: DAG,
+    tis: TiView[],
+    now: Date,
+    result: SchedulerLoopResult,
+    toQueue: Array<{ ti: TiView; dag: DAG; fromNone: boolean }>,
+  ): Promise<boolean> {
     // Integrity: tasks added to the DAG get instances; vanished tasks' instances are removed.
     const present = new Set(tis.map((t) => t.task_id));
     const missing = dag.taskIds.filter((id) => !present.has(id));
     if (missing.length) {
       await this.tis.createForRun(run, taskSpecsOf(dag, missing));
-      const fresh = (await this.store.taskInstances.find({ dag_id: run.dag_id, run_id: run.run_id, task_id: { $in: missing } }, { projection: TI_PROJECTION }).toArray()) as TiView[];
+      const fresh = (await this.store.taskInstances
+        .find({ dag_id: run.dag_id, run_id: run.run_id, task_id: { $in: missing } }, { projection: TI_PROJECTION })
+        .toArray()) as TiView[];
       tis.push(...fresh);
     }
     for (const ti of tis) {
@@ -357,10 +384,14 @@ export class Scheduler {
 
     // dagrun_timeout: unfinished tasks are skipped and the run fails (Airflow's behaviour).
     if (dag.dagrunTimeoutMs !== null && run.start_date && now.getTime() - run.start_date.getTime() > dag.dagrunTimeoutMs) {
-      await mapLimit(tis.filter((t) => !isFinishedState(t.state)), this.concurrency, async (t) => {
-        const before = await this.tis.markState(t._id, 'skipped');
-        if (before?.trigger_id) await this.triggers.delete(before.trigger_id);
-      });
+      await mapLimit(
+        tis.filter((t) => !isFinishedState(t.state)),
+        this.concurrency,
+        async (t) => {
+          const before = await this.tis.markState(t._id, 'skipped');
+          if (before?.trigger_id) await this.triggers.delete(before.trigger_id);
+        },
+      );
       return this.finishRun(run, dag, 'failed', 'dagrun_timeout exceeded');
     }
 
@@ -420,7 +451,10 @@ export class Scheduler {
       try {
         await cb({ dagId: run.dag_id, runId: run.run_id, state, reason });
       } catch (e) {
-        this.log.error({ err: e, dag_id: run.dag_id, run_id: run.run_id }, `DAG ${state === 'success' ? 'on_success' : 'on_failure'}_callback failed: ${errorMessage(e)}`);
+        this.log.error(
+          { err: e, dag_id: run.dag_id, run_id: run.run_id },
+          `DAG ${state === 'success' ? 'on_success' : 'on_failure'}_callback failed: ${errorMessage(e)}`,
+        );
       }
     }
     return true;
@@ -430,7 +464,10 @@ export class Scheduler {
 
   private async reapZombies(now: Date): Promise<number> {
     const cutoff = new Date(now.getTime() - this.zombieThresholdMs);
-    const zombies = await this.store.taskInstances.find({ state: 'running', lease_expires_at: { $lt: cutoff } }).limit(500).toArray();
+    const zombies = await this.store.taskInstances
+      .find({ state: 'running', lease_expires_at: { $lt: cutoff } })
+      .limit(500)
+      .toArray();
     const reaped = await mapLimit(zombies, this.concurrency, async (ti) => {
       const task = this.dagBag.getDag(ti.dag_id)?.hasTask(ti.task_id) ? this.dagBag.getDag(ti.dag_id)!.getTask(ti.task_id) : undefined;
       let retryAt: Date | null = null;

@@ -53,10 +53,7 @@ const UNSUPPORTED_PRESETS: Record<string, string> = {
   '@reboot': '@reboot has no meaning for a DAG schedule',
 };
 
-type Kind =
-  | { kind: 'null' }
-  | { kind: 'once' }
-  | { kind: 'cron'; expression: string; cron: Cron };
+type Kind = { kind: 'null' } | { kind: 'once' } | { kind: 'cron'; expression: string; cron: Cron };
 
 const cache = new Map<string, Kind>();
 

@@ -54,12 +54,23 @@ export function summarizeUpstream(states: ReadonlyArray<string | null>): Upstrea
   const s: UpstreamSummary = { total: states.length, success: 0, skipped: 0, failed: 0, upstreamFailed: 0, removed: 0, done: 0 };
   for (const state of states) {
     switch (state) {
-      case 'success': s.success += 1; break;
-      case 'skipped': s.skipped += 1; break;
-      case 'failed': s.failed += 1; break;
-      case 'upstream_failed': s.upstreamFailed += 1; break;
-      case 'removed': s.removed += 1; break;
-      default: continue;
+      case 'success':
+        s.success += 1;
+        break;
+      case 'skipped':
+        s.skipped += 1;
+        break;
+      case 'failed':
+        s.failed += 1;
+        break;
+      case 'upstream_failed':
+        s.upstreamFailed += 1;
+        break;
+      case 'removed':
+        s.removed += 1;
+        break;
+      default:
+        continue;
     }
     s.done += 1;
   }

@@ -149,7 +149,13 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
       localAwsDataDir = la.dataDir ?? join(opts.home, 'local-aws');
       const faults: Partial<FaultConfig> = { ...(la.faults ?? {}) };
       if (opts.stageDelayMs !== undefined) faults.stageDelayMs = opts.stageDelayMs;
-      localAws = await startLocalAws({ dataDir: localAwsDataDir, port: la.port ?? 0, region: la.region, faults, logger: opts.logger.child({ component: 'local-aws' }) });
+      localAws = await startLocalAws({
+        dataDir: localAwsDataDir,
+        port: la.port ?? 0,
+        region: la.region,
+        faults,
+        logger: opts.logger.child({ component: 'local-aws' }),
+      });
       const running = localAws;
       teardown.push({ what: 'local aws', fn: () => running.close() });
 
@@ -170,7 +176,9 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
       const wiring = await setupSageMakerEvents({ clients: { sqs: () => sqs, eventBridge: () => events }, queueName: DEFAULT_EVENTS_QUEUE });
       eventsQueueUrl = wiring.queueUrl;
       // Short long-polls: an event is delivered the moment it lands either way; the wait only bounds stop().
-      eventSources.push(new SqsEventSource({ client: sqs, queueUrl: wiring.queueUrl, waitTimeSeconds: 5, logger: opts.logger.child({ component: 'sqs-events' }) }));
+      eventSources.push(
+        new SqsEventSource({ client: sqs, queueUrl: wiring.queueUrl, waitTimeSeconds: 5, logger: opts.logger.child({ component: 'sqs-events' }) }),
+      );
 
       if (opts.seedDemo !== false) {
         connections = await ensureLocalAwsConnections(store, localAws.url, localAws.region);
@@ -180,7 +188,13 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
       }
       log.info({ url: localAws.url, dataDir: localAwsDataDir, queue: wiring.queueUrl, connections }, 'local AWS ready');
     } else if (eventsQueueUrl) {
-      eventSources.push(new SqsEventSource({ client: awsClients.sqs(opts.eventsAwsConnId ?? null), queueUrl: eventsQueueUrl, logger: opts.logger.child({ component: 'sqs-events' }) }));
+      eventSources.push(
+        new SqsEventSource({
+          client: awsClients.sqs(opts.eventsAwsConnId ?? null),
+          queueUrl: eventsQueueUrl,
+          logger: opts.logger.child({ component: 'sqs-events' }),
+        }),
+      );
     }
 
     const pollMs = opts.pollMs ?? 250;
@@ -193,7 +207,11 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
       components: {
         scheduler: { loopIntervalMs: pollMs },
         worker: { slots: opts.slots ?? 16, pollIntervalMs: pollMs },
-        triggerer: { pollIntervalMs: pollMs, ...(opts.triggererCapacity ? { capacity: opts.triggererCapacity } : {}), ...(opts.sweepIntervalMs ? { sweepIntervalMs: opts.sweepIntervalMs } : {}) },
+        triggerer: {
+          pollIntervalMs: pollMs,
+          ...(opts.triggererCapacity ? { capacity: opts.triggererCapacity } : {}),
+          ...(opts.sweepIntervalMs ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
+        },
       },
     });
     for (const e of runtime.dagBag.importErrors) log.warn({ file: e.file }, `DAG import error: ${e.message}`);

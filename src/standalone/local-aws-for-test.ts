@@ -42,7 +42,13 @@ export interface LocalAwsForTest {
 }
 
 /** Start a local AWS for a test command when the rules above say so; null when not needed. */
-export async function provideLocalAwsForTest(opts: { settings: Settings; dag: DAG; store: Store; logger?: Logger; env?: NodeJS.ProcessEnv }): Promise<LocalAwsForTest | null> {
+export async function provideLocalAwsForTest(opts: {
+  settings: Settings;
+  dag: DAG;
+  store: Store;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}): Promise<LocalAwsForTest | null> {
   const env = opts.env ?? process.env;
   const connIds = awsConnIdsOf(opts.dag);
   if (connIds.length === 0 || !wantsLocalAws(opts.settings, env)) return null;

@@ -125,7 +125,8 @@ export async function summarizeRun(input: SummaryInput): Promise<RunSummary> {
   };
 
   let failure: RunSummary['failure'] = null;
-  const failed = tis.find((t) => t.state === 'failed' || t.state === 'up_for_retry') ?? (run.state === 'failed' ? tis.find((t) => t.state !== 'success') : undefined);
+  const failed =
+    tis.find((t) => t.state === 'failed' || t.state === 'up_for_retry') ?? (run.state === 'failed' ? tis.find((t) => t.state !== 'success') : undefined);
   if (failed) {
     const lines = await new TaskLogRepository(store).read(failed._id, Math.max(1, failed.try_number));
     const tail = lines.slice(-(input.logTailLines ?? 20)).map((l) => `[${l.ts.toISOString()}] ${l.level.toUpperCase()} - ${maskSecrets(l.msg)}`);
@@ -162,7 +163,12 @@ async function jobAccount(ti: TaskInstanceDoc, returnValue: unknown, dag: DAG, s
     } catch {
       // The stored Describe (taken when the task resumed) is good enough for the account.
     }
-    return { kind: label, name, status: typeof live[kind.statusField] === 'string' ? (live[kind.statusField] as string) : null, seconds: jobSeconds(label, live) };
+    return {
+      kind: label,
+      name,
+      status: typeof live[kind.statusField] === 'string' ? (live[kind.statusField] as string) : null,
+      seconds: jobSeconds(label, live),
+    };
   }
   return null;
 }

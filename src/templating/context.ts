@@ -85,7 +85,7 @@ export function bindArgs(fn: string, names: readonly string[], args: readonly un
   return bound;
 }
 
-const has = (b: Bound, k: string): boolean => Object.prototype.hasOwnProperty.call(b, k);
+const has = (b: Bound, k: string): boolean => Object.hasOwn(b, k);
 
 // --- dates -------------------------------------------------------------------------------------
 
@@ -130,15 +130,33 @@ export class TemplateDate {
     this.#date = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
     this.#date.setUTCFullYear(date.getUTCFullYear());
   }
-  get year(): number { return this.#date.getUTCFullYear(); }
-  get month(): number { return this.#date.getUTCMonth() + 1; }
-  get day(): number { return this.#date.getUTCDate(); }
-  isoformat(): string { return fmtDs(this.#date); }
-  strftime(fmt: unknown): string { return strftime(this.#date, String(fmt)); }
-  weekday(): number { return (this.#date.getUTCDay() + 6) % 7; }
-  isoweekday(): number { return this.#date.getUTCDay() || 7; }
-  toString(): string { return this.isoformat(); }
-  toJSON(): string { return this.isoformat(); }
+  get year(): number {
+    return this.#date.getUTCFullYear();
+  }
+  get month(): number {
+    return this.#date.getUTCMonth() + 1;
+  }
+  get day(): number {
+    return this.#date.getUTCDate();
+  }
+  isoformat(): string {
+    return fmtDs(this.#date);
+  }
+  strftime(fmt: unknown): string {
+    return strftime(this.#date, String(fmt));
+  }
+  weekday(): number {
+    return (this.#date.getUTCDay() + 6) % 7;
+  }
+  isoweekday(): number {
+    return this.#date.getUTCDay() || 7;
+  }
+  toString(): string {
+    return this.isoformat();
+  }
+  toJSON(): string {
+    return this.isoformat();
+  }
 }
 
 /**
@@ -153,31 +171,71 @@ export class TemplateDateTime {
     this.#date = new Date(date.getTime());
   }
   /** The underlying instant, for code (not templates). */
-  toDate(): Date { return new Date(this.#date.getTime()); }
-  get year(): number { return this.#date.getUTCFullYear(); }
-  get month(): number { return this.#date.getUTCMonth() + 1; }
-  get day(): number { return this.#date.getUTCDate(); }
-  get hour(): number { return this.#date.getUTCHours(); }
-  get minute(): number { return this.#date.getUTCMinutes(); }
-  get second(): number { return this.#date.getUTCSeconds(); }
-  get microsecond(): number { return this.#date.getUTCMilliseconds() * 1000; }
-  get int_timestamp(): number { return Math.floor(this.#date.getTime() / 1000); }
-  get timezone_name(): string { return 'UTC'; }
-  timestamp(): number { return this.#date.getTime() / 1000; }
+  toDate(): Date {
+    return new Date(this.#date.getTime());
+  }
+  get year(): number {
+    return this.#date.getUTCFullYear();
+  }
+  get month(): number {
+    return this.#date.getUTCMonth() + 1;
+  }
+  get day(): number {
+    return this.#date.getUTCDate();
+  }
+  get hour(): number {
+    return this.#date.getUTCHours();
+  }
+  get minute(): number {
+    return this.#date.getUTCMinutes();
+  }
+  get second(): number {
+    return this.#date.getUTCSeconds();
+  }
+  get microsecond(): number {
+    return this.#date.getUTCMilliseconds() * 1000;
+  }
+  get int_timestamp(): number {
+    return Math.floor(this.#date.getTime() / 1000);
+  }
+  get timezone_name(): string {
+    return 'UTC';
+  }
+  timestamp(): number {
+    return this.#date.getTime() / 1000;
+  }
   isoformat(...args: unknown[]): string {
     const { sep } = bindArgs('isoformat', ['sep', 'timespec'], args);
     const iso = isoUtc(this.#date);
     return sep === undefined ? iso : iso.replace('T', String(sep));
   }
-  strftime(fmt: unknown): string { return strftime(this.#date, String(fmt)); }
-  date(): TemplateDate { return new TemplateDate(this.#date); }
-  weekday(): number { return (this.#date.getUTCDay() + 6) % 7; }
-  isoweekday(): number { return this.#date.getUTCDay() || 7; }
-  to_date_string(): string { return fmtDs(this.#date); }
-  to_datetime_string(): string { return strftime(this.#date, '%Y-%m-%d %H:%M:%S'); }
-  to_iso8601_string(): string { return isoUtc(this.#date).replace('+00:00', 'Z'); }
-  add(...args: unknown[]): TemplateDateTime { return this.#shift('add', args, 1); }
-  subtract(...args: unknown[]): TemplateDateTime { return this.#shift('subtract', args, -1); }
+  strftime(fmt: unknown): string {
+    return strftime(this.#date, String(fmt));
+  }
+  date(): TemplateDate {
+    return new TemplateDate(this.#date);
+  }
+  weekday(): number {
+    return (this.#date.getUTCDay() + 6) % 7;
+  }
+  isoweekday(): number {
+    return this.#date.getUTCDay() || 7;
+  }
+  to_date_string(): string {
+    return fmtDs(this.#date);
+  }
+  to_datetime_string(): string {
+    return strftime(this.#date, '%Y-%m-%d %H:%M:%S');
+  }
+  to_iso8601_string(): string {
+    return isoUtc(this.#date).replace('+00:00', 'Z');
+  }
+  add(...args: unknown[]): TemplateDateTime {
+    return this.#shift('add', args, 1);
+  }
+  subtract(...args: unknown[]): TemplateDateTime {
+    return this.#shift('subtract', args, -1);
+  }
   #shift(fn: string, args: unknown[], sign: 1 | -1): TemplateDateTime {
     const b = bindArgs(fn, DELTA_NAMES, args);
     const delta: DeltaUnits = {};
@@ -191,7 +249,17 @@ export class TemplateDateTime {
     const year = v('year', this.year);
     const month = v('month', this.month);
     const day = v('day', this.day);
-    const d = new Date(Date.UTC(2000, month - 1, day, v('hour', this.hour), v('minute', this.minute), v('second', this.second), Math.floor(v('microsecond', this.microsecond) / 1000)));
+    const d = new Date(
+      Date.UTC(
+        2000,
+        month - 1,
+        day,
+        v('hour', this.hour),
+        v('minute', this.minute),
+        v('second', this.second),
+        Math.floor(v('microsecond', this.microsecond) / 1000),
+      ),
+    );
     d.setUTCFullYear(year, month - 1, day);
     if (d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) throw new RangeError('day is out of range for month');
     return new TemplateDateTime(d);
@@ -201,9 +269,15 @@ export class TemplateDateTime {
     if (typeof tz === 'string' && /^(utc|etc\/utc|z|gmt)$/i.test(tz)) return this;
     throw new Error(`in_timezone(${JSON.stringify(tz)}): deferflow templates only support UTC`);
   }
-  in_tz(tz: unknown): TemplateDateTime { return this.in_timezone(tz); }
-  toString(): string { return isoUtc(this.#date); }
-  toJSON(): string { return isoUtc(this.#date); }
+  in_tz(tz: unknown): TemplateDateTime {
+    return this.in_timezone(tz);
+  }
+  toString(): string {
+    return isoUtc(this.#date);
+  }
+  toJSON(): string {
+    return isoUtc(this.#date);
+  }
   [Symbol.toPrimitive](hint: string): string | number {
     // Numbers for `<`/`>` comparisons in templates, the pendulum string everywhere else.
     return hint === 'number' ? this.#date.getTime() : isoUtc(this.#date);
@@ -305,9 +379,15 @@ export class ConnectionAccessor {
 
 export class DagView {
   readonly dag_id: string;
-  constructor(dagId: string) { this.dag_id = dagId; }
-  toString(): string { return `<DAG: ${this.dag_id}>`; }
-  toJSON(): string { return this.toString(); }
+  constructor(dagId: string) {
+    this.dag_id = dagId;
+  }
+  toString(): string {
+    return `<DAG: ${this.dag_id}>`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
 }
 
 export class TaskView {
@@ -319,8 +399,12 @@ export class TaskView {
     this.dag_id = dag.dag_id;
     this.dag = dag;
   }
-  toString(): string { return `<Task: ${this.task_id}>`; }
-  toJSON(): string { return this.toString(); }
+  toString(): string {
+    return `<Task: ${this.task_id}>`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
 }
 
 export class TaskInstanceView {
@@ -381,7 +465,9 @@ export class TaskInstanceView {
   toString(): string {
     return `<TaskInstance: ${this.dag_id}.${this.task_id} ${this.run_id} ${this.map_index >= 0 ? `map_index=${this.map_index} ` : ''}[running]>`;
   }
-  toJSON(): string { return this.toString(); }
+  toJSON(): string {
+    return this.toString();
+  }
 }
 
 export class DagRunView {
@@ -408,7 +494,9 @@ export class DagRunView {
   toString(): string {
     return `<DagRun ${this.dag_id} @ ${this.logical_date.toString()}: ${this.run_id}, run_type=${this.run_type}>`;
   }
-  toJSON(): string { return this.toString(); }
+  toJSON(): string {
+    return this.toString();
+  }
 }
 
 // --- macros ------------------------------------------------------------------------------------------

@@ -80,7 +80,10 @@ function pyRepr(v: unknown): string {
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return pyNumber(v);
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
-  if (isPlainObject(v)) return `{${Object.entries(v).map(([k, x]) => `${pyStringRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  if (isPlainObject(v))
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${pyStringRepr(k)}: ${pyRepr(x)}`)
+      .join(', ')}}`;
   if (v instanceof Date) return pyStringRepr(isoUtc(v));
   return String(v);
 }
@@ -190,7 +193,7 @@ function strMethods(s: string): Record<string, Method> {
 }
 
 function dictMethods(d: Record<string, unknown>): Record<string, Method> {
-  const own = (k: unknown): boolean => Object.prototype.hasOwnProperty.call(d, String(k));
+  const own = (k: unknown): boolean => Object.hasOwn(d, String(k));
   return {
     get: (...a) => {
       const [k, dflt] = stripArgs(a);
@@ -251,7 +254,7 @@ function installRuntimePatch(): PatchState {
         return (target[GETATTR] as (k: string) => unknown).call(obj, name);
       }
       // Data wins over a dict method of the same name: nunjucks cannot tell `d.keys` from `d['keys']`.
-      if (typeof name === 'string' && DICT_METHOD_NAMES.has(name) && isPlainObject(obj) && !Object.prototype.hasOwnProperty.call(obj, name)) {
+      if (typeof name === 'string' && DICT_METHOD_NAMES.has(name) && isPlainObject(obj) && !Object.hasOwn(obj, name)) {
         return dictMethods(obj)[name];
       }
     }
@@ -294,7 +297,8 @@ function jsonString(s: string): string {
     else if (ch === '\t') out += '\\t';
     else if (ch === '\b') out += '\\b';
     else if (ch === '\f') out += '\\f';
-    else if (c < 0x20 || c > 0x7e) out += `\\u${c.toString(16).padStart(4, '0')}`; // ensure_ascii
+    else if (c < 0x20 || c > 0x7e)
+      out += `\\u${c.toString(16).padStart(4, '0')}`; // ensure_ascii
     else out += ch;
   }
   return `${out}"`;
@@ -335,30 +339,52 @@ function pyJsonDumps(value: unknown, indent: number | null, level = 0): string |
 /** Python %-formatting for the `format` filter: %s %r %d %i %f %x %X %o %e %%. */
 function percentFormat(fmt: string, values: unknown[]): string {
   let i = 0;
-  return fmt.replace(/%([-+ 0#]*)(\d+)?(?:\.(\d+))?([srdifFxXoeE%])/g, (_m, flags: string, width: string | undefined, prec: string | undefined, type: string) => {
-    if (type === '%') return '%';
-    if (i >= values.length) throw new TypeError('not enough arguments for format string');
-    const v = values[i++];
-    let s: string;
-    switch (type) {
-      case 's': s = pyStr(v); break;
-      case 'r': s = pyRepr(v); break;
-      case 'd': case 'i': s = String(Math.trunc(Number(v))); break;
-      case 'f': case 'F': s = Number(v).toFixed(prec === undefined ? 6 : Number(prec)); break;
-      case 'e': case 'E': s = pyNumber(Number(Number(v).toExponential(prec === undefined ? 6 : Number(prec)))); break;
-      case 'x': s = Math.trunc(Number(v)).toString(16); break;
-      case 'X': s = Math.trunc(Number(v)).toString(16).toUpperCase(); break;
-      default: s = Math.trunc(Number(v)).toString(8);
-    }
-    if (type !== 's' && type !== 'r' && flags.includes('+') && Number(v) >= 0) s = `+${s}`;
-    const w = width === undefined ? 0 : Number(width);
-    if (s.length < w) {
-      if (flags.includes('-')) s = s.padEnd(w);
-      else if (flags.includes('0') && type !== 's' && type !== 'r') s = s.startsWith('-') || s.startsWith('+') ? s[0] + s.slice(1).padStart(w - 1, '0') : s.padStart(w, '0');
-      else s = s.padStart(w);
-    }
-    return s;
-  });
+  return fmt.replace(
+    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([srdifFxXoeE%])/g,
+    (_m, flags: string, width: string | undefined, prec: string | undefined, type: string) => {
+      if (type === '%') return '%';
+      if (i >= values.length) throw new TypeError('not enough arguments for format string');
+      const v = values[i++];
+      let s: string;
+      switch (type) {
+        case 's':
+          s = pyStr(v);
+          break;
+        case 'r':
+          s = pyRepr(v);
+          break;
+        case 'd':
+        case 'i':
+          s = String(Math.trunc(Number(v)));
+          break;
+        case 'f':
+        case 'F':
+          s = Number(v).toFixed(prec === undefined ? 6 : Number(prec));
+          break;
+        case 'e':
+        case 'E':
+          s = pyNumber(Number(Number(v).toExponential(prec === undefined ? 6 : Number(prec))));
+          break;
+        case 'x':
+          s = Math.trunc(Number(v)).toString(16);
+          break;
+        case 'X':
+          s = Math.trunc(Number(v)).toString(16).toUpperCase();
+          break;
+        default:
+          s = Math.trunc(Number(v)).toString(8);
+      }
+      if (type !== 's' && type !== 'r' && flags.includes('+') && Number(v) >= 0) s = `+${s}`;
+      const w = width === undefined ? 0 : Number(width);
+      if (s.length < w) {
+        if (flags.includes('-')) s = s.padEnd(w);
+        else if (flags.includes('0') && type !== 's' && type !== 'r')
+          s = s.startsWith('-') || s.startsWith('+') ? s[0] + s.slice(1).padStart(w - 1, '0') : s.padStart(w, '0');
+        else s = s.padStart(w);
+      }
+      return s;
+    },
+  );
 }
 
 function lookupPath(obj: unknown, path: string): unknown {
@@ -431,22 +457,24 @@ function createEnvironment(): nunjucks.Environment {
       return true;
     });
   });
-  const extreme = (pickGreater: boolean) => (value: unknown, ...rest: unknown[]): unknown => {
-    const { positional, kw } = splitKw(rest);
-    const caseSensitive = Boolean(kw.case_sensitive ?? positional[0] ?? false);
-    const attribute = (kw.attribute ?? positional[1]) as string | undefined;
-    const key = (x: unknown): unknown => {
-      const k = attribute ? lookupPath(x, attribute) : x;
-      return !caseSensitive && typeof k === 'string' ? k.toLowerCase() : k;
+  const extreme =
+    (pickGreater: boolean) =>
+    (value: unknown, ...rest: unknown[]): unknown => {
+      const { positional, kw } = splitKw(rest);
+      const caseSensitive = Boolean(kw.case_sensitive ?? positional[0] ?? false);
+      const attribute = (kw.attribute ?? positional[1]) as string | undefined;
+      const key = (x: unknown): unknown => {
+        const k = attribute ? lookupPath(x, attribute) : x;
+        return !caseSensitive && typeof k === 'string' ? k.toLowerCase() : k;
+      };
+      const items = toList(value);
+      if (items.length === 0) return undefined;
+      return items.reduce((best, x) => {
+        const a = key(x) as number | string;
+        const b = key(best) as number | string;
+        return (pickGreater ? a > b : a < b) ? x : best;
+      });
     };
-    const items = toList(value);
-    if (items.length === 0) return undefined;
-    return items.reduce((best, x) => {
-      const a = key(x) as number | string;
-      const b = key(best) as number | string;
-      return (pickGreater ? a > b : a < b) ? x : best;
-    });
-  };
   env.addFilter('min', extreme(false));
   env.addFilter('max', extreme(true));
   env.addFilter('attr', (value: unknown, name: unknown) => runtime.memberLookup(value, name));

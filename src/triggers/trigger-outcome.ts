@@ -26,8 +26,15 @@ export interface OutcomeDeps {
   triggers: TriggerTransitions;
 }
 
-export async function persistTriggerOutcome(deps: OutcomeDeps, trigger: Pick<TriggerDoc, '_id' | 'task_instance_id'>, outcome: TriggerOutcome): Promise<PersistResult> {
-  const ti = outcome.type === 'event' ? await deps.tis.resumeFromTrigger(trigger._id, outcome.payload, trigger.task_instance_id) : await deps.tis.failFromTrigger(trigger._id, outcome.error, trigger.task_instance_id);
+export async function persistTriggerOutcome(
+  deps: OutcomeDeps,
+  trigger: Pick<TriggerDoc, '_id' | 'task_instance_id'>,
+  outcome: TriggerOutcome,
+): Promise<PersistResult> {
+  const ti =
+    outcome.type === 'event'
+      ? await deps.tis.resumeFromTrigger(trigger._id, outcome.payload, trigger.task_instance_id)
+      : await deps.tis.failFromTrigger(trigger._id, outcome.error, trigger.task_instance_id);
   if (ti) {
     await deps.triggers.delete(trigger._id, 'fired');
     return { result: 'resumed', ti };

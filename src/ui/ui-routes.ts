@@ -17,7 +17,13 @@ const APP_DIR = join(HERE, 'app');
 const STATIC_DIR = join(HERE, 'static');
 const require = createRequire(import.meta.url);
 
-const TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.js': 'text/javascript; charset=utf-8' };
+const TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.js': 'text/javascript; charset=utf-8',
+};
 
 /** A path under `root`, or null when the request tries to climb out of it. */
 function inside(root: string, rel: string): string | null {
@@ -34,7 +40,10 @@ export async function uiRoutes(app: FastifyInstance): Promise<void> {
     try {
       const body = await readFile(file);
       const ext = file.slice(file.lastIndexOf('.'));
-      return reply.type(type ?? TYPES[ext] ?? 'application/octet-stream').header('cache-control', 'no-cache').send(body);
+      return reply
+        .type(type ?? TYPES[ext] ?? 'application/octet-stream')
+        .header('cache-control', 'no-cache')
+        .send(body);
     } catch {
       return reply.code(404).type('text/plain').send('Not found');
     }
@@ -47,7 +56,7 @@ export async function uiRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/ui/app/*', { schema: { hide: true } }, async (req, reply) => {
     const file = inside(APP_DIR, (req.params as { '*': string })['*']);
-    if (!file || !file.endsWith('.ts')) return reply.code(404).type('text/plain').send('Not found');
+    if (!file?.endsWith('.ts')) return reply.code(404).type('text/plain').send('Not found');
     let mtimeMs: number;
     try {
       mtimeMs = (await stat(file)).mtimeMs;

@@ -29,12 +29,32 @@ type UnitKey = keyof typeof MS;
 
 // Long-form aliases so that '5 minutes' or '2 hrs' (common in copied configs) are not rejected.
 const UNIT_ALIASES: Record<string, UnitKey> = {
-  ms: 'ms', msec: 'ms', msecs: 'ms', millisecond: 'ms', milliseconds: 'ms',
-  s: 's', sec: 's', secs: 's', second: 's', seconds: 's',
-  m: 'm', min: 'm', mins: 'm', minute: 'm', minutes: 'm',
-  h: 'h', hr: 'h', hrs: 'h', hour: 'h', hours: 'h',
-  d: 'd', day: 'd', days: 'd',
-  w: 'w', week: 'w', weeks: 'w',
+  ms: 'ms',
+  msec: 'ms',
+  msecs: 'ms',
+  millisecond: 'ms',
+  milliseconds: 'ms',
+  s: 's',
+  sec: 's',
+  secs: 's',
+  second: 's',
+  seconds: 's',
+  m: 'm',
+  min: 'm',
+  mins: 'm',
+  minute: 'm',
+  minutes: 'm',
+  h: 'h',
+  hr: 'h',
+  hrs: 'h',
+  hour: 'h',
+  hours: 'h',
+  d: 'd',
+  day: 'd',
+  days: 'd',
+  w: 'w',
+  week: 'w',
+  weeks: 'w',
 };
 
 const OBJECT_KEYS: Record<keyof DurationObject, number> = {
@@ -153,7 +173,11 @@ export function formatDuration(ms: number): string {
   if (rounded < MS.s) return `${rounded}ms`;
   const parts: string[] = [];
   let rest = rounded;
-  for (const [unit, size] of [['d', MS.d], ['h', MS.h], ['m', MS.m]] as const) {
+  for (const [unit, size] of [
+    ['d', MS.d],
+    ['h', MS.h],
+    ['m', MS.m],
+  ] as const) {
     const n = Math.floor(rest / size);
     if (n > 0) parts.push(`${n}${unit}`);
     rest -= n * size;

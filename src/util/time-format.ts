@@ -7,10 +7,7 @@
  */
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = [
-  'January', 'February', 'March', 'April', 'May', 'June',
-  'July', 'August', 'September', 'October', 'November', 'December',
-];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 const pad = (n: number, width = 2, fill = '0'): string => String(n).padStart(width, fill);
 
@@ -74,45 +71,85 @@ function directive(date: Date, code: string): string {
   const s = date.getUTCSeconds();
   const wd = date.getUTCDay();
   switch (code) {
-    case 'Y': return String(y);
-    case 'C': return pad(Math.floor(y / 100));
-    case 'y': return pad(y % 100);
-    case 'm': return pad(mo + 1);
-    case 'd': return pad(d);
-    case 'e': return pad(d, 2, ' ');
-    case 'H': return pad(h);
-    case 'k': return pad(h, 2, ' ');
-    case 'I': return pad(h % 12 === 0 ? 12 : h % 12);
-    case 'l': return pad(h % 12 === 0 ? 12 : h % 12, 2, ' ');
-    case 'M': return pad(mi);
-    case 'S': return pad(s);
-    case 'f': return pad(microseconds(date), 6);
-    case 'p': return h < 12 ? 'AM' : 'PM';
-    case 'j': return pad(dayOfYear(date), 3);
-    case 'a': return DAYS[wd].slice(0, 3);
-    case 'A': return DAYS[wd];
-    case 'b': case 'h': return MONTHS[mo].slice(0, 3);
-    case 'B': return MONTHS[mo];
-    case 'w': return String(wd);
-    case 'u': return String(wd === 0 ? 7 : wd);
-    case 'U': return pad(weekOfYear(date, 0));
-    case 'W': return pad(weekOfYear(date, 1));
-    case 'V': return pad(isoWeek(date).week);
-    case 'G': return String(isoWeek(date).year);
-    case 'Z': return 'UTC';
-    case 'z': return '+0000';
-    case 's': return String(Math.floor(date.getTime() / 1000));
-    case 'c': return strftime(date, '%a %b %e %H:%M:%S %Y');
-    case 'x': return strftime(date, '%m/%d/%y');
-    case 'X': return strftime(date, '%H:%M:%S');
-    case 'D': return strftime(date, '%m/%d/%y');
-    case 'F': return strftime(date, '%Y-%m-%d');
-    case 'T': return strftime(date, '%H:%M:%S');
-    case 'R': return strftime(date, '%H:%M');
-    case 'n': return '\n';
-    case 't': return '\t';
-    case '%': return '%';
-    default: return `%${code}`;
+    case 'Y':
+      return String(y);
+    case 'C':
+      return pad(Math.floor(y / 100));
+    case 'y':
+      return pad(y % 100);
+    case 'm':
+      return pad(mo + 1);
+    case 'd':
+      return pad(d);
+    case 'e':
+      return pad(d, 2, ' ');
+    case 'H':
+      return pad(h);
+    case 'k':
+      return pad(h, 2, ' ');
+    case 'I':
+      return pad(h % 12 === 0 ? 12 : h % 12);
+    case 'l':
+      return pad(h % 12 === 0 ? 12 : h % 12, 2, ' ');
+    case 'M':
+      return pad(mi);
+    case 'S':
+      return pad(s);
+    case 'f':
+      return pad(microseconds(date), 6);
+    case 'p':
+      return h < 12 ? 'AM' : 'PM';
+    case 'j':
+      return pad(dayOfYear(date), 3);
+    case 'a':
+      return DAYS[wd].slice(0, 3);
+    case 'A':
+      return DAYS[wd];
+    case 'b':
+    case 'h':
+      return MONTHS[mo].slice(0, 3);
+    case 'B':
+      return MONTHS[mo];
+    case 'w':
+      return String(wd);
+    case 'u':
+      return String(wd === 0 ? 7 : wd);
+    case 'U':
+      return pad(weekOfYear(date, 0));
+    case 'W':
+      return pad(weekOfYear(date, 1));
+    case 'V':
+      return pad(isoWeek(date).week);
+    case 'G':
+      return String(isoWeek(date).year);
+    case 'Z':
+      return 'UTC';
+    case 'z':
+      return '+0000';
+    case 's':
+      return String(Math.floor(date.getTime() / 1000));
+    case 'c':
+      return strftime(date, '%a %b %e %H:%M:%S %Y');
+    case 'x':
+      return strftime(date, '%m/%d/%y');
+    case 'X':
+      return strftime(date, '%H:%M:%S');
+    case 'D':
+      return strftime(date, '%m/%d/%y');
+    case 'F':
+      return strftime(date, '%Y-%m-%d');
+    case 'T':
+      return strftime(date, '%H:%M:%S');
+    case 'R':
+      return strftime(date, '%H:%M');
+    case 'n':
+      return '\n';
+    case 't':
+      return '\t';
+    case '%':
+      return '%';
+    default:
+      return `%${code}`;
   }
 }
 
@@ -254,9 +291,7 @@ export function strptime(value: string, fmt: string): Date {
     const m = /^([+-])(\d\d):?(\d\d)(?::?(\d\d)(?:\.(\d{1,6}))?)?$/.exec(z);
     if (m) {
       const sign = m[1] === '-' ? -1 : 1;
-      const offsetMs =
-        (Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4] ?? 0)) * 1000 +
-        Math.floor(Number((m[5] ?? '0').padEnd(6, '0')) / 1000);
+      const offsetMs = (Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4] ?? 0)) * 1000 + Math.floor(Number((m[5] ?? '0').padEnd(6, '0')) / 1000);
       return new Date(utc.getTime() - sign * offsetMs);
     }
   }

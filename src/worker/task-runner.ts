@@ -60,9 +60,7 @@ export interface TaskRunnerDeps {
   logFlushMs?: number;
 }
 
-type Outcome =
-  | { kind: 'finished'; outcome: FinishOutcome; error?: unknown; value?: unknown }
-  | { kind: 'deferred'; deferred: TaskDeferred };
+type Outcome = { kind: 'finished'; outcome: FinishOutcome; error?: unknown; value?: unknown } | { kind: 'deferred'; deferred: TaskDeferred };
 
 const FAIL_METHOD = '__fail__';
 
@@ -109,7 +107,7 @@ export class TaskRunner {
   private async runWithLog(rt: RunningTry, log: Logger, resuming: boolean): Promise<void> {
     const ti = rt.ti;
     const dag = this.deps.dagBag.getDag(ti.dag_id);
-    if (!dag || !dag.hasTask(ti.task_id)) {
+    if (!dag?.hasTask(ti.task_id)) {
       const msg = dag
         ? `Task '${ti.task_id}' not found in DAG '${ti.dag_id}' (${dag.fileloc ?? 'no file'}); it may have been removed from the DAG file`
         : `DAG '${ti.dag_id}' not found in this worker's DAG bag${this.deps.dagBag.importErrors.length ? ` (import errors in: ${this.deps.dagBag.importErrors.map((e) => e.file).join(', ')})` : ''}`;
@@ -118,7 +116,11 @@ export class TaskRunner {
       return;
     }
     const task = dag.getTask(ti.task_id);
-    log.info(resuming ? `Resuming try ${ti.try_number} of ${ti.max_tries + 1} with ${ti.next_method}` : `Starting try ${ti.try_number} of ${ti.max_tries + 1} on ${ti.hostname}`);
+    log.info(
+      resuming
+        ? `Resuming try ${ti.try_number} of ${ti.max_tries + 1} with ${ti.next_method}`
+        : `Starting try ${ti.try_number} of ${ti.max_tries + 1} on ${ti.hostname}`,
+    );
 
     let op: BaseOperator = task;
     let ctx: TaskContext | undefined;
@@ -140,7 +142,12 @@ export class TaskRunner {
   /** Preloaded data + Airflow's template context + the runtime handles of TaskContext. */
   private async buildContext(rt: RunningTry, task: BaseOperator, log: Logger): Promise<{ ctx: TaskContext; templateContext: Record<string, unknown> }> {
     const ti = rt.ti;
-    const [run, xcomDocs, vars] = await Promise.all([this.runOf(ti), this.xcoms.listForRun(ti.dag_id, ti.run_id), this.preloadVariables(), this.refreshConnections()]);
+    const [run, xcomDocs, vars] = await Promise.all([
+      this.runOf(ti),
+      this.xcoms.listForRun(ti.dag_id, ti.run_id),
+      this.preloadVariables(),
+      this.refreshConnections(),
+    ]);
     const xcoms = indexXComs(xcomDocs);
     const dag = task.dag!;
     const conf = parseObject(run.conf);
@@ -281,7 +288,14 @@ export class TaskRunner {
   }
 
   /** Persist the outcome (guarded by the lease token) and run the matching callback. */
-  private async write(rt: RunningTry, log: Logger, outcome: Outcome, ctx: TaskContext | undefined, renderedFields: string | null | undefined, op?: BaseOperator): Promise<void> {
+  private async write(
+    rt: RunningTry,
+    log: Logger,
+    outcome: Outcome,
+    ctx: TaskContext | undefined,
+    renderedFields: string | null | undefined,
+    op?: BaseOperator,
+  ): Promise<void> {
     const ti = rt.ti;
     rt.settling = true;
     if (!rt.mayWrite) {
@@ -337,7 +351,14 @@ export class TaskRunner {
         break;
     }
     if (!ctx || !op) return;
-    const name = fin.state === 'success' ? 'on_success_callback' : fin.state === 'failed' ? 'on_failure_callback' : fin.state === 'up_for_retry' ? 'on_retry_callback' : null;
+    const name =
+      fin.state === 'success'
+        ? 'on_success_callback'
+        : fin.state === 'failed'
+          ? 'on_failure_callback'
+          : fin.state === 'up_for_retry'
+            ? 'on_retry_callback'
+            : null;
     const cb = name ? op.callback(name) : undefined;
     if (cb && name) await runCallback(name, () => cb(ctx, cause), log);
   }
@@ -350,14 +371,21 @@ export class TaskRunner {
     const timeoutMs = d.request.timeout == null ? null : parseDuration(d.request.timeout);
     const deadline = timeoutMs == null ? null : new Date(Date.now() + timeoutMs);
     const doc = await this.deps.triggers.create({ trigger, deadline, ti, routingKeys: meta.routingKeys, description: meta.description });
-    const after = await this.deps.tis.defer(ti, rt.token, { triggerId: doc._id, nextMethod: d.request.method, nextKwargs: d.request.kwargs ?? {}, triggerTimeout: deadline }, { renderedFields, heldMs: rt.heldMs });
+    const after = await this.deps.tis.defer(
+      ti,
+      rt.token,
+      { triggerId: doc._id, nextMethod: d.request.method, nextKwargs: d.request.kwargs ?? {}, triggerTimeout: deadline },
+      { renderedFields, heldMs: rt.heldMs },
+    );
     if (!after) {
       rt.loseLease();
       await this.deps.triggers.delete(doc._id);
       log.warn('Task instance changed under this worker while deferring; trigger withdrawn');
       return;
     }
-    log.info(`Deferred until trigger ${trigger.kind}${meta.description ? ` (${meta.description})` : ''} fires; resumes in ${d.request.method}${deadline ? `, timeout at ${deadline.toISOString()}` : ''}`);
+    log.info(
+      `Deferred until trigger ${trigger.kind}${meta.description ? ` (${meta.description})` : ''} fires; resumes in ${d.request.method}${deadline ? `, timeout at ${deadline.toISOString()}` : ''}`,
+    );
   }
 
   private async runOf(ti: TaskInstanceDoc): Promise<DagRunDoc> {

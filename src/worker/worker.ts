@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { EMPTY, Subject, Subscription, catchError, defer, exhaustMap, filter, from, merge, timer, NEVER } from 'rxjs';
+import { EMPTY, Subject, type Subscription, catchError, defer, exhaustMap, filter, from, merge, timer, NEVER } from 'rxjs';
 import type { DagBag } from '../dag-processing/dag-bag.ts';
 import type { Store } from '../store/store.ts';
 import type { StateChangeBus } from '../store/state-change-bus.ts';
@@ -123,7 +123,9 @@ export class Worker {
     this.lastJobHeartbeat = Date.now();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
     const queued$ = this.bus
-      ? this.bus.changes$.pipe(filter((c) => c.kind === 'task_instance' && c.ti.state === 'queued' && (!this.queues?.length || this.queues.includes(c.ti.queue))))
+      ? this.bus.changes$.pipe(
+          filter((c) => c.kind === 'task_instance' && c.ti.state === 'queued' && (!this.queues?.length || this.queues.includes(c.ti.queue))),
+        )
       : NEVER;
     this.sub = merge(timer(0, this.pollIntervalMs), queued$, this.slotFreed)
       .pipe(

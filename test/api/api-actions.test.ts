@@ -45,7 +45,13 @@ describe('triggering runs', () => {
   it('creates a queued manual run with conf and an Airflow-style run id', async () => {
     const r = await call('POST', '/api/v1/dags/etl/dagRuns', { logical_date: '2025-03-04T05:06:07Z', conf: { epochs: 5, 'a.b': { $x: 1 } } });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ dag_run_id: 'manual__2025-03-04T05:06:07+00:00', state: 'queued', run_type: 'manual', conf: { epochs: 5, 'a.b': { $x: 1 } }, external_trigger: true });
+    expect(r.body).toMatchObject({
+      dag_run_id: 'manual__2025-03-04T05:06:07+00:00',
+      state: 'queued',
+      run_type: 'manual',
+      conf: { epochs: 5, 'a.b': { $x: 1 } },
+      external_trigger: true,
+    });
     // @daily: the manual run covers the last complete interval before the logical date
     expect(r.body.data_interval_start).toBe('2025-03-03T00:00:00.000Z');
     expect(r.body.data_interval_end).toBe('2025-03-04T00:00:00.000Z');
@@ -93,7 +99,13 @@ describe('clear and mark go through the guarded transitions', () => {
     // a late trigger fire can no longer resume it
     expect(await d.tis.resumeFromTrigger(triggerId, {})).toBeNull();
 
-    const cleared = await call('POST', '/api/v1/dags/etl/clearTaskInstances', { dry_run: false, dag_run_id: 'r1', task_ids: ['train'], include_downstream: true, only_failed: false });
+    const cleared = await call('POST', '/api/v1/dags/etl/clearTaskInstances', {
+      dry_run: false,
+      dag_run_id: 'r1',
+      task_ids: ['train'],
+      include_downstream: true,
+      only_failed: false,
+    });
     expect(cleared.body.task_instances.map((t: { task_id: string }) => t.task_id).sort()).toEqual(['report', 'train']);
     const train = (await store.taskInstances.findOne({ _id: before._id }))!;
     expect(train.state).toBeNull();
@@ -117,10 +129,20 @@ describe('clear and mark go through the guarded transitions', () => {
 
   it('updateTaskInstancesState marks a task and its downstream', async () => {
     await d.createRun(etl, 'r3', new Date('2024-06-03T00:00:00Z'));
-    const r = await call('POST', '/api/v1/dags/etl/updateTaskInstancesState', { dry_run: false, dag_run_id: 'r3', task_id: 'train', new_state: 'failed', include_downstream: true });
+    const r = await call('POST', '/api/v1/dags/etl/updateTaskInstancesState', {
+      dry_run: false,
+      dag_run_id: 'r3',
+      task_id: 'train',
+      new_state: 'failed',
+      include_downstream: true,
+    });
     expect(r.body.task_instances.map((t: { task_id: string }) => t.task_id).sort()).toEqual(['report', 'train']);
     const states = await store.taskInstances.find({ run_id: 'r3' }).sort({ task_id: 1 }).toArray();
-    expect(states.map((t) => [t.task_id, t.state])).toEqual([['extract', null], ['report', 'failed'], ['train', 'failed']]);
+    expect(states.map((t) => [t.task_id, t.state])).toEqual([
+      ['extract', null],
+      ['report', 'failed'],
+      ['train', 'failed'],
+    ]);
   });
 
   it('run clear (dry run lists, then clears) and PATCH state settle task instances like Airflow', async () => {
@@ -160,7 +182,11 @@ describe('dags, variables, connections', () => {
   });
 
   it('variables CRUD', async () => {
-    expect((await call('POST', '/api/v1/variables', { key: 'bucket', value: 's3://b', description: 'where' })).body).toEqual({ key: 'bucket', value: 's3://b', description: 'where' });
+    expect((await call('POST', '/api/v1/variables', { key: 'bucket', value: 's3://b', description: 'where' })).body).toEqual({
+      key: 'bucket',
+      value: 's3://b',
+      description: 'where',
+    });
     expect((await call('PATCH', '/api/v1/variables/bucket', { value: 's3://c' })).body.value).toBe('s3://c');
     expect((await call('GET', '/api/v1/variables')).body).toMatchObject({ total_entries: 1, variables: [{ key: 'bucket', value: 's3://c' }] });
     expect((await call('POST', '/api/v1/variables', { key: 'bad key!', value: 'x' })).status).toBe(400);
@@ -172,9 +198,20 @@ describe('dags, variables, connections', () => {
 
   it('connections never return the password or secret extras', async () => {
     const secret = 'hunter2-very-secret';
-    const created = await call('POST', '/api/v1/connections', { connection_id: 'aws-ml', conn_type: 'aws', login: 'AKIAEXAMPLE', password: secret, extra: { region_name: 'eu-west-1', aws_secret_access_key: 'sk-123456789', role_arn: 'arn:aws:iam::1:role/x' } });
+    const created = await call('POST', '/api/v1/connections', {
+      connection_id: 'aws-ml',
+      conn_type: 'aws',
+      login: 'AKIAEXAMPLE',
+      password: secret,
+      extra: { region_name: 'eu-west-1', aws_secret_access_key: 'sk-123456789', role_arn: 'arn:aws:iam::1:role/x' },
+    });
     expect(created.status).toBe(200);
-    const all = [created, await call('GET', '/api/v1/connections/aws-ml'), await call('GET', '/api/v1/connections'), await call('PATCH', '/api/v1/connections/aws-ml', { host: 'example.com' })];
+    const all = [
+      created,
+      await call('GET', '/api/v1/connections/aws-ml'),
+      await call('GET', '/api/v1/connections'),
+      await call('PATCH', '/api/v1/connections/aws-ml', { host: 'example.com' }),
+    ];
     for (const r of all) {
       const text = JSON.stringify(r.body);
       expect(text).not.toContain(secret);

@@ -26,9 +26,27 @@ beforeAll(async () => {
   await d.run('etl', 'run_2', 'extract');
   await d.defer('etl', 'run_2', 'train', 'job-2');
   await d.createRun(etl, 'run_3', new Date('2025-01-03T00:00:00Z'));
-  await d.log({ _id: taskInstanceId('etl', 'run_1', 'extract'), dag_id: 'etl', run_id: 'run_1', task_id: 'extract' }, 1, ['line one', 'line two', 'line three']);
-  await store.xcom.insertOne({ _id: `${taskInstanceId('etl', 'run_1', 'extract')}|return_value`, dag_id: 'etl', run_id: 'run_1', task_id: 'extract', map_index: -1, key: 'return_value', value: JSON.stringify({ rows: 42, 'a.b': [[1]] }), timestamp: new Date() });
-  await store.importErrors.insertOne({ _id: '/dags/broken.ts', filename: '/dags/broken.ts', stacktrace: 'SyntaxError: Unexpected token (3:7)', timestamp: new Date() });
+  await d.log({ _id: taskInstanceId('etl', 'run_1', 'extract'), dag_id: 'etl', run_id: 'run_1', task_id: 'extract' }, 1, [
+    'line one',
+    'line two',
+    'line three',
+  ]);
+  await store.xcom.insertOne({
+    _id: `${taskInstanceId('etl', 'run_1', 'extract')}|return_value`,
+    dag_id: 'etl',
+    run_id: 'run_1',
+    task_id: 'extract',
+    map_index: -1,
+    key: 'return_value',
+    value: JSON.stringify({ rows: 42, 'a.b': [[1]] }),
+    timestamp: new Date(),
+  });
+  await store.importErrors.insertOne({
+    _id: '/dags/broken.ts',
+    filename: '/dags/broken.ts',
+    stacktrace: 'SyntaxError: Unexpected token (3:7)',
+    timestamp: new Date(),
+  });
   app = await buildServer({ store, metricsRegistry: new Registry() });
 });
 
@@ -49,7 +67,15 @@ describe('dags', () => {
     expect(r.body.total_entries).toBe(2);
     expect(r.body.dags.map((x: { dag_id: string }) => x.dag_id)).toEqual(['etl', 'other']);
     const etl = r.body.dags[0];
-    expect(etl).toMatchObject({ dag_id: 'etl', is_paused: false, is_active: true, owners: ['ml'], tags: [{ name: 'test' }], schedule_interval: null, fileloc: '/dags/etl.ts' });
+    expect(etl).toMatchObject({
+      dag_id: 'etl',
+      is_paused: false,
+      is_active: true,
+      owners: ['ml'],
+      tags: [{ name: 'test' }],
+      schedule_interval: null,
+      fileloc: '/dags/etl.ts',
+    });
     expect(etl.timetable_description).toMatch(/Never/);
   });
 
@@ -86,13 +112,25 @@ describe('dags', () => {
     const r = await get('/api/v1/dags/nope');
     expect(r.status).toBe(404);
     expect(r.type).toContain('application/problem+json');
-    expect(r.body).toMatchObject({ status: 404, title: 'DAG not found', type: expect.stringMatching(/dag-not-found$/), detail: "DAG with dag_id: 'nope' not found" });
+    expect(r.body).toMatchObject({
+      status: 404,
+      title: 'DAG not found',
+      type: expect.stringMatching(/dag-not-found$/),
+      detail: "DAG with dag_id: 'nope' not found",
+    });
   });
 
   it('lists tasks with their dependencies', async () => {
     const r = await get('/api/v1/dags/etl/tasks');
     expect(r.body.total_entries).toBe(3);
-    expect(r.body.tasks[1]).toMatchObject({ task_id: 'train', operator_name: 'SageMakerTrainingOperator', upstream_task_ids: ['extract'], downstream_task_ids: ['report'], retries: 1, template_fields: ['config'] });
+    expect(r.body.tasks[1]).toMatchObject({
+      task_id: 'train',
+      operator_name: 'SageMakerTrainingOperator',
+      upstream_task_ids: ['extract'],
+      downstream_task_ids: ['report'],
+      retries: 1,
+      template_fields: ['config'],
+    });
     expect((await get('/api/v1/dags/etl/tasks/nope')).status).toBe(404);
   });
 });
@@ -103,7 +141,16 @@ describe('dagRuns', () => {
     expect(r.body.total_entries).toBe(3);
     expect(r.body.dag_runs.map((x: { dag_run_id: string }) => x.dag_run_id)).toEqual(['run_3', 'run_2', 'run_1']);
     const run1 = r.body.dag_runs[2];
-    expect(run1).toMatchObject({ dag_id: 'etl', dag_run_id: 'run_1', logical_date: '2025-01-01T00:00:00.000Z', execution_date: '2025-01-01T00:00:00.000Z', state: 'running', run_type: 'manual', conf: { lr: 0.1 }, external_trigger: true });
+    expect(run1).toMatchObject({
+      dag_id: 'etl',
+      dag_run_id: 'run_1',
+      logical_date: '2025-01-01T00:00:00.000Z',
+      execution_date: '2025-01-01T00:00:00.000Z',
+      state: 'running',
+      run_type: 'manual',
+      conf: { lr: 0.1 },
+      external_trigger: true,
+    });
     const f = await get('/api/v1/dags/etl/dagRuns?logical_date_gte=2025-01-02T00:00:00Z&limit=1');
     expect(f.body.total_entries).toBe(2);
     expect(f.body.dag_runs).toHaveLength(1);
@@ -127,7 +174,12 @@ describe('taskInstances', () => {
     const byId = Object.fromEntries(r.body.task_instances.map((t: { task_id: string }) => [t.task_id, t]));
     expect(byId.extract).toMatchObject({ state: 'success', try_number: 1, dag_run_id: 'run_2', hostname: 'test-host', pool: 'default_pool' });
     expect(byId.train.state).toBe('deferred');
-    expect(byId.train.trigger).toMatchObject({ kind: 'aws.SageMakerJobTrigger', description: 'training job job-2', triggerer_id: null, kwargs: { job_name: 'job-2' } });
+    expect(byId.train.trigger).toMatchObject({
+      kind: 'aws.SageMakerJobTrigger',
+      description: 'training job job-2',
+      triggerer_id: null,
+      kwargs: { job_name: 'job-2' },
+    });
     expect(byId.train.next_method).toBe('execute_complete');
     expect(byId.report.state).toBeNull();
   });
@@ -175,12 +227,19 @@ describe('taskInstances', () => {
 
 describe('other collections', () => {
   it('import errors, triggers, health and 404 for unknown routes', async () => {
-    expect((await get('/api/v1/importErrors')).body.import_errors[0]).toMatchObject({ filename: '/dags/broken.ts', stack_trace: expect.stringContaining('SyntaxError') });
+    expect((await get('/api/v1/importErrors')).body.import_errors[0]).toMatchObject({
+      filename: '/dags/broken.ts',
+      stack_trace: expect.stringContaining('SyntaxError'),
+    });
     const t = await get('/api/v1/triggers?unclaimed=true');
     expect(t.body.total_entries).toBe(1);
     expect(t.body.triggers[0]).toMatchObject({ kind: 'aws.SageMakerJobTrigger', task_instance: { dag_id: 'etl', dag_run_id: 'run_2', task_id: 'train' } });
     const h = await get('/api/v1/health');
-    expect(h.body).toMatchObject({ metadatabase: { status: 'healthy' }, scheduler: { status: 'unhealthy', latest_scheduler_heartbeat: null }, triggerer: { status: null } });
+    expect(h.body).toMatchObject({
+      metadatabase: { status: 'healthy' },
+      scheduler: { status: 'unhealthy', latest_scheduler_heartbeat: null },
+      triggerer: { status: null },
+    });
     const n = await get('/api/v1/nope');
     expect(n.status).toBe(404);
     expect(n.type).toContain('application/problem+json');

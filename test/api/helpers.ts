@@ -79,8 +79,18 @@ export class Driver {
   }
 
   async createRun(dag: DagDoc, runId: string, logicalDate: Date, conf: Record<string, unknown> = {}): Promise<DagRunDoc> {
-    const run = await this.runs.create({ dagId: dag.dag_id, runId, runType: 'manual', logicalDate, dataInterval: { start: logicalDate, end: logicalDate }, conf });
-    await this.tis.createForRun(run, dag.tasks.map((t) => ({ task_id: t.task_id, operator: t.operator, queue: 'default', priority_weight: 1, retries: t.retries })));
+    const run = await this.runs.create({
+      dagId: dag.dag_id,
+      runId,
+      runType: 'manual',
+      logicalDate,
+      dataInterval: { start: logicalDate, end: logicalDate },
+      conf,
+    });
+    await this.tis.createForRun(
+      run,
+      dag.tasks.map((t) => ({ task_id: t.task_id, operator: t.operator, queue: 'default', priority_weight: 1, retries: t.retries })),
+    );
     return (await this.runs.start(run._id)) ?? run;
   }
 
@@ -98,7 +108,10 @@ export class Driver {
   }
 
   async finish(ti: TaskInstanceDoc, state: 'success' | 'failed' = 'success'): Promise<TaskInstanceDoc> {
-    const out = await this.tis.finish(ti, this.tokens.get(ti._id)!, state === 'success' ? { state } : { state, error: 'boom' }, { heldMs: 25, renderedFields: JSON.stringify({ config: `rendered for ${ti.run_id}` }) });
+    const out = await this.tis.finish(ti, this.tokens.get(ti._id)!, state === 'success' ? { state } : { state, error: 'boom' }, {
+      heldMs: 25,
+      renderedFields: JSON.stringify({ config: `rendered for ${ti.run_id}` }),
+    });
     if (!out) throw new Error(`finish lost ${ti._id}`);
     return out;
   }
@@ -110,8 +123,19 @@ export class Driver {
   /** Start the task and defer it on a trigger waiting for `job`. */
   async defer(dagId: string, runId: string, taskId: string, job: string): Promise<{ ti: TaskInstanceDoc; triggerId: string }> {
     const ti = await this.start(dagId, runId, taskId);
-    const trig = await this.triggers.create({ trigger: { kind: 'aws.SageMakerJobTrigger', kwargs: { job_name: job, job_type: 'training' } }, deadline: new Date(Date.now() + 3_600_000), ti, routingKeys: [`sagemaker:training-job:${job}`], description: `training job ${job}` });
-    const out = await this.tis.defer(ti, this.tokens.get(ti._id)!, { triggerId: trig._id, nextMethod: 'execute_complete', nextKwargs: {}, triggerTimeout: new Date(Date.now() + 3_600_000) }, { heldMs: 30, renderedFields: JSON.stringify({ config: { job } }) });
+    const trig = await this.triggers.create({
+      trigger: { kind: 'aws.SageMakerJobTrigger', kwargs: { job_name: job, job_type: 'training' } },
+      deadline: new Date(Date.now() + 3_600_000),
+      ti,
+      routingKeys: [`sagemaker:training-job:${job}`],
+      description: `training job ${job}`,
+    });
+    const out = await this.tis.defer(
+      ti,
+      this.tokens.get(ti._id)!,
+      { triggerId: trig._id, nextMethod: 'execute_complete', nextKwargs: {}, triggerTimeout: new Date(Date.now() + 3_600_000) },
+      { heldMs: 30, renderedFields: JSON.stringify({ config: { job } }) },
+    );
     if (!out) throw new Error(`defer lost ${ti._id}`);
     return { ti: out, triggerId: trig._id };
   }
@@ -125,7 +149,19 @@ export class Driver {
   }
 
   async log(ti: Pick<TaskInstanceDoc, '_id' | 'dag_id' | 'run_id' | 'task_id'>, tryNumber: number, lines: string[], fromSeq = 0): Promise<void> {
-    await this.store.taskLogs.insertMany(lines.map((msg, i) => ({ ti_id: ti._id, dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, try_number: tryNumber, seq: fromSeq + i, ts: new Date(), level: 'info', msg })));
+    await this.store.taskLogs.insertMany(
+      lines.map((msg, i) => ({
+        ti_id: ti._id,
+        dag_id: ti.dag_id,
+        run_id: ti.run_id,
+        task_id: ti.task_id,
+        try_number: tryNumber,
+        seq: fromSeq + i,
+        ts: new Date(),
+        level: 'info',
+        msg,
+      })),
+    );
   }
 }
 

@@ -15,7 +15,10 @@ describe('pageSince', () => {
     const col = store.db.collection<{ _id: string; updated_at: Date }>('paging_probe');
     const t0 = new Date('2025-01-01T00:00:00.000Z');
     const same = new Date(t0.getTime() + 5);
-    const docs = Array.from({ length: 10 }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}`, updated_at: i >= 3 && i < 8 ? same : new Date(t0.getTime() + i) }));
+    const docs = Array.from({ length: 10 }, (_, i) => ({
+      _id: `d${String(i).padStart(2, '0')}`,
+      updated_at: i >= 3 && i < 8 ? same : new Date(t0.getTime() + i),
+    }));
     await col.insertMany(docs);
     const all = await pageSince(col, t0, 3, 10);
     expect(all.map((d) => d._id).sort()).toEqual(docs.map((d) => d._id));

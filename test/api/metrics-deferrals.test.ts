@@ -25,8 +25,30 @@ beforeAll(async () => {
   const { triggerId } = await d.defer('etl', 'r1', 'b', 'job-b');
   await d.defer('etl', 'r1', 'c', 'job-c');
   // b's trigger is held by a live triggerer
-  await store.jobs.insertOne({ _id: 'triggerer-1', job_type: 'TriggererJob', hostname: 'trig-host', pid: 7, state: 'running', start_date: new Date(), end_date: null, latest_heartbeat: new Date(), capacity: 1000, load: 1 });
-  await store.jobs.insertOne({ _id: 'worker-1', job_type: 'WorkerJob', hostname: 'w-host', pid: 8, state: 'running', start_date: new Date(), end_date: null, latest_heartbeat: new Date(), capacity: 16, load: 3 });
+  await store.jobs.insertOne({
+    _id: 'triggerer-1',
+    job_type: 'TriggererJob',
+    hostname: 'trig-host',
+    pid: 7,
+    state: 'running',
+    start_date: new Date(),
+    end_date: null,
+    latest_heartbeat: new Date(),
+    capacity: 1000,
+    load: 1,
+  });
+  await store.jobs.insertOne({
+    _id: 'worker-1',
+    job_type: 'WorkerJob',
+    hostname: 'w-host',
+    pid: 8,
+    state: 'running',
+    start_date: new Date(),
+    end_date: null,
+    latest_heartbeat: new Date(),
+    capacity: 16,
+    load: 3,
+  });
   await store.triggers.updateOne({ _id: triggerId }, { $set: { triggerer_id: 'triggerer-1', claimed_at: new Date() } });
   for (const s of [0.002, 0.003, 0.004, 0.02, 0.08]) triggerer.eventResumeLatency.observe(s);
   triggerer.sweepRecovered.inc({ job_type: 'training' }, 1);
@@ -61,7 +83,14 @@ describe('/api/v1/deferrals', () => {
     const body = r.json() as { deferrals: Array<Record<string, any>>; total_entries: number; totals: Record<string, any> };
     expect(body.total_entries).toBe(2);
     const byTask = Object.fromEntries(body.deferrals.map((x) => [x.task_id, x]));
-    expect(byTask.b).toMatchObject({ dag_id: 'etl', dag_run_id: 'r1', trigger_kind: 'aws.SageMakerJobTrigger', external_job: 'training job job-b', status: 'waiting for event', triggerer: { id: 'triggerer-1', hostname: 'trig-host', alive: true } });
+    expect(byTask.b).toMatchObject({
+      dag_id: 'etl',
+      dag_run_id: 'r1',
+      trigger_kind: 'aws.SageMakerJobTrigger',
+      external_job: 'training job job-b',
+      status: 'waiting for event',
+      triggerer: { id: 'triggerer-1', hostname: 'trig-host', alive: true },
+    });
     expect(byTask.c).toMatchObject({ status: 'waiting for a triggerer', triggerer: null });
     expect(Date.parse(byTask.b.deadline)).toBeGreaterThan(Date.now());
     expect(byTask.b.deferred_for_ms).toBeGreaterThanOrEqual(0);

@@ -54,7 +54,15 @@ export async function createCliHarness(name: string): Promise<CliHarness> {
   const client = new MongoClient(uri);
   await client.connect();
   const envFor = (extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = { ...process.env, MONGODB_URI: uri, DEFERFLOW_HOME: home, DEFERFLOW_DAGS_FOLDER: CLI_DAGS, DEFERFLOW_LOG_LEVEL: 'warn', NO_COLOR: '1', ...extra };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      MONGODB_URI: uri,
+      DEFERFLOW_HOME: home,
+      DEFERFLOW_DAGS_FOLDER: CLI_DAGS,
+      DEFERFLOW_LOG_LEVEL: 'warn',
+      NO_COLOR: '1',
+      ...extra,
+    };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
     return env;
   };
@@ -89,7 +97,7 @@ export async function createCliHarness(name: string): Promise<CliHarness> {
       };
       for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
       execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
         resolveRun({ code, stdout: String(stdout), stderr: String(stderr) });
       });
     });
@@ -107,7 +115,10 @@ export async function createCliHarness(name: string): Promise<CliHarness> {
     },
     async close() {
       await Promise.all(started.map((p) => p.stop()));
-      await client.db(dbName).dropDatabase().catch(() => undefined);
+      await client
+        .db(dbName)
+        .dropDatabase()
+        .catch(() => undefined);
       await client.close();
       await rm(home, { recursive: true, force: true });
     },

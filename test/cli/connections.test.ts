@@ -14,10 +14,23 @@ const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 describe('deferflow connections', { timeout: 90_000 }, () => {
   it('adds from flags and from a URI, and never prints the secrets', async () => {
     const fromFlags = await h.run([
-      'connections', 'add', 'pg_main',
-      '--conn-type', 'postgres', '--conn-host', 'db.internal', '--conn-login', 'etl',
-      '--conn-password', 'hunter2-secret', '--conn-schema', 'warehouse', '--conn-port', '5432',
-      '--conn-extra', '{"sslmode": "require", "api_token": "tok-123456"}',
+      'connections',
+      'add',
+      'pg_main',
+      '--conn-type',
+      'postgres',
+      '--conn-host',
+      'db.internal',
+      '--conn-login',
+      'etl',
+      '--conn-password',
+      'hunter2-secret',
+      '--conn-schema',
+      'warehouse',
+      '--conn-port',
+      '5432',
+      '--conn-extra',
+      '{"sslmode": "require", "api_token": "tok-123456"}',
     ]);
     expect(fromFlags.code, fromFlags.stderr).toBe(0);
     expect(fromFlags.stdout).toContain('Successfully added `conn_id`=pg_main');
@@ -51,7 +64,10 @@ describe('deferflow connections', { timeout: 90_000 }, () => {
     expect(get.stdout).not.toContain('wJalrXUtnFEMI');
 
     // At rest the password is encrypted, not the plain text.
-    const doc = await h.client.db(h.dbName).collection('connections').findOne({ _id: 'pg_main' as never });
+    const doc = await h.client
+      .db(h.dbName)
+      .collection('connections')
+      .findOne({ _id: 'pg_main' as never });
     expect(String(doc?.password)).not.toContain('hunter2-secret');
   });
 

@@ -35,7 +35,10 @@ describe('deferflow dags test', { timeout: 90_000 }, () => {
     });
     // Progress went to stderr as one line per change (no terminal), stdout kept for the JSON.
     // Every transition is shown (the in-process bus feeds the view), in causal order per task.
-    const flaky = r.stderr.split('\n').filter((l) => l.includes('] flaky: ')).map((l) => l.replace(/^\[[\d:]+\] /, ''));
+    const flaky = r.stderr
+      .split('\n')
+      .filter((l) => l.includes('] flaky: '))
+      .map((l) => l.replace(/^\[[\d:]+\] /, ''));
     expect(flaky).toEqual([
       'flaky: none → queued (try 0/2)',
       'flaky: queued → running (try 1/2)',

@@ -12,7 +12,10 @@ function capture(isTty = false): Writer & { outText: string[]; errText: string[]
 }
 
 describe('renderers', () => {
-  const rows = [{ task_id: 'a', state: 'success', n: 1 }, { task_id: 'b', state: null, n: 2 }];
+  const rows = [
+    { task_id: 'a', state: 'success', n: 1 },
+    { task_id: 'b', state: null, n: 2 },
+  ];
   const cols = [{ key: 'task_id' }, { key: 'state', state: true }, { key: 'n' }];
 
   it('prints json with every column and dates as ISO strings', () => {
@@ -45,19 +48,59 @@ describe('run progress without a terminal', () => {
     logical_date: new Date(0),
     start_date: null,
     end_date: null,
-    task_instances: tis.map(([task_id, s, try_number]) => ({ task_id, state: s, try_number, max_tries: 1, operator: '@task', start_date: null, end_date: null, duration: null, last_error: s === 'up_for_retry' ? 'boom\nstack' : null })),
+    task_instances: tis.map(([task_id, s, try_number]) => ({
+      task_id,
+      state: s,
+      try_number,
+      max_tries: 1,
+      operator: '@task',
+      start_date: null,
+      end_date: null,
+      duration: null,
+      last_error: s === 'up_for_retry' ? 'boom\nstack' : null,
+    })),
   });
 
   it('prints one line per state change (including a retry of the same state) and nothing when unchanged', () => {
     const w = capture(false);
     const v = new RunProgressView(w, 'table');
-    v.update(snap('running', [['a', null, 0], ['b', null, 0]]));
-    v.update(snap('running', [['a', 'running', 1], ['b', null, 0]]));
-    v.update(snap('running', [['a', 'running', 1], ['b', null, 0]]));
-    v.update(snap('running', [['a', 'up_for_retry', 1], ['b', null, 0]]));
-    v.update(snap('running', [['a', 'running', 2], ['b', null, 0]]));
+    v.update(
+      snap('running', [
+        ['a', null, 0],
+        ['b', null, 0],
+      ]),
+    );
+    v.update(
+      snap('running', [
+        ['a', 'running', 1],
+        ['b', null, 0],
+      ]),
+    );
+    v.update(
+      snap('running', [
+        ['a', 'running', 1],
+        ['b', null, 0],
+      ]),
+    );
+    v.update(
+      snap('running', [
+        ['a', 'up_for_retry', 1],
+        ['b', null, 0],
+      ]),
+    );
+    v.update(
+      snap('running', [
+        ['a', 'running', 2],
+        ['b', null, 0],
+      ]),
+    );
     const lines = w.outText.map((l) => l.replace(/^\[\d\d:\d\d:\d\d\] /, ''));
-    expect(lines).toEqual(['run r: new → running', 'a: none → running (try 1/2)', 'a: running → up_for_retry (try 1/2) — boom', 'a: up_for_retry → running (try 2/2)']);
+    expect(lines).toEqual([
+      'run r: new → running',
+      'a: none → running (try 1/2)',
+      'a: running → up_for_retry (try 1/2) — boom',
+      'a: up_for_retry → running (try 2/2)',
+    ]);
   });
 
   it('sends progress to stderr and the final document to stdout in json mode', () => {
@@ -66,7 +109,12 @@ describe('run progress without a terminal', () => {
     v.update(snap('running', [['a', 'running', 1]]));
     v.final(snap('success', [['a', 'success', 1]]));
     expect(w.errText.length).toBe(2);
-    expect(JSON.parse(w.outText.join(''))).toMatchObject({ dag_id: 'd', run_id: 'r', state: 'success', task_instances: [{ task_id: 'a', state: 'success', try_number: 1 }] });
+    expect(JSON.parse(w.outText.join(''))).toMatchObject({
+      dag_id: 'd',
+      run_id: 'r',
+      state: 'success',
+      task_instances: [{ task_id: 'a', state: 'success', try_number: 1 }],
+    });
   });
 });
 
@@ -81,6 +129,6 @@ describe('input validation', () => {
 
   it('names the flag of a bad JSON object', () => {
     const schema = z.object({ conf: jsonObject });
-    expect(() => validate(schema, { conf: '"text"' }, { conf: '--conf' })).toThrow("--conf: must be a JSON object such as '{\"key\": \"value\"}', not string");
+    expect(() => validate(schema, { conf: '"text"' }, { conf: '--conf' })).toThrow('--conf: must be a JSON object such as \'{"key": "value"}\', not string');
   });
 });

@@ -46,7 +46,19 @@ describe('scheduler + worker processes, then tasks logs / clear', { timeout: 90_
     expect(noTty.code).toBe(2);
     expect(noTty.stderr).toContain('Hint: Pass --yes to clear without asking.');
 
-    const cleared = await h.json<{ cleared: number; task_instances: Array<{ task_id: string; previous_state: string }> }>(['tasks', 'clear', 'cli_simple', '-t', '^extract$', '-s', '2025-04-09', '-e', '2025-04-09', '--downstream', '--yes']);
+    const cleared = await h.json<{ cleared: number; task_instances: Array<{ task_id: string; previous_state: string }> }>([
+      'tasks',
+      'clear',
+      'cli_simple',
+      '-t',
+      '^extract$',
+      '-s',
+      '2025-04-09',
+      '-e',
+      '2025-04-09',
+      '--downstream',
+      '--yes',
+    ]);
     expect(cleared.cleared).toBe(2);
     expect(cleared.task_instances.map((t) => t.task_id).sort()).toEqual(['extract', 'total']);
     expect((await h.run(['tasks', 'state', 'cli_simple', 'extract', '2025-04-09'])).stdout.trim()).toBe('None');

@@ -4,7 +4,11 @@ import { InvalidInputError } from '../../src/errors/invalid-input-error.ts';
 
 describe('loadSettings', () => {
   it('applies defaults, resolves paths against cwd and lets flags override env', () => {
-    const s = loadSettings({ webserverPort: '9090' }, { DEFERFLOW_HOME: 'home', DEFERFLOW_WEBSERVER_PORT: '8081', DEFERFLOW_DAGS_FOLDER: 'my/dags' }, '/srv/app');
+    const s = loadSettings(
+      { webserverPort: '9090' },
+      { DEFERFLOW_HOME: 'home', DEFERFLOW_WEBSERVER_PORT: '8081', DEFERFLOW_DAGS_FOLDER: 'my/dags' },
+      '/srv/app',
+    );
     expect(s.home).toBe('/srv/app/home');
     expect(s.dagsFolder).toBe('/srv/app/my/dags');
     expect(s.webserver).toEqual({ host: '127.0.0.1', port: 9090, authToken: undefined });

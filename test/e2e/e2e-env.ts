@@ -16,5 +16,9 @@ export const NO_AWS_ENV: Record<string, string | undefined> = {
   DEFERFLOW_EVENTS_QUEUE_URL: undefined,
   // The SDK's Node 20 end-of-support notice is not what these tests read.
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  ...Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('AWS_ENDPOINT_URL_')).map((k) => [k, undefined])),
+  ...Object.fromEntries(
+    Object.keys(process.env)
+      .filter((k) => k.startsWith('AWS_ENDPOINT_URL_'))
+      .map((k) => [k, undefined]),
+  ),
 };

@@ -60,7 +60,15 @@ describe('README', () => {
     }
     expect(commands.size).toBeGreaterThan(20);
     if (process.env.SHOW_README_COMMANDS) console.log([...commands].sort().join('\n'));
-    const untested = [...commands].filter((c) => !tests.includes(`[${c.split(' ').map((w) => `'${w}'`).join(', ')}`));
+    const untested = [...commands].filter(
+      (c) =>
+        !tests.includes(
+          `[${c
+            .split(' ')
+            .map((w) => `'${w}'`)
+            .join(', ')}`,
+        ),
+    );
     expect(untested, 'README commands no test runs').toEqual([]);
   });
 

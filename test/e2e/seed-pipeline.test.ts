@@ -14,10 +14,22 @@ interface StartJson {
   dag_id: string;
   run_id: string;
   state: string;
-  tasks: Array<{ task_id: string; state: string; running_s: number; deferred_s: number; job: { kind: string; name: string; status: string; seconds: number | null } | null }>;
+  tasks: Array<{
+    task_id: string;
+    state: string;
+    running_s: number;
+    deferred_s: number;
+    job: { kind: string; name: string; status: string; seconds: number | null } | null;
+  }>;
   totals: { running_s: number; deferred_s: number; job_s: number };
   accuracy: number | null;
-  artifacts: { model_s3_uri: string | null; predictions_s3_uri: string | null; local_s3_dir: string | null; model_local_path: string | null; predictions_local_path: string | null };
+  artifacts: {
+    model_s3_uri: string | null;
+    predictions_s3_uri: string | null;
+    local_s3_dir: string | null;
+    model_local_path: string | null;
+    predictions_local_path: string | null;
+  };
   failure: unknown;
   wall_s: number;
 }
@@ -65,7 +77,10 @@ describe('deferflow start (npm start)', { timeout: 180_000 }, () => {
       expect(ti.deferred_ms, `${id} deferred_ms vs running_ms`).toBeGreaterThan(ti.running_ms);
       expect(byId.get(id)!.deferred_s).toBeCloseTo(ti.deferred_ms / 1000, 2);
     }
-    const accuracy = await h.client.db(h.dbName).collection('xcom').findOne({ dag_id: 'sagemaker_pipeline', run_id: out.run_id, task_id: 'evaluate', key: 'accuracy' });
+    const accuracy = await h.client
+      .db(h.dbName)
+      .collection('xcom')
+      .findOne({ dag_id: 'sagemaker_pipeline', run_id: out.run_id, task_id: 'evaluate', key: 'accuracy' });
     expect(JSON.parse(String(accuracy?.value))).toBe(out.accuracy);
     // Progress went to stderr (stdout is the JSON document), one line per state change.
     expect(r.stderr).toContain('train_model: running → deferred');

@@ -45,7 +45,10 @@ describe('seed 1 with separate processes', { timeout: 180_000 }, () => {
 
   it('connections add / variables set / aws setup-events, then dags trigger runs the training job', async () => {
     const extra = JSON.stringify({ role_arn: 'arn:aws:iam::000000000000:role/deferflow-airflow', endpoint_url: awsUrl, region_name: 'us-east-1' });
-    const add = await h.run(['connections', 'add', 'aws_default', '--conn-type', 'aws', '--conn-login', 'AKIDEXAMPLE', '--conn-password', 'local-secret-key', '--conn-extra', extra], { env });
+    const add = await h.run(
+      ['connections', 'add', 'aws_default', '--conn-type', 'aws', '--conn-login', 'AKIDEXAMPLE', '--conn-password', 'local-secret-key', '--conn-extra', extra],
+      { env },
+    );
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout + add.stderr).not.toContain('local-secret-key');
     expect((await h.run(['variables', 'set', 's3_bucket', 'deferflow-demo'], { env })).code).toBe(0);
@@ -64,11 +67,16 @@ describe('seed 1 with separate processes', { timeout: 180_000 }, () => {
     expect(trig.code, trig.stderr).toBe(0);
     expect(trig.stdout).toContain('manual__2025-04-09T00:00:00+00:00');
 
-    const rows = await waitFor('train_task to succeed', async () => {
-      const r = await h.json<TiRow[]>(['tasks', 'states-for-dag-run', 'sagemaker_training_dag', '2025-04-09'], { env });
-      if (r[0]?.state === 'failed') throw new Error(`train_task failed:\n${(await h.run(['tasks', 'logs', 'sagemaker_training_dag', '2025-04-09', 'train_task'], { env })).stdout}`);
-      return r[0]?.state === 'success' ? r : null;
-    }, 90_000).catch((e: Error) => {
+    const rows = await waitFor(
+      'train_task to succeed',
+      async () => {
+        const r = await h.json<TiRow[]>(['tasks', 'states-for-dag-run', 'sagemaker_training_dag', '2025-04-09'], { env });
+        if (r[0]?.state === 'failed')
+          throw new Error(`train_task failed:\n${(await h.run(['tasks', 'logs', 'sagemaker_training_dag', '2025-04-09', 'train_task'], { env })).stdout}`);
+        return r[0]?.state === 'success' ? r : null;
+      },
+      90_000,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}\n--- processes:\n${procs.map((p) => p.output()).join('\n---\n')}`);
     });
     expect(rows.map((r) => [r.task_id, r.state])).toEqual([['train_task', 'success']]);
@@ -88,16 +96,22 @@ describe('seed 1 with separate processes', { timeout: 180_000 }, () => {
     const web = h.start(['webserver', '--port', '0'], { env });
     procs.push(web);
     const webUrl = await waitFor('the webserver URL', async () => /listening on (http:\/\/\S+)/.exec(web.output())?.[1]);
-    const apiRuns = (await (await fetch(`${webUrl}/api/v1/dags/sagemaker_training_dag/dagRuns`)).json()) as { dag_runs: Array<{ dag_run_id: string; state: string }> };
+    const apiRuns = (await (await fetch(`${webUrl}/api/v1/dags/sagemaker_training_dag/dagRuns`)).json()) as {
+      dag_runs: Array<{ dag_run_id: string; state: string }>;
+    };
     expect(apiRuns.dag_runs.map((r) => [r.dag_run_id, r.state])).toEqual([['manual__2025-04-09T00:00:00+00:00', 'success']]);
 
     // A second run for the same day: the job name is taken, so action_if_job_exists=increment.
     const again = await h.run(['dags', 'trigger', '-e', '2025-04-09T12:00:00', 'sagemaker_training_dag'], { env });
     expect(again.code, again.stderr).toBe(0);
-    await waitFor('the second run to succeed', async () => {
-      const r = await h.json<TiRow[]>(['tasks', 'states-for-dag-run', 'sagemaker_training_dag', '2025-04-09T12:00:00'], { env });
-      return r[0]?.state === 'success' ? r : null;
-    }, 90_000);
+    await waitFor(
+      'the second run to succeed',
+      async () => {
+        const r = await h.json<TiRow[]>(['tasks', 'states-for-dag-run', 'sagemaker_training_dag', '2025-04-09T12:00:00'], { env });
+        return r[0]?.state === 'success' ? r : null;
+      },
+      90_000,
+    );
     const logs2 = await h.run(['tasks', 'logs', 'sagemaker_training_dag', '2025-04-09T12:00:00', 'train_task'], { env });
     expect(logs2.stdout).toContain('Creating SageMaker training job my-training-job-2025-04-09-1');
     expect(logs2.stdout).toMatch(/Training job my-training-job-2025-04-09-1: Completed/);

@@ -43,7 +43,10 @@ describe('deferflow standalone', { timeout: 180_000 }, () => {
   it('starts every process, seeds connections and data, and records itself for other CLI calls', async () => {
     sa = h.start(['standalone', '--output', 'json'], { env });
     info = await waitFor('the standalone to report', () => {
-      const line = sa.output().split('\n').find((l) => l.startsWith('{"webserver_url"'));
+      const line = sa
+        .output()
+        .split('\n')
+        .find((l) => l.startsWith('{"webserver_url"'));
       return line ? (JSON.parse(line) as StandaloneJson) : null;
     });
     expect(info.mongo_uri).toBe(h.uri);
@@ -61,12 +64,16 @@ describe('deferflow standalone', { timeout: 180_000 }, () => {
   it('runs the Airflow guide commands against it with no MONGODB_URI', async () => {
     const trig = await h.run(['dags', 'trigger', '-e', '2025-04-09', 'sagemaker_training_dag'], { env: elsewhere });
     expect(trig.code, trig.stderr).toBe(0);
-    const rows = await waitFor('train_task to succeed', async () => {
-      const r = await h.run(['tasks', 'states-for-dag-run', 'sagemaker_training_dag', '2025-04-09', '--output', 'json'], { env: elsewhere });
-      const parsed = JSON.parse(r.stdout) as Array<{ task_id: string; state: string | null }>;
-      if (parsed[0]?.state === 'failed') throw new Error(`train_task failed; standalone output:\n${sa.output()}`);
-      return parsed[0]?.state === 'success' ? parsed : null;
-    }, 90_000);
+    const rows = await waitFor(
+      'train_task to succeed',
+      async () => {
+        const r = await h.run(['tasks', 'states-for-dag-run', 'sagemaker_training_dag', '2025-04-09', '--output', 'json'], { env: elsewhere });
+        const parsed = JSON.parse(r.stdout) as Array<{ task_id: string; state: string | null }>;
+        if (parsed[0]?.state === 'failed') throw new Error(`train_task failed; standalone output:\n${sa.output()}`);
+        return parsed[0]?.state === 'success' ? parsed : null;
+      },
+      90_000,
+    );
     expect(rows.map((r) => [r.task_id, r.state])).toEqual([['train_task', 'success']]);
 
     // tasks test: in-process, on a scratch copy of the stack's connections (its local AWS).

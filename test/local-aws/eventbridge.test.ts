@@ -41,16 +41,27 @@ afterAll(() => t.close());
 
 describe('EventBridge (AWS JSON 1.1)', () => {
   it('PutRule validates patterns; DescribeRule/ListRules; DeleteRule refuses while targets exist', async () => {
-    await expect(t.eb.send(new PutRuleCommand({ Name: 'bad', EventPattern: '{"source":"x"}' }))).rejects.toMatchObject({ name: 'InvalidEventPatternException' });
+    await expect(t.eb.send(new PutRuleCommand({ Name: 'bad', EventPattern: '{"source":"x"}' }))).rejects.toMatchObject({
+      name: 'InvalidEventPatternException',
+    });
     await expect(t.eb.send(new PutRuleCommand({ Name: 'none' }))).rejects.toMatchObject({ name: 'ValidationException' });
-    const { RuleArn } = await t.eb.send(new PutRuleCommand({ Name: 'orders', EventPattern: JSON.stringify({ source: ['my.app'], detail: { amount: [{ numeric: ['>', 100] }] } }), Description: 'big orders' }));
+    const { RuleArn } = await t.eb.send(
+      new PutRuleCommand({
+        Name: 'orders',
+        EventPattern: JSON.stringify({ source: ['my.app'], detail: { amount: [{ numeric: ['>', 100] }] } }),
+        Description: 'big orders',
+      }),
+    );
     expect(RuleArn).toBe('arn:aws:events:us-east-1:000000000000:rule/orders');
     const d = await t.eb.send(new DescribeRuleCommand({ Name: 'orders' }));
     expect(d).toMatchObject({ Name: 'orders', State: 'ENABLED', EventBusName: 'default', Description: 'big orders' });
     expect((await t.eb.send(new ListRulesCommand({ NamePrefix: 'ord' }))).Rules?.map((r) => r.Name)).toEqual(['orders']);
     await t.eb.send(new PutTargetsCommand({ Rule: 'orders', Targets: [{ Id: 'q', Arn: queueArn('custom') }] }));
     expect((await t.eb.send(new ListTargetsByRuleCommand({ Rule: 'orders' }))).Targets?.[0]).toMatchObject({ Id: 'q', Arn: queueArn('custom') });
-    await expect(t.eb.send(new DeleteRuleCommand({ Name: 'orders' }))).rejects.toMatchObject({ name: 'ValidationException', message: "Rule can't be deleted since it has targets." });
+    await expect(t.eb.send(new DeleteRuleCommand({ Name: 'orders' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: "Rule can't be deleted since it has targets.",
+    });
     await expect(t.eb.send(new DescribeRuleCommand({ Name: 'ghost' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
@@ -95,7 +106,16 @@ describe('EventBridge (AWS JSON 1.1)', () => {
   });
 
   it('TestEventPattern', async () => {
-    const ev = JSON.stringify({ id: '1', source: 'a', 'detail-type': 'b', account: '1', time: '2024-01-01T00:00:00Z', region: 'us-east-1', resources: [], detail: { x: 5 } });
+    const ev = JSON.stringify({
+      id: '1',
+      source: 'a',
+      'detail-type': 'b',
+      account: '1',
+      time: '2024-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail: { x: 5 },
+    });
     expect((await t.eb.send(new TestEventPatternCommand({ EventPattern: '{"detail":{"x":[{"numeric":[">",1]}]}}', Event: ev }))).Result).toBe(true);
     expect((await t.eb.send(new TestEventPatternCommand({ EventPattern: '{"detail":{"x":[1]}}', Event: ev }))).Result).toBe(false);
   });
@@ -136,7 +156,9 @@ describe('EventBridge (AWS JSON 1.1)', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
     t.aws.setFaults({ eventDelayMs: 0 });
     await waitFor(() => stream.includes('delayed:Completed'));
-    const viaSqs = (await receiveAll('faulty')).map((b) => JSON.parse(b) as EventBridgeEvent).map((e) => `${String(e.detail.TrainingJobName)}:${String(e.detail.SecondaryStatus)}`);
+    const viaSqs = (await receiveAll('faulty'))
+      .map((b) => JSON.parse(b) as EventBridgeEvent)
+      .map((e) => `${String(e.detail.TrainingJobName)}:${String(e.detail.SecondaryStatus)}`);
     expect(viaSqs.sort()).toEqual(stream.slice().sort());
     sub.unsubscribe();
   }, 30_000);

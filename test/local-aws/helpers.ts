@@ -78,7 +78,10 @@ const SPECIES: Record<string, number> = { 'Iris-setosa': 0, 'Iris-versicolor': 1
 
 /** Iris as label-first numeric rows, split deterministically: every 5th row is held out. */
 export function irisSplit(): { train: number[][]; test: number[][] } {
-  const lines = readFileSync(new URL('./fixtures/iris.csv', import.meta.url), 'utf8').trim().split('\n').slice(1);
+  const lines = readFileSync(new URL('./fixtures/iris.csv', import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
   const rows = lines.map((l) => {
     const c = l.split(',');
     return [SPECIES[c[4]], ...c.slice(0, 4).map(Number)];

@@ -9,8 +9,19 @@ describe('KNN math', () => {
   it('classifies Iris held-out rows with accuracy >= 0.9 for several k', () => {
     const { train, test } = irisSplit();
     for (const k of [1, 3, 5, 7]) {
-      const model = trainKnn({ rows: train.map((r) => r.slice(1)), labels: train.map((r) => r[0]), k, predictorType: 'classifier', featureDim: 4, sampleSize: 1000 });
-      const s = score(model, test.map((r) => r.slice(1)), test.map((r) => r[0]));
+      const model = trainKnn({
+        rows: train.map((r) => r.slice(1)),
+        labels: train.map((r) => r[0]),
+        k,
+        predictorType: 'classifier',
+        featureDim: 4,
+        sampleSize: 1000,
+      });
+      const s = score(
+        model,
+        test.map((r) => r.slice(1)),
+        test.map((r) => r[0]),
+      );
       expect(s.name).toBe('accuracy');
       expect(s.value).toBeGreaterThanOrEqual(0.9);
     }
@@ -40,17 +51,31 @@ describe('KNN math', () => {
   });
 
   it('validates hyperparameters like SageMaker (strings in, ClientError out)', () => {
-    expect(parseKnnHyperparameters({ k: '3', feature_dim: '4', predictor_type: 'regressor', sample_size: '100' })).toMatchObject({ k: 3, featureDim: 4, predictorType: 'regressor' });
-    expect(() => parseKnnHyperparameters({ feature_dim: '4', predictor_type: 'classifier', sample_size: '1' })).toThrow(/^ClientError: .*'k' is a required property/s);
+    expect(parseKnnHyperparameters({ k: '3', feature_dim: '4', predictor_type: 'regressor', sample_size: '100' })).toMatchObject({
+      k: 3,
+      featureDim: 4,
+      predictorType: 'regressor',
+    });
+    expect(() => parseKnnHyperparameters({ feature_dim: '4', predictor_type: 'classifier', sample_size: '1' })).toThrow(
+      /^ClientError: .*'k' is a required property/s,
+    );
     expect(() => parseKnnHyperparameters({ k: '0', feature_dim: '4', predictor_type: 'classifier', sample_size: '1' })).toThrow(/positive integer/);
     expect(() => parseKnnHyperparameters({ k: '1', feature_dim: '4', predictor_type: 'clustering', sample_size: '1' })).toThrow(/is not one of/);
-    expect(() => parseKnnHyperparameters({ k: '1', feature_dim: '4', predictor_type: 'classifier', sample_size: '1', bogus: '1' })).toThrow(/Additional properties/);
+    expect(() => parseKnnHyperparameters({ k: '1', feature_dim: '4', predictor_type: 'classifier', sample_size: '1', bogus: '1' })).toThrow(
+      /Additional properties/,
+    );
   });
 
   it('speaks the KNN inference formats', () => {
-    expect(parseInstances('1,2\n3,4\n', 'text/csv')).toEqual([[1, 2], [3, 4]]);
+    expect(parseInstances('1,2\n3,4\n', 'text/csv')).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(parseInstances('{"instances":[{"features":[1,2]}]}', 'application/json')).toEqual([[1, 2]]);
-    expect(parseInstances('{"features":[1,2]}\n{"features":[3,4]}', 'application/jsonlines')).toEqual([[1, 2], [3, 4]]);
+    expect(parseInstances('{"features":[1,2]}\n{"features":[3,4]}', 'application/jsonlines')).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(() => parseInstances('x', 'application/x-recordio-protobuf')).toThrow(UnsupportedMediaType);
     const preds = [{ predicted_label: 1 }, { predicted_label: 2.5 }];
     expect(serializePredictions(preds, 'application/json').body).toBe('{"predictions": [{"predicted_label": 1.0}, {"predicted_label": 2.5}]}');
@@ -59,7 +84,12 @@ describe('KNN math', () => {
   });
 
   it('recognises AWS built-in KNN image URIs', () => {
-    for (const img of ['404615174143.dkr.ecr.us-east-2.amazonaws.com/knn:1', '382416733822.dkr.ecr.us-east-1.amazonaws.com/knn:1', '382416733822.dkr.ecr.us-east-1.amazonaws.com/knn', '174872318107.dkr.ecr.us-west-2.amazonaws.com/knn:latest']) {
+    for (const img of [
+      '404615174143.dkr.ecr.us-east-2.amazonaws.com/knn:1',
+      '382416733822.dkr.ecr.us-east-1.amazonaws.com/knn:1',
+      '382416733822.dkr.ecr.us-east-1.amazonaws.com/knn',
+      '174872318107.dkr.ecr.us-west-2.amazonaws.com/knn:latest',
+    ]) {
       expect(resolveImage(img, {}).kind).toBe('knn');
     }
     expect(resolveImage('382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1', {}).kind).toBe('unknown');

@@ -21,9 +21,11 @@ afterAll(() => t.close());
 describe('STS (query protocol)', () => {
   it('GetCallerIdentity and AssumeRole; assumed credentials identify as the role session', async () => {
     expect(await t.sts.send(new GetCallerIdentityCommand({}))).toMatchObject({ Account: '000000000000', Arn: 'arn:aws:iam::000000000000:root' });
-    const r = await t.sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/deployer', RoleSessionName: 'deferflow', DurationSeconds: 900 }));
+    const r = await t.sts.send(
+      new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/deployer', RoleSessionName: 'deferflow', DurationSeconds: 900 }),
+    );
     expect(r.Credentials?.AccessKeyId).toMatch(/^ASIA/);
-    expect(r.Credentials?.Expiration!.getTime()).toBeGreaterThan(Date.now() + 800_000);
+    expect(r.Credentials!.Expiration!.getTime()).toBeGreaterThan(Date.now() + 800_000);
     expect(r.AssumedRoleUser?.Arn).toBe('arn:aws:sts::000000000000:assumed-role/deployer/deferflow');
     const assumed = new STSClient({
       endpoint: t.aws.url,
@@ -43,7 +45,13 @@ describe('CloudWatch Logs', () => {
     await t.logs.send(new CreateLogStreamCommand({ logGroupName: '/app/one', logStreamName: 'a' }));
     await t.logs.send(new CreateLogStreamCommand({ logGroupName: '/app/one', logStreamName: 'b' }));
     const now = Date.now();
-    await t.logs.send(new PutLogEventsCommand({ logGroupName: '/app/one', logStreamName: 'a', logEvents: Array.from({ length: 5 }, (_, i) => ({ timestamp: now + i, message: `a${i}` })) }));
+    await t.logs.send(
+      new PutLogEventsCommand({
+        logGroupName: '/app/one',
+        logStreamName: 'a',
+        logEvents: Array.from({ length: 5 }, (_, i) => ({ timestamp: now + i, message: `a${i}` })),
+      }),
+    );
     await t.logs.send(new PutLogEventsCommand({ logGroupName: '/app/one', logStreamName: 'b', logEvents: [{ timestamp: now + 2, message: 'b0' }] }));
     // default (startFromHead=false) returns the newest events
     const tail = await t.logs.send(new GetLogEventsCommand({ logGroupName: '/app/one', logStreamName: 'a', limit: 2 }));
@@ -71,10 +79,14 @@ describe('CloudWatch Logs', () => {
 
     const streams = await t.logs.send(new DescribeLogStreamsCommand({ logGroupName: '/app/one', orderBy: 'LastEventTime', descending: true }));
     expect(streams.logStreams?.map((s) => s.logStreamName)).toEqual(['a', 'b']);
-    await expect(t.logs.send(new DescribeLogStreamsCommand({ logGroupName: '/app/one', orderBy: 'LastEventTime', logStreamNamePrefix: 'a' }))).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(
+      t.logs.send(new DescribeLogStreamsCommand({ logGroupName: '/app/one', orderBy: 'LastEventTime', logStreamNamePrefix: 'a' })),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
     const groups = await t.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/app' }));
     expect(groups.logGroups?.map((g) => g.logGroupName)).toEqual(['/app/one']);
-    await expect(t.logs.send(new GetLogEventsCommand({ logGroupName: '/nope', logStreamName: 'x' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(t.logs.send(new GetLogEventsCommand({ logGroupName: '/nope', logStreamName: 'x' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
   });
 });
 
@@ -95,7 +107,11 @@ describe('admin endpoint, routing and legacy protocols', () => {
     const r = await fetch(`${t.aws.url}/bucket/key`, { headers: { Authorization: 'Basic Zm9vOmJhcg==' } });
     expect(r.status).toBe(400);
     expect(await r.text()).toContain('AuthorizationHeaderMalformed');
-    const u = await fetch(t.aws.url, { method: 'POST', headers: { 'X-Amz-Target': 'SageMaker.CreateNotebookInstance', 'Content-Type': 'application/x-amz-json-1.1' }, body: '{}' });
+    const u = await fetch(t.aws.url, {
+      method: 'POST',
+      headers: { 'X-Amz-Target': 'SageMaker.CreateNotebookInstance', 'Content-Type': 'application/x-amz-json-1.1' },
+      body: '{}',
+    });
     expect(u.status).toBe(400);
     expect(((await u.json()) as { __type: string }).__type).toBe('UnknownOperationException');
   });
@@ -104,13 +120,29 @@ describe('admin endpoint, routing and legacy protocols', () => {
     await t.sqs.send(new CreateQueueCommand({ QueueName: 'legacy' }));
     const url = `${t.aws.url}/000000000000/legacy`;
     const post = (params: Record<string, string>) =>
-      fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...params, Version: '2012-11-05' }).toString() });
-    const sent = await (await post({ Action: 'SendMessage', MessageBody: 'old school', 'MessageAttribute.1.Name': 'a', 'MessageAttribute.1.Value.DataType': 'String', 'MessageAttribute.1.Value.StringValue': 'b' })).text();
+      fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...params, Version: '2012-11-05' }).toString(),
+      });
+    const sent = await (
+      await post({
+        Action: 'SendMessage',
+        MessageBody: 'old school',
+        'MessageAttribute.1.Name': 'a',
+        'MessageAttribute.1.Value.DataType': 'String',
+        'MessageAttribute.1.Value.StringValue': 'b',
+      })
+    ).text();
     expect(sent).toContain('<MD5OfMessageBody>');
     const got = await (await post({ Action: 'ReceiveMessage', 'AttributeName.1': 'All', 'MessageAttributeName.1': 'All' })).text();
     expect(got).toContain('<Body>old school</Body>');
     expect(got).toContain('<Name>ApproximateReceiveCount</Name><Value>1</Value>');
-    const missing = await fetch(`${t.aws.url}/000000000000/nope`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'Action=GetQueueAttributes' });
+    const missing = await fetch(`${t.aws.url}/000000000000/nope`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'Action=GetQueueAttributes',
+    });
     expect(missing.status).toBe(400);
     expect(await missing.text()).toContain('<Code>AWS.SimpleQueueService.NonExistentQueue</Code>');
   });

@@ -123,7 +123,11 @@ describe('matchesEventPattern', () => {
   });
 
   it('is fast: 100k matches of a compiled pattern in well under a second', () => {
-    const match = compileEventPattern({ source: ['aws.sagemaker'], 'detail-type': [{ suffix: 'State Change' }], detail: { TrainingJobStatus: ['Completed', 'Failed', 'Stopped'], TrainingJobName: [{ prefix: 'job-' }] } });
+    const match = compileEventPattern({
+      source: ['aws.sagemaker'],
+      'detail-type': [{ suffix: 'State Change' }],
+      detail: { TrainingJobStatus: ['Completed', 'Failed', 'Stopped'], TrainingJobName: [{ prefix: 'job-' }] },
+    });
     const t0 = performance.now();
     let n = 0;
     for (let i = 0; i < 100_000; i++) if (match(event)) n++;

@@ -51,7 +51,11 @@ describe('persistence across restarts', () => {
       const bodies = msgs.Messages!.map((m) => m.Body!);
       expect(bodies).toContain('survives');
       const failedEvent = bodies.filter((x) => x !== 'survives').map((x) => JSON.parse(x) as EventBridgeEvent)[0];
-      expect(failedEvent.detail).toMatchObject({ TrainingJobName: 'long-job', TrainingJobStatus: 'Failed', FailureReason: 'Local AWS restarted while the job was running' });
+      expect(failedEvent.detail).toMatchObject({
+        TrainingJobName: 'long-job',
+        TrainingJobStatus: 'Failed',
+        FailureReason: 'Local AWS restarted while the job was running',
+      });
       expect((await b.eb.send(new DescribeRuleCommand({ Name: 'sm' }))).State).toBe('ENABLED');
       const logs = await b.logs.send(new GetLogEventsCommand({ logGroupName: 'app', logStreamName: 's', startFromHead: true }));
       expect(logs.events?.map((e) => e.message)).toEqual(['persisted line']);

@@ -38,7 +38,14 @@ describe('S3', () => {
   it('puts a streamed body (aws-chunked with CRC32 trailer) and gets it back with metadata', async () => {
     const body = Buffer.from('hello,world\n'.repeat(1000));
     const res = await t.s3.send(
-      new PutObjectCommand({ Bucket: 'data', Key: 'dir/a.csv', Body: Readable.from([body.subarray(0, 5000), body.subarray(5000)]), ContentLength: body.length, ContentType: 'text/csv', Metadata: { owner: 'me' } }),
+      new PutObjectCommand({
+        Bucket: 'data',
+        Key: 'dir/a.csv',
+        Body: Readable.from([body.subarray(0, 5000), body.subarray(5000)]),
+        ContentLength: body.length,
+        ContentType: 'text/csv',
+        Metadata: { owner: 'me' },
+      }),
     );
     expect(res.ETag).toBe(`"${createHash('md5').update(body).digest('hex')}"`);
     const get = await t.s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'dir/a.csv' }));
@@ -56,7 +63,9 @@ describe('S3', () => {
   });
 
   it('verifies flexible checksums (BadDigest on mismatch) and returns them with ChecksumMode', async () => {
-    await expect(t.s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'sum.txt', Body: 'hello', ChecksumCRC32: 'AAAAAA==' }))).rejects.toMatchObject({ name: 'BadDigest' });
+    await expect(t.s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'sum.txt', Body: 'hello', ChecksumCRC32: 'AAAAAA==' }))).rejects.toMatchObject({
+      name: 'BadDigest',
+    });
     await t.s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'sum.txt', Body: 'hello' }));
     const h = await t.s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'sum.txt', ChecksumMode: 'ENABLED' }));
     expect(h.ChecksumCRC32).toBe('NhCmhg==');
@@ -70,14 +79,20 @@ describe('S3', () => {
   });
 
   it('errors: NoSuchKey, NoSuchBucket (S3 XML error shape)', async () => {
-    await expect(t.s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'missing' }))).rejects.toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    await expect(t.s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'missing' }))).rejects.toMatchObject({
+      name: 'NoSuchKey',
+      $metadata: { httpStatusCode: 404 },
+    });
     await expect(t.s3.send(new GetObjectCommand({ Bucket: 'nobucket', Key: 'k' }))).rejects.toMatchObject({ name: 'NoSuchBucket' });
     await expect(t.s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'missing' }))).rejects.toMatchObject({ name: 'NotFound' });
   });
 
   it('rejects keys that would escape the bucket directory', async () => {
     for (const Key of ['../../etc/passwd', 'a/../../../b', '/abs/path', 'a/./b']) {
-      await expect(t.s3.send(new PutObjectCommand({ Bucket: 'data', Key, Body: 'x' }))).rejects.toMatchObject({ name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } });
+      await expect(t.s3.send(new PutObjectCommand({ Bucket: 'data', Key, Body: 'x' }))).rejects.toMatchObject({
+        name: 'InvalidArgument',
+        $metadata: { httpStatusCode: 400 },
+      });
     }
     expect(existsSync(join(t.dataDir, 'etc'))).toBe(false);
     expect(existsSync(join(t.dataDir, 's3', 'b!obj'))).toBe(false);
@@ -117,7 +132,12 @@ describe('S3', () => {
     const size = 11 * 1024 * 1024 + 123;
     const buf = Buffer.alloc(size);
     for (let i = 0; i < size; i++) buf[i] = (i * 31) & 0xff;
-    const up = new Upload({ client: t.s3, params: { Bucket: 'data', Key: 'big/blob.bin', Body: Readable.from([buf]), ContentType: 'application/octet-stream' }, partSize: 5 * 1024 * 1024, queueSize: 2 });
+    const up = new Upload({
+      client: t.s3,
+      params: { Bucket: 'data', Key: 'big/blob.bin', Body: Readable.from([buf]), ContentType: 'application/octet-stream' },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 2,
+    });
     const res = await up.done();
     expect(res.ETag).toMatch(/-3"$/);
     const get = await t.s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'big/blob.bin' }));

@@ -64,9 +64,17 @@ describe('SageMaker API validation and errors (AWS JSON 1.1)', () => {
 
   it('not found: what SageMaker really answers per API', async () => {
     // DescribeTrainingJob answers ValidationException "Requested resource not found." (not ResourceNotFound), like AWS.
-    await expect(t.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'ghost' }))).rejects.toMatchObject({ name: 'ValidationException', message: 'Requested resource not found.' });
-    await expect(t.sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'ghost' }))).rejects.toMatchObject({ name: 'ResourceNotFound' });
-    await expect(t.sm.send(new DescribeModelCommand({ ModelName: 'ghost' }))).rejects.toMatchObject({ name: 'ValidationException', message: 'Could not find model "arn:aws:sagemaker:us-east-1:000000000000:model/ghost".' });
+    await expect(t.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'ghost' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'Requested resource not found.',
+    });
+    await expect(t.sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'ghost' }))).rejects.toMatchObject({
+      name: 'ResourceNotFound',
+    });
+    await expect(t.sm.send(new DescribeModelCommand({ ModelName: 'ghost' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'Could not find model "arn:aws:sagemaker:us-east-1:000000000000:model/ghost".',
+    });
     await expect(t.sm.send(new DescribeEndpointCommand({ EndpointName: 'ghost' }))).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
@@ -133,7 +141,11 @@ describe('SageMaker API validation and errors (AWS JSON 1.1)', () => {
     const attempts: number[] = [];
     const kinds = new Set<string>();
     // The SDK's standard strategy, minus its multi-second throttling backoff (keeps the suite fast).
-    interface Token { n: number; getRetryCount(): number; getRetryDelay(): number }
+    interface Token {
+      n: number;
+      getRetryCount(): number;
+      getRetryDelay(): number;
+    }
     const token = (n: number): Token => ({ n, getRetryCount: () => n, getRetryDelay: () => 5 });
     const retryStrategy = {
       mode: 'standard',

@@ -62,7 +62,9 @@ beforeAll(async () => {
   await t.s3.send(new PutObjectCommand({ Bucket: 'mlb', Key: 'iris/batch/test.csv', Body: toCsv(test.map((r) => r.slice(1))) }));
   queueUrl = (await t.sqs.send(new CreateQueueCommand({ QueueName: 'sm-events' }))).QueueUrl!;
   const queueArn = (await t.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-  await t.eb.send(new PutRuleCommand({ Name: 'sm-jobs', EventPattern: JSON.stringify({ source: ['aws.sagemaker'], 'detail-type': [{ suffix: 'State Change' }] }) }));
+  await t.eb.send(
+    new PutRuleCommand({ Name: 'sm-jobs', EventPattern: JSON.stringify({ source: ['aws.sagemaker'], 'detail-type': [{ suffix: 'State Change' }] }) }),
+  );
   await t.eb.send(new PutTargetsCommand({ Rule: 'sm-jobs', Targets: [{ Id: 'q', Arn: queueArn }] }));
 });
 afterAll(() => t.close());
@@ -104,7 +106,12 @@ describe('SageMaker built-in KNN on Iris, end to end over the SDK', () => {
       account: '000000000000',
       region: 'us-east-1',
       resources: ['arn:aws:sagemaker:us-east-1:000000000000:training-job/iris-knn'],
-      detail: { TrainingJobName: 'iris-knn', TrainingJobStatus: 'Completed', ModelArtifacts: { S3ModelArtifacts: 's3://mlb/output/iris-knn/output/model.tar.gz' }, Tags: {} },
+      detail: {
+        TrainingJobName: 'iris-knn',
+        TrainingJobStatus: 'Completed',
+        ModelArtifacts: { S3ModelArtifacts: 's3://mlb/output/iris-knn/output/model.tar.gz' },
+        Tags: {},
+      },
     });
     expect(typeof last.detail.CreationTime).toBe('number');
     expect(last.detail.CreationTime as number).toBeGreaterThan(1e12); // epoch millis, like SageMaker's events
@@ -114,13 +121,21 @@ describe('SageMaker built-in KNN on Iris, end to end over the SDK', () => {
     // KNN log lines are in CloudWatch Logs under /aws/sagemaker/TrainingJobs
     const streams = await t.logs.send(new DescribeLogStreamsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: 'iris-knn/' }));
     expect(streams.logStreams?.[0].logStreamName).toMatch(/^iris-knn\/algo-1-\d+$/);
-    const logEvents = await t.logs.send(new GetLogEventsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamName: streams.logStreams![0].logStreamName!, startFromHead: true }));
+    const logEvents = await t.logs.send(
+      new GetLogEventsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamName: streams.logStreams![0].logStreamName!, startFromHead: true }),
+    );
     const text = logEvents.events!.map((e) => e.message).join('\n');
     expect(text).toContain('#quality_metric: host=algo-1, test accuracy <score>=');
   }, 60_000);
 
   it('batch transform predicts held-out rows with accuracy >= 0.9 (application/json, text/csv)', async () => {
-    await t.sm.send(new CreateModelCommand({ ModelName: 'iris-model', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: KNN_IMAGE, ModelDataUrl: 's3://mlb/output/iris-knn/output/model.tar.gz' } }));
+    await t.sm.send(
+      new CreateModelCommand({
+        ModelName: 'iris-model',
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Image: KNN_IMAGE, ModelDataUrl: 's3://mlb/output/iris-knn/output/model.tar.gz' },
+      }),
+    );
     for (const [name, accept] of [
       ['iris-transform', 'application/json'],
       ['iris-transform-csv', 'text/csv'],
@@ -129,7 +144,11 @@ describe('SageMaker built-in KNN on Iris, end to end over the SDK', () => {
         new CreateTransformJobCommand({
           TransformJobName: name,
           ModelName: 'iris-model',
-          TransformInput: { DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://mlb/iris/batch/' } }, ContentType: 'text/csv', SplitType: 'Line' },
+          TransformInput: {
+            DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://mlb/iris/batch/' } },
+            ContentType: 'text/csv',
+            SplitType: 'Line',
+          },
           TransformOutput: { S3OutputPath: `s3://mlb/${name}/`, Accept: accept, AssembleWith: 'Line' },
           TransformResources: { InstanceType: 'ml.m5.large', InstanceCount: 1 },
         }),
@@ -159,13 +178,20 @@ describe('SageMaker built-in KNN on Iris, end to end over the SDK', () => {
   }, 60_000);
 
   it('serves the model from an endpoint: InvokeEndpoint answers like SageMaker KNN; UpdateEndpoint; DeleteEndpoint', async () => {
-    await t.sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'iris-cfg', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'iris-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }));
+    await t.sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'iris-cfg',
+        ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'iris-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+      }),
+    );
     await t.sm.send(new CreateEndpointCommand({ EndpointName: 'iris-ep', EndpointConfigName: 'iris-cfg' }));
     expect((await t.sm.send(new DescribeEndpointCommand({ EndpointName: 'iris-ep' }))).EndpointStatus).toBe('Creating');
     await waitFor(async () => (await t.sm.send(new DescribeEndpointCommand({ EndpointName: 'iris-ep' }))).EndpointStatus === 'InService', 30_000);
 
     const body = toCsv(test.map((r) => r.slice(1)));
-    const res = await t.smr.send(new InvokeEndpointCommand({ EndpointName: 'iris-ep', ContentType: 'text/csv', Accept: 'application/json', Body: Buffer.from(body) }));
+    const res = await t.smr.send(
+      new InvokeEndpointCommand({ EndpointName: 'iris-ep', ContentType: 'text/csv', Accept: 'application/json', Body: Buffer.from(body) }),
+    );
     expect(res.ContentType).toBe('application/json');
     expect(res.InvokedProductionVariant).toBe('AllTraffic');
     const parsed = JSON.parse(Buffer.from(res.Body!).toString()) as { predictions: Array<{ predicted_label: number }> };
@@ -173,17 +199,26 @@ describe('SageMaker built-in KNN on Iris, end to end over the SDK', () => {
     expect(accuracy).toBeGreaterThanOrEqual(0.9);
 
     const jl = await t.smr.send(
-      new InvokeEndpointCommand({ EndpointName: 'iris-ep', ContentType: 'application/json', Accept: 'application/jsonlines; verbose=true', Body: Buffer.from(JSON.stringify({ instances: [{ features: [5.1, 3.5, 1.4, 0.2] }] })) }),
+      new InvokeEndpointCommand({
+        EndpointName: 'iris-ep',
+        ContentType: 'application/json',
+        Accept: 'application/jsonlines; verbose=true',
+        Body: Buffer.from(JSON.stringify({ instances: [{ features: [5.1, 3.5, 1.4, 0.2] }] })),
+      }),
     );
     const line = JSON.parse(Buffer.from(jl.Body!).toString()) as { predicted_label: number; distances: number[]; labels: number[] };
     expect(line.predicted_label).toBe(0);
     expect(line.labels).toHaveLength(5);
 
-    await expect(t.smr.send(new InvokeEndpointCommand({ EndpointName: 'iris-ep', ContentType: 'application/x-recordio-protobuf', Body: Buffer.from('x') }))).rejects.toMatchObject({
+    await expect(
+      t.smr.send(new InvokeEndpointCommand({ EndpointName: 'iris-ep', ContentType: 'application/x-recordio-protobuf', Body: Buffer.from('x') })),
+    ).rejects.toMatchObject({
       name: 'ModelError',
       OriginalStatusCode: 415,
     });
-    await expect(t.smr.send(new InvokeEndpointCommand({ EndpointName: 'nope', ContentType: 'text/csv', Body: Buffer.from('1,2,3,4') }))).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(t.smr.send(new InvokeEndpointCommand({ EndpointName: 'nope', ContentType: 'text/csv', Body: Buffer.from('1,2,3,4') }))).rejects.toMatchObject({
+      name: 'ValidationError',
+    });
 
     await t.sm.send(new UpdateEndpointCommand({ EndpointName: 'iris-ep', EndpointConfigName: 'iris-cfg' }));
     expect((await t.sm.send(new DescribeEndpointCommand({ EndpointName: 'iris-ep' }))).EndpointStatus).toBe('Updating');

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateProcessingJobCommand, CreateTrainingJobCommand, DescribeProcessingJobCommand, DescribeTrainingJobCommand, StopTrainingJobCommand } from '@aws-sdk/client-sagemaker';
+import {
+  CreateProcessingJobCommand,
+  CreateTrainingJobCommand,
+  DescribeProcessingJobCommand,
+  DescribeTrainingJobCommand,
+  StopTrainingJobCommand,
+} from '@aws-sdk/client-sagemaker';
 import { FilterLogEventsCommand, GetLogEventsCommand, DescribeLogStreamsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { KNN_IMAGE, ROLE, startTestAws, waitFor, type TestAws } from './helpers.ts';
 
@@ -39,7 +45,13 @@ beforeAll(async () => {
   await t.s3.send(new PutObjectCommand({ Bucket: 'scripts', Key: 'data/part-1.csv', Body: 'a,1\nb,2\n' }));
   await t.s3.send(new PutObjectCommand({ Bucket: 'scripts', Key: 'data/part-2.csv', Body: 'c,3\n' }));
   await t.s3.send(new PutObjectCommand({ Bucket: 'scripts', Key: 'raw/x.txt', Body: 'hello\nworld\n' }));
-  await t.s3.send(new PutObjectCommand({ Bucket: 'scripts', Key: 'code/process.mjs', Body: await import('node:fs').then((fs) => fs.readFileSync(new URL('./fixtures/process-script.mjs', import.meta.url))) }));
+  await t.s3.send(
+    new PutObjectCommand({
+      Bucket: 'scripts',
+      Key: 'code/process.mjs',
+      Body: await import('node:fs').then((fs) => fs.readFileSync(new URL('./fixtures/process-script.mjs', import.meta.url))),
+    }),
+  );
 });
 afterAll(() => t.close());
 
@@ -66,10 +78,14 @@ describe('script mode (SageMaker container contract)', () => {
     expect(lines).toContain('training_env_job=script-ok');
     expect(lines).toContain('done (stderr line)');
     // tail semantics: at the end of the stream the same forward token comes back
-    const again = await t.logs.send(new GetLogEventsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamName: stream, nextToken: ev.nextForwardToken }));
+    const again = await t.logs.send(
+      new GetLogEventsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamName: stream, nextToken: ev.nextForwardToken }),
+    );
     expect(again.events).toEqual([]);
     expect(again.nextForwardToken).toBe(ev.nextForwardToken);
-    const filtered = await t.logs.send(new FilterLogEventsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: 'script-ok', filterPattern: 'loss' }));
+    const filtered = await t.logs.send(
+      new FilterLogEventsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: 'script-ok', filterPattern: 'loss' }),
+    );
     expect(filtered.events?.map((e) => e.message)).toEqual(['epoch=1 loss=0.5', 'epoch=2 loss=0.25']);
   }, 40_000);
 
@@ -121,12 +137,21 @@ describe('script mode (SageMaker container contract)', () => {
       new CreateProcessingJobCommand({
         ProcessingJobName: 'proc-1',
         RoleArn: ROLE,
-        AppSpecification: { ImageUri: 'local/processor:1', ContainerEntrypoint: [process.execPath, '/opt/ml/processing/input/code/process.mjs'], ContainerArguments: ['/opt/ml/processing/input/raw', '/opt/ml/processing/output/clean'] },
+        AppSpecification: {
+          ImageUri: 'local/processor:1',
+          ContainerEntrypoint: [process.execPath, '/opt/ml/processing/input/code/process.mjs'],
+          ContainerArguments: ['/opt/ml/processing/input/raw', '/opt/ml/processing/output/clean'],
+        },
         ProcessingInputs: [
           { InputName: 'raw', S3Input: { S3Uri: 's3://scripts/raw/', LocalPath: '/opt/ml/processing/input/raw', S3DataType: 'S3Prefix', S3InputMode: 'File' } },
-          { InputName: 'code', S3Input: { S3Uri: 's3://scripts/code/process.mjs', LocalPath: '/opt/ml/processing/input/code', S3DataType: 'S3Prefix', S3InputMode: 'File' } },
+          {
+            InputName: 'code',
+            S3Input: { S3Uri: 's3://scripts/code/process.mjs', LocalPath: '/opt/ml/processing/input/code', S3DataType: 'S3Prefix', S3InputMode: 'File' },
+          },
         ],
-        ProcessingOutputConfig: { Outputs: [{ OutputName: 'clean', S3Output: { S3Uri: 's3://scripts/clean', LocalPath: '/opt/ml/processing/output/clean', S3UploadMode: 'EndOfJob' } }] },
+        ProcessingOutputConfig: {
+          Outputs: [{ OutputName: 'clean', S3Output: { S3Uri: 's3://scripts/clean', LocalPath: '/opt/ml/processing/output/clean', S3UploadMode: 'EndOfJob' } }],
+        },
         ProcessingResources: { ClusterConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 5 } },
       }),
     );

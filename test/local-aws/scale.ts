@@ -69,7 +69,7 @@ export async function runScale(total: number, concurrency: number, jobDurationMs
   };
 }
 
-if (process.argv[1] && process.argv[1].endsWith('scale.ts')) {
+if (process.argv[1]?.endsWith('scale.ts')) {
   const total = Number(process.argv[2] ?? 100_000);
   const conc = Number(process.argv[3] ?? 64);
   void runScale(total, conc, Number(process.argv[4] ?? 60_000)).then((r) => console.log(JSON.stringify(r)));

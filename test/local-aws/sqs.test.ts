@@ -32,18 +32,33 @@ describe('SQS (AWS JSON 1.0)', () => {
     expect((await t.sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'q' }))).QueueUrls).toContain(QueueUrl);
     // same name, same attributes: idempotent; different attributes: QueueNameExists
     await t.sqs.send(new CreateQueueCommand({ QueueName: 'q1', Attributes: { VisibilityTimeout: '5' } }));
-    await expect(t.sqs.send(new CreateQueueCommand({ QueueName: 'q1', Attributes: { VisibilityTimeout: '6' } }))).rejects.toMatchObject({ name: 'QueueNameExists' });
+    await expect(t.sqs.send(new CreateQueueCommand({ QueueName: 'q1', Attributes: { VisibilityTimeout: '6' } }))).rejects.toMatchObject({
+      name: 'QueueNameExists',
+    });
   });
 
   it('QueueDoesNotExist in the JSON protocol shape', async () => {
-    await expect(t.sqs.send(new GetQueueUrlCommand({ QueueName: 'nope' }))).rejects.toMatchObject({ name: 'QueueDoesNotExist', Code: 'AWS.SimpleQueueService.NonExistentQueue' });
-    await expect(t.sqs.send(new SendMessageCommand({ QueueUrl: `${t.aws.url}/000000000000/nope`, MessageBody: 'x' }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+    await expect(t.sqs.send(new GetQueueUrlCommand({ QueueName: 'nope' }))).rejects.toMatchObject({
+      name: 'QueueDoesNotExist',
+      Code: 'AWS.SimpleQueueService.NonExistentQueue',
+    });
+    await expect(t.sqs.send(new SendMessageCommand({ QueueUrl: `${t.aws.url}/000000000000/nope`, MessageBody: 'x' }))).rejects.toMatchObject({
+      name: 'QueueDoesNotExist',
+    });
   });
 
   it('sends, receives (MD5s checked by the SDK), attributes, deletes', async () => {
     const { QueueUrl } = await t.sqs.send(new CreateQueueCommand({ QueueName: 'q2' }));
-    await t.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'héllo', MessageAttributes: { kind: { DataType: 'String', StringValue: 'greeting' }, n: { DataType: 'Number', StringValue: '3' } } }));
-    const r = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'], MaxNumberOfMessages: 10 }));
+    await t.sqs.send(
+      new SendMessageCommand({
+        QueueUrl,
+        MessageBody: 'héllo',
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'greeting' }, n: { DataType: 'Number', StringValue: '3' } },
+      }),
+    );
+    const r = await t.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'], MaxNumberOfMessages: 10 }),
+    );
     expect(r.Messages).toHaveLength(1);
     const m = r.Messages![0];
     expect(m.Body).toBe('héllo');
@@ -51,7 +66,9 @@ describe('SQS (AWS JSON 1.0)', () => {
     expect(Number(m.Attributes!.SentTimestamp)).toBeGreaterThan(Date.now() - 10_000);
     expect(m.MessageAttributes?.kind.StringValue).toBe('greeting');
     await t.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle! }));
-    const after = await t.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    const after = await t.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    );
     expect(after.Attributes).toEqual({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
   });
 
@@ -84,13 +101,17 @@ describe('SQS (AWS JSON 1.0)', () => {
     await t.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: b.Messages![0].ReceiptHandle!, VisibilityTimeout: 0 }));
     const c = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl }));
     expect(c.Messages).toHaveLength(1);
-    await expect(t.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: 'garbage', VisibilityTimeout: 1 }))).rejects.toMatchObject({ name: 'ReceiptHandleIsInvalid' });
+    await expect(t.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: 'garbage', VisibilityTimeout: 1 }))).rejects.toMatchObject({
+      name: 'ReceiptHandleIsInvalid',
+    });
   });
 
   it('redrives to a DLQ after maxReceiveCount', async () => {
     const dlq = await t.sqs.send(new CreateQueueCommand({ QueueName: 'dlq' }));
     const dlqArn = (await t.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
-    const { QueueUrl } = await t.sqs.send(new CreateQueueCommand({ QueueName: 'src', Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }) } }));
+    const { QueueUrl } = await t.sqs.send(
+      new CreateQueueCommand({ QueueName: 'src', Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }) } }),
+    );
     await t.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'poison' }));
     for (let i = 0; i < 2; i++) {
       const r = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 0 }));
@@ -101,7 +122,12 @@ describe('SQS (AWS JSON 1.0)', () => {
     expect(moved.Messages?.[0].Body).toBe('poison');
     expect(moved.Messages?.[0].Attributes?.DeadLetterQueueSourceArn).toBe('arn:aws:sqs:us-east-1:000000000000:src');
     await expect(
-      t.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:none', maxReceiveCount: 2 }) } })),
+      t.sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl,
+          Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:none', maxReceiveCount: 2 }) },
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'InvalidAttributeValue' });
   });
 
@@ -111,7 +137,9 @@ describe('SQS (AWS JSON 1.0)', () => {
     expect(s.Successful).toHaveLength(3);
     const r = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
     expect(r.Messages).toHaveLength(3);
-    const d = await t.sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: r.Messages!.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })) }));
+    const d = await t.sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl, Entries: r.Messages!.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })) }),
+    );
     expect(d.Successful).toHaveLength(3);
     await expect(t.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 11 }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
     await t.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
@@ -122,7 +150,9 @@ describe('SQS (AWS JSON 1.0)', () => {
   });
 
   it('FIFO queues deduplicate and keep group order', async () => {
-    const { QueueUrl } = await t.sqs.send(new CreateQueueCommand({ QueueName: 'f.fifo', Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' } }));
+    const { QueueUrl } = await t.sqs.send(
+      new CreateQueueCommand({ QueueName: 'f.fifo', Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' } }),
+    );
     await t.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'one', MessageGroupId: 'g' }));
     await t.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'one', MessageGroupId: 'g' }));
     await t.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'two', MessageGroupId: 'g' }));

@@ -27,7 +27,10 @@ describe('HyperParameterTuningJob over built-in KNN', () => {
           Strategy: 'Random',
           HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'test:accuracy' },
           ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 2 },
-          ParameterRanges: { IntegerParameterRanges: [{ Name: 'k', MinValue: '1', MaxValue: '15', ScalingType: 'Linear' }], CategoricalParameterRanges: [{ Name: 'index_metric', Values: ['L2', 'COSINE'] }] },
+          ParameterRanges: {
+            IntegerParameterRanges: [{ Name: 'k', MinValue: '1', MaxValue: '15', ScalingType: 'Linear' }],
+            CategoricalParameterRanges: [{ Name: 'index_metric', Values: ['L2', 'COSINE'] }],
+          },
         },
         TrainingJobDefinition: {
           StaticHyperParameters: { feature_dim: '4', predictor_type: 'classifier', sample_size: '1000' },
@@ -53,9 +56,17 @@ describe('HyperParameterTuningJob over built-in KNN', () => {
     expect(d.BestTrainingJob?.TrainingJobName).toMatch(/^iris-hpo-00[1-3]-[0-9a-f]{8}$/);
     expect(d.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.MetricName).toBe('test:accuracy');
     expect(d.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.Value).toBeGreaterThanOrEqual(0.9);
-    const jobs = await t.sm.send(new ListTrainingJobsForHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'iris-hpo', SortBy: 'FinalObjectiveMetricValue', SortOrder: 'Descending' }));
+    const jobs = await t.sm.send(
+      new ListTrainingJobsForHyperParameterTuningJobCommand({
+        HyperParameterTuningJobName: 'iris-hpo',
+        SortBy: 'FinalObjectiveMetricValue',
+        SortOrder: 'Descending',
+      }),
+    );
     expect(jobs.TrainingJobSummaries).toHaveLength(3);
-    expect(jobs.TrainingJobSummaries![0].FinalHyperParameterTuningJobObjectiveMetric?.Value).toBe(d.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.Value);
+    expect(jobs.TrainingJobSummaries![0].FinalHyperParameterTuningJobObjectiveMetric?.Value).toBe(
+      d.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.Value,
+    );
     for (const s of jobs.TrainingJobSummaries!) {
       expect(Number(s.TunedHyperParameters!.k)).toBeGreaterThanOrEqual(1);
       expect(['L2', 'COSINE']).toContain(s.TunedHyperParameters!.index_metric);
@@ -69,9 +80,13 @@ describe('HyperParameterTuningJob over built-in KNN', () => {
       t.sm.send(
         new CreateHyperParameterTuningJobCommand({
           HyperParameterTuningJobName: 'a-name-that-is-way-too-long-for-tuning',
-          HyperParameterTuningJobConfig: { Strategy: 'Random', ResourceLimits: { MaxParallelTrainingJobs: 1, MaxNumberOfTrainingJobs: 1 }, HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'm' } },
+          HyperParameterTuningJobConfig: {
+            Strategy: 'Random',
+            ResourceLimits: { MaxParallelTrainingJobs: 1, MaxNumberOfTrainingJobs: 1 },
+            HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'm' },
+          },
         }),
       ),
-    ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining("Member must have length less than or equal to 32") });
+    ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('Member must have length less than or equal to 32') });
   });
 });

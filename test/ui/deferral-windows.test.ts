@@ -8,11 +8,38 @@ const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 
 function ti(over: Partial<ApiTaskInstance>): ApiTaskInstance {
   return {
-    task_id: 'train_model', dag_id: 'd', dag_run_id: 'r', map_index: -1, execution_date: at(0), logical_date: at(0),
-    start_date: at(0), end_date: null, duration: null, state: 'running', try_number: 1, max_tries: 0, hostname: null, pid: null,
-    pool: 'default_pool', queue: 'default', priority_weight: 1, operator: 'X', queued_when: at(0), note: null, rendered_fields: {},
-    trigger: null, triggerer_job: null, next_method: null, deferred_at: null, resumed_at: null, trigger_timeout: null,
-    running_ms: 0, deferred_ms: 0, last_error: null, version: 1, updated_at: at(0),
+    task_id: 'train_model',
+    dag_id: 'd',
+    dag_run_id: 'r',
+    map_index: -1,
+    execution_date: at(0),
+    logical_date: at(0),
+    start_date: at(0),
+    end_date: null,
+    duration: null,
+    state: 'running',
+    try_number: 1,
+    max_tries: 0,
+    hostname: null,
+    pid: null,
+    pool: 'default_pool',
+    queue: 'default',
+    priority_weight: 1,
+    operator: 'X',
+    queued_when: at(0),
+    note: null,
+    rendered_fields: {},
+    trigger: null,
+    triggerer_job: null,
+    next_method: null,
+    deferred_at: null,
+    resumed_at: null,
+    trigger_timeout: null,
+    running_ms: 0,
+    deferred_ms: 0,
+    last_error: null,
+    version: 1,
+    updated_at: at(0),
     ...over,
   };
 }
@@ -28,7 +55,7 @@ describe('DeferralWindows', () => {
     expect(m.windows(done)).toEqual([{ from: T0 + 1000, to: T0 + 6000 }]);
   });
 
-  it('closes a window whose resume went unseen from the row\'s deferred_ms', () => {
+  it("closes a window whose resume went unseen from the row's deferred_ms", () => {
     const m = new DeferralWindows();
     m.record(ti({ state: 'deferred', deferred_at: at(2) }));
     expect(m.windows(ti({ state: 'success', end_date: at(9), deferred_ms: 4500 }))).toEqual([{ from: T0 + 2000, to: T0 + 6500 }]);
@@ -38,7 +65,10 @@ describe('DeferralWindows', () => {
     const m = new DeferralWindows();
     m.record(ti({ state: 'scheduled', deferred_at: at(1), resumed_at: at(3) }));
     m.record(ti({ state: 'deferred', deferred_at: at(4) }));
-    expect(m.windows(ti({ state: 'success', deferred_ms: 5000 }))).toEqual([{ from: T0 + 1000, to: T0 + 3000 }, { from: T0 + 4000, to: T0 + 7000 }]);
+    expect(m.windows(ti({ state: 'success', deferred_ms: 5000 }))).toEqual([
+      { from: T0 + 1000, to: T0 + 3000 },
+      { from: T0 + 4000, to: T0 + 7000 },
+    ]);
     expect(m.windows(ti({ state: 'running', try_number: 2 }))).toEqual([]);
     expect(m.windows(ti({ state: 'success', dag_run_id: 'other' }))).toEqual([]);
   });

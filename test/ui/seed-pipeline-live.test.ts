@@ -67,7 +67,16 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1400, height: 820 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -176,7 +185,11 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
     // evaluate's log in the task panel carries the accuracy.
     await cell(runId, 'evaluate').click();
     await panel.locator('.badge[data-state="success"]').waitFor();
-    await until(async () => /model accuracy on the held-out set: \d+\.\d%/.test((await panel.locator('pre.log').textContent()) ?? ''), 'accuracy line in the evaluate log', 10_000);
+    await until(
+      async () => /model accuracy on the held-out set: \d+\.\d%/.test((await panel.locator('pre.log').textContent()) ?? ''),
+      'accuracy line in the evaluate log',
+      10_000,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'seed-grid-success.png') });
 
     // Graph view (tab link, no reload): every node green.
@@ -191,7 +204,8 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
     await page.locator('nav.tabs a[data-view="gantt"]').click();
     await page.locator('svg.gantt').waitFor();
     for (const t of TASKS) expect(await page.locator(`svg.gantt g.gantt-row[data-task="${t}"] rect`).count(), t).toBeGreaterThan(0);
-    for (const t of ['train_model', 'test_model']) expect(await page.locator(`svg.gantt g.gantt-row[data-task="${t}"] rect[data-segment="deferred"]`).getAttribute('fill')).toBe(STATE_COLORS.deferred);
+    for (const t of ['train_model', 'test_model'])
+      expect(await page.locator(`svg.gantt g.gantt-row[data-task="${t}"] rect[data-segment="deferred"]`).getAttribute('fill')).toBe(STATE_COLORS.deferred);
     await page.screenshot({ path: join(ARTIFACTS, 'seed-gantt.png') });
 
     expect(await page.evaluate(() => (window as unknown as { __marker?: number }).__marker)).toBe(1);

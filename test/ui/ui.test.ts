@@ -40,12 +40,34 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI (headless Chromium)', () => {
     store = await openTestStore('ui');
     const bus = new StateChangeBus();
     d = new Driver(store, bus);
-    dag = await seedDag(store, DAG_ID, { prepare_data: ['train_model'], train_model: ['evaluate'], evaluate: ['publish_report'], publish_report: [] }, { description: 'Prepare, train on SageMaker (deferred), evaluate, publish' });
+    dag = await seedDag(
+      store,
+      DAG_ID,
+      { prepare_data: ['train_model'], train_model: ['evaluate'], evaluate: ['publish_report'], publish_report: [] },
+      { description: 'Prepare, train on SageMaker (deferred), evaluate, publish' },
+    );
     await seedDag(store, 'nightly_batch', { transform: [] }, { is_paused: true, schedule: '@daily' });
-    await store.importErrors.insertOne({ _id: '/dags/broken.ts', filename: '/dags/broken.ts', stacktrace: "SyntaxError: Unexpected token ')' (/dags/broken.ts:5:13)", timestamp: new Date() });
+    await store.importErrors.insertOne({
+      _id: '/dags/broken.ts',
+      filename: '/dags/broken.ts',
+      stacktrace: "SyntaxError: Unexpected token ')' (/dags/broken.ts:5:13)",
+      timestamp: new Date(),
+    });
     ws = await startWebserver({ store, bus, port: 0, livePollMs: 200, metricsRegistry: new Registry() });
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
     page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.on('console', (m) => {
@@ -108,7 +130,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI (headless Chromium)', () => {
     await deferredBar.waitFor();
     expect(await deferredBar.getAttribute('fill')).toBe('mediumpurple');
     const runningShare = Number(await page.locator('svg.gantt g.gantt-row[data-task="train_model"] rect[data-segment="running"]').getAttribute('width'));
-    await until(async () => Number(await page.locator('svg.gantt g.gantt-row[data-task="train_model"] rect[data-segment="running"]').getAttribute('width')) < runningShare, 'the deferred bar grows (earlier parts shrink on the rescaled axis)', 8000);
+    await until(
+      async () =>
+        Number(await page.locator('svg.gantt g.gantt-row[data-task="train_model"] rect[data-segment="running"]').getAttribute('width')) < runningShare,
+      'the deferred bar grows (earlier parts shrink on the rescaled axis)',
+      8000,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'gantt.png') });
 
     // the deferrals page lists it
@@ -168,13 +195,19 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI (headless Chromium)', () => {
     expect(await page.locator('.trigger-form .form-error').textContent()).toMatch(/Configuration/);
 
     // the scheduler creates the run's task instances; the grid picks them up live
-    await d.tis.createForRun(run, dag.tasks.map((t) => ({ task_id: t.task_id, operator: t.operator, queue: 'default', priority_weight: 1, retries: t.retries })));
+    await d.tis.createForRun(
+      run,
+      dag.tasks.map((t) => ({ task_id: t.task_id, operator: t.operator, queue: 'default', priority_weight: 1, retries: t.retries })),
+    );
     await d.runs.start(run._id);
     await d.tis.schedule(taskInstanceId(DAG_ID, 'from_the_ui', 'prepare_data'));
     await until(async () => (await cell('from_the_ui', 'prepare_data').count()) === 1, 'new run column');
     await cell('from_the_ui', 'prepare_data').click();
     await page.locator('.ti-panel button[data-action="mark-failed"]').click();
-    await until(async () => (await store.taskInstances.findOne({ _id: taskInstanceId(DAG_ID, 'from_the_ui', 'prepare_data') }))!.state === 'failed', 'marked failed');
+    await until(
+      async () => (await store.taskInstances.findOne({ _id: taskInstanceId(DAG_ID, 'from_the_ui', 'prepare_data') }))!.state === 'failed',
+      'marked failed',
+    );
     await until(async () => (await bg('from_the_ui', 'prepare_data')) === RED, 'cell turns red');
     expect(pageErrors).toEqual([]);
   }, 60_000);

@@ -72,6 +72,14 @@ export function authHook(auth: AuthOptions) {
     if (authenticate(auth, req.headers.authorization)) return undefined;
     const schemes = [auth.token ? 'Bearer realm="deferflow"' : null, auth.basic ? 'Basic realm="deferflow"' : null].filter(Boolean) as string[];
     reply.header('WWW-Authenticate', schemes.join(', '));
-    return sendProblem(reply, problemFor('UNAUTHORIZED', req.headers.authorization ? 'Invalid credentials' : 'Authentication required: send Authorization: Bearer <token>' + (auth.basic ? ' or basic credentials' : '')));
+    return sendProblem(
+      reply,
+      problemFor(
+        'UNAUTHORIZED',
+        req.headers.authorization
+          ? 'Invalid credentials'
+          : 'Authentication required: send Authorization: Bearer <token>' + (auth.basic ? ' or basic credentials' : ''),
+      ),
+    );
   };
 }

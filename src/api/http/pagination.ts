@@ -26,7 +26,10 @@ export function sortFor(orderBy: string | undefined, fields: Record<string, stri
   const field = fields[name];
   if (!field) {
     throw new InvalidInputError('Invalid query parameter', [
-      { path: 'order_by', message: `Ordering with '${name}' is disallowed or the attribute does not exist; use one of ${Object.keys(fields).sort().join(', ')} (prefix '-' for descending)` },
+      {
+        path: 'order_by',
+        message: `Ordering with '${name}' is disallowed or the attribute does not exist; use one of ${Object.keys(fields).sort().join(', ')} (prefix '-' for descending)`,
+      },
     ]);
   }
   const dir = desc ? -1 : 1;
@@ -36,13 +39,16 @@ export function sortFor(orderBy: string | undefined, fields: Record<string, stri
 /** Comma-separated list query parameter (Airflow takes repeated params; we accept both forms). */
 export const csvList = z
   .union([z.string(), z.array(z.string())])
-  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+  .transform((v) =>
+    (Array.isArray(v) ? v : [v])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .optional();
 
 /** Boolean query parameter: 'true'/'false'/'1'/'0' (z.coerce.boolean would read 'false' as true). */
-export const boolQuery = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-  .transform((v) => v === true || v === 'true' || v === '1');
+export const boolQuery = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 /** ISO 8601 date-time in a query or body. */
 export const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));

@@ -38,7 +38,11 @@ export function toProblem(err: unknown, instance?: string): Problem {
   if (status === 401) return problemFor('UNAUTHORIZED', errorMessage(err), { instance });
   if (status >= 400 && status < 500) {
     // fastify's own client errors (bad JSON body, unsupported media type, body too large…)
-    return { ...problemFor('INVALID_INPUT', errorMessage(err), { instance }), status, title: fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Unsupported media type' : 'Bad request' };
+    return {
+      ...problemFor('INVALID_INPUT', errorMessage(err), { instance }),
+      status,
+      title: fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Unsupported media type' : 'Bad request',
+    };
   }
   return { type: TYPE_BASE + 'internal-error', title: 'Internal server error', status: 500, detail: errorMessage(err), instance };
 }

@@ -74,7 +74,10 @@ export class LiveChanges {
     for (const d of [...tis, ...runs]) max = Math.max(max, d.updated_at.getTime());
     this.cursor = new Date(max);
     this.prune(since.getTime() - this.overlapMs);
-    return [...runs.map((run): LiveChange => ({ kind: 'dag_run', run: apiDagRun(run) })), ...tis.map((ti): LiveChange => ({ kind: 'task_instance', ti: apiTaskInstance(ti) }))];
+    return [
+      ...runs.map((run): LiveChange => ({ kind: 'dag_run', run: apiDagRun(run) })),
+      ...tis.map((ti): LiveChange => ({ kind: 'task_instance', ti: apiTaskInstance(ti) })),
+    ];
   }
 
   private isNew(c: LiveChange): boolean {
@@ -108,7 +111,12 @@ export class LiveChanges {
  * Everything with updated_at >= since, paged by (updated_at, _id) so a burst larger than one page
  * is read to its end instead of re-reading the same first page on every poll.
  */
-export async function pageSince<T extends { _id: string; updated_at: Date }>(col: Collection<T>, since: Date, pageSize: number, maxPages: number): Promise<T[]> {
+export async function pageSince<T extends { _id: string; updated_at: Date }>(
+  col: Collection<T>,
+  since: Date,
+  pageSize: number,
+  maxPages: number,
+): Promise<T[]> {
   const out: T[] = [];
   let filter: Filter<T> = { updated_at: { $gte: since } } as Filter<T>;
   for (let page = 0; page < maxPages; page++) {

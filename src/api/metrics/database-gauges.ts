@@ -18,7 +18,8 @@ export function databaseGauges(store: Store): Registry {
     const rows = await store[col].aggregate<{ _id: string | null; n: number }>([{ $group: { _id: '$state', n: { $sum: 1 } } }]).toArray();
     return rows.map((r) => ({ state: r._id ?? 'none', n: r.n }));
   };
-  const liveJobs = async (type: JobType) => store.jobs.find({ job_type: type, state: 'running', latest_heartbeat: { $gte: new Date(Date.now() - ALIVE_MS) } }).toArray();
+  const liveJobs = async (type: JobType) =>
+    store.jobs.find({ job_type: type, state: 'running', latest_heartbeat: { $gte: new Date(Date.now() - ALIVE_MS) } }).toArray();
 
   new Gauge({
     name: 'deferflow_db_task_instances',
@@ -59,7 +60,12 @@ export function databaseGauges(store: Store): Registry {
     labelNames: ['job_type'],
     registers: [registry],
     async collect() {
-      const rows = await store.jobs.aggregate<{ _id: string; n: number }>([{ $match: { state: 'running', latest_heartbeat: { $gte: new Date(Date.now() - ALIVE_MS) } } }, { $group: { _id: '$job_type', n: { $sum: 1 } } }]).toArray();
+      const rows = await store.jobs
+        .aggregate<{ _id: string; n: number }>([
+          { $match: { state: 'running', latest_heartbeat: { $gte: new Date(Date.now() - ALIVE_MS) } } },
+          { $group: { _id: '$job_type', n: { $sum: 1 } } },
+        ])
+        .toArray();
       this.reset();
       for (const r of rows) this.set({ job_type: r._id }, r.n);
     },

@@ -39,22 +39,48 @@ export interface ApiConnection {
 
 function apiConnection(c: Connection): ApiConnection {
   const masked = maskConnection(c);
-  return { connection_id: c.conn_id, conn_type: c.conn_type, description: c.description, host: c.host, login: c.login, schema: c.schema, port: c.port, extra: masked.extra, has_password: c.password !== null };
+  return {
+    connection_id: c.conn_id,
+    conn_type: c.conn_type,
+    description: c.description,
+    host: c.host,
+    login: c.login,
+    schema: c.schema,
+    port: c.port,
+    extra: masked.extra,
+    has_password: c.password !== null,
+  };
 }
 
 export function connectionRoutes(app: FastifyInstance, ctx: ApiContext, repo: () => ConnectionRepository): void {
-  app.get('/api/v1/connections', { schema: { querystring: z.object(paginationQuery), tags: ['Connection'], summary: 'List connections (secrets never returned)' } }, async (req) => {
-    const q = req.query as { limit: number; offset: number; order_by?: string };
-    const sort = sortFor(q.order_by, { connection_id: '_id', conn_type: 'conn_type' }, 'connection_id');
-    const [docs, total] = await Promise.all([ctx.store.connections.find({}, { projection: { _id: 1 } }).sort(sort).skip(q.offset).limit(q.limit).toArray(), ctx.store.connections.countDocuments({})]);
-    const conns = await Promise.all(docs.map((d) => repo().get(d._id)));
-    return { connections: conns.map(apiConnection), total_entries: total };
-  });
+  app.get(
+    '/api/v1/connections',
+    { schema: { querystring: z.object(paginationQuery), tags: ['Connection'], summary: 'List connections (secrets never returned)' } },
+    async (req) => {
+      const q = req.query as { limit: number; offset: number; order_by?: string };
+      const sort = sortFor(q.order_by, { connection_id: '_id', conn_type: 'conn_type' }, 'connection_id');
+      const [docs, total] = await Promise.all([
+        ctx.store.connections
+          .find({}, { projection: { _id: 1 } })
+          .sort(sort)
+          .skip(q.offset)
+          .limit(q.limit)
+          .toArray(),
+        ctx.store.connections.countDocuments({}),
+      ]);
+      const conns = await Promise.all(docs.map((d) => repo().get(d._id)));
+      return { connections: conns.map(apiConnection), total_entries: total };
+    },
+  );
 
-  app.get('/api/v1/connections/:connection_id', { schema: { params: IdParams, tags: ['Connection'], summary: 'Get a connection (secrets never returned)' } }, async (req) => {
-    const { connection_id } = req.params as z.infer<typeof IdParams>;
-    return apiConnection(await repo().get(connection_id));
-  });
+  app.get(
+    '/api/v1/connections/:connection_id',
+    { schema: { params: IdParams, tags: ['Connection'], summary: 'Get a connection (secrets never returned)' } },
+    async (req) => {
+      const { connection_id } = req.params as z.infer<typeof IdParams>;
+      return apiConnection(await repo().get(connection_id));
+    },
+  );
 
   app.post('/api/v1/connections', { schema: { body: CreateBody, tags: ['Connection'], summary: 'Create a connection' } }, async (req) => {
     const b = req.body as z.infer<typeof CreateBody>;
@@ -62,26 +88,34 @@ export function connectionRoutes(app: FastifyInstance, ctx: ApiContext, repo: ()
     return apiConnection(await repo().add({ conn_id: connection_id, ...rest } as ConnectionInput));
   });
 
-  app.patch('/api/v1/connections/:connection_id', { schema: { params: IdParams, querystring: z.object({ update_mask: csvList }), body: PatchBody, tags: ['Connection'], summary: 'Update a connection' } }, async (req) => {
-    const { connection_id } = req.params as z.infer<typeof IdParams>;
-    const { update_mask } = req.query as { update_mask?: string[] };
-    const b = req.body as z.infer<typeof PatchBody>;
-    if (b.connection_id !== undefined && b.connection_id !== connection_id) {
-      throw new InvalidInputError('Invalid request body', [{ path: 'connection_id', message: `must match the path ('${connection_id}')` }]);
-    }
-    const current = await repo().get(connection_id);
-    const next: ConnectionInput = { ...current };
-    for (const [k, v] of Object.entries(b)) {
-      if (k === 'connection_id' || v === undefined) continue;
-      if (update_mask?.length && !update_mask.includes(k)) continue;
-      (next as unknown as Record<string, unknown>)[k] = v;
-    }
-    return apiConnection(await repo().upsert(next));
-  });
+  app.patch(
+    '/api/v1/connections/:connection_id',
+    { schema: { params: IdParams, querystring: z.object({ update_mask: csvList }), body: PatchBody, tags: ['Connection'], summary: 'Update a connection' } },
+    async (req) => {
+      const { connection_id } = req.params as z.infer<typeof IdParams>;
+      const { update_mask } = req.query as { update_mask?: string[] };
+      const b = req.body as z.infer<typeof PatchBody>;
+      if (b.connection_id !== undefined && b.connection_id !== connection_id) {
+        throw new InvalidInputError('Invalid request body', [{ path: 'connection_id', message: `must match the path ('${connection_id}')` }]);
+      }
+      const current = await repo().get(connection_id);
+      const next: ConnectionInput = { ...current };
+      for (const [k, v] of Object.entries(b)) {
+        if (k === 'connection_id' || v === undefined) continue;
+        if (update_mask?.length && !update_mask.includes(k)) continue;
+        (next as unknown as Record<string, unknown>)[k] = v;
+      }
+      return apiConnection(await repo().upsert(next));
+    },
+  );
 
-  app.delete('/api/v1/connections/:connection_id', { schema: { params: IdParams, tags: ['Connection'], summary: 'Delete a connection' } }, async (req, reply) => {
-    const { connection_id } = req.params as z.infer<typeof IdParams>;
-    await repo().delete(connection_id);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/api/v1/connections/:connection_id',
+    { schema: { params: IdParams, tags: ['Connection'], summary: 'Delete a connection' } },
+    async (req, reply) => {
+      const { connection_id } = req.params as z.infer<typeof IdParams>;
+      await repo().delete(connection_id);
+      return reply.code(204).send();
+    },
+  );
 }

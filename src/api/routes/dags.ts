@@ -35,7 +35,10 @@ export function dagRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (q.tags?.length) filter.tags = { $in: q.tags };
     if (q.dag_id_pattern) filter.dag_id = { $regex: escapeRegex(q.dag_id_pattern), $options: 'i' };
     const sort = sortFor(q.order_by, ORDER, 'dag_id');
-    const [docs, total] = await Promise.all([ctx.store.dags.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(), ctx.store.dags.countDocuments(filter)]);
+    const [docs, total] = await Promise.all([
+      ctx.store.dags.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
+      ctx.store.dags.countDocuments(filter),
+    ]);
     return { dags: docs.map(apiDag), total_entries: total };
   });
 
@@ -44,28 +47,38 @@ export function dagRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return apiDag(await ctx.requireDag(dag_id));
   });
 
-  app.patch('/api/v1/dags/:dag_id', { schema: { params: DagParams, querystring: PatchQuery, body: PatchBody, tags: ['DAG'], summary: 'Pause or unpause a DAG' } }, async (req) => {
-    const { dag_id } = req.params as z.infer<typeof DagParams>;
-    const body = req.body as z.infer<typeof PatchBody>;
-    // is_paused is configuration, not a run/task state: a plain single-document update.
-    const doc = await ctx.store.dags.findOneAndUpdate({ _id: dag_id }, { $set: { is_paused: body.is_paused } }, { returnDocument: 'after' });
-    if (!doc) throw new NotFoundError('DAG_NOT_FOUND', `DAG with dag_id: '${dag_id}' not found`);
-    return apiDag(doc);
-  });
+  app.patch(
+    '/api/v1/dags/:dag_id',
+    { schema: { params: DagParams, querystring: PatchQuery, body: PatchBody, tags: ['DAG'], summary: 'Pause or unpause a DAG' } },
+    async (req) => {
+      const { dag_id } = req.params as z.infer<typeof DagParams>;
+      const body = req.body as z.infer<typeof PatchBody>;
+      // is_paused is configuration, not a run/task state: a plain single-document update.
+      const doc = await ctx.store.dags.findOneAndUpdate({ _id: dag_id }, { $set: { is_paused: body.is_paused } }, { returnDocument: 'after' });
+      if (!doc) throw new NotFoundError('DAG_NOT_FOUND', `DAG with dag_id: '${dag_id}' not found`);
+      return apiDag(doc);
+    },
+  );
 
-  app.get('/api/v1/dags/:dag_id/tasks', { schema: { params: DagParams, querystring: z.object({ order_by: z.string().optional() }), tags: ['DAG'], summary: 'Tasks of a DAG' } }, async (req) => {
-    const { dag_id } = req.params as z.infer<typeof DagParams>;
-    const { order_by } = req.query as { order_by?: string };
-    const dag = await ctx.requireDag(dag_id);
-    const tasks = dag.tasks.map(apiTask);
-    const desc = order_by?.startsWith('-') ?? false;
-    const key = (order_by ?? 'task_id').replace(/^-/, '');
-    if (!['task_id', 'operator_name', 'retries'].includes(key)) {
-      throw new InvalidInputError('Invalid query parameter', [{ path: 'order_by', message: `Ordering with '${key}' is disallowed; use task_id, operator_name or retries` }]);
-    }
-    if (order_by) tasks.sort((a, b) => (String(a[key as keyof typeof a]) < String(b[key as keyof typeof b]) ? -1 : 1) * (desc ? -1 : 1));
-    return { tasks, total_entries: tasks.length };
-  });
+  app.get(
+    '/api/v1/dags/:dag_id/tasks',
+    { schema: { params: DagParams, querystring: z.object({ order_by: z.string().optional() }), tags: ['DAG'], summary: 'Tasks of a DAG' } },
+    async (req) => {
+      const { dag_id } = req.params as z.infer<typeof DagParams>;
+      const { order_by } = req.query as { order_by?: string };
+      const dag = await ctx.requireDag(dag_id);
+      const tasks = dag.tasks.map(apiTask);
+      const desc = order_by?.startsWith('-') ?? false;
+      const key = (order_by ?? 'task_id').replace(/^-/, '');
+      if (!['task_id', 'operator_name', 'retries'].includes(key)) {
+        throw new InvalidInputError('Invalid query parameter', [
+          { path: 'order_by', message: `Ordering with '${key}' is disallowed; use task_id, operator_name or retries` },
+        ]);
+      }
+      if (order_by) tasks.sort((a, b) => (String(a[key as keyof typeof a]) < String(b[key as keyof typeof b]) ? -1 : 1) * (desc ? -1 : 1));
+      return { tasks, total_entries: tasks.length };
+    },
+  );
 
   app.get('/api/v1/dags/:dag_id/tasks/:task_id', { schema: { params: TaskParams, tags: ['DAG'], summary: 'One task of a DAG' } }, async (req) => {
     const { dag_id, task_id } = req.params as z.infer<typeof TaskParams>;

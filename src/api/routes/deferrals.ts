@@ -78,7 +78,11 @@ export function deferralRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const now = Date.now();
     const filter = { state: 'deferred' as const, ...(q.dag_id ? { dag_id: q.dag_id } : {}) };
     const sort = sortFor(q.order_by, ORDER, 'deferred_at');
-    const [tis, total, totals] = await Promise.all([ctx.store.taskInstances.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(), ctx.store.taskInstances.countDocuments(filter), totalsOnce()]);
+    const [tis, total, totals] = await Promise.all([
+      ctx.store.taskInstances.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
+      ctx.store.taskInstances.countDocuments(filter),
+      totalsOnce(),
+    ]);
     const triggerIds = tis.map((t) => t.trigger_id).filter((x): x is string => Boolean(x));
     const triggers = (triggerIds.length ? await ctx.store.triggers.find({ _id: { $in: triggerIds } }).toArray() : []) as TriggerWithStatus[];
     const trigById = new Map(triggers.map((t) => [t._id, t]));
@@ -104,7 +108,9 @@ export function deferralRoutes(app: FastifyInstance, ctx: ApiContext): void {
         deferred_at: ti.deferred_at?.toISOString() ?? null,
         deferred_for_ms: ti.deferred_at ? now - ti.deferred_at.getTime() : null,
         deadline: deadline?.toISOString() ?? null,
-        triggerer: trig?.triggerer_id ? { id: trig.triggerer_id, hostname: job?.hostname ?? null, alive, latest_heartbeat: job?.latest_heartbeat.toISOString() ?? null } : null,
+        triggerer: trig?.triggerer_id
+          ? { id: trig.triggerer_id, hostname: job?.hostname ?? null, alive, latest_heartbeat: job?.latest_heartbeat.toISOString() ?? null }
+          : null,
         next_method: ti.next_method,
       };
     });

@@ -29,7 +29,12 @@ export function eventRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const q = req.query as z.infer<typeof Query>;
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
     let n = 0;
     const sub = ctx.live.changes$.pipe(filter((c) => matches(c, q))).subscribe({

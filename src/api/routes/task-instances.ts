@@ -24,41 +24,70 @@ const ListQuery = z.object({
   start_date_gte: isoDate.optional(),
   start_date_lte: isoDate.optional(),
 });
-const ORDER = { task_id: 'task_id', start_date: 'start_date', end_date: 'end_date', state: 'state', duration: 'duration', priority_weight: 'priority_weight', updated_at: 'updated_at', try_number: 'try_number', dag_run_id: 'run_id', execution_date: 'logical_date', logical_date: 'logical_date', deferred_ms: 'deferred_ms' };
+const ORDER = {
+  task_id: 'task_id',
+  start_date: 'start_date',
+  end_date: 'end_date',
+  state: 'state',
+  duration: 'duration',
+  priority_weight: 'priority_weight',
+  updated_at: 'updated_at',
+  try_number: 'try_number',
+  dag_run_id: 'run_id',
+  execution_date: 'logical_date',
+  logical_date: 'logical_date',
+  deferred_ms: 'deferred_ms',
+};
 const PatchBody = z.object({ dry_run: z.boolean().default(true), new_state: z.enum(['success', 'failed', 'skipped']) }).strict();
 
 export function taskInstanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances', { schema: { params: RunParams, querystring: ListQuery, tags: ['TaskInstance'], summary: "Task instances of a DAG run ('~' for any)" } }, async (req) => {
-    const { dag_id, dag_run_id } = req.params as z.infer<typeof RunParams>;
-    const q = req.query as z.infer<typeof ListQuery>;
-    const filter: Filter<TaskInstanceDoc> = {};
-    if (dag_id !== '~') filter.dag_id = dag_id;
-    if (dag_run_id !== '~') {
-      if (dag_id !== '~') await ctx.requireRun(dag_id, dag_run_id);
-      filter.run_id = dag_run_id;
-    } else if (dag_id !== '~') await ctx.requireDag(dag_id);
-    if (q.state?.length) filter.state = { $in: q.state.map((s) => (s === 'none' ? null : s)) as TaskInstanceDoc['state'][] };
-    if (q.queue?.length) filter.queue = { $in: q.queue };
-    if (q.task_ids?.length) filter.task_id = { $in: q.task_ids };
-    if (q.updated_at_gte) filter.updated_at = { $gte: q.updated_at_gte };
-    if (q.start_date_gte || q.start_date_lte) filter.start_date = { ...(q.start_date_gte ? { $gte: q.start_date_gte } : {}), ...(q.start_date_lte ? { $lte: q.start_date_lte } : {}) };
-    const sort = sortFor(q.order_by, ORDER, 'task_id');
-    const [docs, total] = await Promise.all([ctx.store.taskInstances.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(), ctx.store.taskInstances.countDocuments(filter)]);
-    return { task_instances: await withTriggers(ctx.store, docs), total_entries: total };
-  });
+  app.get(
+    '/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances',
+    { schema: { params: RunParams, querystring: ListQuery, tags: ['TaskInstance'], summary: "Task instances of a DAG run ('~' for any)" } },
+    async (req) => {
+      const { dag_id, dag_run_id } = req.params as z.infer<typeof RunParams>;
+      const q = req.query as z.infer<typeof ListQuery>;
+      const filter: Filter<TaskInstanceDoc> = {};
+      if (dag_id !== '~') filter.dag_id = dag_id;
+      if (dag_run_id !== '~') {
+        if (dag_id !== '~') await ctx.requireRun(dag_id, dag_run_id);
+        filter.run_id = dag_run_id;
+      } else if (dag_id !== '~') await ctx.requireDag(dag_id);
+      if (q.state?.length) filter.state = { $in: q.state.map((s) => (s === 'none' ? null : s)) as TaskInstanceDoc['state'][] };
+      if (q.queue?.length) filter.queue = { $in: q.queue };
+      if (q.task_ids?.length) filter.task_id = { $in: q.task_ids };
+      if (q.updated_at_gte) filter.updated_at = { $gte: q.updated_at_gte };
+      if (q.start_date_gte || q.start_date_lte)
+        filter.start_date = { ...(q.start_date_gte ? { $gte: q.start_date_gte } : {}), ...(q.start_date_lte ? { $lte: q.start_date_lte } : {}) };
+      const sort = sortFor(q.order_by, ORDER, 'task_id');
+      const [docs, total] = await Promise.all([
+        ctx.store.taskInstances.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
+        ctx.store.taskInstances.countDocuments(filter),
+      ]);
+      return { task_instances: await withTriggers(ctx.store, docs), total_entries: total };
+    },
+  );
 
-  app.get('/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id', { schema: { params: TiParams, tags: ['TaskInstance'], summary: 'One task instance' } }, async (req) => {
-    const { dag_id, dag_run_id, task_id } = req.params as z.infer<typeof TiParams>;
-    const ti = await ctx.requireTi(dag_id, dag_run_id, task_id);
-    return (await withTriggers(ctx.store, [ti]))[0];
-  });
+  app.get(
+    '/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id',
+    { schema: { params: TiParams, tags: ['TaskInstance'], summary: 'One task instance' } },
+    async (req) => {
+      const { dag_id, dag_run_id, task_id } = req.params as z.infer<typeof TiParams>;
+      const ti = await ctx.requireTi(dag_id, dag_run_id, task_id);
+      return (await withTriggers(ctx.store, [ti]))[0];
+    },
+  );
 
-  app.patch('/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id', { schema: { params: TiParams, body: PatchBody, tags: ['TaskInstance'], summary: 'Mark a task instance success / failed / skipped' } }, async (req) => {
-    const { dag_id, dag_run_id, task_id } = req.params as z.infer<typeof TiParams>;
-    const body = req.body as z.infer<typeof PatchBody>;
-    const ti = await ctx.requireTi(dag_id, dag_run_id, task_id);
-    if (body.dry_run) return tiReference(ti);
-    await markTaskInstances(ctx, [ti], body.new_state);
-    return tiReference(ti);
-  });
+  app.patch(
+    '/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id',
+    { schema: { params: TiParams, body: PatchBody, tags: ['TaskInstance'], summary: 'Mark a task instance success / failed / skipped' } },
+    async (req) => {
+      const { dag_id, dag_run_id, task_id } = req.params as z.infer<typeof TiParams>;
+      const body = req.body as z.infer<typeof PatchBody>;
+      const ti = await ctx.requireTi(dag_id, dag_run_id, task_id);
+      if (body.dry_run) return tiReference(ti);
+      await markTaskInstances(ctx, [ti], body.new_state);
+      return tiReference(ti);
+    },
+  );
 }

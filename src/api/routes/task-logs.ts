@@ -44,29 +44,36 @@ export function formatLogLine(l: TaskLogDoc): string {
 }
 
 export function taskLogRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id/logs/:task_try_number', { schema: { params: Params, querystring: Query, tags: ['TaskInstance'], summary: 'Logs of one try (tail with continuation_token)' } }, async (req, reply) => {
-    const p = req.params as z.infer<typeof Params>;
-    const q = req.query as z.infer<typeof Query>;
-    const ti = await ctx.requireTi(p.dag_id, p.dag_run_id, p.task_id, q.map_index);
-    const after = decodeToken(q.token);
-    const lines = await ctx.store.taskLogs
-      .find({ ti_id: taskInstanceId(p.dag_id, p.dag_run_id, p.task_id, q.map_index), try_number: p.task_try_number, seq: { $gt: after } })
-      .sort({ seq: 1 })
-      .limit(q.limit)
-      .toArray();
-    const last = lines.length ? lines[lines.length - 1]!.seq : after;
-    const content = lines.map(formatLogLine).join('\n');
-    const token = encodeToken(last);
-    const accept = req.headers.accept ?? '';
-    if (accept.includes('text/plain') && !accept.includes('application/json')) {
-      return reply.type('text/plain; charset=utf-8').header('x-continuation-token', token).send(content + (content ? '\n' : ''));
-    }
-    return {
-      content,
-      continuation_token: token,
-      lines: lines.map((l) => ({ seq: l.seq, ts: l.ts.toISOString(), level: l.level, msg: l.msg })),
-      /** True while more lines may still come (the try is running or deferred). */
-      live: ti.try_number === p.task_try_number && ['running', 'deferred', 'queued', 'scheduled', 'up_for_reschedule'].includes(ti.state ?? ''),
-    };
-  });
+  app.get(
+    '/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id/logs/:task_try_number',
+    { schema: { params: Params, querystring: Query, tags: ['TaskInstance'], summary: 'Logs of one try (tail with continuation_token)' } },
+    async (req, reply) => {
+      const p = req.params as z.infer<typeof Params>;
+      const q = req.query as z.infer<typeof Query>;
+      const ti = await ctx.requireTi(p.dag_id, p.dag_run_id, p.task_id, q.map_index);
+      const after = decodeToken(q.token);
+      const lines = await ctx.store.taskLogs
+        .find({ ti_id: taskInstanceId(p.dag_id, p.dag_run_id, p.task_id, q.map_index), try_number: p.task_try_number, seq: { $gt: after } })
+        .sort({ seq: 1 })
+        .limit(q.limit)
+        .toArray();
+      const last = lines.length ? lines[lines.length - 1]!.seq : after;
+      const content = lines.map(formatLogLine).join('\n');
+      const token = encodeToken(last);
+      const accept = req.headers.accept ?? '';
+      if (accept.includes('text/plain') && !accept.includes('application/json')) {
+        return reply
+          .type('text/plain; charset=utf-8')
+          .header('x-continuation-token', token)
+          .send(content + (content ? '\n' : ''));
+      }
+      return {
+        content,
+        continuation_token: token,
+        lines: lines.map((l) => ({ seq: l.seq, ts: l.ts.toISOString(), level: l.level, msg: l.msg })),
+        /** True while more lines may still come (the try is running or deferred). */
+        live: ti.try_number === p.task_try_number && ['running', 'deferred', 'queued', 'scheduled', 'up_for_reschedule'].includes(ti.state ?? ''),
+      };
+    },
+  );
 }

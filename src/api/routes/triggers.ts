@@ -7,7 +7,13 @@ import type { ApiContext } from '../api-context.ts';
 import { apiTrigger } from '../serializers.ts';
 import { boolQuery, paginationQuery, sortFor } from '../http/pagination.ts';
 
-const Query = z.object({ ...paginationQuery, kind: z.string().optional(), triggerer_id: z.string().optional(), dag_id: z.string().optional(), unclaimed: boolQuery.optional() });
+const Query = z.object({
+  ...paginationQuery,
+  kind: z.string().optional(),
+  triggerer_id: z.string().optional(),
+  dag_id: z.string().optional(),
+  unclaimed: boolQuery.optional(),
+});
 
 export function triggerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/triggers', { schema: { querystring: Query, tags: ['Trigger'], summary: 'List triggers' } }, async (req) => {
@@ -18,7 +24,10 @@ export function triggerRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (q.triggerer_id) filter.triggerer_id = q.triggerer_id;
     if (q.unclaimed !== undefined) filter.triggerer_id = q.unclaimed ? null : { $ne: null };
     const sort = sortFor(q.order_by, { created_date: 'created_at', deadline: 'deadline', kind: 'kind', id: '_id', dag_id: 'dag_id' }, 'created_date');
-    const [docs, total] = await Promise.all([ctx.store.triggers.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(), ctx.store.triggers.countDocuments(filter)]);
+    const [docs, total] = await Promise.all([
+      ctx.store.triggers.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
+      ctx.store.triggers.countDocuments(filter),
+    ]);
     return { triggers: docs.map(apiTrigger), total_entries: total };
   });
 }

@@ -7,9 +7,11 @@ import type { ApiContext } from '../api-context.ts';
 import { apiVariable } from '../serializers.ts';
 import { csvList, paginationQuery, sortFor } from '../http/pagination.ts';
 
-const KEY_RE = /^[A-Za-z0-9_.\-]{1,250}$/;
+const KEY_RE = /^[A-Za-z0-9_.-]{1,250}$/;
 const KeyParams = z.object({ variable_key: z.string().min(1) });
-const Body = z.object({ key: z.string().regex(KEY_RE, "use 1-250 letters, digits, '_', '.' or '-'"), value: z.string(), description: z.string().nullish() }).strict();
+const Body = z
+  .object({ key: z.string().regex(KEY_RE, "use 1-250 letters, digits, '_', '.' or '-'"), value: z.string(), description: z.string().nullish() })
+  .strict();
 const PatchBody = z.object({ key: z.string().optional(), value: z.string().optional(), description: z.string().nullish() }).strict();
 
 export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -36,19 +38,24 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return apiVariable({ _id: b.key, ...doc });
   });
 
-  app.patch('/api/v1/variables/:variable_key', { schema: { params: KeyParams, querystring: z.object({ update_mask: csvList }), body: PatchBody, tags: ['Variable'], summary: 'Update a variable' } }, async (req) => {
-    const { variable_key } = req.params as z.infer<typeof KeyParams>;
-    const { update_mask } = req.query as { update_mask?: string[] };
-    const b = req.body as z.infer<typeof PatchBody>;
-    if (b.key !== undefined && b.key !== variable_key) throw new InvalidInputError('Invalid request body', [{ path: 'key', message: `must match the path ('${variable_key}'); renaming is not supported` }]);
-    const fields = update_mask?.length ? update_mask : ['value', 'description'];
-    const set: Record<string, unknown> = { updated_at: new Date() };
-    if (fields.includes('value') && b.value !== undefined) set.val = b.value;
-    if (fields.includes('description') && b.description !== undefined) set.description = b.description;
-    const doc = await col.findOneAndUpdate({ _id: variable_key }, { $set: set }, { returnDocument: 'after' });
-    if (!doc) throw new NotFoundError('VARIABLE_NOT_FOUND', `Variable does not exist: '${variable_key}'`);
-    return apiVariable(doc);
-  });
+  app.patch(
+    '/api/v1/variables/:variable_key',
+    { schema: { params: KeyParams, querystring: z.object({ update_mask: csvList }), body: PatchBody, tags: ['Variable'], summary: 'Update a variable' } },
+    async (req) => {
+      const { variable_key } = req.params as z.infer<typeof KeyParams>;
+      const { update_mask } = req.query as { update_mask?: string[] };
+      const b = req.body as z.infer<typeof PatchBody>;
+      if (b.key !== undefined && b.key !== variable_key)
+        throw new InvalidInputError('Invalid request body', [{ path: 'key', message: `must match the path ('${variable_key}'); renaming is not supported` }]);
+      const fields = update_mask?.length ? update_mask : ['value', 'description'];
+      const set: Record<string, unknown> = { updated_at: new Date() };
+      if (fields.includes('value') && b.value !== undefined) set.val = b.value;
+      if (fields.includes('description') && b.description !== undefined) set.description = b.description;
+      const doc = await col.findOneAndUpdate({ _id: variable_key }, { $set: set }, { returnDocument: 'after' });
+      if (!doc) throw new NotFoundError('VARIABLE_NOT_FOUND', `Variable does not exist: '${variable_key}'`);
+      return apiVariable(doc);
+    },
+  );
 
   app.delete('/api/v1/variables/:variable_key', { schema: { params: KeyParams, tags: ['Variable'], summary: 'Delete a variable' } }, async (req, reply) => {
     const { variable_key } = req.params as z.infer<typeof KeyParams>;

@@ -11,20 +11,38 @@ const KeyParams = TiParams.extend({ xcom_key: z.string().min(1) });
 const ListQuery = z.object({ ...paginationQuery, map_index: z.coerce.number().int().min(-1).optional() });
 
 export function xcomRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id/xcomEntries', { schema: { params: TiParams, querystring: ListQuery, tags: ['XCom'], summary: 'XCom entries of a task instance' } }, async (req) => {
-    const { dag_id, dag_run_id, task_id } = req.params as z.infer<typeof TiParams>;
-    const q = req.query as z.infer<typeof ListQuery>;
-    const filter = { dag_id, run_id: dag_run_id, task_id, ...(q.map_index !== undefined ? { map_index: q.map_index } : {}) };
-    const sort = sortFor(q.order_by, { key: 'key', timestamp: 'timestamp' }, 'key');
-    const [docs, total] = await Promise.all([ctx.store.xcom.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(), ctx.store.xcom.countDocuments(filter)]);
-    return { xcom_entries: docs.map((x) => apiXCom(x, false)), total_entries: total };
-  });
+  app.get(
+    '/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id/xcomEntries',
+    { schema: { params: TiParams, querystring: ListQuery, tags: ['XCom'], summary: 'XCom entries of a task instance' } },
+    async (req) => {
+      const { dag_id, dag_run_id, task_id } = req.params as z.infer<typeof TiParams>;
+      const q = req.query as z.infer<typeof ListQuery>;
+      const filter = { dag_id, run_id: dag_run_id, task_id, ...(q.map_index !== undefined ? { map_index: q.map_index } : {}) };
+      const sort = sortFor(q.order_by, { key: 'key', timestamp: 'timestamp' }, 'key');
+      const [docs, total] = await Promise.all([
+        ctx.store.xcom.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
+        ctx.store.xcom.countDocuments(filter),
+      ]);
+      return { xcom_entries: docs.map((x) => apiXCom(x, false)), total_entries: total };
+    },
+  );
 
-  app.get('/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id/xcomEntries/:xcom_key', { schema: { params: KeyParams, querystring: z.object({ map_index: z.coerce.number().int().min(-1).default(-1) }), tags: ['XCom'], summary: 'One XCom entry with its value' } }, async (req) => {
-    const { dag_id, dag_run_id, task_id, xcom_key } = req.params as z.infer<typeof KeyParams>;
-    const { map_index } = req.query as { map_index: number };
-    const doc = await ctx.store.xcom.findOne({ dag_id, run_id: dag_run_id, task_id, key: xcom_key, map_index });
-    if (!doc) throw new NotFoundError('NOT_FOUND', `XCom entry '${xcom_key}' of task '${task_id}' in run '${dag_run_id}' of DAG '${dag_id}' not found`);
-    return apiXCom(doc, true);
-  });
+  app.get(
+    '/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id/xcomEntries/:xcom_key',
+    {
+      schema: {
+        params: KeyParams,
+        querystring: z.object({ map_index: z.coerce.number().int().min(-1).default(-1) }),
+        tags: ['XCom'],
+        summary: 'One XCom entry with its value',
+      },
+    },
+    async (req) => {
+      const { dag_id, dag_run_id, task_id, xcom_key } = req.params as z.infer<typeof KeyParams>;
+      const { map_index } = req.query as { map_index: number };
+      const doc = await ctx.store.xcom.findOne({ dag_id, run_id: dag_run_id, task_id, key: xcom_key, map_index });
+      if (!doc) throw new NotFoundError('NOT_FOUND', `XCom entry '${xcom_key}' of task '${task_id}' in run '${dag_run_id}' of DAG '${dag_id}' not found`);
+      return apiXCom(doc, true);
+    },
+  );
 }

@@ -17,12 +17,23 @@ const DEFAULT_EVENTS_QUEUE = 'deferflow-sagemaker-events';
 
 const setupInput = z.object({
   queue: z.string().regex(/^[A-Za-z0-9_-]{1,76}$/, "must be 1-76 letters, digits, '-' or '_' (SQS queue names; '-dlq' is appended for the dead-letter queue)"),
-  awsConnId: z.string().regex(/^[A-Za-z0-9_.-]{1,250}$/, 'must be a connection id').optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
+  awsConnId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,250}$/, 'must be a connection id')
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+    .optional(),
 });
 
 async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
-  const input = validate(setupInput, { queue: opts.queue ?? DEFAULT_EVENTS_QUEUE, awsConnId: opts.awsConnId, region: opts.region }, { queue: '--queue', awsConnId: '--aws-conn-id', region: '--region' }, 'Invalid input');
+  const input = validate(
+    setupInput,
+    { queue: opts.queue ?? DEFAULT_EVENTS_QUEUE, awsConnId: opts.awsConnId, region: opts.region },
+    { queue: '--queue', awsConnId: '--aws-conn-id', region: '--region' },
+    'Invalid input',
+  );
   let connections: ConnectionRepository | undefined;
   try {
     ctx.mongoUri();
@@ -31,7 +42,10 @@ async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, op
     // No database: only DEFERFLOW_CONN_* connections and the SDK default chain are available.
     connections = undefined;
   }
-  const [{ AwsClientFactory }, { setupSageMakerEvents }] = await Promise.all([import('../../providers/aws/aws-clients.ts'), import('../../providers/aws/setup-events.ts')]);
+  const [{ AwsClientFactory }, { setupSageMakerEvents }] = await Promise.all([
+    import('../../providers/aws/aws-clients.ts'),
+    import('../../providers/aws/setup-events.ts'),
+  ]);
   const factory = new AwsClientFactory(connections ? { connections } : {});
   try {
     const r = await setupSageMakerEvents({ clients: factory, connId: input.awsConnId ?? null, queueName: input.queue, region: input.region ?? null });
@@ -53,6 +67,6 @@ export function registerAwsCommands(program: Command): void {
     .description('Create the EventBridge rule and SQS queue that deliver SageMaker job state changes to the triggerer (idempotent)')
     .option('--queue <name>', `SQS queue name (default ${DEFAULT_EVENTS_QUEUE})`)
     .option('--aws-conn-id <conn_id>', 'AWS connection to use (default: the SDK default chain)')
-    .option('--region <region>', 'AWS region (default: the connection\'s or the SDK\'s)')
+    .option('--region <region>', "AWS region (default: the connection's or the SDK's)")
     .action(action(setupEvents));
 }

@@ -23,7 +23,7 @@ async function repo(ctx: CliContext): Promise<ConnectionRepository> {
 
 /** The connection as a URI with every secret masked. */
 function safeUri(conn: Connection): string {
-  return maskSecrets(redactUri(toConnectionUri(maskConnection(conn)))).replaceAll("%2A%2A%2A", "***");
+  return maskSecrets(redactUri(toConnectionUri(maskConnection(conn)))).replaceAll('%2A%2A%2A', '***');
 }
 
 const FIELD_FLAGS = ['connHost', 'connLogin', 'connPassword', 'connSchema', 'connPort', 'connExtra', 'connDescription'] as const;
@@ -52,7 +52,8 @@ const addInput = z
   })
   .superRefine((v, ctx) => {
     if (!v.connUri && !v.connType) ctx.addIssue({ code: 'custom', path: ['connType'], message: 'give either --conn-uri or --conn-type' });
-    if (v.connUri && v.connType) ctx.addIssue({ code: 'custom', path: ['connType'], message: 'cannot be combined with --conn-uri (the URI scheme is the type)' });
+    if (v.connUri && v.connType)
+      ctx.addIssue({ code: 'custom', path: ['connType'], message: 'cannot be combined with --conn-uri (the URI scheme is the type)' });
   });
 
 async function addConnection(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
@@ -66,12 +67,21 @@ async function addConnection(ctx: CliContext, args: Array<string | undefined>, o
   if (v.connUri) {
     const fieldsGiven = FIELD_FLAGS.filter((f) => opts[f] !== undefined && f !== 'connDescription' && f !== 'connExtra');
     if (fieldsGiven.length) {
-      throw new DeferflowError('INVALID_INPUT', `--conn-uri cannot be combined with ${fieldsGiven.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`, {
-        hint: 'Put host, login, password, schema and port into the URI, or give them as flags with --conn-type instead.',
-      });
+      throw new DeferflowError(
+        'INVALID_INPUT',
+        `--conn-uri cannot be combined with ${fieldsGiven.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`,
+        {
+          hint: 'Put host, login, password, schema and port into the URI, or give them as flags with --conn-type instead.',
+        },
+      );
     }
     const parsed = parseConnectionUri(v.connUri);
-    input = { ...parsed, conn_id: v.connId, description: (opts.connDescription as string | undefined) ?? parsed.description, extra: (opts.connExtra as string | undefined) ?? parsed.extra };
+    input = {
+      ...parsed,
+      conn_id: v.connId,
+      description: (opts.connDescription as string | undefined) ?? parsed.description,
+      extra: (opts.connExtra as string | undefined) ?? parsed.extra,
+    };
   } else {
     input = {
       conn_id: v.connId,
@@ -91,7 +101,17 @@ async function addConnection(ctx: CliContext, args: Array<string | undefined>, o
 
 function row(conn: Connection): Record<string, unknown> {
   const m = maskConnection(conn);
-  return { conn_id: m.conn_id, conn_type: m.conn_type, description: m.description, host: m.host, schema: m.schema, login: m.login, password: m.password, port: m.port, extra: m.extra };
+  return {
+    conn_id: m.conn_id,
+    conn_type: m.conn_type,
+    description: m.description,
+    host: m.host,
+    schema: m.schema,
+    login: m.login,
+    password: m.password,
+    port: m.port,
+    extra: m.extra,
+  };
 }
 
 const LIST_COLUMNS = ['conn_id', 'conn_type', 'description', 'host', 'schema', 'login', 'password', 'port', 'extra'].map((key) => ({ key }));

@@ -24,7 +24,12 @@ const input = z.object({
 });
 
 export async function runDagTest(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
-  const v = validate(input, { dagId: args[0], date: args[1], conf: opts.conf, timeout: opts.timeout }, { dagId: 'DAG_ID', date: 'EXECUTION_DATE', conf: '--conf', timeout: '--timeout' }, 'Cannot test the DAG');
+  const v = validate(
+    input,
+    { dagId: args[0], date: args[1], conf: opts.conf, timeout: opts.timeout },
+    { dagId: 'DAG_ID', date: 'EXECUTION_DATE', conf: '--conf', timeout: '--timeout' },
+    'Cannot test the DAG',
+  );
   const dag = await requireDag(ctx, v.dagId);
   const scratch = await openScratchStore(ctx, 'dagtest');
   ctx.onClose(() => scratch.close());
@@ -51,11 +56,18 @@ export async function runDagTest(ctx: CliContext, args: Array<string | undefined
 
   const view = new RunProgressView(ctx.writer, ctx.format);
   const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), v.timeout * 1000).unref());
-  const final = await followRun(store, dag.dagId, run.run_id, view, { intervalMs: 250, taskOrder: dag.topologicalOrder(), done: timedOut, changes$: runtime.bus.changes$ });
+  const final = await followRun(store, dag.dagId, run.run_id, view, {
+    intervalMs: 250,
+    taskOrder: dag.topologicalOrder(),
+    done: timedOut,
+    changes$: runtime.bus.changes$,
+  });
   if (!final) throw new DeferflowError('DAG_RUN_NOT_FOUND', `The test run ${run.run_id} disappeared`);
   view.final(final);
   if (final.state !== 'success' && final.state !== 'failed') {
-    throw new DeferflowError('TASK_TIMEOUT', `The test run of ${dag.dagId} did not finish within ${v.timeout} s (state ${final.state})`, { hint: 'Raise --timeout, or look at the task states above for what is still waiting.' });
+    throw new DeferflowError('TASK_TIMEOUT', `The test run of ${dag.dagId} did not finish within ${v.timeout} s (state ${final.state})`, {
+      hint: 'Raise --timeout, or look at the task states above for what is still waiting.',
+    });
   }
   if (final.state !== 'success') process.exitCode = 1;
 }

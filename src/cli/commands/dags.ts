@@ -71,11 +71,19 @@ const triggerInput = z.object({
   dagId: dagIdArg,
   execDate: logicalDate.optional(),
   conf: jsonObject.optional(),
-  runId: z.string().regex(/^[A-Za-z0-9_.:+\-~]{1,250}$/, "must be 1-250 letters, digits or '_.:+-~'").optional(),
+  runId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:+\-~]{1,250}$/, "must be 1-250 letters, digits or '_.:+-~'")
+    .optional(),
 });
 
 async function triggerDag(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
-  const input = validate(triggerInput, { dagId: args[0], execDate: opts.execDate, conf: opts.conf, runId: opts.runId }, { dagId: 'DAG_ID', execDate: '--exec-date', conf: '--conf', runId: '--run-id' }, 'Cannot trigger');
+  const input = validate(
+    triggerInput,
+    { dagId: args[0], execDate: opts.execDate, conf: opts.conf, runId: opts.runId },
+    { dagId: 'DAG_ID', execDate: '--exec-date', conf: '--conf', runId: '--run-id' },
+    'Cannot trigger',
+  );
   const store = await ctx.store();
   const dag = await requireDag(ctx, input.dagId);
   await syncDagBag(ctx, store);
@@ -105,7 +113,12 @@ async function triggerDag(ctx: CliContext, args: Array<string | undefined>, opts
     ctx.writer.out(JSON.stringify(toJsonValue({ ...row, conf: JSON.parse(run.conf) as unknown }), null, 2));
     return;
   }
-  printRows(ctx.writer, ctx.format, [row], Object.keys(row).map((k) => ({ key: k, state: k === 'state' })));
+  printRows(
+    ctx.writer,
+    ctx.format,
+    [row],
+    Object.keys(row).map((k) => ({ key: k, state: k === 'state' })),
+  );
 }
 
 async function setPaused(ctx: CliContext, args: Array<string | undefined>, paused: boolean): Promise<void> {
@@ -121,7 +134,12 @@ async function setPaused(ctx: CliContext, args: Array<string | undefined>, pause
 }
 
 async function dagState(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
-  const { dagId, date } = validate(z.object({ dagId: dagIdArg, date: z.string({ error: 'is required' }).min(1, 'is required') }), { dagId: args[0], date: args[1] }, { dagId: 'DAG_ID', date: 'LOGICAL_DATE' }, 'Invalid input');
+  const { dagId, date } = validate(
+    z.object({ dagId: dagIdArg, date: z.string({ error: 'is required' }).min(1, 'is required') }),
+    { dagId: args[0], date: args[1] },
+    { dagId: 'DAG_ID', date: 'LOGICAL_DATE' },
+    'Invalid input',
+  );
   const store = await ctx.store();
   const run = await findDagRun(store, dagId, date);
   // Airflow prints None for a date without a run.
@@ -149,7 +167,11 @@ async function showDag(ctx: CliContext, args: Array<string | undefined>): Promis
     return;
   }
   const q = (s: string): string => JSON.stringify(s);
-  const lines = [`digraph ${q(dag.dagId)} {`, `  graph [label=${q(dag.dagId)} labelloc=t rankdir=LR];`, '  node [shape=rectangle style="filled,rounded" fillcolor="#f0ede4"];'];
+  const lines = [
+    `digraph ${q(dag.dagId)} {`,
+    `  graph [label=${q(dag.dagId)} labelloc=t rankdir=LR];`,
+    '  node [shape=rectangle style="filled,rounded" fillcolor="#f0ede4"];',
+  ];
   for (const id of order) lines.push(`  ${q(id)} [label=${q(`${id}\n${dag.getTask(id).operatorName}`)}];`);
   for (const id of order) for (const d of [...dag.getTask(id).downstreamTaskIds].sort()) lines.push(`  ${q(id)} -> ${q(d)};`);
   lines.push('}');
@@ -176,8 +198,21 @@ export function registerDagsCommands(program: Command): void {
     .option('-c, --conf <json>', 'run conf as a JSON object')
     .option('--timeout <seconds>', 'give up after this many seconds', '3600')
     .action(action(async (ctx, args, opts) => (await import('./dag-test.ts')).runDagTest(ctx, args, opts)));
-  dags.command('pause').description('Pause a DAG').argument('<dag_id>', 'the DAG id').action(action((ctx, args) => setPaused(ctx, args, true)));
-  dags.command('unpause').description('Resume a paused DAG').argument('<dag_id>', 'the DAG id').action(action((ctx, args) => setPaused(ctx, args, false)));
-  dags.command('state').description('Print the state of the DAG run at a logical date').argument('<dag_id>', 'the DAG id').argument('<execution_date>', 'logical date or run id').action(action(dagState));
+  dags
+    .command('pause')
+    .description('Pause a DAG')
+    .argument('<dag_id>', 'the DAG id')
+    .action(action((ctx, args) => setPaused(ctx, args, true)));
+  dags
+    .command('unpause')
+    .description('Resume a paused DAG')
+    .argument('<dag_id>', 'the DAG id')
+    .action(action((ctx, args) => setPaused(ctx, args, false)));
+  dags
+    .command('state')
+    .description('Print the state of the DAG run at a logical date')
+    .argument('<dag_id>', 'the DAG id')
+    .argument('<execution_date>', 'logical date or run id')
+    .action(action(dagState));
   dags.command('show').description('Print the DAG as Graphviz DOT (json: tasks and edges)').argument('<dag_id>', 'the DAG id').action(action(showDag));
 }

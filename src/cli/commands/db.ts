@@ -52,13 +52,35 @@ async function check(ctx: CliContext): Promise<void> {
   const indexes = await indexStatus(store);
   const missing = indexes.filter((i) => !i.ok);
   if (ctx.format === 'json') {
-    printObject(ctx.writer, 'json', { ok: missing.length === 0, uri: redactMongoUri(uri), database: store.db.databaseName, server, version, latency_ms: latencyMs, indexes });
+    printObject(ctx.writer, 'json', {
+      ok: missing.length === 0,
+      uri: redactMongoUri(uri),
+      database: store.db.databaseName,
+      server,
+      version,
+      latency_ms: latencyMs,
+      indexes,
+    });
   } else {
-    printObject(ctx.writer, ctx.format, { status: missing.length ? 'indexes missing' : 'ok', uri: redactMongoUri(uri), database: store.db.databaseName, server, version, latency_ms: latencyMs });
-    printRows(ctx.writer, ctx.format, indexes.map((i) => ({ ...i })), [{ key: 'collection' }, { key: 'indexes' }, { key: 'ok' }]);
+    printObject(ctx.writer, ctx.format, {
+      status: missing.length ? 'indexes missing' : 'ok',
+      uri: redactMongoUri(uri),
+      database: store.db.databaseName,
+      server,
+      version,
+      latency_ms: latencyMs,
+    });
+    printRows(
+      ctx.writer,
+      ctx.format,
+      indexes.map((i) => ({ ...i })),
+      [{ key: 'collection' }, { key: 'indexes' }, { key: 'ok' }],
+    );
   }
   if (missing.length) {
-    throw new DeferflowError('CONFIG_ERROR', `Collections without indexes: ${missing.map((m) => m.collection).join(', ')}`, { hint: 'Run `deferflow db init`.' });
+    throw new DeferflowError('CONFIG_ERROR', `Collections without indexes: ${missing.map((m) => m.collection).join(', ')}`, {
+      hint: 'Run `deferflow db init`.',
+    });
   }
 }
 

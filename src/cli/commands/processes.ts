@@ -72,7 +72,10 @@ const eventsQueueFlag = z.string().url('must be an SQS queue URL such as https:/
 /** Triggerer: holds deferred tasks' triggers; with --events-queue-url it consumes SageMaker events from SQS. */
 async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const queueUrl = (opts.eventsQueueUrl as string | undefined) ?? process.env.DEFERFLOW_EVENTS_QUEUE_URL;
-  const url = queueUrl === undefined ? undefined : validate(eventsQueueFlag, queueUrl, { '': opts.eventsQueueUrl ? '--events-queue-url' : 'DEFERFLOW_EVENTS_QUEUE_URL' }, 'Invalid input');
+  const url =
+    queueUrl === undefined
+      ? undefined
+      : validate(eventsQueueFlag, queueUrl, { '': opts.eventsQueueUrl ? '--events-queue-url' : 'DEFERFLOW_EVENTS_QUEUE_URL' }, 'Invalid input');
   const [{ Triggerer }, { AwsClientFactory }, { SqsEventSource }] = await Promise.all([
     import('../../../triggerer/triggerer.ts'),
     import('../../providers/aws/aws-clients.ts'),
@@ -85,7 +88,9 @@ async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts
   const eventSources = url ? [new SqsEventSource({ client: aws.sqs(awsConnId), queueUrl: url, logger })] : [];
   const t = new Triggerer({ store, logger, capacity: ctx.settings.triggererCapacity, eventSources, services: { awsClients: aws } });
   await t.start();
-  ctx.writer.err(`deferflow triggerer ${t.id} running (capacity ${ctx.settings.triggererCapacity}${url ? `, events from ${url}` : ', no event queue: SageMaker jobs are found by reconcile sweeps'})`);
+  ctx.writer.err(
+    `deferflow triggerer ${t.id} running (capacity ${ctx.settings.triggererCapacity}${url ? `, events from ${url}` : ', no event queue: SageMaker jobs are found by reconcile sweeps'})`,
+  );
   await untilSignal();
   // Releases the triggers for adoption; never cancels the remote jobs.
   await t.stop();
@@ -110,7 +115,7 @@ export function registerProcessCommands(program: Command): void {
     .action(action(worker, (o) => ({ workerSlots: o.slots as string | undefined })));
   program
     .command('triggerer')
-    .description('Run a triggerer: hold deferred tasks\' triggers and resume them when their events arrive')
+    .description("Run a triggerer: hold deferred tasks' triggers and resume them when their events arrive")
     .option('--capacity <n>', 'triggers held at most (DEFERFLOW_TRIGGERER_CAPACITY; default 10000)')
     .option('--events-queue-url <url>', 'SQS queue receiving SageMaker state-change events (DEFERFLOW_EVENTS_QUEUE_URL; see `aws setup-events`)')
     .option('--aws-conn-id <conn_id>', 'AWS connection for the queue (default: the SDK default chain)')

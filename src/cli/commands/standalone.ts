@@ -17,9 +17,13 @@ import { toJsonValue } from '../output/renderer.ts';
 async function standalone(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const other = readStandaloneState(ctx.settings.home);
   if (other && other.pid !== process.pid) {
-    throw new DeferflowError('CONFIG_ERROR', `A deferflow standalone is already running (pid ${other.pid}${other.webserverUrl ? `, ${other.webserverUrl}` : ''}) for DEFERFLOW_HOME ${ctx.settings.home}`, {
-      hint: 'Stop it first, or give this one its own DEFERFLOW_HOME.',
-    });
+    throw new DeferflowError(
+      'CONFIG_ERROR',
+      `A deferflow standalone is already running (pid ${other.pid}${other.webserverUrl ? `, ${other.webserverUrl}` : ''}) for DEFERFLOW_HOME ${ctx.settings.home}`,
+      {
+        hint: 'Stop it first, or give this one its own DEFERFLOW_HOME.',
+      },
+    );
   }
   const local = wantsLocalAws(ctx.settings);
   const logger = processLogger(ctx, 'standalone');
@@ -30,7 +34,12 @@ async function standalone(ctx: CliContext, _args: Array<string | undefined>, opt
     dagsFolder: ctx.settings.dagsFolder,
     // A fixed port only when asked for (DEFERFLOW_LOCAL_AWS_PORT): the seed connections follow the stack either way.
     localAws: local ? { dataDir: ctx.settings.localAws.dataDir, port: process.env.DEFERFLOW_LOCAL_AWS_PORT ? ctx.settings.localAws.port : 0 } : false,
-    webserver: { host: ctx.settings.webserver.host, port: ctx.settings.webserver.port, portFallback: opts.port === undefined && !process.env.DEFERFLOW_WEBSERVER_PORT, authToken: ctx.settings.webserver.authToken },
+    webserver: {
+      host: ctx.settings.webserver.host,
+      port: ctx.settings.webserver.port,
+      portFallback: opts.port === undefined && !process.env.DEFERFLOW_WEBSERVER_PORT,
+      authToken: ctx.settings.webserver.authToken,
+    },
     slots: ctx.settings.workerSlots,
     triggererCapacity: ctx.settings.triggererCapacity,
     eventsQueueUrl: process.env.DEFERFLOW_EVENTS_QUEUE_URL,
@@ -39,19 +48,23 @@ async function standalone(ctx: CliContext, _args: Array<string | undefined>, opt
 
   const exports = Object.entries(stack.env).map(([k, v]) => `export ${k}='${v}'`);
   if (ctx.format === 'json') {
-    ctx.writer.out(JSON.stringify(toJsonValue({
-      webserver_url: stack.webserverUrl,
-      mongo_uri: stack.mongoUri,
-      mongo_embedded: stack.mongoEmbedded,
-      local_aws_url: stack.localAws?.url ?? null,
-      local_aws_data_dir: stack.localAwsDataDir,
-      events_queue_url: stack.eventsQueueUrl,
-      connections: stack.connections,
-      variables_set: stack.variablesSet,
-      demo_data: stack.demoDataUri,
-      env: stack.env,
-      pid: process.pid,
-    })));
+    ctx.writer.out(
+      JSON.stringify(
+        toJsonValue({
+          webserver_url: stack.webserverUrl,
+          mongo_uri: stack.mongoUri,
+          mongo_embedded: stack.mongoEmbedded,
+          local_aws_url: stack.localAws?.url ?? null,
+          local_aws_data_dir: stack.localAwsDataDir,
+          events_queue_url: stack.eventsQueueUrl,
+          connections: stack.connections,
+          variables_set: stack.variablesSet,
+          demo_data: stack.demoDataUri,
+          env: stack.env,
+          pid: process.pid,
+        }),
+      ),
+    );
   } else {
     const lines = [
       `deferflow standalone is running (pid ${process.pid}) — Ctrl-C to stop`,
@@ -61,7 +74,9 @@ async function standalone(ctx: CliContext, _args: Array<string | undefined>, opt
     if (stack.localAws) lines.push(`  local AWS    ${stack.localAws.url}  (data in ${stack.localAwsDataDir})`);
     if (stack.eventsQueueUrl) lines.push(`  events       EventBridge → SQS ${stack.eventsQueueUrl} → triggerer`);
     else if (!local) lines.push('  events       none configured: SageMaker jobs are found by reconcile sweeps (see `deferflow aws setup-events`)');
-    const made = Object.entries(stack.connections).filter(([, o]) => o !== 'kept').map(([id, o]) => `${id} (${o})`);
+    const made = Object.entries(stack.connections)
+      .filter(([, o]) => o !== 'kept')
+      .map(([id, o]) => `${id} (${o})`);
     if (made.length) lines.push(`  connections  ${made.join(', ')} → local AWS`);
     if (stack.demoDataUri) lines.push(`  demo data    ${stack.demoDataUri}`);
     lines.push('', 'Other CLI invocations on this machine find this stack by itself (same DEFERFLOW_HOME); from elsewhere:', ...exports.map((e) => `  ${e}`));

@@ -61,7 +61,9 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
     dagsFolder: ctx.settings.dagsFolder,
     localAws: local ? { dataDir } : false,
     stageDelayMs: START_STAGE_DELAY_MS,
-    webserver: serve ? { host: ctx.settings.webserver.host, port: ctx.settings.webserver.port, portFallback: true, authToken: ctx.settings.webserver.authToken } : false,
+    webserver: serve
+      ? { host: ctx.settings.webserver.host, port: ctx.settings.webserver.port, portFallback: true, authToken: ctx.settings.webserver.authToken }
+      : false,
     slots: ctx.settings.workerSlots,
     eventsQueueUrl: process.env.DEFERFLOW_EVENTS_QUEUE_URL,
     writeState: serve && !standaloneAlive,
@@ -71,7 +73,11 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
   const dag = stack.runtime.dagBag.getDag(v.dagId);
   if (!dag) {
     const errors = stack.runtime.dagBag.importErrors.map((e) => `${e.file}: ${e.message.split('\n')[0]}`);
-    throw new NotFoundError('DAG_NOT_FOUND', `DAG '${v.dagId}' not found in ${ctx.settings.dagsFolder}${errors.length ? ` (import errors: ${errors.join('; ')})` : ''}`, 'Run from the repository root, or point DEFERFLOW_DAGS_FOLDER at the folder holding the seed DAGs.');
+    throw new NotFoundError(
+      'DAG_NOT_FOUND',
+      `DAG '${v.dagId}' not found in ${ctx.settings.dagsFolder}${errors.length ? ` (import errors: ${errors.join('; ')})` : ''}`,
+      'Run from the repository root, or point DEFERFLOW_DAGS_FOLDER at the folder holding the seed DAGs.',
+    );
   }
   if (!local) await requireVariables(stack, ['s3_bucket', 'role']);
   say(describeStack(stack, Date.now() - t0));
@@ -84,7 +90,12 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
   say(`Triggered ${dag.dagId} run ${run.run_id}`);
   const view = new RunProgressView(lineWriter(ctx.writer), ctx.format);
   const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), v.timeout * 1000).unref());
-  const following = followRun(stack.store, dag.dagId, run.run_id, view, { intervalMs: 500, taskOrder: dag.topologicalOrder(), done: Promise.race([timedOut, signal]), changes$: stack.runtime.bus.changes$ });
+  const following = followRun(stack.store, dag.dagId, run.run_id, view, {
+    intervalMs: 500,
+    taskOrder: dag.topologicalOrder(),
+    done: Promise.race([timedOut, signal]),
+    changes$: stack.runtime.bus.changes$,
+  });
   const jobLines = announceDeferrals(stack, dag.dagId, run.run_id, say);
   const final = await following;
   jobLines.unsubscribe();
@@ -95,10 +106,18 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
   }
   if (!final) throw new DeferflowError('DAG_RUN_NOT_FOUND', `The run ${run.run_id} disappeared`);
   if (final.state !== 'success' && final.state !== 'failed') {
-    throw new DeferflowError('RUN_WAIT_TIMEOUT', `${dag.dagId} did not finish within ${v.timeout} s (state ${final.state})`, { hint: 'Raise --timeout, or look at the task states above for what is still waiting.' });
+    throw new DeferflowError('RUN_WAIT_TIMEOUT', `${dag.dagId} did not finish within ${v.timeout} s (state ${final.state})`, {
+      hint: 'Raise --timeout, or look at the task states above for what is still waiting.',
+    });
   }
 
-  const summary = await summarizeRun({ store: stack.store, dag, runId: run.run_id, sagemaker: (connId) => stack.awsClients.sagemaker(connId), localAwsDataDir: stack.localAwsDataDir });
+  const summary = await summarizeRun({
+    store: stack.store,
+    dag,
+    runId: run.run_id,
+    sagemaker: (connId) => stack.awsClients.sagemaker(connId),
+    localAwsDataDir: stack.localAwsDataDir,
+  });
   const wallS = (Date.now() - t0) / 1000;
   if (json) ctx.writer.out(JSON.stringify(toJsonValue({ ...summary, wall_s: wallS, webserver_url: stack.webserverUrl, mongo_uri: stack.mongoUri }), null, 2));
   else printSummary(ctx.writer, summary, wallS);
@@ -125,11 +144,14 @@ function announceDeferrals(stack: EmbeddedStack, dagId: string, runId: string, s
     const time = new Date().toISOString().slice(11, 19);
     if (ti.state === 'deferred' && ti.trigger_id) {
       const triggerId = ti.trigger_id;
-      void stack.store.triggers.findOne({ _id: triggerId }).then((t: TriggerDoc | null) => {
-        const what = t?.description ?? t?.kind ?? 'its trigger';
-        triggers.set(ti.task_id, what);
-        say(`[${time}] ${ti.task_id}: waiting on ${what} — worker slot released`);
-      }, () => undefined);
+      void stack.store.triggers.findOne({ _id: triggerId }).then(
+        (t: TriggerDoc | null) => {
+          const what = t?.description ?? t?.kind ?? 'its trigger';
+          triggers.set(ti.task_id, what);
+          say(`[${time}] ${ti.task_id}: waiting on ${what} — worker slot released`);
+        },
+        () => undefined,
+      );
     } else if (c.previous === 'deferred' && ti.state === 'scheduled') {
       const status = eventStatus(ti.trigger_event);
       const waited = ti.deferred_at && ti.resumed_at ? ` after ${formatDuration(ti.resumed_at.getTime() - ti.deferred_at.getTime())}` : '';
@@ -188,7 +210,9 @@ function printSummary(w: Writer, s: RunSummary, wallS: number): void {
   w.out('');
   w.out(renderTable(rows, cols, false));
   w.out(`DAG run ${s.run_id} of ${s.dag_id}: ${s.state} in ${wallS.toFixed(1)} s`);
-  w.out(`Worker slot-seconds used: ${secs(s.totals.running_s)} — SageMaker job seconds: ${secs(s.totals.job_s)} (waited deferred, holding no slot: ${secs(s.totals.deferred_s)})`);
+  w.out(
+    `Worker slot-seconds used: ${secs(s.totals.running_s)} — SageMaker job seconds: ${secs(s.totals.job_s)} (waited deferred, holding no slot: ${secs(s.totals.deferred_s)})`,
+  );
   if (s.accuracy !== null) w.out(`Accuracy on the held-out set: ${(s.accuracy * 100).toFixed(1)}%`);
   const a = s.artifacts;
   if (a.model_s3_uri || a.predictions_s3_uri || a.local_s3_dir) {

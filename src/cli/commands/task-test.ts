@@ -32,7 +32,12 @@ const input = z.object({ dagId: dagIdArg, taskId: taskIdArg, when: z.string().mi
 const DONE: ReadonlySet<string | null> = new Set<string | null>([...FINISHED_TI_STATES, 'up_for_retry', 'up_for_reschedule']);
 
 export async function runTaskTest(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
-  const v = validate(input, { dagId: args[0], taskId: args[1], when: args[2], params: opts.taskParams }, { dagId: 'DAG_ID', taskId: 'TASK_ID', when: 'EXECUTION_DATE_OR_RUN_ID', params: '--task-params' }, 'Cannot test the task');
+  const v = validate(
+    input,
+    { dagId: args[0], taskId: args[1], when: args[2], params: opts.taskParams },
+    { dagId: 'DAG_ID', taskId: 'TASK_ID', when: 'EXECUTION_DATE_OR_RUN_ID', params: '--task-params' },
+    'Cannot test the task',
+  );
   const dag = await requireDag(ctx, v.dagId);
   if (!dag.hasTask(v.taskId)) {
     throw new NotFoundError('TASK_NOT_FOUND', `Task '${v.taskId}' not found in DAG '${v.dagId}'`, `The DAG has: ${dag.taskIds.sort().join(', ')}`);
@@ -52,7 +57,11 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
     else {
       const existing = await scratch.source?.dagRuns.findOne({ dag_id: v.dagId, run_id: v.when });
       if (!existing) {
-        throw new DeferflowError('INVALID_INPUT', `EXECUTION_DATE_OR_RUN_ID: ${JSON.stringify(v.when)} is neither a date nor the run id of a run of ${v.dagId}`, { hint: 'Use a logical date such as 2025-04-09, or a run id from `deferflow tasks states-for-dag-run`.' });
+        throw new DeferflowError(
+          'INVALID_INPUT',
+          `EXECUTION_DATE_OR_RUN_ID: ${JSON.stringify(v.when)} is neither a date nor the run id of a run of ${v.dagId}`,
+          { hint: 'Use a logical date such as 2025-04-09, or a run id from `deferflow tasks states-for-dag-run`.' },
+        );
       }
       logical = existing.logical_date;
       conf = JSON.parse(existing.conf) as Record<string, unknown>;
@@ -66,7 +75,15 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
   await DagBag.fromDags([dag]).syncToStore(store);
   const runs = new DagRunTransitions(store, runtime.bus);
   const tis = new TaskInstanceTransitions(store, runtime.bus);
-  const created = await runs.create({ dagId: dag.dagId, runId: `manual__${isoUtc(logical)}`, runType: 'manual', logicalDate: logical, dataInterval: manualDataInterval(dag.schedule, logical), conf, externalTrigger: true });
+  const created = await runs.create({
+    dagId: dag.dagId,
+    runId: `manual__${isoUtc(logical)}`,
+    runType: 'manual',
+    logicalDate: logical,
+    dataInterval: manualDataInterval(dag.schedule, logical),
+    conf,
+    externalTrigger: true,
+  });
   const run = (await runs.start(created._id)) ?? created;
   // Only this task's instance exists: no upstream to wait for, nothing downstream to start.
   await tis.createForRun(run, taskSpecsOf(dag, [v.taskId]));
@@ -99,24 +116,32 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
   const state = ti.state === 'up_for_retry' ? 'failed' : ti.state;
 
   if (ctx.format === 'json') {
-    ctx.writer.out(JSON.stringify(toJsonValue({
-      dag_id: dag.dagId,
-      task_id: v.taskId,
-      run_id: run.run_id,
-      logical_date: logical,
-      state,
-      try_number: ti.try_number,
-      duration: ti.duration,
-      error: ti.last_error,
-      return_value: returnValue,
-      log: lines.map((l) => ({ ts: l.ts, level: l.level, msg: maskSecrets(l.msg) })),
-    }), null, 2));
+    ctx.writer.out(
+      JSON.stringify(
+        toJsonValue({
+          dag_id: dag.dagId,
+          task_id: v.taskId,
+          run_id: run.run_id,
+          logical_date: logical,
+          state,
+          try_number: ti.try_number,
+          duration: ti.duration,
+          error: ti.last_error,
+          return_value: returnValue,
+          log: lines.map((l) => ({ ts: l.ts, level: l.level, msg: maskSecrets(l.msg) })),
+        }),
+        null,
+        2,
+      ),
+    );
   } else {
     for (const l of lines) ctx.writer.out(`[${l.ts.toISOString()}] ${l.level.toUpperCase()} - ${maskSecrets(l.msg)}`);
     if (ctx.format === 'plain') ctx.writer.out(`state\t${state}\nreturn_value\t${JSON.stringify(returnValue)}`);
     else {
       ctx.writer.out(`Return value: ${maskSecrets(JSON.stringify(returnValue))}`);
-      ctx.writer.out(`Task ${v.taskId}: ${formatState(state, ctx.writer.isTty && !process.env.NO_COLOR)}${ti.last_error ? ` — ${maskSecrets(ti.last_error.split('\n')[0])}` : ''}`);
+      ctx.writer.out(
+        `Task ${v.taskId}: ${formatState(state, ctx.writer.isTty && !process.env.NO_COLOR)}${ti.last_error ? ` — ${maskSecrets(ti.last_error.split('\n')[0])}` : ''}`,
+      );
     }
   }
   if (state !== 'success') process.exitCode = 1;

@@ -62,7 +62,10 @@ function treeOf(dag: DAG): TreeNode[] {
     const t = dag.getTask(id);
     return { task_id: id, operator: t.operatorName, downstream: [...t.downstreamTaskIds].sort().map(node) };
   };
-  return dag.roots.map((t) => t.taskId).sort().map(node);
+  return dag.roots
+    .map((t) => t.taskId)
+    .sort()
+    .map(node);
 }
 
 const STATE_COLUMNS = [
@@ -75,7 +78,12 @@ const STATE_COLUMNS = [
 ];
 
 async function statesForDagRun(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
-  const { dagId, run } = validate(z.object({ dagId: dagIdArg, run: runRef }), { dagId: args[0], run: args[1] }, { dagId: 'DAG_ID', run: 'EXECUTION_DATE_OR_RUN_ID' }, 'Invalid input');
+  const { dagId, run } = validate(
+    z.object({ dagId: dagIdArg, run: runRef }),
+    { dagId: args[0], run: args[1] },
+    { dagId: 'DAG_ID', run: 'EXECUTION_DATE_OR_RUN_ID' },
+    'Invalid input',
+  );
   const store = await ctx.store();
   const dagRun = await requireDagRun(store, dagId, run);
   const tis = await store.taskInstances.find({ dag_id: dagId, run_id: dagRun.run_id }).sort({ task_id: 1 }).toArray();
@@ -83,11 +91,35 @@ async function statesForDagRun(ctx: CliContext, args: Array<string | undefined>)
   const known = new Set(tis.map((t) => t.task_id));
   const missing = ((await dagDoc(store, dagId))?.tasks ?? []).map((t) => t.task_id).filter((id) => !known.has(id));
   const rows = [
-    ...tis.map((t) => ({ dag_id: t.dag_id, execution_date: dagRun.logical_date, task_id: t.task_id, state: t.state, start_date: t.start_date, end_date: t.end_date, try_number: t.try_number, duration: t.duration })),
-    ...missing.map((id) => ({ dag_id: dagId, execution_date: dagRun.logical_date, task_id: id, state: null, start_date: null, end_date: null, try_number: 0, duration: null })),
+    ...tis.map((t) => ({
+      dag_id: t.dag_id,
+      execution_date: dagRun.logical_date,
+      task_id: t.task_id,
+      state: t.state,
+      start_date: t.start_date,
+      end_date: t.end_date,
+      try_number: t.try_number,
+      duration: t.duration,
+    })),
+    ...missing.map((id) => ({
+      dag_id: dagId,
+      execution_date: dagRun.logical_date,
+      task_id: id,
+      state: null,
+      start_date: null,
+      end_date: null,
+      try_number: 0,
+      duration: null,
+    })),
   ].sort((a, b) => a.task_id.localeCompare(b.task_id));
   if (ctx.format === 'json') {
-    ctx.writer.out(JSON.stringify(rows.map((r) => toJsonValue({ ...r, run_id: dagRun.run_id })), null, 2));
+    ctx.writer.out(
+      JSON.stringify(
+        rows.map((r) => toJsonValue({ ...r, run_id: dagRun.run_id })),
+        null,
+        2,
+      ),
+    );
     return;
   }
   printRows(ctx.writer, ctx.format, rows, STATE_COLUMNS);
@@ -100,13 +132,22 @@ async function findTaskInstance(store: Store, dagId: string, run: string, taskId
 }
 
 async function taskState(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
-  const input = validate(z.object({ dagId: dagIdArg, taskId: taskIdArg, run: runRef }), { dagId: args[0], taskId: args[1], run: args[2] }, { dagId: 'DAG_ID', taskId: 'TASK_ID', run: 'EXECUTION_DATE_OR_RUN_ID' }, 'Invalid input');
+  const input = validate(
+    z.object({ dagId: dagIdArg, taskId: taskIdArg, run: runRef }),
+    { dagId: args[0], taskId: args[1], run: args[2] },
+    { dagId: 'DAG_ID', taskId: 'TASK_ID', run: 'EXECUTION_DATE_OR_RUN_ID' },
+    'Invalid input',
+  );
   const store = await ctx.store();
   const { ti } = await findTaskInstance(store, input.dagId, input.run, input.taskId);
   if (!ti) {
     const doc = await dagDoc(store, input.dagId);
     if (doc && !doc.tasks.some((t) => t.task_id === input.taskId)) {
-      throw new NotFoundError('TASK_NOT_FOUND', `Task '${input.taskId}' not found in DAG '${input.dagId}'`, 'List the tasks with `deferflow tasks list DAG_ID`.');
+      throw new NotFoundError(
+        'TASK_NOT_FOUND',
+        `Task '${input.taskId}' not found in DAG '${input.dagId}'`,
+        'List the tasks with `deferflow tasks list DAG_ID`.',
+      );
     }
   }
   if (ctx.format === 'json') printScalar(ctx.writer, 'json', ti?.state ?? null, 'state');
@@ -122,10 +163,20 @@ const logsInput = z.object({
 });
 
 async function taskLogs(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
-  const input = validate(logsInput, { dagId: args[0], run: args[1], taskId: args[2], tryNumber: opts.try, follow: opts.follow }, { dagId: 'DAG_ID', run: 'EXECUTION_DATE_OR_RUN_ID', taskId: 'TASK_ID', tryNumber: '--try' }, 'Invalid input');
+  const input = validate(
+    logsInput,
+    { dagId: args[0], run: args[1], taskId: args[2], tryNumber: opts.try, follow: opts.follow },
+    { dagId: 'DAG_ID', run: 'EXECUTION_DATE_OR_RUN_ID', taskId: 'TASK_ID', tryNumber: '--try' },
+    'Invalid input',
+  );
   const store = await ctx.store();
   const { ti } = await findTaskInstance(store, input.dagId, input.run, input.taskId);
-  if (!ti) throw new NotFoundError('TASK_INSTANCE_NOT_FOUND', `Task instance ${input.dagId}.${input.taskId} of run '${input.run}' not found`, 'Check the task id with `deferflow tasks list DAG_ID`.');
+  if (!ti)
+    throw new NotFoundError(
+      'TASK_INSTANCE_NOT_FOUND',
+      `Task instance ${input.dagId}.${input.taskId} of run '${input.run}' not found`,
+      'Check the task id with `deferflow tasks list DAG_ID`.',
+    );
   const repo = new TaskLogRepository(store);
   const tryNumber = input.tryNumber ?? Math.max(1, ti.try_number);
   let after = -1;
@@ -139,7 +190,8 @@ async function taskLogs(ctx: CliContext, args: Array<string | undefined>, opts: 
   };
   print(await repo.read(ti._id, tryNumber));
   if (!input.follow) {
-    if (after < 0 && ctx.format !== 'json') ctx.writer.err(`No log lines for try ${tryNumber} of ${input.dagId}.${input.taskId} (state: ${ti.state ?? 'none'})`);
+    if (after < 0 && ctx.format !== 'json')
+      ctx.writer.err(`No log lines for try ${tryNumber} of ${input.dagId}.${input.taskId} (state: ${ti.state ?? 'none'})`);
     return;
   }
   // Tail until the try is over (finished, or a later try started) and nothing more arrives.
@@ -182,7 +234,12 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 async function clearTasks(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
-  const input = validate(clearInput, { dagId: args[0], taskRegex: opts.taskRegex, start: opts.startDate, end: opts.endDate }, { dagId: 'DAG_ID', taskRegex: '--task-regex', start: '--start-date', end: '--end-date' }, 'Invalid input');
+  const input = validate(
+    clearInput,
+    { dagId: args[0], taskRegex: opts.taskRegex, start: opts.startDate, end: opts.endDate },
+    { dagId: 'DAG_ID', taskRegex: '--task-regex', start: '--start-date', end: '--end-date' },
+    'Invalid input',
+  );
   const store = await ctx.store();
   const runFilter: Record<string, unknown> = { dag_id: input.dagId };
   if (input.start || input.end) runFilter.logical_date = { ...(input.start ? { $gte: input.start } : {}), ...(input.end ? { $lte: input.end } : {}) };
@@ -203,7 +260,9 @@ async function clearTasks(ctx: CliContext, args: Array<string | undefined>, opts
   }
   if (!opts.yes) {
     if (!process.stdin.isTTY) {
-      throw new DeferflowError('INVALID_INPUT', `${tis.length} task instance(s) would be cleared, but there is no terminal to confirm on`, { hint: 'Pass --yes to clear without asking.' });
+      throw new DeferflowError('INVALID_INPUT', `${tis.length} task instance(s) would be cleared, but there is no terminal to confirm on`, {
+        hint: 'Pass --yes to clear without asking.',
+      });
     }
     ctx.writer.err(tis.map((t) => `<TaskInstance: ${t.dag_id}.${t.task_id} ${t.run_id} [${t.state ?? 'none'}]>`).join('\n'));
     if (!(await confirm(`You are about to clear these ${tis.length} task instances. Are you sure? [y/n] `))) {
@@ -225,10 +284,15 @@ async function clearTasks(ctx: CliContext, args: Array<string | undefined>, opts
   }
   const runT = new DagRunTransitions(store);
   for (const id of new Set(cleared.map((t) => dagRunId(t.dag_id, t.run_id)))) await runT.requeue(id);
-  printMessage(ctx.writer, ctx.format, `Cleared ${cleared.length} task instance(s)${cleared.length < tis.length ? `; ${tis.length - cleared.length} changed concurrently and were left alone` : ''}`, {
-    cleared: cleared.length,
-    task_instances: cleared.map((t) => ({ dag_id: t.dag_id, run_id: t.run_id, task_id: t.task_id, previous_state: t.state })),
-  });
+  printMessage(
+    ctx.writer,
+    ctx.format,
+    `Cleared ${cleared.length} task instance(s)${cleared.length < tis.length ? `; ${tis.length - cleared.length} changed concurrently and were left alone` : ''}`,
+    {
+      cleared: cleared.length,
+      task_instances: cleared.map((t) => ({ dag_id: t.dag_id, run_id: t.run_id, task_id: t.task_id, previous_state: t.state })),
+    },
+  );
 }
 
 function relativesOf(dag: DagDoc, start: string[], direction: 'downstream' | 'upstream'): string[] {
@@ -249,7 +313,12 @@ function relativesOf(dag: DagDoc, start: string[], direction: 'downstream' | 'up
 
 export function registerTasksCommands(program: Command): void {
   const tasks = program.command('tasks').description('Manage task instances');
-  tasks.command('list').description('List the tasks of a DAG').argument('<dag_id>', 'the DAG id').option('-t, --tree', 'show the tasks as a tree of downstreams').action(action(listTasks));
+  tasks
+    .command('list')
+    .description('List the tasks of a DAG')
+    .argument('<dag_id>', 'the DAG id')
+    .option('-t, --tree', 'show the tasks as a tree of downstreams')
+    .action(action(listTasks));
   tasks
     .command('states-for-dag-run')
     .description('Print the state of every task instance of a DAG run')

@@ -31,9 +31,20 @@ async function listTriggersCommand(ctx: CliContext, _args: Array<string | undefi
     deadline: t.deadline,
     created_at: t.created_at,
   }));
-  const columns = ctx.format === 'json'
-    ? Object.keys(rows[0] ?? { id: 0 }).map((key) => ({ key }))
-    : [{ key: 'id' }, { key: 'kind' }, { key: 'dag_id' }, { key: 'task_id' }, { key: 'run_id' }, { key: 'waiting_on' }, { key: 'triggerer_id' }, { key: 'age' }, { key: 'deadline' }];
+  const columns =
+    ctx.format === 'json'
+      ? Object.keys(rows[0] ?? { id: 0 }).map((key) => ({ key }))
+      : [
+          { key: 'id' },
+          { key: 'kind' },
+          { key: 'dag_id' },
+          { key: 'task_id' },
+          { key: 'run_id' },
+          { key: 'waiting_on' },
+          { key: 'triggerer_id' },
+          { key: 'age' },
+          { key: 'deadline' },
+        ];
   printRows(ctx.writer, ctx.format, rows, columns, 'No triggers: nothing is deferred');
 }
 

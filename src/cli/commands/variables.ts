@@ -26,7 +26,8 @@ async function getVariable(ctx: CliContext, args: Array<string | undefined>, opt
   const raw = await (await repo(ctx)).get(key);
   let value: unknown;
   if (raw === undefined) {
-    if (opts.default === undefined) throw new NotFoundError('VARIABLE_NOT_FOUND', `Variable ${key} does not exist`, 'Create it with `deferflow variables set KEY VALUE`, or pass --default.');
+    if (opts.default === undefined)
+      throw new NotFoundError('VARIABLE_NOT_FOUND', `Variable ${key} does not exist`, 'Create it with `deferflow variables set KEY VALUE`, or pass --default.');
     value = opts.default;
   } else if (opts.json) {
     try {
@@ -42,13 +43,20 @@ async function getVariable(ctx: CliContext, args: Array<string | undefined>, opt
 }
 
 async function setVariable(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
-  const { key, value } = validate(z.object({ key: keyArg, value: z.string({ error: 'is required' }) }), { key: args[0], value: args[1] }, { key: 'KEY', value: 'VALUE' }, 'Invalid variable');
+  const { key, value } = validate(
+    z.object({ key: keyArg, value: z.string({ error: 'is required' }) }),
+    { key: args[0], value: args[1] },
+    { key: 'KEY', value: 'VALUE' },
+    'Invalid variable',
+  );
   let stored: unknown = value;
   if (opts.json) {
     try {
       stored = JSON.parse(value);
     } catch (e) {
-      throw new DeferflowError('INVALID_INPUT', `VALUE is not valid JSON (${(e as Error).message})`, { hint: `Quote it for the shell, e.g. deferflow variables set ${key} '{"a": 1}' --json, or drop --json to store the text.` });
+      throw new DeferflowError('INVALID_INPUT', `VALUE is not valid JSON (${(e as Error).message})`, {
+        hint: `Quote it for the shell, e.g. deferflow variables set ${key} '{"a": 1}' --json, or drop --json to store the text.`,
+      });
     }
   }
   const description = typeof opts.description === 'string' ? opts.description : null;
@@ -59,7 +67,13 @@ async function setVariable(ctx: CliContext, args: Array<string | undefined>, opt
 async function listVariables(ctx: CliContext): Promise<void> {
   const docs = await (await repo(ctx)).list();
   // Like Airflow: keys only (values may be secrets); descriptions help tell them apart.
-  printRows(ctx.writer, ctx.format, docs.map((d) => ({ key: d.key, description: d.description })), [{ key: 'key' }, { key: 'description' }], 'No variables found');
+  printRows(
+    ctx.writer,
+    ctx.format,
+    docs.map((d) => ({ key: d.key, description: d.description })),
+    [{ key: 'key' }, { key: 'description' }],
+    'No variables found',
+  );
 }
 
 async function deleteVariable(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
@@ -77,13 +91,17 @@ async function importVariables(ctx: CliContext, args: Array<string | undefined>,
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new DeferflowError('INVALID_INPUT', `Cannot read ${file}: ${(e as Error).message}`, { hint: 'Give the path of a JSON file such as {"key": "value"}.' });
+    throw new DeferflowError('INVALID_INPUT', `Cannot read ${file}: ${(e as Error).message}`, {
+      hint: 'Give the path of a JSON file such as {"key": "value"}.',
+    });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new DeferflowError('INVALID_INPUT', `${file} is not valid JSON (${(e as Error).message})`, { hint: 'The file must hold one JSON object: {"key": "value", "other": {"nested": 1}}.' });
+    throw new DeferflowError('INVALID_INPUT', `${file} is not valid JSON (${(e as Error).message})`, {
+      hint: 'The file must hold one JSON object: {"key": "value", "other": {"nested": 1}}.',
+    });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new DeferflowError('INVALID_INPUT', `${file} must hold a JSON object of variables`, { hint: 'Example: {"key": "value", "other": {"nested": 1}}.' });
@@ -94,7 +112,8 @@ async function importVariables(ctx: CliContext, args: Array<string | undefined>,
   if (onExisting === 'fail') {
     const existing = [];
     for (const [k] of entries) if ((await r.get(k)) !== undefined) existing.push(k);
-    if (existing.length) throw new DeferflowError('INVALID_INPUT', `Variables already exist: ${existing.join(', ')}`, { hint: 'Use --action-on-existing-key overwrite or skip.' });
+    if (existing.length)
+      throw new DeferflowError('INVALID_INPUT', `Variables already exist: ${existing.join(', ')}`, { hint: 'Use --action-on-existing-key overwrite or skip.' });
   }
   let updated = 0;
   const skipped: string[] = [];
@@ -106,7 +125,12 @@ async function importVariables(ctx: CliContext, args: Array<string | undefined>,
     await r.set(k, v);
     updated += 1;
   }
-  printMessage(ctx.writer, ctx.format, `${updated} of ${entries.length} variables successfully updated.${skipped.length ? ` Skipped: ${skipped.join(', ')}` : ''}`, { updated, total: entries.length, skipped });
+  printMessage(
+    ctx.writer,
+    ctx.format,
+    `${updated} of ${entries.length} variables successfully updated.${skipped.length ? ` Skipped: ${skipped.join(', ')}` : ''}`,
+    { updated, total: entries.length, skipped },
+  );
 }
 
 async function exportVariables(ctx: CliContext, args: Array<string | undefined>): Promise<void> {

@@ -59,14 +59,21 @@ export function renderTable(rows: ReadonlyArray<Row>, columns: ReadonlyArray<Col
 
 export function renderPlain(rows: ReadonlyArray<Row>, columns: ReadonlyArray<Column>): string {
   const lines = [columns.map((c) => c.header ?? c.key).join('\t')];
-  for (const r of rows) lines.push(columns.map((c) => (c.state ? formatState((r[c.key] as string | null) ?? null) : cellText(r[c.key])).replace(/[\t\n]/g, ' ')).join('\t'));
+  for (const r of rows)
+    lines.push(columns.map((c) => (c.state ? formatState((r[c.key] as string | null) ?? null) : cellText(r[c.key])).replace(/[\t\n]/g, ' ')).join('\t'));
   return lines.join('\n');
 }
 
 /** Print rows in the chosen format. An empty table says so instead of printing a bare header. */
 export function printRows(w: Writer, format: OutputFormat, rows: ReadonlyArray<Row>, columns: ReadonlyArray<Column>, emptyMessage = 'No data found'): void {
   if (format === 'json') {
-    w.out(JSON.stringify(rows.map((r) => toJsonValue(Object.fromEntries(columns.map((c) => [c.key, r[c.key] ?? null])))), null, 2));
+    w.out(
+      JSON.stringify(
+        rows.map((r) => toJsonValue(Object.fromEntries(columns.map((c) => [c.key, r[c.key] ?? null])))),
+        null,
+        2,
+      ),
+    );
     return;
   }
   if (rows.length === 0) {
@@ -83,7 +90,11 @@ export function printObject(w: Writer, format: OutputFormat, obj: Row): void {
     return;
   }
   if (format === 'plain') {
-    w.out(Object.entries(obj).map(([k, v]) => `${k}\t${cellText(v)}`).join('\n'));
+    w.out(
+      Object.entries(obj)
+        .map(([k, v]) => `${k}\t${cellText(v)}`)
+        .join('\n'),
+    );
     return;
   }
   const table = new Table({ style: { head: [], border: [] } });

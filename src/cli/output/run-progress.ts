@@ -52,7 +52,15 @@ export function snapshotOf(run: DagRunDoc, tis: TaskInstanceDoc[], taskOrder: st
       last_error: t.last_error,
     }))
     .sort((a, b) => (rank.get(a.task_id) ?? 1e9) - (rank.get(b.task_id) ?? 1e9) || a.task_id.localeCompare(b.task_id));
-  return { dag_id: run.dag_id, run_id: run.run_id, state: run.state, logical_date: run.logical_date, start_date: run.start_date, end_date: run.end_date, task_instances: rows };
+  return {
+    dag_id: run.dag_id,
+    run_id: run.run_id,
+    state: run.state,
+    logical_date: run.logical_date,
+    start_date: run.start_date,
+    end_date: run.end_date,
+    task_instances: rows,
+  };
 }
 
 export async function readSnapshot(store: Store, dagId: string, runId: string, taskOrder: string[] = []): Promise<RunSnapshot | null> {
@@ -62,14 +70,7 @@ export async function readSnapshot(store: Store, dagId: string, runId: string, t
   return snapshotOf(run, tis, taskOrder);
 }
 
-const COLUMNS = [
-  { key: 'task_id' },
-  { key: 'state', state: true },
-  { key: 'try_number' },
-  { key: 'duration' },
-  { key: 'start_date' },
-  { key: 'end_date' },
-];
+const COLUMNS = [{ key: 'task_id' }, { key: 'state', state: true }, { key: 'try_number' }, { key: 'duration' }, { key: 'start_date' }, { key: 'end_date' }];
 
 function tableRows(s: RunSnapshot): Array<Record<string, unknown>> {
   return s.task_instances.map((t) => ({ ...t, duration: t.duration == null ? '' : formatDuration(t.duration * 1000) }));
@@ -138,7 +139,12 @@ export class RunProgressView {
       return;
     }
     if (this.format === 'plain') {
-      this.writer.out(['task_id\tstate\ttry_number\tduration', ...s.task_instances.map((t) => `${t.task_id}\t${t.state ?? 'none'}\t${t.try_number}\t${t.duration ?? ''}`)].join('\n'));
+      this.writer.out(
+        [
+          'task_id\tstate\ttry_number\tduration',
+          ...s.task_instances.map((t) => `${t.task_id}\t${t.state ?? 'none'}\t${t.try_number}\t${t.duration ?? ''}`),
+        ].join('\n'),
+      );
     } else {
       this.writer.out(renderTable(tableRows(s), COLUMNS, false));
     }

@@ -43,9 +43,16 @@ function ruleOut(r: Rule): JsonObject {
 
 function page<T>(items: T[], body: JsonObject, max = 100): { items: T[]; NextToken?: string } {
   const limit = optNumber(body, 'Limit') ?? max;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw validation(`1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw validation(`1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`);
   const token = optString(body, 'NextToken');
-  const o = token ? decodeToken(token, (v): v is { o: number } => isObject(v) && typeof v.o === 'number', () => validation('The NextToken provided is invalid.')).o : 0;
+  const o = token
+    ? decodeToken(
+        token,
+        (v): v is { o: number } => isObject(v) && typeof v.o === 'number',
+        () => validation('The NextToken provided is invalid.'),
+      ).o
+    : 0;
   const slice = items.slice(o, o + limit);
   return { items: slice, NextToken: o + limit < items.length ? encodeToken({ o: o + limit }) : undefined };
 }
@@ -114,7 +121,10 @@ export function handleEvents(action: string, body: JsonObject, svc: EventBusServ
   switch (action) {
     case 'PutRule': {
       const name = required(body, 'Name');
-      if (!RULE_NAME_RE.test(name)) throw validation(`1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`);
+      if (!RULE_NAME_RE.test(name))
+        throw validation(
+          `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`,
+        );
       const bus = svc.bus(optString(body, 'EventBusName'));
       const pattern = optString(body, 'EventPattern');
       const schedule = optString(body, 'ScheduleExpression');
@@ -126,7 +136,9 @@ export function handleEvents(action: string, body: JsonObject, svc: EventBusServ
       }
       const state = optString(body, 'State') ?? 'ENABLED';
       if (!['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'].includes(state)) {
-        throw validation(`1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]`);
+        throw validation(
+          `1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]`,
+        );
       }
       const existing = bus.rules.get(name);
       const rule: Rule = {
@@ -164,7 +176,7 @@ export function handleEvents(action: string, body: JsonObject, svc: EventBusServ
       const name = required(body, 'Name');
       const r = bus.rules.get(name);
       if (!r) return {}; // deleting a missing rule succeeds, as in AWS
-      if (r.targets.length > 0) throw validation('Rule can\'t be deleted since it has targets.');
+      if (r.targets.length > 0) throw validation("Rule can't be deleted since it has targets.");
       bus.rules.delete(name);
       svc.armSchedule({ ...r, State: 'DISABLED' });
       svc.changed();
@@ -183,12 +195,16 @@ export function handleEvents(action: string, body: JsonObject, svc: EventBusServ
       const bus = svc.bus(optString(body, 'EventBusName'));
       const r = svc.rule(bus, required(body, 'Rule'));
       const targets = Array.isArray(body.Targets) ? body.Targets.filter(isObject) : [];
-      if (targets.length < 1 || targets.length > 10) throw validation(`1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10`);
+      if (targets.length < 1 || targets.length > 10)
+        throw validation(`1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10`);
       const failed: JsonObject[] = [];
       for (const t of targets) {
         const id = optString(t, 'Id') ?? '';
         const arn = optString(t, 'Arn') ?? '';
-        if (!TARGET_ID_RE.test(id)) throw validation(`1 validation error detected: Value '${id}' at 'targets.1.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`);
+        if (!TARGET_ID_RE.test(id))
+          throw validation(
+            `1 validation error detected: Value '${id}' at 'targets.1.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`,
+          );
         if (!/^arn:aws[a-z-]*:[a-z0-9-]+:/.test(arn)) throw validation(`Parameter ${arn} is not valid. Reason: Provided Arn is not in correct format.`);
         const nInputs = ['Input', 'InputPath', 'InputTransformer'].filter((k) => t[k] !== undefined).length;
         if (nInputs > 1) throw validation('Only one of Input, InputPath, or InputTransformer must be provided.');
@@ -228,7 +244,10 @@ export function handleEvents(action: string, body: JsonObject, svc: EventBusServ
     case 'ListRuleNamesByTarget': {
       const bus = svc.bus(optString(body, 'EventBusName'));
       const arn = required(body, 'TargetArn');
-      const names = [...bus.rules.values()].filter((r) => r.targets.some((t) => t.Arn === arn)).map((r) => r.Name).sort();
+      const names = [...bus.rules.values()]
+        .filter((r) => r.targets.some((t) => t.Arn === arn))
+        .map((r) => r.Name)
+        .sort();
       const p = page(names, body);
       return { RuleNames: p.items, NextToken: p.NextToken };
     }

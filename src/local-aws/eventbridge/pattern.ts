@@ -268,7 +268,7 @@ function compileCidr(arg: unknown, path: string): ValueTest {
     return (v) => {
       if (typeof v !== 'string') return false;
       const x = parseIpv4(v);
-      return x !== null && ((x & mask) >>> 0) === net;
+      return x !== null && (x & mask) >>> 0 === net;
     };
   }
   const v6 = parseIpv6(ip);
@@ -324,7 +324,7 @@ function compileAnythingBut(arg: unknown, path: string): ValueTest {
 /** Values of `key` across all candidate objects, with arrays flattened (EventBridge's array semantics). */
 function collect(candidates: unknown[], key: string, out: unknown[]): unknown[] {
   for (const c of candidates) {
-    if (isObj(c) && Object.prototype.hasOwnProperty.call(c, key)) flatten(c[key], out);
+    if (isObj(c) && Object.hasOwn(c, key)) flatten(c[key], out);
   }
   return out;
 }

@@ -43,9 +43,14 @@ export async function downloadS3(s3: S3Store, uri: string, type: string, dest: s
     if (!s3.hasBucket(bucket)) throw new Error(`NoSuchBucket: The specified bucket does not exist (${bucket})`);
     objects = s3.resolveInputs(bucket, key, type === 'S3Object' ? 'S3Object' : 'S3Prefix');
   } catch (e) {
-    throw new DataDownloadError(`ClientError: Data download failed:${(e as Error).message.startsWith('NoSuchBucket') ? '' : 'NoSuchKey (404): '}${(e as Error).message} (${uri})`);
+    throw new DataDownloadError(
+      `ClientError: Data download failed:${(e as Error).message.startsWith('NoSuchBucket') ? '' : 'NoSuchKey (404): '}${(e as Error).message} (${uri})`,
+    );
   }
-  if (objects.length === 0) throw new DataDownloadError(`ClientError: Data download failed:No S3 objects found under S3 URL "${uri}" given in input data source. Please ensure that the bucket exists in the selected region (us-east-1), that objects exist under that S3 prefix, and that the role has "s3:ListBucket" permissions on bucket "${bucket}".`);
+  if (objects.length === 0)
+    throw new DataDownloadError(
+      `ClientError: Data download failed:No S3 objects found under S3 URL "${uri}" given in input data source. Please ensure that the bucket exists in the selected region (us-east-1), that objects exist under that S3 prefix, and that the role has "s3:ListBucket" permissions on bucket "${bucket}".`,
+    );
   const base = type === 'S3Object' ? key.slice(0, key.lastIndexOf('/') + 1) : key.slice(0, key.lastIndexOf('/') + 1);
   for (const o of objects) {
     const rel = o.key.slice(base.length) || o.key.split('/').pop()!;

@@ -18,7 +18,8 @@ const invalidParam = (m: string) => new AwsError('InvalidParameterException', m)
 
 function reqString(body: JsonObject, key: string): string {
   const v = optString(body, key);
-  if (v === undefined || v === '') throw invalidParam(`1 validation error detected: Value null at '${key}' failed to satisfy constraint: Member must not be null`);
+  if (v === undefined || v === '')
+    throw invalidParam(`1 validation error detected: Value null at '${key}' failed to satisfy constraint: Member must not be null`);
   return v;
 }
 
@@ -34,7 +35,8 @@ const groupArn = (ctx: LogsContext, name: string) => `arn:aws:logs:${ctx.region}
 function limitOf(body: JsonObject, def: number, max: number): number {
   const l = optNumber(body, 'limit');
   if (l === undefined) return def;
-  if (!Number.isInteger(l) || l < 1 || l > max) throw invalidParam(`1 validation error detected: Value '${l}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${max}`);
+  if (!Number.isInteger(l) || l < 1 || l > max)
+    throw invalidParam(`1 validation error detected: Value '${l}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${max}`);
   return l;
 }
 
@@ -80,7 +82,7 @@ function getLogEvents(body: JsonObject, ctx: LogsContext): JsonObject {
 
 /** Subset of the filter pattern syntax: terms (AND), "quoted phrases", ?term (OR), -term (NOT). */
 function compileFilter(pattern: string | undefined): (msg: string) => boolean {
-  if (!pattern || !pattern.trim()) return () => true;
+  if (!pattern?.trim()) return () => true;
   const tokens = pattern.match(/[?-]?"[^"]*"|\S+/g) ?? [];
   const all: string[] = [];
   const any: string[] = [];
@@ -104,7 +106,11 @@ function filterLogEvents(body: JsonObject, ctx: LogsContext): JsonObject {
   const filter = compileFilter(optString(body, 'filterPattern'));
   const token = optString(body, 'nextToken');
   const after = token
-    ? decodeToken(token, (v): v is { t: number; s: number } => isObject(v) && typeof v.t === 'number' && typeof v.s === 'number', () => invalidParam('The specified nextToken is invalid.'))
+    ? decodeToken(
+        token,
+        (v): v is { t: number; s: number } => isObject(v) && typeof v.t === 'number' && typeof v.s === 'number',
+        () => invalidParam('The specified nextToken is invalid.'),
+      )
     : undefined;
   const streams: LogStream[] = [...g.streams.values()].filter((s) => (names ? names.includes(s.name) : prefix ? s.name.startsWith(prefix) : true));
   const hits: Array<{ s: LogStream; e: LogStream['events'][number] }> = [];
@@ -120,7 +126,13 @@ function filterLogEvents(body: JsonObject, ctx: LogsContext): JsonObject {
   hits.sort((a, b) => a.e.timestamp - b.e.timestamp || a.e.seq - b.e.seq);
   const page = hits.slice(0, limit);
   const out: JsonObject = {
-    events: page.map(({ s, e }) => ({ logStreamName: s.name, timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime, eventId: `${pad(e.timestamp)}${String(e.seq).padStart(20, '0')}` })),
+    events: page.map(({ s, e }) => ({
+      logStreamName: s.name,
+      timestamp: e.timestamp,
+      message: e.message,
+      ingestionTime: e.ingestionTime,
+      eventId: `${pad(e.timestamp)}${String(e.seq).padStart(20, '0')}`,
+    })),
     searchedLogStreams: streams.map((s) => ({ logStreamName: s.name, searchedCompletely: hits.length <= limit })),
   };
   if (hits.length > limit) {
@@ -137,13 +149,30 @@ function describeLogStreams(body: JsonObject, ctx: LogsContext): JsonObject {
   const orderBy = optString(body, 'orderBy') ?? 'LogStreamName';
   const descending = optBool(body, 'descending') ?? false;
   if (orderBy === 'LastEventTime' && prefix) throw invalidParam('Cannot order by LastEventTime with a logStreamNamePrefix.');
-  if (orderBy !== 'LogStreamName' && orderBy !== 'LastEventTime') throw invalidParam(`1 validation error detected: Value '${orderBy}' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LogStreamName, LastEventTime]`);
+  if (orderBy !== 'LogStreamName' && orderBy !== 'LastEventTime')
+    throw invalidParam(
+      `1 validation error detected: Value '${orderBy}' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LogStreamName, LastEventTime]`,
+    );
   const limit = limitOf(body, 50, 50);
   let list = [...g.streams.values()].filter((s) => !prefix || s.name.startsWith(prefix));
-  list.sort((a, b) => (orderBy === 'LogStreamName' ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : (a.lastEventTimestamp ?? a.creationTime) - (b.lastEventTimestamp ?? b.creationTime) || (a.name < b.name ? -1 : 1)));
+  list.sort((a, b) =>
+    orderBy === 'LogStreamName'
+      ? a.name < b.name
+        ? -1
+        : a.name > b.name
+          ? 1
+          : 0
+      : (a.lastEventTimestamp ?? a.creationTime) - (b.lastEventTimestamp ?? b.creationTime) || (a.name < b.name ? -1 : 1),
+  );
   if (descending) list.reverse();
   const token = optString(body, 'nextToken');
-  const offset = token ? decodeToken(token, (v): v is { o: number } => isObject(v) && typeof v.o === 'number', () => invalidParam('The specified nextToken is invalid.')).o : 0;
+  const offset = token
+    ? decodeToken(
+        token,
+        (v): v is { o: number } => isObject(v) && typeof v.o === 'number',
+        () => invalidParam('The specified nextToken is invalid.'),
+      ).o
+    : 0;
   const page = list.slice(offset, offset + limit);
   const out: JsonObject = {
     logStreams: page.map((s) => ({
@@ -171,7 +200,13 @@ function describeLogGroups(body: JsonObject, ctx: LogsContext): JsonObject {
     .filter((g) => (!prefix || g.name.startsWith(prefix)) && (!pattern || g.name.toLowerCase().includes(pattern.toLowerCase())))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
   const token = optString(body, 'nextToken');
-  const offset = token ? decodeToken(token, (v): v is { o: number } => isObject(v) && typeof v.o === 'number', () => invalidParam('The specified nextToken is invalid.')).o : 0;
+  const offset = token
+    ? decodeToken(
+        token,
+        (v): v is { o: number } => isObject(v) && typeof v.o === 'number',
+        () => invalidParam('The specified nextToken is invalid.'),
+      ).o
+    : 0;
   const page = list.slice(offset, offset + limit);
   const out: JsonObject = {
     logGroups: page.map((g) => ({
@@ -193,7 +228,8 @@ function putLogEvents(body: JsonObject, ctx: LogsContext): JsonObject {
   const g = groupName(body, ctx);
   const s = reqString(body, 'logStreamName');
   const raw = Array.isArray(body.logEvents) ? body.logEvents : [];
-  if (raw.length === 0 || raw.length > 10000) throw invalidParam('1 validation error detected: Value at \'logEvents\' failed to satisfy constraint: Member must have length between 1 and 10000');
+  if (raw.length === 0 || raw.length > 10000)
+    throw invalidParam("1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length between 1 and 10000");
   const events = raw.filter(isObject).map((e) => ({ timestamp: Number(e.timestamp), message: String(e.message ?? '') }));
   for (let i = 1; i < events.length; i++) {
     if (events[i].timestamp < events[i - 1].timestamp) throw invalidParam('Log events in a single PutLogEvents request must be in chronological order.');

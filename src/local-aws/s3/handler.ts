@@ -5,7 +5,7 @@
  * parameters (`?uploads`, `?uploadId=`, `?delete`, `?list-type=2`, ...).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { XMLParser } from 'fast-xml-parser';
 import { AwsError, s3ErrorXml, xmlEscape } from '../errors.ts';
 import { header, readBody, send } from '../http.ts';
@@ -74,7 +74,13 @@ export function parseS3Target(req: IncomingMessage, rawPath: string): { bucket?:
 function bodyStream(req: IncomingMessage): { stream: Readable; decoder?: AwsChunkedDecoder } {
   const enc = header(req, 'content-encoding') ?? '';
   const sha = header(req, 'x-amz-content-sha256') ?? '';
-  if (enc.split(',').map((s) => s.trim()).includes('aws-chunked') || sha.startsWith('STREAMING-')) {
+  if (
+    enc
+      .split(',')
+      .map((s) => s.trim())
+      .includes('aws-chunked') ||
+    sha.startsWith('STREAMING-')
+  ) {
     const decoder = new AwsChunkedDecoder();
     req.on('error', (e) => decoder.destroy(e));
     return { stream: req.pipe(decoder), decoder };
@@ -160,7 +166,11 @@ function parseRange(range: string, size: number): { start: number; end: number }
 }
 
 function invalidRange(size: number): AwsError {
-  return new AwsError('InvalidRange', 'The requested range is not satisfiable', { status: 416, fields: { RangeRequested: '', ActualObjectSize: size }, headers: { 'Content-Range': `bytes */${size}` } });
+  return new AwsError('InvalidRange', 'The requested range is not satisfiable', {
+    status: 416,
+    fields: { RangeRequested: '', ActualObjectSize: size },
+    headers: { 'Content-Range': `bytes */${size}` },
+  });
 }
 
 /** If-Match / If-None-Match / If-(Un)Modified-Since, as S3 evaluates them. */
@@ -169,7 +179,11 @@ function checkConditions(req: IncomingMessage, m: ObjectMeta): number | null {
   const ifNone = header(req, 'if-none-match');
   const ims = header(req, 'if-modified-since');
   const ius = header(req, 'if-unmodified-since');
-  const etagIn = (list: string) => list.split(',').map((s) => s.trim()).some((e) => e === '*' || e.replace(/"/g, '') === m.etag.replace(/"/g, ''));
+  const etagIn = (list: string) =>
+    list
+      .split(',')
+      .map((s) => s.trim())
+      .some((e) => e === '*' || e.replace(/"/g, '') === m.etag.replace(/"/g, ''));
   if (ifMatch && !etagIn(ifMatch)) return 412;
   if (!ifMatch && ius && m.lastModified > Date.parse(ius) + 999) return 412;
   if (ifNone && etagIn(ifNone)) return 304;
@@ -281,9 +295,17 @@ export async function handleS3(req: IncomingMessage, res: ServerResponse, url: U
 function listBuckets(res: ServerResponse, ctx: S3Context): void {
   const items = ctx.store
     .listBuckets()
-    .map((b) => `<Bucket><Name>${xmlEscape(b.name)}</Name><CreationDate>${iso(b.creationDate)}</CreationDate><BucketRegion>${xmlEscape(b.region)}</BucketRegion></Bucket>`)
+    .map(
+      (b) =>
+        `<Bucket><Name>${xmlEscape(b.name)}</Name><CreationDate>${iso(b.creationDate)}</CreationDate><BucketRegion>${xmlEscape(b.region)}</BucketRegion></Bucket>`,
+    )
     .join('');
-  sendXml(res, ctx, 200, `<ListAllMyBucketsResult xmlns="${NS}"><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${items}</Buckets></ListAllMyBucketsResult>`);
+  sendXml(
+    res,
+    ctx,
+    200,
+    `<ListAllMyBucketsResult xmlns="${NS}"><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${items}</Buckets></ListAllMyBucketsResult>`,
+  );
 }
 
 function listObjects(res: ServerResponse, bucket: string, q: URLSearchParams, ctx: S3Context): void {
@@ -294,7 +316,10 @@ function listObjects(res: ServerResponse, bucket: string, q: URLSearchParams, ct
   const enc = (s: string) => xmlEscape(urlEnc ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
   const maxKeysRaw = q.get('max-keys');
   const maxKeys = maxKeysRaw === null ? 1000 : Number(maxKeysRaw);
-  if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new AwsError('InvalidArgument', 'Provided max-keys not an integer or within integer range', { fields: { ArgumentName: 'max-keys', ArgumentValue: maxKeysRaw ?? '' } });
+  if (!Number.isInteger(maxKeys) || maxKeys < 0)
+    throw new AwsError('InvalidArgument', 'Provided max-keys not an integer or within integer range', {
+      fields: { ArgumentName: 'max-keys', ArgumentValue: maxKeysRaw ?? '' },
+    });
   const limit = Math.min(maxKeys, 1000);
   let startAfter: string | undefined;
   const token = q.get('continuation-token');
@@ -305,7 +330,8 @@ function listObjects(res: ServerResponse, bucket: string, q: URLSearchParams, ct
       } catch {
         startAfter = undefined;
       }
-      if (!startAfter) throw new AwsError('InvalidArgument', 'The continuation token provided is incorrect', { fields: { ArgumentName: 'continuation-token' } });
+      if (!startAfter)
+        throw new AwsError('InvalidArgument', 'The continuation token provided is incorrect', { fields: { ArgumentName: 'continuation-token' } });
     } else startAfter = q.get('start-after') ?? undefined;
   } else startAfter = q.get('marker') ?? undefined;
 
@@ -399,7 +425,10 @@ async function completeUpload(req: IncomingMessage, res: ServerResponse, bucket:
 async function listParts(res: ServerResponse, bucket: string, key: string, uploadId: string, ctx: S3Context): Promise<void> {
   const parts = await ctx.store.listParts(bucket, key, uploadId);
   const items = parts
-    .map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><LastModified>${iso(p.lastModified)}</LastModified><ETag>${xmlEscape(p.etag)}</ETag><Size>${p.size}</Size></Part>`)
+    .map(
+      (p) =>
+        `<Part><PartNumber>${p.partNumber}</PartNumber><LastModified>${iso(p.lastModified)}</LastModified><ETag>${xmlEscape(p.etag)}</ETag><Size>${p.size}</Size></Part>`,
+    )
     .join('');
   sendXml(
     res,
@@ -412,16 +441,36 @@ async function listParts(res: ServerResponse, bucket: string, key: string, uploa
 function listUploads(res: ServerResponse, bucket: string, ctx: S3Context): void {
   const items = ctx.store
     .listUploads(bucket)
-    .map((u) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.uploadId}</UploadId><StorageClass>STANDARD</StorageClass><Initiated>${iso(u.initiated)}</Initiated></Upload>`)
+    .map(
+      (u) =>
+        `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.uploadId}</UploadId><StorageClass>STANDARD</StorageClass><Initiated>${iso(u.initiated)}</Initiated></Upload>`,
+    )
     .join('');
-  sendXml(res, ctx, 200, `<ListMultipartUploadsResult xmlns="${NS}"><Bucket>${xmlEscape(bucket)}</Bucket><IsTruncated>false</IsTruncated>${items}</ListMultipartUploadsResult>`);
+  sendXml(
+    res,
+    ctx,
+    200,
+    `<ListMultipartUploadsResult xmlns="${NS}"><Bucket>${xmlEscape(bucket)}</Bucket><IsTruncated>false</IsTruncated>${items}</ListMultipartUploadsResult>`,
+  );
 }
 
-async function getObject(req: IncomingMessage, res: ServerResponse, bucket: string, key: string, q: URLSearchParams, ctx: S3Context, headOnly: boolean): Promise<void> {
+async function getObject(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bucket: string,
+  key: string,
+  q: URLSearchParams,
+  ctx: S3Context,
+  headOnly: boolean,
+): Promise<void> {
   const m = ctx.store.head(bucket, key);
   const cond = checkConditions(req, m);
   if (cond === 304) return send(res, 304, { ...baseHeaders(ctx), ETag: m.etag, 'Last-Modified': new Date(m.lastModified).toUTCString() });
-  if (cond === 412) throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { status: 412, fields: { Condition: 'If-Match' } });
+  if (cond === 412)
+    throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+      status: 412,
+      fields: { Condition: 'If-Match' },
+    });
   const rangeHeader = header(req, 'range');
   const range = rangeHeader && m.size > 0 ? parseRange(rangeHeader, m.size) : null;
   const withChecksum = (header(req, 'x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED' && !range;
@@ -468,7 +517,10 @@ async function getObject(req: IncomingMessage, res: ServerResponse, bucket: stri
 async function copyObject(req: IncomingMessage, res: ServerResponse, bucket: string, key: string, copySource: string, ctx: S3Context): Promise<void> {
   const src = decodeURIComponent(copySource.split('?')[0]).replace(/^\//, '');
   const slash = src.indexOf('/');
-  if (slash <= 0) throw new AwsError('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { fields: { ArgumentName: 'x-amz-copy-source' } });
+  if (slash <= 0)
+    throw new AwsError('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', {
+      fields: { ArgumentName: 'x-amz-copy-source' },
+    });
   const srcBucket = src.slice(0, slash);
   const srcKey = src.slice(slash + 1);
   ctx.store.checkKey(bucket, key);
@@ -492,7 +544,12 @@ async function copyObject(req: IncomingMessage, res: ServerResponse, bucket: str
   if (cond) throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { status: 412 });
   const m = await ctx.store.copy(srcBucket, srcKey, bucket, key, directive === 'REPLACE' ? putMetaFrom(req) : null);
   await readBody(req);
-  sendXml(res, ctx, 200, `<CopyObjectResult xmlns="${NS}"><LastModified>${iso(m.lastModified)}</LastModified><ETag>${xmlEscape(m.etag)}</ETag></CopyObjectResult>`);
+  sendXml(
+    res,
+    ctx,
+    200,
+    `<CopyObjectResult xmlns="${NS}"><LastModified>${iso(m.lastModified)}</LastModified><ETag>${xmlEscape(m.etag)}</ETag></CopyObjectResult>`,
+  );
 }
 
 async function deleteObjects(req: IncomingMessage, res: ServerResponse, bucket: string, ctx: S3Context): Promise<void> {

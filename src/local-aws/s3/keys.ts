@@ -27,13 +27,15 @@ function invalidKey(key: string, why: string): AwsError {
 
 export function validateKey(key: string): void {
   if (key.length === 0) throw invalidKey(key, 'empty key');
-  if (Buffer.byteLength(key) > 1024) throw new AwsError('KeyTooLongError', 'Your key is too long', { fields: { Size: Buffer.byteLength(key), MaxSizeAllowed: 1024 } });
+  if (Buffer.byteLength(key) > 1024)
+    throw new AwsError('KeyTooLongError', 'Your key is too long', { fields: { Size: Buffer.byteLength(key), MaxSizeAllowed: 1024 } });
   if (key.includes('\0')) throw invalidKey(key, 'NUL character');
   if (key.startsWith('/')) throw invalidKey(key, 'absolute paths are not allowed');
   for (const seg of key.split('/')) {
     if (seg === '.' || seg === '..') throw invalidKey(key, 'path segments "." and ".." are not allowed (they would escape the bucket directory)');
     // The escaped segment plus the longest suffix must fit a 255-byte file name.
-    if (Buffer.byteLength(seg) > 200) throw new AwsError('KeyTooLongError', 'Local AWS stores each key segment as a file name; segments longer than 200 bytes are not supported');
+    if (Buffer.byteLength(seg) > 200)
+      throw new AwsError('KeyTooLongError', 'Local AWS stores each key segment as a file name; segments longer than 200 bytes are not supported');
   }
 }
 

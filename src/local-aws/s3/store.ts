@@ -334,7 +334,15 @@ export class S3Store {
       expires: src.expires,
       metadata: { ...src.metadata },
     };
-    const m: ObjectMeta = { ...base, key: dstKey, size: src.size, etag: src.etag, lastModified: Date.now(), checksum: src.checksum, partsCount: src.partsCount };
+    const m: ObjectMeta = {
+      ...base,
+      key: dstKey,
+      size: src.size,
+      etag: src.etag,
+      lastModified: Date.now(),
+      checksum: src.checksum,
+      partsCount: src.partsCount,
+    };
     await this.commit(idx, paths, tmp, m);
     return m;
   }
@@ -447,7 +455,13 @@ export class S3Store {
       if (opts.checksum?.expected !== undefined && computed !== undefined && computed !== opts.checksum.expected) {
         throw new AwsError('BadDigest', `The ${opts.checksum.algorithm} you specified did not match the calculated checksum.`);
       }
-      const info: PartInfo = { partNumber, etag: `"${md5.toString('hex')}"`, size: hasher.size, lastModified: Date.now(), checksum: computed ?? opts.checksum?.expected };
+      const info: PartInfo = {
+        partNumber,
+        etag: `"${md5.toString('hex')}"`,
+        size: hasher.size,
+        lastModified: Date.now(),
+        checksum: computed ?? opts.checksum?.expected,
+      };
       await rename(tmp, join(dir, String(partNumber)));
       await writeFile(join(dir, `${partNumber}.json`), JSON.stringify(info));
       return info;
@@ -476,14 +490,19 @@ export class S3Store {
     const parts: PartInfo[] = [];
     let prev = 0;
     for (const r of requested) {
-      if (r.partNumber <= prev) throw new AwsError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+      if (r.partNumber <= prev)
+        throw new AwsError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
       prev = r.partNumber;
       const p = have.get(r.partNumber);
       const norm = (e: string) => e.replace(/^"|"$/g, '');
       if (!p || norm(p.etag) !== norm(r.etag)) {
-        throw new AwsError('InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not have matched the part\'s entity tag.', {
-          fields: { UploadId: uploadId, PartNumber: r.partNumber },
-        });
+        throw new AwsError(
+          'InvalidPart',
+          "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.",
+          {
+            fields: { UploadId: uploadId, PartNumber: r.partNumber },
+          },
+        );
       }
       parts.push(p);
     }

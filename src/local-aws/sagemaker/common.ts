@@ -87,7 +87,8 @@ interface Cursor {
   n: string;
 }
 
-const isCursor = (v: unknown): v is Cursor => isObject(v) && typeof v.b === 'string' && typeof v.o === 'string' && typeof v.n === 'string' && (typeof v.k === 'string' || typeof v.k === 'number');
+const isCursor = (v: unknown): v is Cursor =>
+  isObject(v) && typeof v.b === 'string' && typeof v.o === 'string' && typeof v.n === 'string' && (typeof v.k === 'string' || typeof v.k === 'number');
 
 /** Generic List*: time filters, NameContains, StatusEquals, SortBy/SortOrder, MaxResults (1-100, default 10), cursor NextToken. */
 export function listPage<T>(spec: ListSpec<T>): { items: T[]; NextToken?: string } {

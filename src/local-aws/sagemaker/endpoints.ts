@@ -107,7 +107,15 @@ export class EndpointService {
     const now = Date.now();
     const e: Entry = {
       name,
-      d: { EndpointName: name, EndpointArn: epArn, EndpointConfigName: cfg.name, ProductionVariants: this.variantSummaries(cfg.name, false), EndpointStatus: 'Creating', CreationTime: now, LastModifiedTime: now },
+      d: {
+        EndpointName: name,
+        EndpointArn: epArn,
+        EndpointConfigName: cfg.name,
+        ProductionVariants: this.variantSummaries(cfg.name, false),
+        EndpointStatus: 'Creating',
+        CreationTime: now,
+        LastModifiedTime: now,
+      },
       tags: tagsFrom(body.Tags),
       meta: {},
     };
@@ -211,7 +219,13 @@ export class EndpointService {
     });
     return {
       Endpoints: page.items.map((e) =>
-        toApi({ EndpointName: e.name, EndpointArn: e.d.EndpointArn, CreationTime: e.d.CreationTime, LastModifiedTime: e.d.LastModifiedTime, EndpointStatus: e.d.EndpointStatus }),
+        toApi({
+          EndpointName: e.name,
+          EndpointArn: e.d.EndpointArn,
+          CreationTime: e.d.CreationTime,
+          LastModifiedTime: e.d.LastModifiedTime,
+          EndpointStatus: e.d.EndpointStatus,
+        }),
       ),
       NextToken: page.NextToken,
     };
@@ -236,7 +250,11 @@ export class EndpointService {
   }
 
   /** SageMaker Runtime InvokeEndpoint (REST JSON: POST /endpoints/{name}/invocations). */
-  async invoke(name: string, body: Buffer, headers: { contentType?: string; accept?: string; targetVariant?: string }): Promise<{ body: Buffer; contentType: string; variant: string }> {
+  async invoke(
+    name: string,
+    body: Buffer,
+    headers: { contentType?: string; accept?: string; targetVariant?: string },
+  ): Promise<{ body: Buffer; contentType: string; variant: string }> {
     const { deps } = this;
     const e = this.state.get('endpoints', name);
     const live = this.live.get(name.toLowerCase());
@@ -258,18 +276,26 @@ export class EndpointService {
     try {
       res = await variant.container.invoke(body, headers.contentType, headers.accept);
     } catch (err) {
-      throw new AwsError('ModelError', `Received server error (0) from primary with message "${(err as Error).message}". See ${logArn} in account ${deps.accountId} for more information.`, {
-        status: 424,
-        fields: { OriginalStatusCode: 500, OriginalMessage: (err as Error).message, LogStreamArn: logArn },
-      });
+      throw new AwsError(
+        'ModelError',
+        `Received server error (0) from primary with message "${(err as Error).message}". See ${logArn} in account ${deps.accountId} for more information.`,
+        {
+          status: 424,
+          fields: { OriginalStatusCode: 500, OriginalMessage: (err as Error).message, LogStreamArn: logArn },
+        },
+      );
     }
     if (res.status !== 200) {
       const msg = res.body.toString('utf8');
       const kind = res.status < 500 ? 'client' : 'server';
-      throw new AwsError('ModelError', `Received ${kind} error (${res.status}) from primary with message "${msg}". See ${logArn} in account ${deps.accountId} for more information.`, {
-        status: 424,
-        fields: { OriginalStatusCode: res.status, OriginalMessage: msg, LogStreamArn: logArn },
-      });
+      throw new AwsError(
+        'ModelError',
+        `Received ${kind} error (${res.status}) from primary with message "${msg}". See ${logArn} in account ${deps.accountId} for more information.`,
+        {
+          status: 424,
+          fields: { OriginalStatusCode: res.status, OriginalMessage: msg, LogStreamArn: logArn },
+        },
+      );
     }
     return { body: res.body, contentType: res.contentType, variant: variant.name };
   }
@@ -279,7 +305,8 @@ export class EndpointService {
     for (const e of [...this.state.endpoints.values()]) {
       const s = e.d.EndpointStatus;
       if (s === 'InService') void this.rollout(e, e.d.EndpointConfigName as string, false);
-      else if (s === 'Creating' || s === 'Updating') this.setStatus(e, 'Failed', { FailureReason: 'Local AWS restarted while the endpoint was being deployed' });
+      else if (s === 'Creating' || s === 'Updating')
+        this.setStatus(e, 'Failed', { FailureReason: 'Local AWS restarted while the endpoint was being deployed' });
       else if (s === 'Deleting') {
         this.state.delete('endpoints', e.name);
         this.deps.markDirty();

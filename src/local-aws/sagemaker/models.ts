@@ -45,8 +45,12 @@ export class ModelService {
     v.string(body.ExecutionRoleArn, 'executionRoleArn', { min: 20, max: 2048, re: ROLE_ARN_RE });
     const containers: Array<[unknown, string]> = [];
     if (body.PrimaryContainer !== undefined) containers.push([body.PrimaryContainer, 'primaryContainer']);
-    if (v.array(body.Containers, 'containers', { max: 15 })) body.Containers.forEach((c, i) => containers.push([c, `containers.${i + 1}.member`]));
-    if (containers.length === 0) v.errors.push("Value null at 'primaryContainer' failed to satisfy constraint: Either PrimaryContainer or Containers must be specified");
+    if (v.array(body.Containers, 'containers', { max: 15 }))
+      body.Containers.forEach((c, i) => {
+        containers.push([c, `containers.${i + 1}.member`]);
+      });
+    if (containers.length === 0)
+      v.errors.push("Value null at 'primaryContainer' failed to satisfy constraint: Either PrimaryContainer or Containers must be specified");
     for (const [c, p] of containers) {
       if (!v.object(c, p, true)) continue;
       v.string(c.Image, `${p}.image`, { max: 255 });
@@ -107,7 +111,8 @@ export class ModelService {
         const p = `productionVariants.${i + 1}.member`;
         if (!v.object(pv, p, true)) return;
         if (v.string(pv.VariantName, `${p}.variantName`, { required: true, max: 63, re: /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/ })) {
-          if (seen.has(pv.VariantName)) v.errors.push(`Value '${pv.VariantName}' at '${p}.variantName' failed to satisfy constraint: Variant names must be unique`);
+          if (seen.has(pv.VariantName))
+            v.errors.push(`Value '${pv.VariantName}' at '${p}.variantName' failed to satisfy constraint: Variant names must be unique`);
           seen.add(pv.VariantName);
         }
         v.name(pv.ModelName, `${p}.modelName`);
@@ -159,6 +164,9 @@ export class ModelService {
       defaultSortBy: 'CreationTime',
       defaultSortOrder: 'Descending',
     });
-    return { EndpointConfigs: page.items.map((e) => toApi({ EndpointConfigName: e.name, EndpointConfigArn: e.d.EndpointConfigArn, CreationTime: e.d.CreationTime })), NextToken: page.NextToken };
+    return {
+      EndpointConfigs: page.items.map((e) => toApi({ EndpointConfigName: e.name, EndpointConfigArn: e.d.EndpointConfigArn, CreationTime: e.d.CreationTime })),
+      NextToken: page.NextToken,
+    };
   }
 }

@@ -49,7 +49,10 @@ export class ProcessingService {
       v.array(body.AppSpecification.ContainerEntrypoint, 'appSpecification.containerEntrypoint', { min: 1, max: 100 });
       v.array(body.AppSpecification.ContainerArguments, 'appSpecification.containerArguments', { min: 1, max: 100 });
     }
-    if (v.object(body.ProcessingResources, 'processingResources', true) && v.object(body.ProcessingResources.ClusterConfig, 'processingResources.clusterConfig', true)) {
+    if (
+      v.object(body.ProcessingResources, 'processingResources', true) &&
+      v.object(body.ProcessingResources.ClusterConfig, 'processingResources.clusterConfig', true)
+    ) {
       const c = body.ProcessingResources.ClusterConfig;
       v.number(c.InstanceCount, 'processingResources.clusterConfig.instanceCount', { required: true, min: 1, max: 100, int: true });
       v.string(c.InstanceType, 'processingResources.clusterConfig.instanceType', { required: true, re: /^ml\.[a-z0-9]+\.[a-z0-9]+$/ });
@@ -61,7 +64,8 @@ export class ProcessingService {
         const p = `processingInputs.${n + 1}.member`;
         if (!v.object(i, p, true)) return;
         if (v.string(i.InputName, `${p}.inputName`, { required: true })) {
-          if (names.has(i.InputName)) v.errors.push(`Value '${i.InputName}' at '${p}.inputName' failed to satisfy constraint: Input and output names must be unique`);
+          if (names.has(i.InputName))
+            v.errors.push(`Value '${i.InputName}' at '${p}.inputName' failed to satisfy constraint: Input and output names must be unique`);
           names.add(i.InputName);
         }
         if (i.S3Input !== undefined && v.object(i.S3Input, `${p}.s3Input`)) {
@@ -77,7 +81,8 @@ export class ProcessingService {
           const p = `processingOutputConfig.outputs.${n + 1}.member`;
           if (!v.object(o, p, true)) return;
           if (v.string(o.OutputName, `${p}.outputName`, { required: true })) {
-            if (names.has(o.OutputName)) v.errors.push(`Value '${o.OutputName}' at '${p}.outputName' failed to satisfy constraint: Input and output names must be unique`);
+            if (names.has(o.OutputName))
+              v.errors.push(`Value '${o.OutputName}' at '${p}.outputName' failed to satisfy constraint: Input and output names must be unique`);
             names.add(o.OutputName);
           }
           if (o.S3Output !== undefined && v.object(o.S3Output, `${p}.s3Output`)) {
@@ -88,7 +93,8 @@ export class ProcessingService {
       }
     }
     v.stringMap(body.Environment, 'environment', { maxEntries: 100, maxKey: 256, maxValue: 256 });
-    if (v.object(body.StoppingCondition, 'stoppingCondition')) v.number(body.StoppingCondition.MaxRuntimeInSeconds, 'stoppingCondition.maxRuntimeInSeconds', { required: true, min: 1, int: true });
+    if (v.object(body.StoppingCondition, 'stoppingCondition'))
+      v.number(body.StoppingCondition.MaxRuntimeInSeconds, 'stoppingCondition.maxRuntimeInSeconds', { required: true, min: 1, int: true });
     validateTags(v, body.Tags);
     v.done();
     const name = body.ProcessingJobName as string;
@@ -200,7 +206,9 @@ export class ProcessingService {
         const app = e.d.AppSpecification as Rec;
         const image = resolveImage(app.ImageUri as string, deps.scriptImages);
         if (image.kind !== 'script') {
-          throw new JobFailure(`ClientError: Local AWS cannot run processing image "${String(app.ImageUri)}". Map it to a local command with the scriptImages option.`);
+          throw new JobFailure(
+            `ClientError: Local AWS cannot run processing image "${String(app.ImageUri)}". Map it to a local command with the scriptImages option.`,
+          );
         }
         await freshDir(dir);
         const inputs = (e.d.ProcessingInputs as Rec[] | undefined) ?? [];
@@ -217,7 +225,11 @@ export class ProcessingService {
           }
           const res = e.d.ProcessingResources as Rec;
           await writeJson(join(dir, 'config', 'processingjobconfig.json'), { ProcessingJobName: name, ProcessingJobArn: e.d.ProcessingJobArn, ...e.d });
-          await writeJson(join(dir, 'config', 'resourceconfig.json'), { current_host: 'algo-1', hosts: ['algo-1'], current_instance_type: ((res.ClusterConfig ?? {}) as Rec).InstanceType });
+          await writeJson(join(dir, 'config', 'resourceconfig.json'), {
+            current_host: 'algo-1',
+            hosts: ['algo-1'],
+            current_instance_type: ((res.ClusterConfig ?? {}) as Rec).InstanceType,
+          });
           await freshDir(join(dir, 'output'));
         };
         await Promise.all([unlessStopped(prep(), signal), stageWait(deps.scheduler, stage(), signal)]);
@@ -228,7 +240,13 @@ export class ProcessingService {
         proc = deps.runner.start({
           command,
           cwd: image.spec.cwd ?? dir,
-          env: { ...(process.env as Record<string, string>), ...(image.spec.env ?? {}), ...stringMap(e.d.Environment), SM_OPT_ML: dir, PROCESSING_JOB_NAME: name },
+          env: {
+            ...(process.env as Record<string, string>),
+            ...(image.spec.env ?? {}),
+            ...stringMap(e.d.Environment),
+            SM_OPT_ML: dir,
+            PROCESSING_JOB_NAME: name,
+          },
           onLine: (l) => log.line(l),
         });
         const r = this.running.get(name.toLowerCase());
@@ -248,7 +266,14 @@ export class ProcessingService {
           } catch {
             /* optional */
           }
-          throw new JobFailure((reason || (exit.error ? `ClientError: Failed to start the processing command: ${exit.error}` : `AlgorithmError: See job logs for more information. Exit code: ${exit.code ?? exit.signal}`)).slice(0, 1024));
+          throw new JobFailure(
+            (
+              reason ||
+              (exit.error
+                ? `ClientError: Failed to start the processing command: ${exit.error}`
+                : `AlgorithmError: See job logs for more information. Exit code: ${exit.code ?? exit.signal}`)
+            ).slice(0, 1024),
+          );
         }
         for (const o of ((e.d.ProcessingOutputConfig as Rec | undefined)?.Outputs as Rec[] | undefined) ?? []) {
           const s3 = o.S3Output as Rec | undefined;
@@ -270,7 +295,10 @@ export class ProcessingService {
         return;
       }
       if (this.closing) return;
-      const reason = err instanceof JobFailure || err instanceof DataDownloadError ? err.message : `InternalServerError: Local AWS failed to run the job: ${(err as Error).message}`;
+      const reason =
+        err instanceof JobFailure || err instanceof DataDownloadError
+          ? err.message
+          : `InternalServerError: Local AWS failed to run the job: ${(err as Error).message}`;
       if (!(err instanceof JobFailure) && !(err instanceof DataDownloadError)) deps.logger.error({ err, job: name }, 'local-aws: processing job crashed');
       this.setStatus(e, 'Failed', { FailureReason: reason, ProcessingEndTime: Date.now() });
     } finally {
@@ -281,7 +309,8 @@ export class ProcessingService {
   recover(): void {
     for (const e of this.state.processing.values()) {
       const s = e.d.ProcessingJobStatus;
-      if (s === 'InProgress' || s === 'Stopping') this.setStatus(e, 'Failed', { FailureReason: 'Local AWS restarted while the job was running', ProcessingEndTime: Date.now() });
+      if (s === 'InProgress' || s === 'Stopping')
+        this.setStatus(e, 'Failed', { FailureReason: 'Local AWS restarted while the job was running', ProcessingEndTime: Date.now() });
     }
   }
 

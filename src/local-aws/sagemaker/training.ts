@@ -42,12 +42,20 @@ interface Running {
 
 export function validateTrainingDefinition(v: Validator, b: JsonObject, prefix = ''): void {
   const p = (s: string) => (prefix ? `${prefix}.${s}` : s);
-  v.string(b.RoleArn, p('roleArn'), { required: true, min: 20, max: 2048, re: ROLE_ARN_RE, pattern: '^arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$' });
+  v.string(b.RoleArn, p('roleArn'), {
+    required: true,
+    min: 20,
+    max: 2048,
+    re: ROLE_ARN_RE,
+    pattern: '^arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$',
+  });
   if (v.object(b.AlgorithmSpecification, p('algorithmSpecification'), true)) {
     const a = b.AlgorithmSpecification;
     v.string(a.TrainingImage, p('algorithmSpecification.trainingImage'), { max: 255 });
     if (a.TrainingImage === undefined && a.AlgorithmName === undefined) {
-      v.errors.push(`Value null at '${p('algorithmSpecification.trainingImage')}' failed to satisfy constraint: Either TrainingImage or AlgorithmName must be specified`);
+      v.errors.push(
+        `Value null at '${p('algorithmSpecification.trainingImage')}' failed to satisfy constraint: Either TrainingImage or AlgorithmName must be specified`,
+      );
     }
     v.enumOf(a.TrainingInputMode, p('algorithmSpecification.trainingInputMode'), ['Pipe', 'File', 'FastFile'], true);
     if (v.array(a.MetricDefinitions, p('algorithmSpecification.metricDefinitions'), { max: 40 })) {
@@ -65,14 +73,19 @@ export function validateTrainingDefinition(v: Validator, b: JsonObject, prefix =
       });
     }
   }
-  v.stringMap(b.HyperParameters ?? b.StaticHyperParameters, p(b.StaticHyperParameters !== undefined ? 'staticHyperParameters' : 'hyperParameters'), { maxEntries: 100, maxKey: 256, maxValue: 2500 });
+  v.stringMap(b.HyperParameters ?? b.StaticHyperParameters, p(b.StaticHyperParameters !== undefined ? 'staticHyperParameters' : 'hyperParameters'), {
+    maxEntries: 100,
+    maxKey: 256,
+    maxValue: 2500,
+  });
   if (v.array(b.InputDataConfig, p('inputDataConfig'), { min: 1, max: 20 })) {
     const seen = new Set<string>();
     b.InputDataConfig.forEach((c, i) => {
       const cp = p(`inputDataConfig.${i + 1}.member`);
       if (!v.object(c, cp, true)) return;
       if (v.string(c.ChannelName, `${cp}.channelName`, { required: true, min: 1, max: 64, re: /^[A-Za-z0-9.\-_]+$/, pattern: '[A-Za-z0-9\\.\\-_]+' })) {
-        if (seen.has(c.ChannelName)) v.errors.push(`Value '${c.ChannelName}' at '${cp}.channelName' failed to satisfy constraint: Channel names must be unique`);
+        if (seen.has(c.ChannelName))
+          v.errors.push(`Value '${c.ChannelName}' at '${cp}.channelName' failed to satisfy constraint: Channel names must be unique`);
         seen.add(c.ChannelName);
       }
       v.enumOf(c.CompressionType, `${cp}.compressionType`, ['None', 'Gzip']);
@@ -87,7 +100,12 @@ export function validateTrainingDefinition(v: Validator, b: JsonObject, prefix =
     });
   }
   if (v.object(b.OutputDataConfig, p('outputDataConfig'), true)) {
-    v.string(b.OutputDataConfig.S3OutputPath, p('outputDataConfig.s3OutputPath'), { required: true, max: 1024, re: S3_URI_RE, pattern: '^(https|s3)://([^/]+)/?(.*)$' });
+    v.string(b.OutputDataConfig.S3OutputPath, p('outputDataConfig.s3OutputPath'), {
+      required: true,
+      max: 1024,
+      re: S3_URI_RE,
+      pattern: '^(https|s3)://([^/]+)/?(.*)$',
+    });
   }
   if (v.object(b.ResourceConfig, p('resourceConfig'), true)) {
     const r = b.ResourceConfig;
@@ -135,7 +153,10 @@ export class TrainingService {
     const name = body.TrainingJobName as string;
     const jobArn = this.arnOf(name);
     if (this.state.get('training', name)) {
-      throw new AwsError('ResourceInUse', `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${jobArn})`);
+      throw new AwsError(
+        'ResourceInUse',
+        `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${jobArn})`,
+      );
     }
     const now = Date.now();
     const outPath = (body.OutputDataConfig as Rec).S3OutputPath as string;
@@ -147,7 +168,10 @@ export class TrainingService {
       TrainingJobStatus: 'InProgress',
       SecondaryStatus: 'Starting',
       HyperParameters: stringMap(body.HyperParameters),
-      AlgorithmSpecification: { ...(body.AlgorithmSpecification as Rec), EnableSageMakerMetricsTimeSeries: (body.AlgorithmSpecification as Rec).EnableSageMakerMetricsTimeSeries ?? false },
+      AlgorithmSpecification: {
+        ...(body.AlgorithmSpecification as Rec),
+        EnableSageMakerMetricsTimeSeries: (body.AlgorithmSpecification as Rec).EnableSageMakerMetricsTimeSeries ?? false,
+      },
       RoleArn: body.RoleArn,
       InputDataConfig: body.InputDataConfig,
       OutputDataConfig: body.OutputDataConfig,
@@ -242,7 +266,10 @@ export class TrainingService {
    */
   private scheduleSim(e: Entry, delay = this.deps.faults.stageMs(4)): void {
     const key = e.name.toLowerCase();
-    this.simTimers.set(key, this.deps.scheduler.after(delay, () => this.advanceSim(e)));
+    this.simTimers.set(
+      key,
+      this.deps.scheduler.after(delay, () => this.advanceSim(e)),
+    );
   }
 
   private advanceSim(e: Entry): void {
@@ -332,13 +359,25 @@ export class TrainingService {
     for (const c of channels) {
       const name = c.ChannelName as string;
       const s3 = ((c.DataSource as Rec).S3DataSource ?? {}) as Rec;
-      dataConfig[name] = { ContentType: c.ContentType, TrainingInputMode: c.InputMode ?? (e.d.AlgorithmSpecification as Rec).TrainingInputMode, S3DistributionType: s3.S3DataDistributionType ?? 'FullyReplicated', RecordWrapperType: c.RecordWrapperType ?? 'None' };
+      dataConfig[name] = {
+        ContentType: c.ContentType,
+        TrainingInputMode: c.InputMode ?? (e.d.AlgorithmSpecification as Rec).TrainingInputMode,
+        S3DistributionType: s3.S3DataDistributionType ?? 'FullyReplicated',
+        RecordWrapperType: c.RecordWrapperType ?? 'None',
+      };
       if (typeof s3.S3Uri === 'string') await downloadS3(this.deps.s3, s3.S3Uri, String(s3.S3DataType ?? 'S3Prefix'), join(dir, 'input', 'data', name));
     }
     const rc = (e.d.ResourceConfig ?? {}) as Rec;
     await writeJson(join(dir, 'input', 'config', 'hyperparameters.json'), e.d.HyperParameters ?? {});
     await writeJson(join(dir, 'input', 'config', 'inputdataconfig.json'), dataConfig);
-    await writeJson(join(dir, 'input', 'config', 'resourceconfig.json'), { current_host: 'algo-1', current_instance_type: rc.InstanceType ?? 'ml.m5.large', current_group_name: 'homogeneousCluster', hosts: ['algo-1'], instance_groups: [{ instance_group_name: 'homogeneousCluster', instance_type: rc.InstanceType ?? 'ml.m5.large', hosts: ['algo-1'] }], network_interface_name: 'eth0' });
+    await writeJson(join(dir, 'input', 'config', 'resourceconfig.json'), {
+      current_host: 'algo-1',
+      current_instance_type: rc.InstanceType ?? 'ml.m5.large',
+      current_group_name: 'homogeneousCluster',
+      hosts: ['algo-1'],
+      instance_groups: [{ instance_group_name: 'homogeneousCluster', instance_type: rc.InstanceType ?? 'ml.m5.large', hosts: ['algo-1'] }],
+      network_interface_name: 'eth0',
+    });
     for (const sub of ['model', 'output/data', 'output/intermediate', 'code']) await freshDir(join(dir, sub));
   }
 
@@ -368,7 +407,14 @@ export class TrainingService {
       SM_NUM_CPUS: '1',
       SM_NUM_GPUS: '0',
       SM_LOG_LEVEL: '20',
-      SM_INPUT_DATA_CONFIG: JSON.stringify(Object.fromEntries(((e.d.InputDataConfig as Rec[] | undefined) ?? []).map((c) => [c.ChannelName, { TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None', ContentType: c.ContentType }]))),
+      SM_INPUT_DATA_CONFIG: JSON.stringify(
+        Object.fromEntries(
+          ((e.d.InputDataConfig as Rec[] | undefined) ?? []).map((c) => [
+            c.ChannelName,
+            { TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None', ContentType: c.ContentType },
+          ]),
+        ),
+      ),
       SM_RESOURCE_CONFIG: JSON.stringify({ current_host: 'algo-1', hosts: ['algo-1'], network_interface_name: 'eth0' }),
       TRAINING_JOB_NAME: e.name,
       TRAINING_JOB_ARN: e.d.TrainingJobArn as string,
@@ -430,7 +476,10 @@ export class TrainingService {
       {
         log = new JobLog(deps.logs, '/aws/sagemaker/TrainingJobs', name);
         const spec = (e.d.AlgorithmSpecification ?? {}) as Rec;
-        const defs: MetricDefinition[] = [...((spec.MetricDefinitions as MetricDefinition[] | undefined) ?? []), ...(image.kind === 'knn' ? KNN_METRIC_DEFINITIONS : [])];
+        const defs: MetricDefinition[] = [
+          ...((spec.MetricDefinitions as MetricDefinition[] | undefined) ?? []),
+          ...(image.kind === 'knn' ? KNN_METRIC_DEFINITIONS : []),
+        ];
         const metrics = new MetricCollector(defs);
         const jobLog = log;
         let command: string[];
@@ -463,7 +512,10 @@ export class TrainingService {
           } catch {
             /* no failure file */
           }
-          if (!reason) reason = exit.error ? `ClientError: Failed to start the training command: ${exit.error}` : `AlgorithmError: See job logs for more information. Exit code: ${exit.code ?? exit.signal}`;
+          if (!reason)
+            reason = exit.error
+              ? `ClientError: Failed to start the training command: ${exit.error}`
+              : `AlgorithmError: See job logs for more information. Exit code: ${exit.code ?? exit.signal}`;
           throw new JobFailure(reason.slice(0, 1024));
         }
       }
@@ -502,14 +554,22 @@ export class TrainingService {
         await new Promise((r) => setTimeout(r, Math.min(deps.faults.current.stageDelayMs, 1000)));
         if (err.reason === 'maxRuntime') {
           log?.line('Training job stopped: MaxRuntimeInSeconds exceeded');
-          this.transition(e, { status: 'Stopped', secondary: 'MaxRuntimeExceeded', message: 'Job stopped because it exceeded the MaxRuntimeInSeconds limit', extra: this.finishTimes(e) });
+          this.transition(e, {
+            status: 'Stopped',
+            secondary: 'MaxRuntimeExceeded',
+            message: 'Job stopped because it exceeded the MaxRuntimeInSeconds limit',
+            extra: this.finishTimes(e),
+          });
         } else {
           this.transition(e, { status: 'Stopped', secondary: 'Stopped', message: 'Training job stopped', extra: this.finishTimes(e) });
         }
         return;
       }
       if (this.closing) return;
-      const reason = err instanceof JobFailure || err instanceof DataDownloadError ? err.message : `InternalServerError: Local AWS failed to run the job: ${(err as Error)?.message ?? String(err)}`;
+      const reason =
+        err instanceof JobFailure || err instanceof DataDownloadError
+          ? err.message
+          : `InternalServerError: Local AWS failed to run the job: ${(err as Error)?.message ?? String(err)}`;
       if (!(err instanceof JobFailure) && !(err instanceof DataDownloadError)) deps.logger.error({ err, job: name }, 'local-aws: training job crashed');
       log?.line(reason);
       this.transition(e, { status: 'Failed', secondary: 'Failed', message: 'Training job failed', failureReason: reason, extra: this.finishTimes(e) });
@@ -523,7 +583,13 @@ export class TrainingService {
     for (const e of this.state.training.values()) {
       const s = e.d.TrainingJobStatus;
       if (s === 'InProgress' || s === 'Stopping') {
-        this.transition(e, { status: 'Failed', secondary: 'Failed', message: 'Training job failed', failureReason: 'Local AWS restarted while the job was running', extra: this.finishTimes(e) });
+        this.transition(e, {
+          status: 'Failed',
+          secondary: 'Failed',
+          message: 'Training job failed',
+          failureReason: 'Local AWS restarted while the job was running',
+          extra: this.finishTimes(e),
+        });
       }
     }
   }

@@ -182,7 +182,9 @@ export class TransformService {
         const pc = ModelService.primary(model);
         const image = resolveImage(pc.Image as string | undefined, deps.scriptImages);
         if (image.kind !== 'knn') {
-          throw new JobFailure(`ClientError: Local AWS can only run batch transform for built-in KNN models; model image ${String(pc.Image)} cannot be served.`);
+          throw new JobFailure(
+            `ClientError: Local AWS can only run batch transform for built-in KNN models; model image ${String(pc.Image)} cannot be served.`,
+          );
         }
         const dir = join(deps.dataDir, 'jobs', 'transform', name);
         await freshDir(dir);
@@ -192,11 +194,19 @@ export class TransformService {
           throw new JobFailure(`ClientError: Failed to download model data from ${String(pc.ModelDataUrl)}: ${(err as Error).message}`);
         }
         const log = new JobLog(deps.logs, '/aws/sagemaker/TransformJobs', name);
-        container = new ServingContainer(deps.runner, { jobDir: dir, modelDir: join(dir, 'model'), env: e.d.Environment as Record<string, string>, onLine: (l) => log.line(l) });
-        await Promise.all([unlessStopped(container.ready, signal).catch((err: unknown) => {
-          if (err instanceof StopRequested) throw err;
-          throw new JobFailure('ClientError: The model container failed to start. See job logs for more information.');
-        }), stageWait(deps.scheduler, stage(), signal)]);
+        container = new ServingContainer(deps.runner, {
+          jobDir: dir,
+          modelDir: join(dir, 'model'),
+          env: e.d.Environment as Record<string, string>,
+          onLine: (l) => log.line(l),
+        });
+        await Promise.all([
+          unlessStopped(container.ready, signal).catch((err: unknown) => {
+            if (err instanceof StopRequested) throw err;
+            throw new JobFailure('ClientError: The model container failed to start. See job logs for more information.');
+          }),
+          stageWait(deps.scheduler, stage(), signal),
+        ]);
         await unlessStopped(this.transformAll(e, container, log), signal);
       }
       await stageWait(deps.scheduler, stage(), signal);
@@ -209,7 +219,10 @@ export class TransformService {
         return;
       }
       if (this.closing) return;
-      const reason = err instanceof JobFailure || err instanceof DataDownloadError ? err.message : `InternalServerError: Local AWS failed to run the job: ${(err as Error).message}`;
+      const reason =
+        err instanceof JobFailure || err instanceof DataDownloadError
+          ? err.message
+          : `InternalServerError: Local AWS failed to run the job: ${(err as Error).message}`;
       if (!(err instanceof JobFailure) && !(err instanceof DataDownloadError)) deps.logger.error({ err, job: name }, 'local-aws: transform job crashed');
       this.setStatus(e, 'Failed', { FailureReason: reason, TransformEndTime: Date.now() });
     } finally {
@@ -267,7 +280,10 @@ export class TransformService {
       }
       const rel = o.key.slice(base.length) || o.key.split('/').pop()!;
       const body = outputs.join(joiner) + (joiner && outputs.length ? '\n' : '');
-      await deps.s3.put(out.bucket, `${outPrefix}${rel}.out`, Buffer.from(body), { contentType: (to.Accept as string | undefined) ?? 'application/json', metadata: {} });
+      await deps.s3.put(out.bucket, `${outPrefix}${rel}.out`, Buffer.from(body), {
+        contentType: (to.Accept as string | undefined) ?? 'application/json',
+        metadata: {},
+      });
       log.line(`Processed ${records.length} records from s3://${bucket}/${o.key}`);
     }
   }
@@ -275,7 +291,8 @@ export class TransformService {
   recover(): void {
     for (const e of this.state.transform.values()) {
       const s = e.d.TransformJobStatus;
-      if (s === 'InProgress' || s === 'Stopping') this.setStatus(e, 'Failed', { FailureReason: 'Local AWS restarted while the job was running', TransformEndTime: Date.now() });
+      if (s === 'InProgress' || s === 'Stopping')
+        this.setStatus(e, 'Failed', { FailureReason: 'Local AWS restarted while the job was running', TransformEndTime: Date.now() });
     }
   }
 

@@ -61,25 +61,49 @@ export class TuningService {
       const c = body.HyperParameterTuningJobConfig;
       v.enumOf(c.Strategy, 'hyperParameterTuningJobConfig.strategy', ['Bayesian', 'Random', 'Hyperband', 'Grid'], true);
       if (v.object(c.ResourceLimits, 'hyperParameterTuningJobConfig.resourceLimits', true)) {
-        v.number(c.ResourceLimits.MaxParallelTrainingJobs, 'hyperParameterTuningJobConfig.resourceLimits.maxParallelTrainingJobs', { required: true, min: 1, int: true });
-        v.number(c.ResourceLimits.MaxNumberOfTrainingJobs, 'hyperParameterTuningJobConfig.resourceLimits.maxNumberOfTrainingJobs', { required: c.Strategy !== 'Grid', min: 1, int: true });
+        v.number(c.ResourceLimits.MaxParallelTrainingJobs, 'hyperParameterTuningJobConfig.resourceLimits.maxParallelTrainingJobs', {
+          required: true,
+          min: 1,
+          int: true,
+        });
+        v.number(c.ResourceLimits.MaxNumberOfTrainingJobs, 'hyperParameterTuningJobConfig.resourceLimits.maxNumberOfTrainingJobs', {
+          required: c.Strategy !== 'Grid',
+          min: 1,
+          int: true,
+        });
       }
       if (v.object(c.HyperParameterTuningJobObjective, 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective', c.Strategy !== 'Hyperband')) {
-        v.enumOf(c.HyperParameterTuningJobObjective.Type, 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.type', ['Maximize', 'Minimize'], true);
-        v.string(c.HyperParameterTuningJobObjective.MetricName, 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.metricName', { required: true, min: 1, max: 255 });
+        v.enumOf(
+          c.HyperParameterTuningJobObjective.Type,
+          'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.type',
+          ['Maximize', 'Minimize'],
+          true,
+        );
+        v.string(c.HyperParameterTuningJobObjective.MetricName, 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.metricName', {
+          required: true,
+          min: 1,
+          max: 255,
+        });
       }
       if (v.object(c.ParameterRanges, 'hyperParameterTuningJobConfig.parameterRanges')) ranges = c.ParameterRanges as Ranges;
     }
-    if (body.TrainingJobDefinitions !== undefined) v.errors.push("Value at 'trainingJobDefinitions' failed to satisfy constraint: local AWS supports a single TrainingJobDefinition");
+    if (body.TrainingJobDefinitions !== undefined)
+      v.errors.push("Value at 'trainingJobDefinitions' failed to satisfy constraint: local AWS supports a single TrainingJobDefinition");
     if (v.object(body.TrainingJobDefinition, 'trainingJobDefinition', true)) validateTrainingDefinition(v, body.TrainingJobDefinition, 'trainingJobDefinition');
     validateTags(v, body.Tags);
     v.done();
-    const tuned = [...(ranges.IntegerParameterRanges ?? []), ...(ranges.ContinuousParameterRanges ?? []), ...(ranges.CategoricalParameterRanges ?? [])].map((r) => r.Name);
+    const tuned = [...(ranges.IntegerParameterRanges ?? []), ...(ranges.ContinuousParameterRanges ?? []), ...(ranges.CategoricalParameterRanges ?? [])].map(
+      (r) => r.Name,
+    );
     const stat = Object.keys(((body.TrainingJobDefinition as Rec).StaticHyperParameters ?? {}) as Rec);
     const overlap = tuned.filter((n) => stat.includes(n));
-    if (overlap.length) throw validationError(`The hyperparameter tuning job that you requested has the following hyperparameters that are both static and tunable: [${overlap.join(', ')}]`);
+    if (overlap.length)
+      throw validationError(
+        `The hyperparameter tuning job that you requested has the following hyperparameters that are both static and tunable: [${overlap.join(', ')}]`,
+      );
     for (const r of [...(ranges.IntegerParameterRanges ?? []), ...(ranges.ContinuousParameterRanges ?? [])]) {
-      if (!(Number(r.MinValue) <= Number(r.MaxValue))) throw validationError(`The MinValue (${r.MinValue}) of hyperparameter ${r.Name} must be less than or equal to its MaxValue (${r.MaxValue}).`);
+      if (!(Number(r.MinValue) <= Number(r.MaxValue)))
+        throw validationError(`The MinValue (${r.MinValue}) of hyperparameter ${r.Name} must be less than or equal to its MaxValue (${r.MaxValue}).`);
     }
     const config = body.HyperParameterTuningJobConfig as Rec;
     if (config.Strategy === 'Grid' && ((ranges.IntegerParameterRanges?.length ?? 0) > 0 || (ranges.ContinuousParameterRanges?.length ?? 0) > 0)) {
@@ -88,7 +112,10 @@ export class TuningService {
     const name = body.HyperParameterTuningJobName as string;
     const jobArn = this.arnOf(name);
     if (this.state.get('tuning', name)) {
-      throw new AwsError('ResourceInUse', `Hyperparameter tuning job names must be unique within an AWS account and region, and a job with this name already exists (${jobArn})`);
+      throw new AwsError(
+        'ResourceInUse',
+        `Hyperparameter tuning job names must be unique within an AWS account and region, and a job with this name already exists (${jobArn})`,
+      );
     }
     const now = Date.now();
     const d: Rec = {
@@ -160,12 +187,19 @@ export class TuningService {
     const metricOf = (e: Entry) => (e.meta.objective as number | undefined) ?? this.objectiveValue(e, objective);
     const sortBy = (body.SortBy as string | undefined) ?? 'Name';
     const page = listPage<Entry>({
-      items: [...this.state.training.values()].filter((e) => e.d.TuningJobArn === tuningArn && (sortBy !== 'FinalObjectiveMetricValue' || metricOf(e) !== undefined)),
+      items: [...this.state.training.values()].filter(
+        (e) => e.d.TuningJobArn === tuningArn && (sortBy !== 'FinalObjectiveMetricValue' || metricOf(e) !== undefined),
+      ),
       body,
       name: (e) => e.name,
       creationTime: (e) => e.d.CreationTime as number,
       status: (e) => e.d.TrainingJobStatus as string,
-      sortKeys: { Name: (e) => e.name, CreationTime: (e) => e.d.CreationTime as number, Status: (e) => e.d.TrainingJobStatus as string, FinalObjectiveMetricValue: (e) => metricOf(e) ?? 0 },
+      sortKeys: {
+        Name: (e) => e.name,
+        CreationTime: (e) => e.d.CreationTime as number,
+        Status: (e) => e.d.TrainingJobStatus as string,
+        FinalObjectiveMetricValue: (e) => metricOf(e) ?? 0,
+      },
       defaultSortBy: 'Name',
       defaultSortOrder: 'Ascending',
     });
@@ -222,7 +256,8 @@ export class TuningService {
       TrainingJobStatus: status,
       TunedHyperParameters: t.meta.tuned ?? {},
       FailureReason: t.d.FailureReason,
-      FinalHyperParameterTuningJobObjectiveMetric: value !== undefined && objective ? { Type: objective.Type, MetricName: objective.MetricName, Value: value } : undefined,
+      FinalHyperParameterTuningJobObjectiveMetric:
+        value !== undefined && objective ? { Type: objective.Type, MetricName: objective.MetricName, Value: value } : undefined,
       ObjectiveStatus: status === 'Completed' ? (value !== undefined ? 'Succeeded' : 'Failed') : status === 'InProgress' ? 'Pending' : 'Failed',
     };
   }
@@ -236,7 +271,8 @@ export class TuningService {
     const out: Array<Record<string, string>> = [];
     for (let i = 0; i < max; i++) {
       const hp: Record<string, string> = {};
-      for (const r of ranges.IntegerParameterRanges ?? []) hp[r.Name] = String(Math.min(Number(r.MaxValue), Math.floor(sampleScaled(rand, Number(r.MinValue), Number(r.MaxValue) + 1, r.ScalingType))));
+      for (const r of ranges.IntegerParameterRanges ?? [])
+        hp[r.Name] = String(Math.min(Number(r.MaxValue), Math.floor(sampleScaled(rand, Number(r.MinValue), Number(r.MaxValue) + 1, r.ScalingType))));
       for (const r of ranges.ContinuousParameterRanges ?? []) hp[r.Name] = String(sampleScaled(rand, Number(r.MinValue), Number(r.MaxValue), r.ScalingType));
       for (const r of ranges.CategoricalParameterRanges ?? []) hp[r.Name] = r.Values[Math.floor(rand() * r.Values.length)];
       out.push(hp);
@@ -311,9 +347,16 @@ export class TuningService {
       }
       await Promise.all(inflight);
       if (this.closing) return;
-      const end = { HyperParameterTuningEndTime: Date.now(), ConsumedResources: { RuntimeInSeconds: Math.round((Date.now() - (e.d.CreationTime as number)) / 1000) } };
+      const end = {
+        HyperParameterTuningEndTime: Date.now(),
+        ConsumedResources: { RuntimeInSeconds: Math.round((Date.now() - (e.d.CreationTime as number)) / 1000) },
+      };
       if (this.stopFlags.get(key)) this.setStatus(e, 'Stopped', end);
-      else if (!best && objective) this.setStatus(e, 'Failed', { ...end, FailureReason: 'All training jobs failed or did not report the objective metric. See the training jobs\' FailureReason for details.' });
+      else if (!best && objective)
+        this.setStatus(e, 'Failed', {
+          ...end,
+          FailureReason: "All training jobs failed or did not report the objective metric. See the training jobs' FailureReason for details.",
+        });
       else this.setStatus(e, 'Completed', end);
     } catch (err) {
       if (this.closing) return;
@@ -326,7 +369,8 @@ export class TuningService {
   recover(): void {
     for (const e of this.state.tuning.values()) {
       const s = e.d.HyperParameterTuningJobStatus;
-      if (s === 'InProgress' || s === 'Stopping') this.setStatus(e, 'Failed', { FailureReason: 'Local AWS restarted while the job was running', HyperParameterTuningEndTime: Date.now() });
+      if (s === 'InProgress' || s === 'Stopping')
+        this.setStatus(e, 'Failed', { FailureReason: 'Local AWS restarted while the job was running', HyperParameterTuningEndTime: Date.now() });
     }
   }
 

@@ -8,7 +8,7 @@ import { isObject } from '../util.ts';
 
 export const NAME_PATTERN = '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}';
 export const NAME_RE = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-export const ROLE_ARN_RE = /^arn:aws[a-z\-]*:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
+export const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
 export const S3_URI_RE = /^(https|s3):\/\/([^/]+)\/?(.*)$/;
 
 function show(v: unknown): string {
@@ -135,10 +135,12 @@ export class Validator {
       return;
     }
     const entries = Object.entries(value);
-    if (opts.maxEntries !== undefined && entries.length > opts.maxEntries) this.add(value, path, `Member must have length less than or equal to ${opts.maxEntries}`);
+    if (opts.maxEntries !== undefined && entries.length > opts.maxEntries)
+      this.add(value, path, `Member must have length less than or equal to ${opts.maxEntries}`);
     for (const [k, v] of entries) {
       if (typeof v !== 'string') this.add(v, `${path}.${k}`, 'Member must be a string');
-      else if (opts.maxValue !== undefined && v.length > opts.maxValue) this.add(v, `${path}.${k}`, `Member must have length less than or equal to ${opts.maxValue}`);
+      else if (opts.maxValue !== undefined && v.length > opts.maxValue)
+        this.add(v, `${path}.${k}`, `Member must have length less than or equal to ${opts.maxValue}`);
       if (opts.maxKey !== undefined && k.length > opts.maxKey) this.add(k, `${path}`, `Map keys must have length less than or equal to ${opts.maxKey}`);
     }
   }

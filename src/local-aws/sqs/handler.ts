@@ -17,7 +17,8 @@ function messageAttrs(v: unknown): Record<string, MessageAttributeValue> {
   const out: Record<string, MessageAttributeValue> = {};
   if (!isObject(v)) return out;
   for (const [name, raw] of Object.entries(v)) {
-    if (!isObject(raw) || typeof raw.DataType !== 'string') throw invalidParam(`The message attribute '${name}' must contain non-empty message attribute value.`);
+    if (!isObject(raw) || typeof raw.DataType !== 'string')
+      throw invalidParam(`The message attribute '${name}' must contain non-empty message attribute value.`);
     const a: MessageAttributeValue = { DataType: raw.DataType };
     if (typeof raw.StringValue === 'string') a.StringValue = raw.StringValue;
     else if (typeof raw.BinaryValue === 'string') a.BinaryValue = raw.BinaryValue;
@@ -72,13 +73,25 @@ function renderMessage(r: ReceivedMessage, systemNames: string[], attrNames: str
 
 function batchEntries(body: JsonObject, key: string): JsonObject[] {
   const entries = Array.isArray(body[key]) ? (body[key] as unknown[]).filter(isObject) : [];
-  if (entries.length === 0) throw new AwsError('EmptyBatchRequest', 'There should be at least one entry in the request.', { queryError: 'AWS.SimpleQueueService.EmptyBatchRequest;Sender' });
-  if (entries.length > 10) throw new AwsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${entries.length}.`, { queryError: 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest;Sender' });
+  if (entries.length === 0)
+    throw new AwsError('EmptyBatchRequest', 'There should be at least one entry in the request.', {
+      queryError: 'AWS.SimpleQueueService.EmptyBatchRequest;Sender',
+    });
+  if (entries.length > 10)
+    throw new AwsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${entries.length}.`, {
+      queryError: 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest;Sender',
+    });
   const ids = new Set<string>();
   for (const e of entries) {
     const id = String(e.Id ?? '');
-    if (!/^[A-Za-z0-9_-]{1,80}$/.test(id)) throw new AwsError('InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.', { queryError: 'AWS.SimpleQueueService.InvalidBatchEntryId;Sender' });
-    if (ids.has(id)) throw new AwsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`, { queryError: 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct;Sender' });
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(id))
+      throw new AwsError(
+        'InvalidBatchEntryId',
+        'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.',
+        { queryError: 'AWS.SimpleQueueService.InvalidBatchEntryId;Sender' },
+      );
+    if (ids.has(id))
+      throw new AwsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`, { queryError: 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct;Sender' });
     ids.add(id);
   }
   return entries;
@@ -91,7 +104,8 @@ function batchFailure(id: string, e: unknown): JsonObject {
 
 function sendOne(q: QueueState, e: JsonObject, ctx: SqsContext): JsonObject {
   const body = optString(e, 'MessageBody');
-  if (body === undefined) throw new AwsError('MissingParameter', 'The request must contain the parameter MessageBody.', { queryError: 'MissingParameter;Sender' });
+  if (body === undefined)
+    throw new AwsError('MissingParameter', 'The request must contain the parameter MessageBody.', { queryError: 'MissingParameter;Sender' });
   const m = ctx.queues.send(q, {
     body,
     delaySeconds: intParam(e, 'DelaySeconds', 0, 900),
@@ -227,7 +241,9 @@ export async function handleSqs(action: string, body: JsonObject, ctx: SqsContex
       return { queueUrls: urls };
     }
   }
-  throw new AwsError('UnsupportedOperation', `Operation ${action} is not supported by local AWS SQS.`, { queryError: 'AWS.SimpleQueueService.UnsupportedOperation;Sender' });
+  throw new AwsError('UnsupportedOperation', `Operation ${action} is not supported by local AWS SQS.`, {
+    queryError: 'AWS.SimpleQueueService.UnsupportedOperation;Sender',
+  });
 }
 
 // ------------------------------------------------------------------ legacy query protocol
@@ -290,21 +306,36 @@ export function queryToJson(params: URLSearchParams): JsonObject {
 function xmlValue(name: string, v: unknown): string {
   if (v === undefined || v === null) return '';
   if (Array.isArray(v)) {
-    const member = name === 'QueueUrls' || name === 'queueUrls' ? 'QueueUrl' : name === 'Messages' ? 'Message' : name === 'Successful' ? null : name === 'Failed' ? null : name;
+    const member =
+      name === 'QueueUrls' || name === 'queueUrls'
+        ? 'QueueUrl'
+        : name === 'Messages'
+          ? 'Message'
+          : name === 'Successful'
+            ? null
+            : name === 'Failed'
+              ? null
+              : name;
     return v.map((x) => xmlValue(member ?? `${name}`, x)).join('');
   }
   if (isObject(v)) {
     if (name === 'Attributes' || name === 'Tags' || name === 'Tag') {
       const tag = name === 'Attributes' ? 'Attribute' : 'Tag';
       return Object.entries(v)
-        .map(([k, x]) => `<${tag}><${tag === 'Tag' ? 'Key' : 'Name'}>${xmlEscape(k)}</${tag === 'Tag' ? 'Key' : 'Name'}><Value>${xmlEscape(String(x))}</Value></${tag}>`)
+        .map(
+          ([k, x]) =>
+            `<${tag}><${tag === 'Tag' ? 'Key' : 'Name'}>${xmlEscape(k)}</${tag === 'Tag' ? 'Key' : 'Name'}><Value>${xmlEscape(String(x))}</Value></${tag}>`,
+        )
         .join('');
     }
     if (name === 'MessageAttributes') {
       return Object.entries(v)
         .map(([k, x]) => {
           const a = x as JsonObject;
-          const val = a.StringValue !== undefined ? `<StringValue>${xmlEscape(String(a.StringValue))}</StringValue>` : `<BinaryValue>${xmlEscape(String(a.BinaryValue))}</BinaryValue>`;
+          const val =
+            a.StringValue !== undefined
+              ? `<StringValue>${xmlEscape(String(a.StringValue))}</StringValue>`
+              : `<BinaryValue>${xmlEscape(String(a.BinaryValue))}</BinaryValue>`;
           return `<MessageAttribute><Name>${xmlEscape(k)}</Name><Value>${val}<DataType>${xmlEscape(String(a.DataType))}</DataType></Value></MessageAttribute>`;
         })
         .join('');

@@ -21,10 +21,14 @@ export function md5OfMessageAttributes(attrs: Record<string, MessageAttributeVal
     h.update(len(nameBuf.length)).update(nameBuf).update(len(typeBuf.length)).update(typeBuf);
     if (a.StringValue !== undefined) {
       const v = Buffer.from(a.StringValue, 'utf8');
-      h.update(Buffer.from([1])).update(len(v.length)).update(v);
+      h.update(Buffer.from([1]))
+        .update(len(v.length))
+        .update(v);
     } else if (a.BinaryValue !== undefined) {
       const v = Buffer.from(a.BinaryValue, 'base64');
-      h.update(Buffer.from([2])).update(len(v.length)).update(v);
+      h.update(Buffer.from([2]))
+        .update(len(v.length))
+        .update(v);
     }
   }
   return h.digest('hex');

@@ -50,8 +50,7 @@ interface Waiter {
 export const queueDoesNotExist = () =>
   new AwsError('QueueDoesNotExist', 'The specified queue does not exist.', { queryError: 'AWS.SimpleQueueService.NonExistentQueue;Sender' });
 
-export const invalidParam = (message: string) =>
-  new AwsError('InvalidParameterValue', message, { queryError: 'InvalidParameterValue;Sender' });
+export const invalidParam = (message: string) => new AwsError('InvalidParameterValue', message, { queryError: 'InvalidParameterValue;Sender' });
 
 export const DEFAULT_QUEUE_ATTRIBUTES: Record<string, string> = {
   VisibilityTimeout: '30',
@@ -142,21 +141,33 @@ export class SqsQueues {
         try {
           p = JSON.parse(v);
         } catch {
-          throw new AwsError('InvalidAttributeValue', 'Invalid value for the parameter RedrivePolicy. Reason: Redrive policy is not a valid JSON map.', { queryError: 'InvalidAttributeValue;Sender' });
+          throw new AwsError('InvalidAttributeValue', 'Invalid value for the parameter RedrivePolicy. Reason: Redrive policy is not a valid JSON map.', {
+            queryError: 'InvalidAttributeValue;Sender',
+          });
         }
         const pol = p as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
         const mrc = Number(pol.maxReceiveCount);
         if (typeof pol.deadLetterTargetArn !== 'string' || !Number.isInteger(mrc) || mrc < 1 || mrc > 1000) {
-          throw new AwsError('InvalidAttributeValue', 'Value {"deadLetterTargetArn", "maxReceiveCount"} for parameter RedrivePolicy is invalid. Reason: Redrive policy does not contain mandatory attribute: deadLetterTargetArn or maxReceiveCount.', {
-            queryError: 'InvalidAttributeValue;Sender',
-          });
+          throw new AwsError(
+            'InvalidAttributeValue',
+            'Value {"deadLetterTargetArn", "maxReceiveCount"} for parameter RedrivePolicy is invalid. Reason: Redrive policy does not contain mandatory attribute: deadLetterTargetArn or maxReceiveCount.',
+            {
+              queryError: 'InvalidAttributeValue;Sender',
+            },
+          );
         }
         const dlq = this.byArn(pol.deadLetterTargetArn);
         if (!dlq) {
-          throw new AwsError('InvalidAttributeValue', `Value ${v} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.`, { queryError: 'InvalidAttributeValue;Sender' });
+          throw new AwsError('InvalidAttributeValue', `Value ${v} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.`, {
+            queryError: 'InvalidAttributeValue;Sender',
+          });
         }
         if ((dlq.attributes.FifoQueue === 'true') !== fifo) {
-          throw new AwsError('InvalidAttributeValue', `Value ${v} for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be same type of queue as the source.`, { queryError: 'InvalidAttributeValue;Sender' });
+          throw new AwsError(
+            'InvalidAttributeValue',
+            `Value ${v} for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be same type of queue as the source.`,
+            { queryError: 'InvalidAttributeValue;Sender' },
+          );
         }
       }
       if (k === 'Policy' && v !== '') {
@@ -174,7 +185,8 @@ export class SqsQueues {
       throw invalidParam('Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
     }
     const fifo = name.endsWith('.fifo');
-    if (attrs.FifoQueue === 'true' && !fifo) throw invalidParam('The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix.');
+    if (attrs.FifoQueue === 'true' && !fifo)
+      throw invalidParam('The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix.');
     if (fifo && attrs.FifoQueue !== 'true') {
       throw invalidParam('The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix.');
     }
@@ -183,7 +195,9 @@ export class SqsQueues {
     if (existing) {
       for (const [k, v] of Object.entries(attrs)) {
         if ((existing.attributes[k] ?? DEFAULT_QUEUE_ATTRIBUTES[k]) !== v) {
-          throw new AwsError('QueueNameExists', 'A queue already exists with the same name and a different value for attribute ' + k, { queryError: 'QueueAlreadyExists;Sender' });
+          throw new AwsError('QueueNameExists', 'A queue already exists with the same name and a different value for attribute ' + k, {
+            queryError: 'QueueAlreadyExists;Sender',
+          });
         }
       }
       return existing;
@@ -195,7 +209,11 @@ export class SqsQueues {
       arn: this.arnOf(name),
       createdAt: now,
       modifiedAt: now,
-      attributes: { ...DEFAULT_QUEUE_ATTRIBUTES, ...(fifo ? { ContentBasedDeduplication: 'false', DeduplicationScope: 'queue', FifoThroughputLimit: 'perQueue' } : {}), ...attrs },
+      attributes: {
+        ...DEFAULT_QUEUE_ATTRIBUTES,
+        ...(fifo ? { ContentBasedDeduplication: 'false', DeduplicationScope: 'queue', FifoThroughputLimit: 'perQueue' } : {}),
+        ...attrs,
+      },
       tags,
       messages: [],
       dedup: {},
@@ -216,7 +234,10 @@ export class SqsQueues {
   setAttributes(q: QueueState, attrs: Record<string, string>): void {
     this.validateAttributes(attrs, q.attributes.FifoQueue === 'true');
     for (const [k, v] of Object.entries(attrs)) {
-      if (k === 'FifoQueue' && v !== q.attributes.FifoQueue) throw new AwsError('InvalidAttributeName', 'You can specify the FifoQueue attribute only when creating a queue.', { queryError: 'InvalidAttributeName;Sender' });
+      if (k === 'FifoQueue' && v !== q.attributes.FifoQueue)
+        throw new AwsError('InvalidAttributeName', 'You can specify the FifoQueue attribute only when creating a queue.', {
+          queryError: 'InvalidAttributeName;Sender',
+        });
       if (v === '' && (k === 'RedrivePolicy' || k === 'Policy')) delete q.attributes[k];
       else q.attributes[k] = v;
     }
@@ -273,8 +294,10 @@ export class SqsQueues {
     input: { body: string; delaySeconds?: number; attrs?: Record<string, MessageAttributeValue>; groupId?: string; dedupId?: string },
   ): StoredMessage {
     const maxSize = Number(q.attributes.MaximumMessageSize);
-    if (Buffer.byteLength(input.body) > maxSize) throw invalidParam(`One or more parameters are invalid. Reason: Message must be shorter than ${maxSize} bytes.`);
-    if (input.body.length === 0) throw new AwsError('MissingParameter', 'The request must contain the parameter MessageBody.', { queryError: 'MissingParameter;Sender' });
+    if (Buffer.byteLength(input.body) > maxSize)
+      throw invalidParam(`One or more parameters are invalid. Reason: Message must be shorter than ${maxSize} bytes.`);
+    if (input.body.length === 0)
+      throw new AwsError('MissingParameter', 'The request must contain the parameter MessageBody.', { queryError: 'MissingParameter;Sender' });
     // SQS rejects characters outside the XML 1.0 allowed set.
     if (/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\uD800-\uDFFF]/.test(input.body)) {
       throw new AwsError('InvalidMessageContents', 'Invalid binary character in message body', { queryError: 'InvalidMessageContents;Sender' });
@@ -283,7 +306,8 @@ export class SqsQueues {
     const fifo = this.isFifo(q);
     let dedupId = input.dedupId;
     if (fifo) {
-      if (!input.groupId) throw new AwsError('MissingParameter', 'The request must contain the parameter MessageGroupId.', { queryError: 'MissingParameter;Sender' });
+      if (!input.groupId)
+        throw new AwsError('MissingParameter', 'The request must contain the parameter MessageGroupId.', { queryError: 'MissingParameter;Sender' });
       if (!dedupId) {
         if (q.attributes.ContentBasedDeduplication !== 'true') {
           throw invalidParam('The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
@@ -302,7 +326,9 @@ export class SqsQueues {
     }
     const delay = input.delaySeconds ?? Number(q.attributes.DelaySeconds);
     if (fifo && input.delaySeconds !== undefined && input.delaySeconds > 0) {
-      throw invalidParam('Value ' + input.delaySeconds + ' for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.');
+      throw invalidParam(
+        'Value ' + input.delaySeconds + ' for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.',
+      );
     }
     const attrs = input.attrs ?? {};
     const msg: StoredMessage = {
@@ -359,7 +385,9 @@ export class SqsQueues {
     const now = Date.now();
     this.expire(q, now);
     const out: ReceivedMessage[] = [];
-    const redrive = q.attributes.RedrivePolicy ? (JSON.parse(q.attributes.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number | string }) : undefined;
+    const redrive = q.attributes.RedrivePolicy
+      ? (JSON.parse(q.attributes.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number | string })
+      : undefined;
     const fifo = this.isFifo(q);
     const lockedGroups = new Set<string>();
     if (fifo) for (const m of q.messages) if (m.visibleAt > now && m.receiveCount > 0 && m.groupId) lockedGroups.add(m.groupId);
@@ -436,7 +464,10 @@ export class SqsQueues {
     }
     const parts = decoded.split(' ');
     if (parts.length !== 3 || parts[0] !== q.name) {
-      throw new AwsError('ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`, { queryError: 'ReceiptHandleIsInvalid;Sender', status: 404 });
+      throw new AwsError('ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`, {
+        queryError: 'ReceiptHandleIsInvalid;Sender',
+        status: 404,
+      });
     }
     return q.messages.find((m) => m.id === parts[1]);
   }
@@ -467,7 +498,10 @@ export class SqsQueues {
   purge(q: QueueState): void {
     const now = Date.now();
     if (q.purgedAt && now - q.purgedAt < 60_000) {
-      throw new AwsError('PurgeQueueInProgress', `Only one PurgeQueue operation on ${q.name} is allowed every 60 seconds.`, { status: 403, queryError: 'AWS.SimpleQueueService.PurgeQueueInProgress;Sender' });
+      throw new AwsError('PurgeQueueInProgress', `Only one PurgeQueue operation on ${q.name} is allowed every 60 seconds.`, {
+        status: 403,
+        queryError: 'AWS.SimpleQueueService.PurgeQueueInProgress;Sender',
+      });
     }
     q.purgedAt = now;
     q.messages = [];

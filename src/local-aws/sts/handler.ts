@@ -38,15 +38,22 @@ export class StsService {
         const errors: string[] = [];
         if (!roleArn) errors.push("Value null at 'roleArn' failed to satisfy constraint: Member must not be null");
         if (!sessionName) errors.push("Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null");
-        if (errors.length) throw new AwsError('ValidationError', `${errors.length} validation error${errors.length > 1 ? 's' : ''} detected: ${errors.join('; ')}`);
+        if (errors.length)
+          throw new AwsError('ValidationError', `${errors.length} validation error${errors.length > 1 ? 's' : ''} detected: ${errors.join('; ')}`);
         const m = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(roleArn!);
         if (!m || roleArn!.length < 20) throw new AwsError('ValidationError', `${roleArn} is invalid`);
         if (!/^[\w+=,.@-]{2,64}$/.test(sessionName!)) {
-          throw new AwsError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+          throw new AwsError(
+            'ValidationError',
+            `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+          );
         }
         const duration = params.has('DurationSeconds') ? Number(params.get('DurationSeconds')) : 3600;
         if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
-          throw new AwsError('ValidationError', `1 validation error detected: Value '${params.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900`);
+          throw new AwsError(
+            'ValidationError',
+            `1 validation error detected: Value '${params.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900`,
+          );
         }
         const accessKey = `ASIA${randomHex(8).toUpperCase()}`;
         const secret = randomHex(20);

@@ -47,17 +47,6 @@ export interface SageMakerClientProvider {
 
 type ServiceKey = 'sagemaker' | 'sagemaker_runtime' | 's3' | 'sqs' | 'eventbridge' | 'logs' | 'sts';
 
-/** SDK service ids, as in AWS_ENDPOINT_URL_<ID> (spaces → '_'). */
-const ENV_SUFFIX: Record<ServiceKey, string> = {
-  sagemaker: 'SAGEMAKER',
-  sagemaker_runtime: 'SAGEMAKER_RUNTIME',
-  s3: 'S3',
-  sqs: 'SQS',
-  eventbridge: 'EVENTBRIDGE',
-  logs: 'CLOUDWATCH_LOGS',
-  sts: 'STS',
-};
-
 /** Keys Airflow's service_config uses for the same services (boto3 service names). */
 const SERVICE_CONFIG_KEYS: Record<ServiceKey, string[]> = {
   sagemaker: ['sagemaker'],
@@ -174,7 +163,12 @@ export class AwsClientFactory implements SageMakerClientProvider {
     const existing = this.clients.get(key);
     if (existing) return existing as C;
     // The facade is a genuine instance (for instanceof checks); it never sends with its own config.
-    const facade = make({ region: region || 'us-east-1', credentials: { accessKeyId: 'unresolved', secretAccessKey: 'unresolved' }, retryMode: 'standard', maxAttempts: 1 });
+    const facade = make({
+      region: region || 'us-east-1',
+      credentials: { accessKeyId: 'unresolved', secretAccessKey: 'unresolved' },
+      retryMode: 'standard',
+      maxAttempts: 1,
+    });
     let real: Promise<C> | null = null;
     const resolveReal = (): Promise<C> => {
       real ??= this.buildConfig(service, id, region ?? null).then(
@@ -197,7 +191,10 @@ export class AwsClientFactory implements SageMakerClientProvider {
     Object.defineProperty(facade, 'destroy', {
       value: () => {
         baseDestroy();
-        void real?.then((c) => c.destroy(), () => undefined);
+        void real?.then(
+          (c) => c.destroy(),
+          () => undefined,
+        );
       },
     });
     this.clients.set(key, facade);

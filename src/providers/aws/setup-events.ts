@@ -4,13 +4,7 @@
  * SageMaker's state-change events, the rule → queue target, and the queue policy that lets
  * EventBridge deliver. Idempotent: run it again and it reports what it found.
  */
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  SetQueueAttributesCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeRuleCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SAGEMAKER_JOB_SPECS } from '../../events/sagemaker-job-types.ts';
 import { isAwsErrorCode, toAwsError } from './aws-errors.ts';
@@ -77,7 +71,12 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
     }
     if (ruleOutcome !== 'found') {
       const put = await events.send(
-        new PutRuleCommand({ Name: ruleName, EventPattern: patternJson, State: 'ENABLED', Description: 'SageMaker job and endpoint state changes for the deferflow triggerer' }),
+        new PutRuleCommand({
+          Name: ruleName,
+          EventPattern: patternJson,
+          State: 'ENABLED',
+          Description: 'SageMaker job and endpoint state changes for the deferflow triggerer',
+        }),
       );
       ruleArn = put.RuleArn ?? ruleArn;
     }
@@ -183,7 +182,10 @@ export function requiredIamPermissions(): IamPermission[] {
     ...sm(['CreateTrainingJob', 'DescribeTrainingJob', 'ListTrainingJobs'], 'SageMakerTrainingOperator / sensor / reconcile sweep'),
     ...sm(['CreateProcessingJob', 'DescribeProcessingJob', 'ListProcessingJobs'], 'SageMakerProcessingOperator / reconcile sweep'),
     ...sm(['CreateTransformJob', 'DescribeTransformJob', 'ListTransformJobs'], 'SageMakerTransformOperator / sensor / reconcile sweep'),
-    ...sm(['CreateHyperParameterTuningJob', 'DescribeHyperParameterTuningJob', 'ListHyperParameterTuningJobs'], 'SageMakerTuningOperator / sensor / reconcile sweep'),
+    ...sm(
+      ['CreateHyperParameterTuningJob', 'DescribeHyperParameterTuningJob', 'ListHyperParameterTuningJobs'],
+      'SageMakerTuningOperator / sensor / reconcile sweep',
+    ),
     ...sm(['CreateModel', 'DescribeModel'], 'SageMakerModelOperator, Transform/Endpoint operators with a Model config'),
     ...sm(['CreateEndpointConfig', 'DescribeEndpointConfig'], 'SageMakerEndpointConfigOperator / SageMakerEndpointOperator'),
     ...sm(['CreateEndpoint', 'UpdateEndpoint', 'DescribeEndpoint', 'ListEndpoints'], 'SageMakerEndpointOperator / sensor / reconcile sweep'),

@@ -8,7 +8,10 @@ import type { Store } from '../store.ts';
 import type { DagDoc, ImportErrorDoc } from '../schema.ts';
 
 /** What discovery knows about a DAG; the rest of DagDoc is owned by users / the scheduler. */
-export type DagParsedFields = Omit<DagDoc, 'is_paused' | 'last_automated_data_interval_start' | 'last_automated_data_interval_end' | 'next_dagrun' | 'next_dagrun_create_after'>;
+export type DagParsedFields = Omit<
+  DagDoc,
+  'is_paused' | 'last_automated_data_interval_start' | 'last_automated_data_interval_end' | 'next_dagrun' | 'next_dagrun_create_after'
+>;
 
 export class DagRepository {
   constructor(private readonly store: Store) {}

@@ -118,7 +118,9 @@ export class TaskLogRepository {
 
   /** Try numbers that have log lines, ascending. */
   async tries(tiId: string): Promise<number[]> {
-    const rows = await this.store.taskLogs.aggregate<{ _id: number }>([{ $match: { ti_id: tiId } }, { $group: { _id: '$try_number' } }, { $sort: { _id: 1 } }]).toArray();
+    const rows = await this.store.taskLogs
+      .aggregate<{ _id: number }>([{ $match: { ti_id: tiId } }, { $group: { _id: '$try_number' } }, { $sort: { _id: 1 } }])
+      .toArray();
     return rows.map((r) => r._id);
   }
 

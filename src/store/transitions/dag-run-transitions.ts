@@ -36,7 +36,13 @@ export class DagRunTransitions {
   private async guarded(filter: Filter<DagRunDoc>, update: UpdateFilter<DagRunDoc>, previous?: DagRunState): Promise<DagRunDoc | null> {
     const now = new Date();
     const doc = await this.atomic.findOneAndUpdate(filter, { ...update, $set: { ...(update.$set ?? {}), updated_at: now } });
-    if (doc) this.bus?.emit({ kind: 'dag_run', at: now, previous: previous ?? (typeof filter.state === 'string' ? (filter.state as DagRunState) : undefined), run: doc });
+    if (doc)
+      this.bus?.emit({
+        kind: 'dag_run',
+        at: now,
+        previous: previous ?? (typeof filter.state === 'string' ? (filter.state as DagRunState) : undefined),
+        run: doc,
+      });
     return doc;
   }
 
@@ -65,9 +71,13 @@ export class DagRunTransitions {
       await this.store.dagRuns.insertOne(doc);
     } catch (e) {
       if (isDuplicateKey(e)) {
-        throw new DeferflowError('DAG_RUN_EXISTS', `A DAG run of '${r.dagId}' with run id '${r.runId}' or logical date ${r.logicalDate.toISOString()} already exists`, {
-          hint: 'Pick another logical date (-e) or run id, or clear the existing run.',
-        });
+        throw new DeferflowError(
+          'DAG_RUN_EXISTS',
+          `A DAG run of '${r.dagId}' with run id '${r.runId}' or logical date ${r.logicalDate.toISOString()} already exists`,
+          {
+            hint: 'Pick another logical date (-e) or run id, or clear the existing run.',
+          },
+        );
       }
       throw e;
     }

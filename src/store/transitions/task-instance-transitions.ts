@@ -54,7 +54,10 @@ export interface ClaimOptions {
 }
 
 /** Per-field defaults of a fresh (none-state) task instance. */
-function freshFields(): Omit<TaskInstanceDoc, '_id' | 'dag_id' | 'run_id' | 'task_id' | 'logical_date' | 'operator' | 'queue' | 'priority_weight' | 'max_tries' | 'map_index'> {
+function freshFields(): Omit<
+  TaskInstanceDoc,
+  '_id' | 'dag_id' | 'run_id' | 'task_id' | 'logical_date' | 'operator' | 'queue' | 'priority_weight' | 'max_tries' | 'map_index'
+> {
   return {
     state: null,
     try_number: 0,
@@ -108,11 +111,18 @@ export class TaskInstanceTransitions {
    */
   async guarded(filter: Filter<TaskInstanceDoc>, update: UpdateFilter<TaskInstanceDoc>, previous?: TaskInstanceState): Promise<TaskInstanceDoc | null> {
     const now = new Date();
-    const doc = await this.atomic.findOneAndUpdate(
-      filter,
-      { ...update, $set: { ...(update.$set ?? {}), updated_at: now }, $inc: { ...(update.$inc ?? {}), version: 1 } } as UpdateFilter<TaskInstanceDoc>,
-    );
-    if (doc) this.bus?.emit({ kind: 'task_instance', at: now, previous: previous ?? (typeof filter.state === 'string' || filter.state === null ? (filter.state as TaskInstanceState) : undefined), ti: doc });
+    const doc = await this.atomic.findOneAndUpdate(filter, {
+      ...update,
+      $set: { ...(update.$set ?? {}), updated_at: now },
+      $inc: { ...(update.$inc ?? {}), version: 1 },
+    } as UpdateFilter<TaskInstanceDoc>);
+    if (doc)
+      this.bus?.emit({
+        kind: 'task_instance',
+        at: now,
+        previous: previous ?? (typeof filter.state === 'string' || filter.state === null ? (filter.state as TaskInstanceState) : undefined),
+        ti: doc,
+      });
     return doc;
   }
 
@@ -151,10 +161,7 @@ export class TaskInstanceTransitions {
   /** none → skipped / upstream_failed (trigger rule decided). */
   settleWithoutRunning(tiId: string, state: 'skipped' | 'upstream_failed' | 'removed'): Promise<TaskInstanceDoc | null> {
     const now = new Date();
-    return this.guarded(
-      { _id: tiId, state: { $in: [null, 'scheduled'] } },
-      { $set: { state, start_date: now, end_date: now, duration: 0 } },
-    );
+    return this.guarded({ _id: tiId, state: { $in: [null, 'scheduled'] } }, { $set: { state, start_date: now, end_date: now, duration: 0 } });
   }
 
   /** up_for_retry / up_for_reschedule → scheduled once their delay passed. */
@@ -182,7 +189,11 @@ export class TaskInstanceTransitions {
    */
   removeMissingTask(tiId: string, from: TaskInstanceState): Promise<TaskInstanceDoc | null> {
     const now = new Date();
-    return this.guarded({ _id: tiId, state: from }, { $set: { ...RELEASE_LEASE, state: 'removed', end_date: now, trigger_id: null, next_method: null, next_kwargs: null, trigger_event: null } }, from);
+    return this.guarded(
+      { _id: tiId, state: from },
+      { $set: { ...RELEASE_LEASE, state: 'removed', end_date: now, trigger_id: null, next_method: null, next_kwargs: null, trigger_event: null } },
+      from,
+    );
   }
 
   /** scheduled → queued (handed to the workers' queue). */
@@ -286,14 +297,16 @@ export class TaskInstanceTransitions {
 
   /** Extend the lease; false means the row is no longer ours (cleared, marked, reaped): stop the task. */
   async heartbeat(tiId: string, token: string, leaseMs: number): Promise<boolean> {
-return this.atomic.updateOne(
-      { _id: tiId, state: 'running', lease_token: token },
-      { $set: { lease_expires_at: new Date(Date.now() + leaseMs) } },
-    );
+    return this.atomic.updateOne({ _id: tiId, state: 'running', lease_token: token }, { $set: { lease_expires_at: new Date(Date.now() + leaseMs) } });
   }
 
   /** running(token) → a final or retry state. Null when we no longer own the row (no overwrite). */
-  finish(ti: TaskInstanceDoc, token: string, outcome: FinishOutcome, extra: { renderedFields?: string | null; heldMs: number }): Promise<TaskInstanceDoc | null> {
+  finish(
+    ti: TaskInstanceDoc,
+    token: string,
+    outcome: FinishOutcome,
+    extra: { renderedFields?: string | null; heldMs: number },
+  ): Promise<TaskInstanceDoc | null> {
     const now = new Date();
     const set: Partial<TaskInstanceDoc> = {
       ...RELEASE_LEASE,
@@ -367,7 +380,16 @@ return this.atomic.updateOne(
   failFromTrigger(triggerId: string, error: string, tiId?: string): Promise<TaskInstanceDoc | null> {
     return this.guarded(
       { ...(tiId ? { _id: tiId } : {}), trigger_id: triggerId, state: 'deferred' },
-      { $set: { state: 'scheduled', trigger_id: null, next_method: '__fail__', trigger_event: JSON.stringify({ error }), resumed_at: new Date(), scheduled_after: null } },
+      {
+        $set: {
+          state: 'scheduled',
+          trigger_id: null,
+          next_method: '__fail__',
+          trigger_event: JSON.stringify({ error }),
+          resumed_at: new Date(),
+          scheduled_after: null,
+        },
+      },
       'deferred',
     );
   }

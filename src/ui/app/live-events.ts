@@ -29,7 +29,10 @@ function dispatch(block: string): void {
     if (line.startsWith('event:')) event = line.slice(6).trim();
     else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
   }
-  if (event === 'hello') return setStatus('live', true);
+  if (event === 'hello') {
+    setStatus('live', true);
+    return;
+  }
   if (!data.length) return;
   let change: LiveChange;
   try {

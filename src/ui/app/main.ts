@@ -37,11 +37,15 @@ setUnauthorizedHandler(() => {
   const input = h('input', { type: 'password', placeholder: 'API token', id: 'token-input' });
   const form = h(
     'form',
-    { id: 'token-form', class: 'token-form', onsubmit: ((e: Event) => {
-      e.preventDefault();
-      setToken(input.value.trim() || null);
-      location.reload();
-    }) as EventListener },
+    {
+      id: 'token-form',
+      class: 'token-form',
+      onsubmit: ((e: Event) => {
+        e.preventDefault();
+        setToken(input.value.trim() || null);
+        location.reload();
+      }) as EventListener,
+    },
     h('strong', {}, 'This webserver requires a token. '),
     input,
     h('button', { type: 'submit' }, 'Use token'),

@@ -43,7 +43,15 @@ describe('ConnectionRepository on FerretDB', () => {
 
   it('lists with secrets masked, upserts, deletes', async () => {
     const r = repo();
-    await r.upsert({ conn_id: 'pg', conn_type: 'postgres', host: 'db', login: 'u', password: 'hunter22', port: 5432, extra: { sslmode: 'require', api_key: 'k-123' } });
+    await r.upsert({
+      conn_id: 'pg',
+      conn_type: 'postgres',
+      host: 'db',
+      login: 'u',
+      password: 'hunter22',
+      port: 5432,
+      extra: { sslmode: 'require', api_key: 'k-123' },
+    });
     await r.upsert({ conn_id: 'pg', conn_type: 'postgres', host: 'db2', login: 'u', password: 'hunter23' });
     const list = await r.list();
     const pg = list.find((c) => c.conn_id === 'pg')!;

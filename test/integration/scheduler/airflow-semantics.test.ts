@@ -44,10 +44,14 @@ const dag = new DAG(
       { retries: 1 },
     );
     const joinAb = task('join_ab', (_ctx, x: number, y: number) => (count('join_ab'), x + y), { args: [a.output, b.output] });
-    const failTask = task('fail_task', () => {
-      count('fail_task');
-      throw new TaskFailedNoRetry('broken on purpose');
-    }, { retries: 3 });
+    const failTask = task(
+      'fail_task',
+      () => {
+        count('fail_task');
+        throw new TaskFailedNoRetry('broken on purpose');
+      },
+      { retries: 3 },
+    );
     const afterFail = task('after_fail', () => count('after_fail'));
     const afterAfter = task('after_after', () => count('after_after'));
     const allDone = task('all_done_join', () => count('all_done_join'), { trigger_rule: 'all_done' });
@@ -59,8 +63,8 @@ const dag = new DAG(
     const afterSkip = task('after_skip', () => count('after_skip'));
     start.then([a, b, flaky, failTask, skip]);
     failTask.then(afterFail).then(afterAfter);
-    [afterFail, joinAb].forEach((t) => t.then(allDone));
-    [failTask, a].forEach((t) => t.then(oneFailed));
+    for (const t of [afterFail, joinAb]) t.then(allDone);
+    for (const t of [failTask, a]) t.then(oneFailed);
     skip.then(afterSkip);
   },
 );
@@ -132,7 +136,7 @@ describe('a DAG run by one scheduler and one worker', () => {
     expect(start.rendered_fields).toBe(JSON.stringify({ op_args: [] }));
   });
 
-  it('stores each try\'s log lines in MongoDB, readable per try', async () => {
+  it("stores each try's log lines in MongoDB, readable per try", async () => {
     const logs = new TaskLogRepository(h.store);
     const flakyId = 'semantics|manual__semantics|flaky';
     expect(await logs.tries(flakyId)).toEqual([1, 2]);

@@ -26,9 +26,7 @@ describe('guarded transitions under concurrency', () => {
     const run = await h.trigger('atomic', 'claims');
     await h.tis.createForRun(run, taskSpecsOf(dag));
     for (const id of dag.taskIds) await h.tis.queueFromNone(`atomic|claims|${id}`);
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => h.tis.claim({ workerId: `w${i % 4}`, hostname: 'h', pid: i, leaseMs: 30_000 })),
-    );
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => h.tis.claim({ workerId: `w${i % 4}`, hostname: 'h', pid: i, leaseMs: 30_000 })));
     const won = results.filter((r) => r !== null).map((r) => r!._id);
     expect(won).toHaveLength(20);
     expect(new Set(won).size).toBe(20);

@@ -41,7 +41,7 @@ export async function createHarness(name: string, dags: DAG[]): Promise<Harness>
   const runs = new DagRunTransitions(store, bus);
   const tis = new TaskInstanceTransitions(store, bus);
   let seq = 0;
-  const waitFor = async <T,>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> => {
+  const waitFor = async <T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> => {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const v = await fn();
@@ -63,10 +63,14 @@ export async function createHarness(name: string, dags: DAG[]): Promise<Harness>
       return runs.create({ dagId, runId: runId ?? `manual__${seq}`, runType: 'manual', logicalDate: when, dataInterval: { start: when, end: when } });
     },
     waitForRun: (dagId, runId, timeoutMs) =>
-      waitFor(`run ${dagId}/${runId} to finish`, async () => {
-        const r = await store.dagRuns.findOne({ dag_id: dagId, run_id: runId });
-        return r && (r.state === 'success' || r.state === 'failed') ? r : null;
-      }, timeoutMs),
+      waitFor(
+        `run ${dagId}/${runId} to finish`,
+        async () => {
+          const r = await store.dagRuns.findOne({ dag_id: dagId, run_id: runId });
+          return r && (r.state === 'success' || r.state === 'failed') ? r : null;
+        },
+        timeoutMs,
+      ),
     waitFor,
     tiStates: async (dagId, runId) => {
       const out: Record<string, string | null> = {};

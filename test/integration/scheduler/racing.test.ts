@@ -43,7 +43,16 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
     const bus = new StateChangeBus();
     const s = new Scheduler({ store: h.store, dagBag: h.bag, bus, logger: h.logger, loopIntervalMs: 50, id: `sched-${i}` });
-    const w = new Worker({ store: h.store, dagBag: h.bag, bus, logger: h.logger, slots: 6, pollIntervalMs: 20, id: `worker-${i}`, services: { name: `worker-${i}` } });
+    const w = new Worker({
+      store: h.store,
+      dagBag: h.bag,
+      bus,
+      logger: h.logger,
+      slots: 6,
+      pollIntervalMs: 20,
+      id: `worker-${i}`,
+      services: { name: `worker-${i}` },
+    });
     procs.push(s, w);
   }
 });
@@ -60,10 +69,14 @@ describe('two schedulers and two workers racing', () => {
     await Promise.all(procs.map((p) => (p as Scheduler | Worker).start()));
     await h.waitForRun('race_manual', a.run_id, 60_000);
     await h.waitForRun('race_manual', b.run_id, 60_000);
-    const sRuns = await h.waitFor('three scheduled runs to finish', async () => {
-      const runs = await h.store.dagRuns.find({ dag_id: 'race_scheduled' }).toArray();
-      return runs.length >= 3 && runs.every((r) => r.state === 'success') ? runs : null;
-    }, 60_000);
+    const sRuns = await h.waitFor(
+      'three scheduled runs to finish',
+      async () => {
+        const runs = await h.store.dagRuns.find({ dag_id: 'race_scheduled' }).toArray();
+        return runs.length >= 3 && runs.every((r) => r.state === 'success') ? runs : null;
+      },
+      60_000,
+    );
     expect(sRuns.map((r) => r.logical_date.toISOString()).sort()).toEqual([3, 2, 1].map((d) => new Date(today.getTime() - d * 86_400_000).toISOString()));
 
     const tasksPerRun = manual.taskIds.length;

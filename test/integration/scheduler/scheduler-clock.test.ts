@@ -97,7 +97,7 @@ describe('scheduler with a fake clock', () => {
     expect((await h.ti('clock_retry', run.run_id, 'boom')).state).toBe('queued');
   });
 
-  it('reaps a zombie with the task\'s retry delay counted from the scheduler clock', async () => {
+  it("reaps a zombie with the task's retry delay counted from the scheduler clock", async () => {
     const tiId = 'clock_retry|retry_run|boom';
     // Claim it by hand with a lease that is already over: a worker that died right after claiming.
     const claimed = await h.tis.claim({ workerId: 'ghost', hostname: 'nowhere', pid: 1, leaseMs: -1000, queues: ['retry_q'] });

@@ -38,7 +38,13 @@ describe('DagBag.syncToStore', () => {
     expect(etl.tasks.map((t) => t.task_id)).toEqual(['extract', 'transform', 'load']);
     expect(etl.tasks[1]).toMatchObject({ upstream_task_ids: ['extract'], downstream_task_ids: ['load'], retries: 2, operator: '@task' });
     expect((await repo.require('fixture_manual')).is_paused).toBe(true); // isPausedUponCreation
-    expect((await repo.listImportErrors()).map((e) => e.filename.slice(FOLDER.length + 1)).sort()).toEqual(['bad_schedule.ts', 'broken_syntax.ts', 'cycle.ts', 'duplicate_task.ts', 'nested/unknown_upstream.ts']);
+    expect((await repo.listImportErrors()).map((e) => e.filename.slice(FOLDER.length + 1)).sort()).toEqual([
+      'bad_schedule.ts',
+      'broken_syntax.ts',
+      'cycle.ts',
+      'duplicate_task.ts',
+      'nested/unknown_upstream.ts',
+    ]);
 
     // User pauses a DAG and the scheduler advanced its cursor: a re-sync keeps both.
     await repo.pause('fixture_etl', true);
@@ -117,7 +123,11 @@ describe('task log sink', () => {
     expect(await repo.read(ti._id, 1)).toEqual([]); // batched: nothing written yet
     await first.close();
     const lines = await repo.read(ti._id, 1);
-    expect(lines.map((l) => [l.seq, l.level])).toEqual([[0, 'info'], [1, 'warn'], [2, 'error']]);
+    expect(lines.map((l) => [l.seq, l.level])).toEqual([
+      [0, 'info'],
+      [1, 'warn'],
+      [2, 'error'],
+    ]);
     expect(lines[0].msg).toBe('password is ***');
     expect(lines[1].msg).toBe('loaded {"rows":3}');
     expect(lines[2].msg).toContain('Error: bad ***');

@@ -23,15 +23,21 @@ afterAll(async () => {
 });
 
 describe('seed connections and variables for the local AWS', () => {
-  it('creates missing connections, re-points its own, and never touches the user\'s', async () => {
+  it("creates missing connections, re-points its own, and never touches the user's", async () => {
     await repo.add({ conn_id: 'aws-sagemaker', conn_type: 'aws', login: 'MINE', password: 'mine-secret', extra: { region_name: 'eu-west-1' } });
-    expect(await ensureLocalAwsConnections(store, 'http://127.0.0.1:1111', 'us-east-1', undefined, repo)).toEqual({ aws_default: 'created', 'aws-sagemaker': 'kept' });
+    expect(await ensureLocalAwsConnections(store, 'http://127.0.0.1:1111', 'us-east-1', undefined, repo)).toEqual({
+      aws_default: 'created',
+      'aws-sagemaker': 'kept',
+    });
     const made = await repo.get('aws_default');
     expect(made).toMatchObject({ conn_type: 'aws', login: 'test', password: 'test' });
     expect(extraDejson(made)).toEqual({ endpoint_url: 'http://127.0.0.1:1111', region_name: 'us-east-1' });
 
     // A restarted stack listens elsewhere: its own connection follows, the user's stays.
-    expect(await ensureLocalAwsConnections(store, 'http://127.0.0.1:2222', 'us-east-1', undefined, repo)).toEqual({ aws_default: 'updated', 'aws-sagemaker': 'kept' });
+    expect(await ensureLocalAwsConnections(store, 'http://127.0.0.1:2222', 'us-east-1', undefined, repo)).toEqual({
+      aws_default: 'updated',
+      'aws-sagemaker': 'kept',
+    });
     expect(extraDejson(await repo.get('aws_default')).endpoint_url).toBe('http://127.0.0.1:2222');
     expect(await repo.get('aws-sagemaker')).toMatchObject({ login: 'MINE', password: 'mine-secret' });
   });

@@ -63,7 +63,17 @@ describe('Runtime (embedding)', () => {
     // The worker gives the slot back right after the deferral is persisted.
     for (let i = 0; i < 100 && rt.worker?.slotsInUse !== 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(rt.worker?.slotsInUse).toBe(0);
-    await rt.emitAndWait({ version: '0', id: 'o-1', source: 'shop', 'detail-type': 'Order Paid', account: '1', time: new Date().toISOString(), region: 'local', resources: [], detail: { order: 42 } });
+    await rt.emitAndWait({
+      version: '0',
+      id: 'o-1',
+      source: 'shop',
+      'detail-type': 'Order Paid',
+      account: '1',
+      time: new Date().toISOString(),
+      region: 'local',
+      resources: [],
+      detail: { order: 42 },
+    });
     const done = await rt.waitForRun('orders', run.run_id, { timeoutMs: 20_000 });
     expect(done.state).toBe('success');
     const xcom = await rt.store.xcom.findOne({ dag_id: 'orders', run_id: run.run_id, task_id: 'ship', key: 'return_value' });

@@ -32,15 +32,19 @@ const createJob = (name: string) =>
     }),
   );
 
-const metric = async (m: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string | number> }> }> }, labels: Record<string, string> = {}) =>
-  (await m.get()).values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
+const metric = async (
+  m: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string | number> }> }> },
+  labels: Record<string, string> = {},
+) => (await m.get()).values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
 
 beforeAll(async () => {
   aws = await startTestAws({ faults: { simulateJobs: true, stageDelayMs: 60 } });
   h = await TriggererHarness.create('sagemaker_e2e');
   queueUrl = (await aws.sqs.send(new CreateQueueCommand({ QueueName: 'deferflow-events' }))).QueueUrl!;
   await aws.eb.send(new PutRuleCommand({ Name: 'sagemaker-to-deferflow', EventPattern: JSON.stringify({ source: ['aws.sagemaker'] }) }));
-  await aws.eb.send(new PutTargetsCommand({ Rule: 'sagemaker-to-deferflow', Targets: [{ Id: 'q', Arn: 'arn:aws:sqs:us-east-1:000000000000:deferflow-events' }] }));
+  await aws.eb.send(
+    new PutTargetsCommand({ Rule: 'sagemaker-to-deferflow', Targets: [{ Id: 'q', Arn: 'arn:aws:sqs:us-east-1:000000000000:deferflow-events' }] }),
+  );
   const awsClients: AwsClients = { sagemaker: () => aws.sm };
   triggerer = h.triggerer({
     services: { awsClients },
@@ -67,7 +71,9 @@ describe('SageMaker job trigger against the local AWS', () => {
     expect(await metric(h.metrics.eventsReceived, { source: 'sqs:deferflow-events' })).toBeGreaterThan(received);
     expect(ti.next_method).toBe('resume');
     await h.waitFor('queue drained', async () => {
-      const a = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      const a = await aws.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
       return a.Attributes?.ApproximateNumberOfMessages === '0' && a.Attributes?.ApproximateNumberOfMessagesNotVisible === '0';
     });
   });
@@ -79,7 +85,10 @@ describe('SageMaker job trigger against the local AWS', () => {
       const d = await h.deferTask(new SageMakerJobTrigger({ job_type: 'training', job_name: 'e2e-lost', check_on_start: false }));
       await h.waitFor('claim', () => triggerer.holds(d.trigger._id));
       await createJob('e2e-lost');
-      await h.waitFor('job ended', async () => (await aws.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'e2e-lost' }))).TrainingJobStatus === 'Completed');
+      await h.waitFor(
+        'job ended',
+        async () => (await aws.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'e2e-lost' }))).TrainingJobStatus === 'Completed',
+      );
       await new Promise((r) => setTimeout(r, 200));
       expect((await h.ti(d.ti._id)).state).toBe('deferred'); // its events were dropped
       expect(await triggerer.sweepNow()).toBe(1);
@@ -96,7 +105,10 @@ describe('SageMaker job trigger against the local AWS', () => {
     aws.aws.setFaults({ eventDropRate: 1, failJobs: ['e2e-early'] });
     try {
       await createJob('e2e-early');
-      await h.waitFor('job ended', async () => (await aws.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'e2e-early' }))).TrainingJobStatus === 'Failed');
+      await h.waitFor(
+        'job ended',
+        async () => (await aws.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'e2e-early' }))).TrainingJobStatus === 'Failed',
+      );
       const d = await h.deferTask(new SageMakerJobTrigger({ job_type: 'training', job_name: 'e2e-early' }));
       const ti = await h.waitForState(d.ti._id, 'scheduled');
       expect(JSON.parse(ti.trigger_event!)).toMatchObject({ status: 'failed', job_name: 'e2e-early' });
@@ -134,7 +146,9 @@ describe('SageMaker job trigger against the local AWS', () => {
     const d = await h.deferTask(new SageMakerJobTrigger({ job_type: 'training', job_name: 'e2e-after-garbage' }));
     await h.waitForState(d.ti._id, 'scheduled');
     await h.waitFor('queue drained', async () => {
-      const a = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      const a = await aws.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
       return a.Attributes?.ApproximateNumberOfMessages === '0' && a.Attributes?.ApproximateNumberOfMessagesNotVisible === '0';
     });
   });

@@ -65,7 +65,10 @@ beforeAll(async () => {
     extra: JSON.stringify({ region_name: 'us-east-1', endpoint_url: aws.aws.url }),
   };
   clients = new AwsClientFactory({ connections: (id) => (id === CONN_ID ? conn : null) });
-  const events = await setupSageMakerEvents({ clients: { sqs: (c, r) => clients.sqs(c, r), eventBridge: (c, r) => clients.eventBridge(c, r) }, connId: CONN_ID });
+  const events = await setupSageMakerEvents({
+    clients: { sqs: (c, r) => clients.sqs(c, r), eventBridge: (c, r) => clients.eventBridge(c, r) },
+    connId: CONN_ID,
+  });
   const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false });
   rt = await Runtime.create({
     store,

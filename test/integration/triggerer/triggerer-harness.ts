@@ -85,8 +85,19 @@ export class TriggererHarness {
     const token = running.lease_token!;
     const trigger = serializeTrigger(like);
     const meta = triggerStorageMetadata(trigger);
-    const doc = await this.triggers.create({ trigger, deadline: opts.deadline ?? null, ti: running, routingKeys: meta.routingKeys, description: meta.description });
-    const ti = await this.tis.defer(running, token, { triggerId: doc._id, nextMethod: 'resume', nextKwargs: { step: 2 }, triggerTimeout: opts.deadline ?? null }, { heldMs: 5 });
+    const doc = await this.triggers.create({
+      trigger,
+      deadline: opts.deadline ?? null,
+      ti: running,
+      routingKeys: meta.routingKeys,
+      description: meta.description,
+    });
+    const ti = await this.tis.defer(
+      running,
+      token,
+      { triggerId: doc._id, nextMethod: 'resume', nextKwargs: { step: 2 }, triggerTimeout: opts.deadline ?? null },
+      { heldMs: 5 },
+    );
     if (!ti) throw new Error('defer lost its race');
     return { ti, trigger: doc, token };
   }

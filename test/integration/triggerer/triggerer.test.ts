@@ -53,7 +53,11 @@ describe('triggerer: resume, fail, timeout', () => {
     await h.waitFor('claim', () => t.holds(a.trigger._id) && t.holds(b.trigger._id));
     await src.push(trainingEvent('job-bad', 'Failed', { FailureReason: 'AlgorithmError: oops' }));
     await src.push(trainingEvent('job-stopped', 'Stopped'));
-    expect(JSON.parse((await h.ti(a.ti._id)).trigger_event!)).toEqual({ status: 'failed', job_name: 'job-bad', message: 'Training job job-bad ended Failed: AlgorithmError: oops' });
+    expect(JSON.parse((await h.ti(a.ti._id)).trigger_event!)).toEqual({
+      status: 'failed',
+      job_name: 'job-bad',
+      message: 'Training job job-bad ended Failed: AlgorithmError: oops',
+    });
     expect(JSON.parse((await h.ti(b.ti._id)).trigger_event!)).toMatchObject({ status: 'stopped', job_name: 'job-stopped' });
     await t.stop();
   });
@@ -275,7 +279,16 @@ describe('listTriggers (for `deferflow triggers list`)', () => {
     // Earlier tests leave released triggers behind, which this triggerer claims too.
     const rows = (await listTriggers(h.store, { owner: 'trig-list' })).filter((r) => r.trigger_id === d.trigger._id);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ trigger_id: d.trigger._id, kind: 'aws.SageMakerJobTrigger', dag_id: 'dag', task_id: 'wait', waits_on: 'SageMaker training job-listed', owner: 'trig-list', owner_alive: true, deadline });
+    expect(rows[0]).toMatchObject({
+      trigger_id: d.trigger._id,
+      kind: 'aws.SageMakerJobTrigger',
+      dag_id: 'dag',
+      task_id: 'wait',
+      waits_on: 'SageMaker training job-listed',
+      owner: 'trig-list',
+      owner_alive: true,
+      deadline,
+    });
     expect(rows[0].age_ms).toBeGreaterThanOrEqual(0);
     await t.stop();
     expect((await listTriggers(h.store, { dagId: 'dag' })).find((r) => r.trigger_id === d.trigger._id)).toMatchObject({ owner: null, owner_alive: null });

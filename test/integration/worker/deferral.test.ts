@@ -29,7 +29,12 @@ class WaitForJob extends BaseOperator {
   override execute(ctx: TaskContext): never {
     executions[this.taskId] = (executions[this.taskId] ?? 0) + 1;
     ctx.log.info(`submitting ${this.job_name}`);
-    return this.defer({ trigger: { kind: 'test.manual', kwargs: { job: this.job_name } }, method: 'onJobDone', kwargs: { job: this.job_name, submitted_in_try: ctx.ti.try_number }, timeout: this.triggerTimeout });
+    return this.defer({
+      trigger: { kind: 'test.manual', kwargs: { job: this.job_name } },
+      method: 'onJobDone',
+      kwargs: { job: this.job_name, submitted_in_try: ctx.ti.try_number },
+      timeout: this.triggerTimeout,
+    });
   }
   onJobDone(ctx: TaskContext, kwargs: Record<string, unknown>): unknown {
     (resumes[this.taskId] ??= []).push(kwargs);

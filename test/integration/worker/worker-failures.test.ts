@@ -26,9 +26,9 @@ const started: Record<string, number[]> = {};
 const note = (id: string, tryNumber: number): void => {
   (started[id] ??= []).push(tryNumber);
 };
-let zombieLatch = new Latch();
-let staleLatch = new Latch();
-let shutdownLatch = new Latch();
+const zombieLatch = new Latch();
+const staleLatch = new Latch();
+const shutdownLatch = new Latch();
 let timeoutReason: unknown;
 
 // One DAG per scenario, so the scheduler (running in the zombie case) never touches the others.
@@ -39,11 +39,15 @@ const dags = {
   shutdown_task: new DAG({ dagId: 'failures_shutdown_task', defaultArgs: { retry_delay: 0 } }),
 };
 dags.zombie_task.with(() => {
-  task('zombie_task', async (ctx) => {
-    note('zombie_task', ctx.ti.try_number);
-    if (ctx.ti.try_number === 1) await zombieLatch.promise;
-    return `done by try ${ctx.ti.try_number}`;
-  }, { retries: 1 });
+  task(
+    'zombie_task',
+    async (ctx) => {
+      note('zombie_task', ctx.ti.try_number);
+      if (ctx.ti.try_number === 1) await zombieLatch.promise;
+      return `done by try ${ctx.ti.try_number}`;
+    },
+    { retries: 1 },
+  );
 });
 dags.stale_task.with(() => {
   task('stale_task', async (ctx) => {
@@ -53,23 +57,31 @@ dags.stale_task.with(() => {
   });
 });
 dags.slow_task.with(() => {
-  task('slow_task', async (ctx) => {
-    note('slow_task', ctx.ti.try_number);
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(resolve, 10_000);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        timeoutReason = ctx.signal.reason;
-        reject(ctx.signal.reason as Error);
+  task(
+    'slow_task',
+    async (ctx) => {
+      note('slow_task', ctx.ti.try_number);
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, 10_000);
+        ctx.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          timeoutReason = ctx.signal.reason;
+          reject(ctx.signal.reason as Error);
+        });
       });
-    });
-  }, { execution_timeout: 0.3, retries: 0 });
+    },
+    { execution_timeout: 0.3, retries: 0 },
+  );
 });
 dags.shutdown_task.with(() => {
-  task('shutdown_task', async (ctx) => {
-    note('shutdown_task', ctx.ti.try_number);
-    await shutdownLatch.promise;
-  }, { retries: 2 });
+  task(
+    'shutdown_task',
+    async (ctx) => {
+      note('shutdown_task', ctx.ti.try_number);
+      await shutdownLatch.promise;
+    },
+    { retries: 2 },
+  );
 });
 
 let h: Harness;
@@ -111,7 +123,9 @@ describe('worker failure modes', () => {
     const tiId = await queueOne('zombie_task', 'zombie_run');
     const dying = newWorker({ leaseMs: 300, heartbeatMs: 100, id: 'dying-worker' });
     await dying.start();
-    const running = await h.waitFor('try 1 to run', async () => (started.zombie_task?.length ? h.ti('failures_zombie_task', 'zombie_run', 'zombie_task') : null));
+    const running = await h.waitFor('try 1 to run', async () =>
+      started.zombie_task?.length ? h.ti('failures_zombie_task', 'zombie_run', 'zombie_task') : null,
+    );
     expect(running.worker_id).toBe('dying-worker');
     dying.simulateCrash();
 

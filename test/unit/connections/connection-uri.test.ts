@@ -4,7 +4,9 @@ import { extraDejson } from '../../../src/connections/connection.ts';
 
 describe('parseConnectionUri (Airflow URI form)', () => {
   it('parses the AWS form with empty host, credentials and extra params', () => {
-    const c = parseConnectionUri('aws://AKIAEXAMPLE:wJalr%2FXUtnFEMI%2BK7MDENG@/?region_name=us-east-1&role_arn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fdeploy');
+    const c = parseConnectionUri(
+      'aws://AKIAEXAMPLE:wJalr%2FXUtnFEMI%2BK7MDENG@/?region_name=us-east-1&role_arn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fdeploy',
+    );
     expect(c.conn_type).toBe('aws');
     expect(c.host).toBeNull();
     expect(c.login).toBe('AKIAEXAMPLE');

@@ -35,7 +35,19 @@ describe('SecretMasker', () => {
   });
 
   it('classifies sensitive names like Airflow', () => {
-    for (const k of ['password', 'aws_secret_access_key', 'aws_session_token', 'api_key', 'apiKey', 'secret_key', 'private-key', 'key', 'passphrase', 'credential_json', 'access_token']) {
+    for (const k of [
+      'password',
+      'aws_secret_access_key',
+      'aws_session_token',
+      'api_key',
+      'apiKey',
+      'secret_key',
+      'private-key',
+      'key',
+      'passphrase',
+      'credential_json',
+      'access_token',
+    ]) {
       expect(isSensitiveKey(k), k).toBe(true);
     }
     for (const k of ['region_name', 'aws_access_key_id', 'role_arn', 'endpoint_url', 'keep_alive', 'host']) {
@@ -51,7 +63,20 @@ describe('SecretMasker', () => {
       nested: { token: '***', ok: 'fine' },
       a: [{ secret: { deep: '***' } }],
     });
-    const masked = maskConnection({ conn_id: 'c', conn_type: 'aws', description: null, host: null, schema: null, login: 'AKIA', password: 'pw-12345', port: null, extra: '{"region_name":"r","aws_session_token":"tok"}' }, m);
+    const masked = maskConnection(
+      {
+        conn_id: 'c',
+        conn_type: 'aws',
+        description: null,
+        host: null,
+        schema: null,
+        login: 'AKIA',
+        password: 'pw-12345',
+        port: null,
+        extra: '{"region_name":"r","aws_session_token":"tok"}',
+      },
+      m,
+    );
     expect(masked.password).toBe('***');
     expect(JSON.parse(masked.extra!)).toEqual({ region_name: 'r', aws_session_token: '***' });
   });

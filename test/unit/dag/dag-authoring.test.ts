@@ -9,7 +9,11 @@ const THIS_FILE = new URL(import.meta.url).pathname;
 
 /** Line of a marker comment in this file, so assertions survive edits above it. */
 function lineOf(marker: string): number {
-  return readFileSync(THIS_FILE, 'utf8').split('\n').findIndex((l) => l.includes(marker) && !l.includes('lineOf(')) + 1;
+  return (
+    readFileSync(THIS_FILE, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes(marker) && !l.includes('lineOf(')) + 1
+  );
 }
 
 describe('dependencies', () => {
@@ -71,7 +75,10 @@ describe('function tasks', () => {
     const values: Record<string, unknown> = { 'extract/return_value': [1, 2], 'cfg/settings': { factor: 3 } };
     const ctx = { ti: { xcom_pull: (id: string, key: string) => (pulled.push([id, key]), values[`${id}/${key}`]) } };
     expect(await t.execute(ctx as never)).toEqual([3, 6]);
-    expect(pulled).toEqual([['extract', 'return_value'], ['cfg', 'settings']]);
+    expect(pulled).toEqual([
+      ['extract', 'return_value'],
+      ['cfg', 'settings'],
+    ]);
   });
 });
 

@@ -38,8 +38,13 @@ describe('EventRouter (marbles)', () => {
       const events = { a: ev('job-a', 'InProgress'), b: ev('job-b', 'Completed'), c: ev('job-a', 'Completed') };
       const source = hot('-a-b-c-|', events);
       source.subscribe((e) => router.route(e));
-      expectObservable(router.eventsFor('sagemaker:training-job:job-a').pipe(map((e) => e.detail.TrainingJobStatus as string))).toBe('-x---y-', { x: 'InProgress', y: 'Completed' });
-      expectObservable(router.eventsFor('sagemaker:training-job:job-b').pipe(map((e) => e.detail.TrainingJobStatus as string))).toBe('---z---', { z: 'Completed' });
+      expectObservable(router.eventsFor('sagemaker:training-job:job-a').pipe(map((e) => e.detail.TrainingJobStatus as string))).toBe('-x---y-', {
+        x: 'InProgress',
+        y: 'Completed',
+      });
+      expectObservable(router.eventsFor('sagemaker:training-job:job-b').pipe(map((e) => e.detail.TrainingJobStatus as string))).toBe('---z---', {
+        z: 'Completed',
+      });
     });
   });
 
@@ -49,7 +54,12 @@ describe('EventRouter (marbles)', () => {
       const source = hot('-a-a-|', { a: ev('job-a', 'Completed') });
       const results: number[] = [];
       source.subscribe((e) => results.push(router.route(e).delivered));
-      expectObservable(router.eventsFor('sagemaker:training-job:job-a').pipe(take(1), map(() => 'x'))).toBe('-(x|)');
+      expectObservable(
+        router.eventsFor('sagemaker:training-job:job-a').pipe(
+          take(1),
+          map(() => 'x'),
+        ),
+      ).toBe('-(x|)');
       flush();
       expect(results).toEqual([1, 0]);
       expect(router.has('sagemaker:training-job:job-a')).toBe(false);

@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { parseEventBridgeEnvelope } from '../../../src/events/parse-event.ts';
 import { backoffDelayMs, isThrottlingError } from '../../../src/events/backoff.ts';
 
-const envelope = { version: '0', id: 'e1', 'detail-type': 'SageMaker Training Job State Change', source: 'aws.sagemaker', account: '1', time: 't', region: 'r', resources: ['arn'], detail: { TrainingJobName: 'j' } };
+const envelope = {
+  version: '0',
+  id: 'e1',
+  'detail-type': 'SageMaker Training Job State Change',
+  source: 'aws.sagemaker',
+  account: '1',
+  time: 't',
+  region: 'r',
+  resources: ['arn'],
+  detail: { TrainingJobName: 'j' },
+};
 
 describe('parseEventBridgeEnvelope (SQS bodies)', () => {
   it('accepts the raw EventBridge envelope and the SNS-wrapped one', () => {

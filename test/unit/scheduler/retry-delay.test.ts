@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_RETRY_DELAY_MS, nextRetryDelayMs, retryJitterKey } from '../../../src/scheduler/retry-delay.ts';
 
 const ld = new Date('2025-04-09T00:00:00Z');
-const key = (tryNumber: number, dagId = 'dag', taskId = 'task', logicalDate = ld): string =>
-  retryJitterKey({ dagId, taskId, logicalDate, tryNumber });
+const key = (tryNumber: number, dagId = 'dag', taskId = 'task', logicalDate = ld): string => retryJitterKey({ dagId, taskId, logicalDate, tryNumber });
 
 describe('retryJitterKey', () => {
   it("matches Airflow's f'{dag_id}#{task_id}#{execution_date}#{try_number}'", () => {
@@ -28,7 +27,9 @@ describe('nextRetryDelayMs', () => {
 
   it('rounds fractional seconds up before doubling', () => {
     // ceil(1.5 * 2^3) = 12 → 12 + hash % 12 = 14
-    expect(nextRetryDelayMs({ retryDelayMs: 1500, exponentialBackoff: true, tryNumber: 4, jitterKey: key(4, 'd', 't', new Date('2025-04-09T00:00:00.123Z')) })).toBe(14_000);
+    expect(
+      nextRetryDelayMs({ retryDelayMs: 1500, exponentialBackoff: true, tryNumber: 4, jitterKey: key(4, 'd', 't', new Date('2025-04-09T00:00:00.123Z')) }),
+    ).toBe(14_000);
   });
 
   it('stays within [delay*2^(n-1), delay*2^n)', () => {
@@ -51,7 +52,9 @@ describe('nextRetryDelayMs', () => {
   it('caps at 24h, and at max_retry_delay when set', () => {
     expect(nextRetryDelayMs({ retryDelayMs: 300_000, exponentialBackoff: true, tryNumber: 30, jitterKey: key(30) })).toBe(MAX_RETRY_DELAY_MS);
     expect(nextRetryDelayMs({ retryDelayMs: 300_000, exponentialBackoff: true, tryNumber: 5000, jitterKey: key(5000) })).toBe(MAX_RETRY_DELAY_MS);
-    expect(nextRetryDelayMs({ retryDelayMs: 300_000, exponentialBackoff: true, tryNumber: 10, jitterKey: key(10), maxRetryDelayMs: 3_600_000 })).toBe(3_600_000);
+    expect(nextRetryDelayMs({ retryDelayMs: 300_000, exponentialBackoff: true, tryNumber: 10, jitterKey: key(10), maxRetryDelayMs: 3_600_000 })).toBe(
+      3_600_000,
+    );
     // max_retry_delay above the computed delay changes nothing
     expect(nextRetryDelayMs({ retryDelayMs: 300_000, exponentialBackoff: true, tryNumber: 1, jitterKey: key(1), maxRetryDelayMs: 3_600_000 })).toBe(575_000);
     // null / 0 mean "not set", as Airflow's falsy check

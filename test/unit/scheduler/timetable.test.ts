@@ -34,7 +34,11 @@ describe('nextDagRunInfo — cron data intervals', () => {
   it('@daily, catchup=true, start 5 days ago: one run per elapsed day', () => {
     const runs = dueRuns({ schedule: '@daily', startDate: FIVE_DAYS_AGO, catchup: true, now: NOW });
     expect(runs.map((r) => iso(r.logicalDate))).toEqual([
-      '2025-04-04T00:00:00.000Z', '2025-04-05T00:00:00.000Z', '2025-04-06T00:00:00.000Z', '2025-04-07T00:00:00.000Z', '2025-04-08T00:00:00.000Z',
+      '2025-04-04T00:00:00.000Z',
+      '2025-04-05T00:00:00.000Z',
+      '2025-04-06T00:00:00.000Z',
+      '2025-04-07T00:00:00.000Z',
+      '2025-04-08T00:00:00.000Z',
     ]);
     for (const r of runs) {
       expect(r.logicalDate).toEqual(r.dataInterval.start);
@@ -53,7 +57,10 @@ describe('nextDagRunInfo — cron data intervals', () => {
 
   it('catchup=false skips a long gap after the last run', () => {
     const info = nextDagRunInfo({
-      schedule: '@daily', startDate: d('2025-01-01T00:00:00Z'), catchup: false, now: NOW,
+      schedule: '@daily',
+      startDate: d('2025-01-01T00:00:00Z'),
+      catchup: false,
+      now: NOW,
       lastAutomatedDataInterval: { start: d('2025-03-01T00:00:00Z'), end: d('2025-03-02T00:00:00Z') },
     });
     expect(brief(info)).toEqual(['2025-04-08T00:00:00.000Z', '2025-04-09T00:00:00.000Z', '2025-04-09T00:00:00.000Z']);
@@ -61,7 +68,10 @@ describe('nextDagRunInfo — cron data intervals', () => {
 
   it('catchup=true resumes right after the last run', () => {
     const info = nextDagRunInfo({
-      schedule: '@daily', startDate: d('2025-01-01T00:00:00Z'), catchup: true, now: NOW,
+      schedule: '@daily',
+      startDate: d('2025-01-01T00:00:00Z'),
+      catchup: true,
+      now: NOW,
       lastAutomatedDataInterval: { start: d('2025-03-01T00:00:00Z'), end: d('2025-03-02T00:00:00Z') },
     });
     expect(brief(info)?.[0]).toBe('2025-03-02T00:00:00.000Z');
@@ -105,7 +115,16 @@ describe('nextDagRunInfo — cron data intervals', () => {
   it('end_date stops scheduling once the logical date passes it', () => {
     const runs = dueRuns({ schedule: '@daily', startDate: FIVE_DAYS_AGO, endDate: d('2025-04-06T00:00:00Z'), catchup: true, now: NOW });
     expect(runs.map((r) => iso(r.logicalDate))).toEqual(['2025-04-04T00:00:00.000Z', '2025-04-05T00:00:00.000Z', '2025-04-06T00:00:00.000Z']);
-    expect(nextDagRunInfo({ schedule: '@daily', startDate: FIVE_DAYS_AGO, endDate: d('2025-04-06T00:00:00Z'), catchup: true, now: NOW, lastAutomatedDataInterval: runs[2].dataInterval })).toBeNull();
+    expect(
+      nextDagRunInfo({
+        schedule: '@daily',
+        startDate: FIVE_DAYS_AGO,
+        endDate: d('2025-04-06T00:00:00Z'),
+        catchup: true,
+        now: NOW,
+        lastAutomatedDataInterval: runs[2].dataInterval,
+      }),
+    ).toBeNull();
   });
 
   it('@monthly across a leap February, from a month-end start', () => {
@@ -130,7 +149,10 @@ describe('nextDagRunInfo — cron data intervals', () => {
   it('a changed schedule re-aligns the previous end instead of producing a half interval', () => {
     // previously @daily, now hourly at :30
     const info = nextDagRunInfo({
-      schedule: '30 * * * *', startDate: FIVE_DAYS_AGO, catchup: true, now: NOW,
+      schedule: '30 * * * *',
+      startDate: FIVE_DAYS_AGO,
+      catchup: true,
+      now: NOW,
       lastAutomatedDataInterval: { start: d('2025-04-08T00:00:00Z'), end: d('2025-04-09T00:00:00Z') },
     });
     expect(brief(info)).toEqual(['2025-04-08T23:30:00.000Z', '2025-04-09T00:30:00.000Z', '2025-04-09T00:30:00.000Z']);
@@ -151,7 +173,16 @@ describe('nextDagRunInfo — @once and null', () => {
     }
   });
   it('@once after end_date never runs', () => {
-    expect(nextDagRunInfo({ schedule: '@once', startDate: FIVE_DAYS_AGO, endDate: d('2025-04-01T00:00:00Z'), catchup: true, now: NOW, lastAutomatedDataInterval: null })).toBeNull();
+    expect(
+      nextDagRunInfo({
+        schedule: '@once',
+        startDate: FIVE_DAYS_AGO,
+        endDate: d('2025-04-01T00:00:00Z'),
+        catchup: true,
+        now: NOW,
+        lastAutomatedDataInterval: null,
+      }),
+    ).toBeNull();
   });
   it('null never schedules', () => {
     expect(nextDagRunInfo({ schedule: null, startDate: FIVE_DAYS_AGO, catchup: true, now: NOW, lastAutomatedDataInterval: null })).toBeNull();
@@ -175,9 +206,12 @@ describe('manualDataInterval', () => {
 });
 
 describe('validateSchedule / describeSchedule', () => {
-  it.each([null, '@once', '@daily', '@hourly', '@weekly', '@monthly', '@quarterly', '@yearly', '@annually', '*/5 * * * *', '0 0 * * MON-FRI', '0 0 L * *'])('accepts %s', (s) => {
-    expect(() => validateSchedule(s)).not.toThrow();
-  });
+  it.each([null, '@once', '@daily', '@hourly', '@weekly', '@monthly', '@quarterly', '@yearly', '@annually', '*/5 * * * *', '0 0 * * MON-FRI', '0 0 L * *'])(
+    'accepts %s',
+    (s) => {
+      expect(() => validateSchedule(s)).not.toThrow();
+    },
+  );
   it.each([
     ['61 * * * *', /Invalid schedule "61 \* \* \* \*".*minute/],
     ['* * * *', /expected 5 fields, got 4/],

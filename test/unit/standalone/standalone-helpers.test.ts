@@ -21,7 +21,13 @@ describe('irisToLabelFirstCsv', () => {
 
 describe('jobSeconds', () => {
   it('measures creation to the end field of the job kind', () => {
-    expect(jobSeconds('Training', { CreationTime: '2025-04-09T00:00:00.000Z', TrainingEndTime: '2025-04-09T00:00:02.500Z', LastModifiedTime: '2025-04-09T00:00:09Z' })).toBe(2.5);
+    expect(
+      jobSeconds('Training', {
+        CreationTime: '2025-04-09T00:00:00.000Z',
+        TrainingEndTime: '2025-04-09T00:00:02.500Z',
+        LastModifiedTime: '2025-04-09T00:00:09Z',
+      }),
+    ).toBe(2.5);
     expect(jobSeconds('Transform', { CreationTime: new Date('2025-04-09T00:00:00Z'), TransformEndTime: new Date('2025-04-09T00:01:00Z') })).toBe(60);
   });
   it('falls back to LastModifiedTime, and gives null for a job still running', () => {
@@ -32,7 +38,9 @@ describe('jobSeconds', () => {
 
 describe('localObjectPath', () => {
   it("maps an S3 URI to the local AWS's object file", () => {
-    expect(localObjectPath('/data/s3', 's3://deferflow-demo/results/job/output/model.tar.gz')).toBe('/data/s3/deferflow-demo/results/job/output/model.tar.gz!obj');
+    expect(localObjectPath('/data/s3', 's3://deferflow-demo/results/job/output/model.tar.gz')).toBe(
+      '/data/s3/deferflow-demo/results/job/output/model.tar.gz!obj',
+    );
     expect(localObjectPath('/data/s3', 's3://b/we!rd%key')).toBe('/data/s3/b/we%21rd%25key!obj');
   });
   it('is null without a local S3 dir or a parsable URI', () => {
@@ -60,8 +68,17 @@ describe('standalone.json', () => {
   const home = mkdtempSync(join(tmpdir(), 'deferflow-state-'));
   afterAll(() => rmSync(home, { recursive: true, force: true }));
   it('is written for this process and removed only by it', () => {
-    const path = writeStackState(home, { mongoUri: 'mongodb://127.0.0.1:27017/x', pid: process.pid, startedAt: '2025-04-09T00:00:00Z', localAwsUrl: 'http://127.0.0.1:1' });
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ mongoUri: 'mongodb://127.0.0.1:27017/x', pid: process.pid, localAwsUrl: 'http://127.0.0.1:1' });
+    const path = writeStackState(home, {
+      mongoUri: 'mongodb://127.0.0.1:27017/x',
+      pid: process.pid,
+      startedAt: '2025-04-09T00:00:00Z',
+      localAwsUrl: 'http://127.0.0.1:1',
+    });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({
+      mongoUri: 'mongodb://127.0.0.1:27017/x',
+      pid: process.pid,
+      localAwsUrl: 'http://127.0.0.1:1',
+    });
     removeStackState(home, process.pid + 1);
     expect(existsSync(path)).toBe(true);
     removeStackState(home);

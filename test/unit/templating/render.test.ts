@@ -12,9 +12,23 @@ import {
 const MODEL_XCOM = { Training: { ModelArtifacts: { S3ModelArtifacts: 's3://b/results/knn-x/output/model.tar.gz' } } };
 
 function makeInput(over: Partial<TemplateContextInput> = {}): TemplateContextInput {
-  const variables: Record<string, string> = { s3_bucket: 'my-bucket', role: 'arn:aws:iam::123456789012:role/sm', cfg: '{"a": {"b": [1, 2]}}', bad_json: '{nope' };
+  const variables: Record<string, string> = {
+    s3_bucket: 'my-bucket',
+    role: 'arn:aws:iam::123456789012:role/sm',
+    cfg: '{"a": {"b": [1, 2]}}',
+    bad_json: '{nope',
+  };
   const connections: Record<string, ConnectionView> = {
-    aws_default: { conn_id: 'aws_default', conn_type: 'aws', host: 'localhost', login: 'AKIA', password: 'secret', port: 4566, extra: '{"region_name":"eu-west-1"}', extra_dejson: { region_name: 'eu-west-1' } },
+    aws_default: {
+      conn_id: 'aws_default',
+      conn_type: 'aws',
+      host: 'localhost',
+      login: 'AKIA',
+      password: 'secret',
+      port: 4566,
+      extra: '{"region_name":"eu-west-1"}',
+      extra_dejson: { region_name: 'eu-west-1' },
+    },
   };
   const xcoms: Record<string, unknown> = {
     'train_model/return_value': MODEL_XCOM,
@@ -70,9 +84,9 @@ describe('context keys', () => {
     expect(r('{{ logical_date }}|{{ execution_date }}|{{ data_interval_start }}|{{ data_interval_end }}')).toBe(
       '2025-04-09T00:00:00+00:00|2025-04-09T00:00:00+00:00|2025-04-09T00:00:00+00:00|2025-04-10T00:00:00+00:00',
     );
-    expect(r("{{ logical_date.strftime('%Y/%m/%d') }} {{ logical_date.year }}-{{ logical_date.month }}-{{ logical_date.day }} {{ logical_date.isoformat() }}")).toBe(
-      '2025/04/09 2025-4-9 2025-04-09T00:00:00+00:00',
-    );
+    expect(
+      r("{{ logical_date.strftime('%Y/%m/%d') }} {{ logical_date.year }}-{{ logical_date.month }}-{{ logical_date.day }} {{ logical_date.isoformat() }}"),
+    ).toBe('2025/04/09 2025-4-9 2025-04-09T00:00:00+00:00');
     expect(r('{{ data_interval_end.add(hours=1, minutes=30) }} {{ logical_date.subtract(days=9) | ds }} {{ logical_date.date() }}')).toBe(
       '2025-04-10T01:30:00+00:00 2025-03-31 2025-04-09',
     );
@@ -120,7 +134,9 @@ describe('params and dag_run.conf are dict-like', () => {
 describe('var and conn', () => {
   it('var.value / var.json', () => {
     expect(r('{{ var.value.s3_bucket }}')).toBe('my-bucket');
-    expect(r("{{ var.value.get('nope', 'fallback') }} {{ var.value.get('nope', default_var='kw') }} {{ var.value.get('nope', None) }}")).toBe('fallback kw None');
+    expect(r("{{ var.value.get('nope', 'fallback') }} {{ var.value.get('nope', default_var='kw') }} {{ var.value.get('nope', None) }}")).toBe(
+      'fallback kw None',
+    );
     expect(r("{{ var.json.cfg.a.b[1] }} {{ var.json.get('cfg')['a']['b'] | length }} {{ var.json.get('nope', {'d': 1}).d }}")).toBe('2 2 1');
   });
   it('a missing variable raises like Airflow', () => {
@@ -133,14 +149,18 @@ describe('var and conn', () => {
     expect(r('{{ conn.aws_default.host }}:{{ conn.aws_default.port }} {{ conn.aws_default.login }} {{ conn.aws_default.extra_dejson.region_name }}')).toBe(
       'localhost:4566 AKIA eu-west-1',
     );
-    expect(r("{{ conn.get('aws_default').conn_type }} {{ conn.get('nope') }} {{ conn.aws_default }} {{ conn.aws_default.schema }}")).toBe('aws None aws_default None');
+    expect(r("{{ conn.get('aws_default').conn_type }} {{ conn.get('nope') }} {{ conn.aws_default }} {{ conn.aws_default.schema }}")).toBe(
+      'aws None aws_default None',
+    );
     expect(() => r('{{ conn.nope.host }}')).toThrow("The conn_id `nope` isn't defined");
   });
 });
 
 describe('ti.xcom_pull', () => {
   it('keyword, positional and key arguments', () => {
-    expect(r("{{ ti.xcom_pull('prep', key='rows') }} {{ ti.xcom_pull(task_ids='prep', key='rows') }} {{ task_instance.xcom_pull('prep', None, 'rows') }}")).toBe('42 42 42');
+    expect(
+      r("{{ ti.xcom_pull('prep', key='rows') }} {{ ti.xcom_pull(task_ids='prep', key='rows') }} {{ task_instance.xcom_pull('prep', None, 'rows') }}"),
+    ).toBe('42 42 42');
   });
   it('a list of task ids returns a list of the values that exist', () => {
     expect(r("{{ ti.xcom_pull(task_ids=['prep', 'absent', 'train_model']) | length }}")).toBe('2');
@@ -168,7 +188,9 @@ describe('ti.xcom_pull', () => {
 describe('macros', () => {
   it('ds_add and ds_format', () => {
     expect(r("{{ macros.ds_add('2015-01-06', -5) }} {{ macros.ds_add(ds, 0) }} {{ macros.ds_add(ds, days=1) }}")).toBe('2015-01-01 2025-04-09 2025-04-10');
-    expect(r("{{ macros.ds_format('2015-01-01', '%Y-%m-%d', '%m-%d-%y') }} {{ macros.ds_format('1/5/2015', '%m/%d/%Y', '%Y-%m-%d') }}")).toBe('01-01-15 2015-01-05');
+    expect(r("{{ macros.ds_format('2015-01-01', '%Y-%m-%d', '%m-%d-%y') }} {{ macros.ds_format('1/5/2015', '%m/%d/%Y', '%Y-%m-%d') }}")).toBe(
+      '01-01-15 2015-01-05',
+    );
     expect(() => r("{{ macros.ds_format('2015-13-01', '%Y-%m-%d', '%Y') }}")).toThrow(/does not match format/);
   });
   it('datetime helpers', () => {
@@ -187,16 +209,18 @@ describe('Jinja compatibility', () => {
     expect(r("{{ missing | default('d') }} {{ params.nope | default('d2') }}")).toBe('d d2');
   });
   it('Python literals and str()', () => {
-    expect(r('{{ None }} {{ True }} {{ False }} {{ none }} {{ true }} {{ [1, "a"] }} {{ {"k": None} }}')).toBe("None True False None True [1, 'a'] {'k': None}");
-    expect(r("{{ 'no' if False else \"it's\" }} {{ [\"it's\"] }} {{ 1.5 }} {{ 2 }}")).toBe('it\'s ["it\'s"] 1.5 2');
+    expect(r('{{ None }} {{ True }} {{ False }} {{ none }} {{ true }} {{ [1, "a"] }} {{ {"k": None} }}')).toBe(
+      "None True False None True [1, 'a'] {'k': None}",
+    );
+    expect(r('{{ \'no\' if False else "it\'s" }} {{ ["it\'s"] }} {{ 1.5 }} {{ 2 }}')).toBe('it\'s ["it\'s"] 1.5 2');
   });
   it('Python string methods', () => {
     expect(r("{{ ds.replace('-', '') }} {{ ' x '.strip() }}|{{ 'a b  c'.split() }} {{ 'a,b,c'.split(',', 1) }} {{ 'Ab'.upper() }}{{ 'Ab'.lower() }}")).toBe(
       "20250409 x|['a', 'b', 'c'] ['a', 'b,c'] ABab",
     );
-    expect(r("{{ 'knn'.startswith('kn') }} {{ 'x.csv'.endswith(['.tsv', '.csv']) }} {{ '7'.zfill(3) }} {{ 'hello world'.title() }} {{ '-'.join(['a', 'b']) }}")).toBe(
-      'True True 007 Hello World a-b',
-    );
+    expect(
+      r("{{ 'knn'.startswith('kn') }} {{ 'x.csv'.endswith(['.tsv', '.csv']) }} {{ '7'.zfill(3) }} {{ 'hello world'.title() }} {{ '-'.join(['a', 'b']) }}"),
+    ).toBe('True True 007 Hello World a-b');
   });
   it('filters people use in Airflow templates', () => {
     expect(r('{{ params | tojson }}')).toBe('{"flag": true, "n": 3, "nested": {"list": [1, "b", null]}, "x": "px"}');
@@ -204,12 +228,16 @@ describe('Jinja compatibility', () => {
       '{"html": "\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e", "q": "\\u0027", "u": "\\u00e9"}',
     );
     expect(r("{{ {'a': [1]} | tojson(indent=2) }}")).toBe('{\n  "a": [\n    1\n  ]\n}');
-    expect(r('{{ logical_date | ds }} {{ logical_date | ds_nodash }} {{ logical_date | ts_nodash }} {{ data_interval_end | ts }} {{ logical_date | ts_nodash_with_tz }}')).toBe(
-      '2025-04-09 20250409 20250409T000000 2025-04-10T00:00:00+00:00 20250409T000000+0000',
-    );
-    expect(r("{{ params.n | int + 1 }} {{ '3.5' | float }} {{ ['b', 'a', 'B'] | unique | join }} {{ [3, 1, 2] | min }}{{ [3, 1, 2] | max }} {{ params | items | length }} {{ [1, 2] | count }}")).toBe(
-      '4 3.5 ba 13 4 2',
-    );
+    expect(
+      r(
+        '{{ logical_date | ds }} {{ logical_date | ds_nodash }} {{ logical_date | ts_nodash }} {{ data_interval_end | ts }} {{ logical_date | ts_nodash_with_tz }}',
+      ),
+    ).toBe('2025-04-09 20250409 20250409T000000 2025-04-10T00:00:00+00:00 20250409T000000+0000');
+    expect(
+      r(
+        "{{ params.n | int + 1 }} {{ '3.5' | float }} {{ ['b', 'a', 'B'] | unique | join }} {{ [3, 1, 2] | min }}{{ [3, 1, 2] | max }} {{ params | items | length }} {{ [1, 2] | count }}",
+      ),
+    ).toBe('4 3.5 ba 13 4 2');
     expect(r("{{ '%s-%03d-%.2f' | format('job', 7, 1.5) }} {{ ['a', 'b'] | map('upper') | join }}")).toBe('job-007-1.50 AB');
   });
   it('drops one trailing newline like Jinja (keep_trailing_newline=False)', () => {
@@ -255,12 +283,16 @@ describe('renderTemplateFields', () => {
   });
 
   it('never renders a rendered value again (conf is data)', () => {
-    const out = renderTemplateFields({ a: '{{ dag_run.conf.evil }}', b: "{{ dag_run.conf['evil'] }}-{{ params.x }}", c: ['{{ dag_run.conf.evil }}'] }, ctx, where);
+    const out = renderTemplateFields(
+      { a: '{{ dag_run.conf.evil }}', b: "{{ dag_run.conf['evil'] }}-{{ params.x }}", c: ['{{ dag_run.conf.evil }}'] },
+      ctx,
+      where,
+    );
     expect(out).toEqual({ a: '{{ 7*7 }}', b: '{{ 7*7 }}-px', c: ['{{ 7*7 }}'] });
   });
 
   it('renders {# comments #} and {% blocks %}', () => {
-    expect(renderTemplateFields(['{# c #}x', "{% if params.flag %}on{% else %}off{% endif %}"], ctx, { taskId: 't', fieldPath: 'args' })).toEqual(['x', 'on']);
+    expect(renderTemplateFields(['{# c #}x', '{% if params.flag %}on{% else %}off{% endif %}'], ctx, { taskId: 't', fieldPath: 'args' })).toEqual(['x', 'on']);
   });
 
   it('keeps a "__proto__" key as data', () => {
@@ -285,7 +317,7 @@ describe('renderTemplateFields', () => {
     expect(e.fieldPath).toBe('config.InputDataConfig[0].DataSource.S3DataSource.S3Uri');
     expect(e.template).toBe('s3://{{ var.value.nope }}/x');
     expect(e.message).toBe(
-      "Task 'train_model': cannot render field config.InputDataConfig[0].DataSource.S3DataSource.S3Uri (template \"s3://{{ var.value.nope }}/x\"): Variable nope does not exist",
+      'Task \'train_model\': cannot render field config.InputDataConfig[0].DataSource.S3DataSource.S3Uri (template "s3://{{ var.value.nope }}/x"): Variable nope does not exist',
     );
     expect(e.cause).toBeInstanceOf(Error);
   });

@@ -9,7 +9,8 @@ import type { TriggerRunContext } from '../../../src/triggers/trigger-kind.ts';
 import type { WatchedJob } from '../../../src/triggers/sagemaker-watcher.ts';
 
 const kw: SageMakerJobKwargs = { job_type: 'training', job_name: 'Train-1' };
-const training = (status: string, name = 'train-1'): EventBridgeEvent => syntheticSageMakerEvent({ type: 'training', name, status, region: 'us-east-1', origin: 'test', failureReason: status === 'Failed' ? 'bad data' : null });
+const training = (status: string, name = 'train-1'): EventBridgeEvent =>
+  syntheticSageMakerEvent({ type: 'training', name, status, region: 'us-east-1', origin: 'test', failureReason: status === 'Failed' ? 'bad data' : null });
 
 function ctxFor(events$: Observable<EventBridgeEvent>, watched: WatchedJob[] = []): TriggerRunContext {
   return {
@@ -20,7 +21,7 @@ function ctxFor(events$: Observable<EventBridgeEvent>, watched: WatchedJob[] = [
       expect(key).toBe('sagemaker:training-job:train-1');
       return events$;
     },
-    service: <T,>(name: string): T => {
+    service: <T>(name: string): T => {
       expect(name).toBe('sagemakerWatcher');
       return { watch: (job: WatchedJob) => (watched.push(job), NEVER) } as T;
     },
@@ -48,17 +49,32 @@ describe('aws.SageMakerJobTrigger (marbles)', () => {
   it('registers the job with the watcher (Describe at start + sweeps), default connection aws_default', () => {
     const watched: WatchedJob[] = [];
     sageMakerJobTriggerKind.run(kw, ctxFor(NEVER, watched)).subscribe().unsubscribe();
-    expect(watched).toEqual([{ jobType: 'training', jobName: 'Train-1', connId: 'aws_default', region: null, since: new Date('2025-01-01T00:00:00Z'), checkOnStart: true }]);
+    expect(watched).toEqual([
+      { jobType: 'training', jobName: 'Train-1', connId: 'aws_default', region: null, since: new Date('2025-01-01T00:00:00Z'), checkOnStart: true },
+    ]);
   });
 
   it('fromEvent maps terminal events of its own job only (Airflow payload shape)', () => {
-    expect(sageMakerJobEvent(kw, training('Failed'))?.payload).toEqual({ status: 'failed', job_name: 'Train-1', message: 'Training job Train-1 ended Failed: bad data' });
+    expect(sageMakerJobEvent(kw, training('Failed'))?.payload).toEqual({
+      status: 'failed',
+      job_name: 'Train-1',
+      message: 'Training job Train-1 ended Failed: bad data',
+    });
     expect(sageMakerJobEvent(kw, training('Stopped'))?.payload).toMatchObject({ status: 'stopped' });
     expect(sageMakerJobEvent(kw, training('InProgress'))).toBeNull();
     expect(sageMakerJobEvent(kw, training('Completed', 'other'))).toBeNull();
     const ep = syntheticSageMakerEvent({ type: 'endpoint', name: 'ep', status: 'InService', region: 'r', origin: 't' });
-    expect(sageMakerJobEvent({ job_type: 'endpoint', job_name: 'ep' }, ep)?.payload).toEqual({ status: 'success', job_name: 'ep', message: 'Endpoint ep is InService' });
-    expect(sageMakerJobEvent({ job_type: 'endpoint', job_name: 'ep' }, syntheticSageMakerEvent({ type: 'endpoint', name: 'ep', status: 'Updating', region: 'r', origin: 't' }))).toBeNull();
+    expect(sageMakerJobEvent({ job_type: 'endpoint', job_name: 'ep' }, ep)?.payload).toEqual({
+      status: 'success',
+      job_name: 'ep',
+      message: 'Endpoint ep is InService',
+    });
+    expect(
+      sageMakerJobEvent(
+        { job_type: 'endpoint', job_name: 'ep' },
+        syntheticSageMakerEvent({ type: 'endpoint', name: 'ep', status: 'Updating', region: 'r', origin: 't' }),
+      ),
+    ).toBeNull();
   });
 
   it('stores its routing key with the trigger', () => {

@@ -61,10 +61,14 @@ function readLabelledCsv(channel: string, featureDim: number): { rows: number[][
       const cells = line.split(',');
       const nums = cells.map((c) => Number(c.trim()));
       if (nums.some((n, j) => !Number.isFinite(n) || cells[j].trim() === '')) {
-        throw new ClientError(`ClientError: Unable to read data channel '${channel}'. Non-numeric value in ${f.slice(root.length)} line ${i + 1}: "${line.slice(0, 80)}". CSV records must be numeric with the label in the first column.`);
+        throw new ClientError(
+          `ClientError: Unable to read data channel '${channel}'. Non-numeric value in ${f.slice(root.length)} line ${i + 1}: "${line.slice(0, 80)}". CSV records must be numeric with the label in the first column.`,
+        );
       }
       if (nums.length - 1 !== featureDim) {
-        throw new ClientError(`ClientError: Unable to read data channel '${channel}'. Requested feature_dim of ${featureDim} but found ${nums.length - 1} features in line ${i + 1} of ${f.slice(root.length)}.`);
+        throw new ClientError(
+          `ClientError: Unable to read data channel '${channel}'. Requested feature_dim of ${featureDim} but found ${nums.length - 1} features in line ${i + 1} of ${f.slice(root.length)}.`,
+        );
       }
       labels.push(nums[0]);
       rows.push(nums.slice(1));
@@ -76,7 +80,9 @@ function readLabelledCsv(channel: string, featureDim: number): { rows: number[][
 function train(): void {
   const hps = JSON.parse(readFileSync(join(root, 'input', 'config', 'hyperparameters.json'), 'utf8')) as Record<string, string>;
   const dataConfig = JSON.parse(readFileSync(join(root, 'input', 'config', 'inputdataconfig.json'), 'utf8')) as Record<string, { ContentType?: string }>;
-  log('Reading default configuration from /opt/amazon/lib/python3.8/site-packages/algorithm/resources/default-conf.json: {"index_metric": "L2", "index_type": "faiss.Flat", "mini_batch_size": "5000", "_num_gpus": "auto"}');
+  log(
+    'Reading default configuration from /opt/amazon/lib/python3.8/site-packages/algorithm/resources/default-conf.json: {"index_metric": "L2", "index_type": "faiss.Flat", "mini_batch_size": "5000", "_num_gpus": "auto"}',
+  );
   log(`Reading provided configuration from ${join(root, 'input/config/hyperparameters.json')}: ${JSON.stringify(hps)}`);
   let hp;
   try {
@@ -86,23 +92,42 @@ function train(): void {
     throw e;
   }
   log(`Final configuration: ${JSON.stringify({ ...hps, index_metric: hp.indexMetric, index_type: hp.indexType })}`);
-  if (!dataConfig.train) fail("ClientError: Unable to initialize the algorithm. Failed to validate input data configuration. (caused by ValidationError)\n\nCaused by: 'train' is a required property");
+  if (!dataConfig.train)
+    fail(
+      "ClientError: Unable to initialize the algorithm. Failed to validate input data configuration. (caused by ValidationError)\n\nCaused by: 'train' is a required property",
+    );
   for (const [ch, c] of Object.entries(dataConfig)) {
     const ct = (c.ContentType ?? 'text/csv').toLowerCase();
     if (!ct.startsWith('text/csv')) {
-      fail(`ClientError: Unable to read data channel '${ch}'. Content type ${c.ContentType} is not supported by local AWS's KNN (use text/csv with the label in the first column).`);
+      fail(
+        `ClientError: Unable to read data channel '${ch}'. Content type ${c.ContentType} is not supported by local AWS's KNN (use text/csv with the label in the first column).`,
+      );
     }
   }
-  if (hp.dimensionReductionType) log(`dimension_reduction_type=${hp.dimensionReductionType} is accepted but not applied locally; using all ${hp.featureDim} features`, 'WARNING');
+  if (hp.dimensionReductionType)
+    log(`dimension_reduction_type=${hp.dimensionReductionType} is accepted but not applied locally; using all ${hp.featureDim} features`, 'WARNING');
   try {
     const t0 = Date.now();
     const data = readLabelledCsv('train', hp.featureDim);
     log(`nvidia-smi took: 0.025 secs to identify 0 gpus`);
     log(`Number of GPUs being used: 0`);
     log(`Read ${data.rows.length} records from channel 'train'`);
-    const model = trainKnn({ rows: data.rows, labels: data.labels, k: hp.k, predictorType: hp.predictorType, featureDim: hp.featureDim, sampleSize: hp.sampleSize, indexMetric: hp.indexMetric, seed: 0 });
-    log(`Sampled ${model.labels.length} of ${data.rows.length} records (sample_size=${hp.sampleSize}); building ${hp.indexType} index with metric ${hp.indexMetric}`);
-    process.stdout.write(`#metrics {"StartTime": ${t0 / 1000}, "EndTime": ${Date.now() / 1000}, "Dimensions": {"Algorithm": "KNN", "Host": "algo-1", "Operation": "training"}, "Metrics": {"Total Records Seen": {"sum": ${data.rows.length}.0, "count": 1, "min": ${data.rows.length}, "max": ${data.rows.length}}}}\n`);
+    const model = trainKnn({
+      rows: data.rows,
+      labels: data.labels,
+      k: hp.k,
+      predictorType: hp.predictorType,
+      featureDim: hp.featureDim,
+      sampleSize: hp.sampleSize,
+      indexMetric: hp.indexMetric,
+      seed: 0,
+    });
+    log(
+      `Sampled ${model.labels.length} of ${data.rows.length} records (sample_size=${hp.sampleSize}); building ${hp.indexType} index with metric ${hp.indexMetric}`,
+    );
+    process.stdout.write(
+      `#metrics {"StartTime": ${t0 / 1000}, "EndTime": ${Date.now() / 1000}, "Dimensions": {"Algorithm": "KNN", "Host": "algo-1", "Operation": "training"}, "Metrics": {"Total Records Seen": {"sum": ${data.rows.length}.0, "count": 1, "min": ${data.rows.length}, "max": ${data.rows.length}}}}\n`,
+    );
     mkdirSync(join(root, 'model'), { recursive: true });
     writeFileSync(join(root, 'model', 'model_algo-1'), JSON.stringify(model));
     const metricName = hp.predictorType === 'classifier' ? 'accuracy' : 'mse';

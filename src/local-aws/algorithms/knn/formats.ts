@@ -67,7 +67,9 @@ export function parseInstances(body: string, contentType: string | undefined): n
         }
       });
   }
-  throw new UnsupportedMediaType(`Content type ${contentType} is not supported by this algorithm (supported: text/csv, application/json, application/jsonlines)`);
+  throw new UnsupportedMediaType(
+    `Content type ${contentType} is not supported by this algorithm (supported: text/csv, application/json, application/jsonlines)`,
+  );
 }
 
 /** SageMaker's KNN writes labels as floats (1.0), as its Python serialiser does. */

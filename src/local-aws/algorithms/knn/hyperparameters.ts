@@ -45,7 +45,8 @@ function posInt(hps: Record<string, string>, name: string, required: boolean): n
     if (required) fail(`'${name}' is a required property`);
     return undefined;
   }
-  if (!/^\s*\d+\s*$/.test(raw) || Number(raw) < 1) fail(`u'${raw}' is not valid under any of the given schemas (hyperparameter '${name}' must be a positive integer)`);
+  if (!/^\s*\d+\s*$/.test(raw) || Number(raw) < 1)
+    fail(`u'${raw}' is not valid under any of the given schemas (hyperparameter '${name}' must be a positive integer)`);
   return Number(raw);
 }
 
@@ -62,7 +63,8 @@ export function parseKnnHyperparameters(hps: Record<string, string>): KnnHyperpa
   const indexMetric = (hps.index_metric ?? 'L2') as IndexMetric;
   if (!['L2', 'INNER_PRODUCT', 'COSINE'].includes(indexMetric)) fail(`u'${indexMetric}' is not one of [u'L2', u'INNER_PRODUCT', u'COSINE']`);
   const indexType = hps.index_type ?? 'faiss.Flat';
-  if (!['faiss.Flat', 'faiss.IVFFlat', 'faiss.IVFPQ'].includes(indexType)) fail(`u'${indexType}' is not one of [u'faiss.Flat', u'faiss.IVFFlat', u'faiss.IVFPQ']`);
+  if (!['faiss.Flat', 'faiss.IVFFlat', 'faiss.IVFPQ'].includes(indexType))
+    fail(`u'${indexType}' is not one of [u'faiss.Flat', u'faiss.IVFFlat', u'faiss.IVFPQ']`);
   const drt = hps.dimension_reduction_type;
   if (drt !== undefined && drt !== 'sign' && drt !== 'fjlt') fail(`u'${drt}' is not one of [u'sign', u'fjlt']`);
   const drTarget = posInt(hps, 'dimension_reduction_target', drt !== undefined);
@@ -70,5 +72,15 @@ export function parseKnnHyperparameters(hps: Record<string, string>): KnnHyperpa
   const miniBatchSize = posInt(hps, 'mini_batch_size', false) ?? 5000;
   posInt(hps, 'faiss_index_pq_m', false);
   if (hps.faiss_index_ivf_nlists !== undefined && hps.faiss_index_ivf_nlists !== 'auto') posInt(hps, 'faiss_index_ivf_nlists', false);
-  return { k, featureDim, predictorType: pt, sampleSize, indexMetric, indexType, dimensionReductionType: drt, dimensionReductionTarget: drTarget, miniBatchSize };
+  return {
+    k,
+    featureDim,
+    predictorType: pt,
+    sampleSize,
+    indexMetric,
+    indexType,
+    dimensionReductionType: drt,
+    dimensionReductionTarget: drTarget,
+    miniBatchSize,
+  };
 }

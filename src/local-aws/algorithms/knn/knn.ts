@@ -27,7 +27,6 @@ export interface Prediction {
   labels?: number[];
 }
 
-
 export function trainKnn(opts: {
   rows: number[][];
   labels: number[];
@@ -55,7 +54,15 @@ export function trainKnn(opts: {
     points.push(...opts.rows[i]);
     labels.push(opts.labels[i]);
   }
-  return { format: 'local-aws-knn/1', k: opts.k, predictorType: opts.predictorType, featureDim: opts.featureDim, indexMetric: opts.indexMetric ?? 'L2', points, labels };
+  return {
+    format: 'local-aws-knn/1',
+    k: opts.k,
+    predictorType: opts.predictorType,
+    featureDim: opts.featureDim,
+    indexMetric: opts.indexMetric ?? 'L2',
+    points,
+    labels,
+  };
 }
 
 function distance(model: KnnModel, p: number, x: number[]): number {
@@ -155,7 +162,9 @@ export function leaveOneOutScore(model: KnnModel): { name: 'accuracy' | 'mse'; v
   let se = 0;
   for (let i = 0; i < n; i++) {
     const x = model.points.slice(i * model.featureDim, (i + 1) * model.featureDim);
-    const nb = neighbours(model, x, model.k + 1).filter((e) => e.i !== i).slice(0, model.k);
+    const nb = neighbours(model, x, model.k + 1)
+      .filter((e) => e.i !== i)
+      .slice(0, model.k);
     const labels = nb.map((e) => model.labels[e.i]);
     const dists = nb.map((e) => e.d);
     if (model.predictorType === 'classifier') ok += vote(labels, dists) === model.labels[i] ? 1 : 0;

@@ -12,7 +12,7 @@ import type { OperatorArgs } from '../../../dag/task-args.ts';
 import type { TaskContext } from '../../../dag/task-context.ts';
 import type { DAG } from '../../../dag/dag.ts';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
-import { AwsClientFactory } from '../aws-clients.ts';
+import type { AwsClientFactory } from '../aws-clients.ts';
 import { DEFAULT_AWS_CONN_ID } from '../aws-connection.ts';
 import { defaultAwsClientFactory } from '../default-clients.ts';
 import { cloneConfig, parseIntegerFields, stringifyHyperParameters, type FieldPath } from '../sagemaker/config-preprocess.ts';
@@ -73,7 +73,11 @@ export abstract class SageMakerBaseOperator extends BaseOperator {
 
   protected clients(ctx: TaskContext): SageMakerOperatorClients {
     const provided = (ctx as { services?: Record<string, unknown> }).services?.awsClients;
-    if (provided && typeof (provided as SageMakerOperatorClients).sagemaker === 'function' && typeof (provided as SageMakerOperatorClients).logs === 'function') {
+    if (
+      provided &&
+      typeof (provided as SageMakerOperatorClients).sagemaker === 'function' &&
+      typeof (provided as SageMakerOperatorClients).logs === 'function'
+    ) {
       return provided as SageMakerOperatorClients;
     }
     return defaultAwsClientFactory();

@@ -92,7 +92,13 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
       if (ENDPOINT_FAILED.has(status)) throw endpointFailed(name, desc);
       ctx.log.info(`Endpoint ${name} is ${status}; deferring until it is InService`);
       this.defer({
-        trigger: new SageMakerJobTrigger({ job_type: 'endpoint', job_name: name, aws_conn_id: this.awsConnId, region_name: this.regionName, poke_interval: this.checkIntervalS }),
+        trigger: new SageMakerJobTrigger({
+          job_type: 'endpoint',
+          job_name: name,
+          aws_conn_id: this.awsConnId,
+          region_name: this.regionName,
+          poke_interval: this.checkIntervalS,
+        }),
         method: 'execute_complete',
         kwargs: { job_name: name },
         timeout: this.maxIngestionTimeS,
@@ -136,7 +142,9 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
       if (sameConfig && String(existing.EndpointStatus) !== 'Failed') {
         const own = await readOwnership(client, existing.EndpointArn, ti, ctx.signal);
         if (own?.ours || this.operation === 'update') {
-          ctx.log.info(`Endpoint ${name} already uses endpoint config ${String(endpoint.EndpointConfigName)} (${String(existing.EndpointStatus)}); not submitting again`);
+          ctx.log.info(
+            `Endpoint ${name} already uses endpoint config ${String(endpoint.EndpointConfigName)} (${String(existing.EndpointStatus)}); not submitting again`,
+          );
           return;
         }
       }

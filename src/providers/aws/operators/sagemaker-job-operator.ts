@@ -268,7 +268,13 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
   /** The task log the triggerer appends to while this try is deferred. */
   private logTarget(ctx: TaskContext): TaskLogTarget {
     const ti = this.tiIdentity(ctx);
-    return { ti_id: taskInstanceId(ti.dag_id, ti.run_id, ti.task_id, ti.map_index), dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, try_number: ti.try_number };
+    return {
+      ti_id: taskInstanceId(ti.dag_id, ti.run_id, ti.task_id, ti.map_index),
+      dag_id: ti.dag_id,
+      run_id: ti.run_id,
+      task_id: ti.task_id,
+      try_number: ti.try_number,
+    };
   }
 
   protected what(name: string): string {

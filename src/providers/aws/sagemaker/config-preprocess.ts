@@ -22,7 +22,9 @@ export function cloneConfig<T>(v: T): T {
 /** Airflow's parse_integer: follows the path through objects and lists; missing keys are skipped. */
 export function parseIntegerField(config: unknown, path: FieldPath, where: string[] = []): void {
   if (Array.isArray(config)) {
-    config.forEach((c, i) => parseIntegerField(c, path, [...where, String(i)]));
+    config.forEach((c, i) => {
+      parseIntegerField(c, path, [...where, String(i)]);
+    });
     return;
   }
   if (!config || typeof config !== 'object' || path.length === 0) return;

@@ -99,8 +99,7 @@ export class DeferredLogCopy {
     this.timer = this.opts.at(new Date(Date.now() + this.opts.intervalMs)).subscribe(() => {
       this.timer = null;
       if (this.stopped) return;
-      this.inflight = this.tailer!
-        .poll(this.abort.signal)
+      this.inflight = this.tailer!.poll(this.abort.signal)
         .then(
           () => undefined,
           (e: unknown) => {

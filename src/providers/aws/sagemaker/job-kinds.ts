@@ -52,7 +52,11 @@ const sig = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : undefi
 const LIST_PAGE = 100;
 
 /** The fields every kind takes from the event spec of its type. */
-const specFields = <T extends SageMakerJobKind['type']>(type: T) => ({ type, nameField: SAGEMAKER_JOB_SPECS[type].nameField, statusField: SAGEMAKER_JOB_SPECS[type].statusField });
+const specFields = <T extends SageMakerJobKind['type']>(type: T) => ({
+  type,
+  nameField: SAGEMAKER_JOB_SPECS[type].nameField,
+  statusField: SAGEMAKER_JOB_SPECS[type].statusField,
+});
 
 /** The List* request all four kinds send: one page by name fragment, newest first. */
 const listQuery = (fragment: string, token: string | undefined) =>
@@ -75,7 +79,12 @@ export const TRAINING_JOB: SageMakerJobKind = {
   describe: async (c, name, s) => (await c.send(new DescribeTrainingJobCommand({ TrainingJobName: name }), sig(s))) as unknown as JobDescription,
   list: async (c, fragment, token, s) => {
     const out = await c.send(new ListTrainingJobsCommand(listQuery(fragment, token)), sig(s));
-    return page(out.TrainingJobSummaries, (j) => j.TrainingJobName, (j) => j.CreationTime, out.NextToken);
+    return page(
+      out.TrainingJobSummaries,
+      (j) => j.TrainingJobName,
+      (j) => j.CreationTime,
+      out.NextToken,
+    );
   },
 };
 
@@ -91,7 +100,12 @@ export const PROCESSING_JOB: SageMakerJobKind = {
   describe: async (c, name, s) => (await c.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }), sig(s))) as unknown as JobDescription,
   list: async (c, fragment, token, s) => {
     const out = await c.send(new ListProcessingJobsCommand(listQuery(fragment, token)), sig(s));
-    return page(out.ProcessingJobSummaries, (j) => j.ProcessingJobName, (j) => j.CreationTime, out.NextToken);
+    return page(
+      out.ProcessingJobSummaries,
+      (j) => j.ProcessingJobName,
+      (j) => j.CreationTime,
+      out.NextToken,
+    );
   },
 };
 
@@ -107,7 +121,12 @@ export const TRANSFORM_JOB: SageMakerJobKind = {
   describe: async (c, name, s) => (await c.send(new DescribeTransformJobCommand({ TransformJobName: name }), sig(s))) as unknown as JobDescription,
   list: async (c, fragment, token, s) => {
     const out = await c.send(new ListTransformJobsCommand(listQuery(fragment, token)), sig(s));
-    return page(out.TransformJobSummaries, (j) => j.TransformJobName, (j) => j.CreationTime, out.NextToken);
+    return page(
+      out.TransformJobSummaries,
+      (j) => j.TransformJobName,
+      (j) => j.CreationTime,
+      out.NextToken,
+    );
   },
 };
 
@@ -124,7 +143,12 @@ export const TUNING_JOB: SageMakerJobKind = {
     (await c.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name }), sig(s))) as unknown as JobDescription,
   list: async (c, fragment, token, s) => {
     const out = await c.send(new ListHyperParameterTuningJobsCommand(listQuery(fragment, token)), sig(s));
-    return page(out.HyperParameterTuningJobSummaries, (j) => j.HyperParameterTuningJobName, (j) => j.CreationTime, out.NextToken);
+    return page(
+      out.HyperParameterTuningJobSummaries,
+      (j) => j.HyperParameterTuningJobName,
+      (j) => j.CreationTime,
+      out.NextToken,
+    );
   },
 };
 

@@ -126,7 +126,9 @@ async function timestampName(input: ResolveNameInput): Promise<NameResolution> {
   // A try that died after submitting `<stem>-<ts>` left the newest such job: check it first.
   const page = await kind.list(client, stem, undefined, input.signal);
   const re = new RegExp(`^${escapeRegExp(stem)}-\\d{10}$`);
-  const newest = page.jobs.filter((j) => re.test(j.name)).sort((a, b) => (b.creationTime?.getTime() ?? 0) - (a.creationTime?.getTime() ?? 0) || b.name.localeCompare(a.name))[0];
+  const newest = page.jobs
+    .filter((j) => re.test(j.name))
+    .sort((a, b) => (b.creationTime?.getTime() ?? 0) - (a.creationTime?.getTime() ?? 0) || b.name.localeCompare(a.name))[0];
   if (newest) {
     const adopted = await adoptIfOurs(input, newest.name);
     if (adopted) return adopted;

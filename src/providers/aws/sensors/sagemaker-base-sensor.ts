@@ -15,7 +15,7 @@ import { TaskFailedNoRetry } from '../../../errors/task-errors.ts';
 import type { SageMakerJobType } from '../../../events/sagemaker-job-types.ts';
 import { SageMakerJobTrigger } from '../../../triggers/sagemaker-job-trigger.ts';
 import { parseDuration, type Duration } from '../../../util/duration.ts';
-import { AwsClientFactory } from '../aws-clients.ts';
+import type { AwsClientFactory } from '../aws-clients.ts';
 import { isTransient } from '../aws-errors.ts';
 import { DEFAULT_AWS_CONN_ID } from '../aws-connection.ts';
 import { defaultAwsClientFactory } from '../default-clients.ts';
@@ -111,7 +111,9 @@ export abstract class SageMakerBaseSensor extends BaseOperator {
         ctx.log.warn(`Poke failed transiently (${(e as Error).name}); poking again`);
       }
       if (Date.now() - started + this.pokeIntervalMs > this.timeoutMs) {
-        throw new TaskFailedNoRetry(`Sensor has timed out; run duration of ${Math.round((Date.now() - started) / 1000)} seconds exceeds the specified timeout of ${this.timeoutMs / 1000}.`);
+        throw new TaskFailedNoRetry(
+          `Sensor has timed out; run duration of ${Math.round((Date.now() - started) / 1000)} seconds exceeds the specified timeout of ${this.timeoutMs / 1000}.`,
+        );
       }
       await sleep(this.pokeIntervalMs, undefined, { signal: ctx.signal });
     }

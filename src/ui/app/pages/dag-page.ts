@@ -38,7 +38,12 @@ export function renderDagPage(root: HTMLElement, dagId: string, view: View, runP
   root.append(header, formBox, tabsBox, runInfo, layout);
 
   function tabs(): HTMLElement {
-    const link = (v: View, label: string) => h('a', { class: `tab${v === view ? ' active' : ''}`, 'data-view': v, href: `#/dags/${enc(dagId)}/${v}${selectedRun ? `/${enc(selectedRun)}` : ''}` }, label);
+    const link = (v: View, label: string) =>
+      h(
+        'a',
+        { class: `tab${v === view ? ' active' : ''}`, 'data-view': v, href: `#/dags/${enc(dagId)}/${v}${selectedRun ? `/${enc(selectedRun)}` : ''}` },
+        label,
+      );
     return h('nav', { class: 'tabs' }, link('grid', 'Grid'), link('graph', 'Graph'), link('gantt', 'Gantt'));
   }
 
@@ -66,12 +71,16 @@ export function renderDagPage(root: HTMLElement, dagId: string, view: View, runP
   function openTrigger(): void {
     clear(formBox);
     formBox.append(
-      triggerForm(model!.dag, async (run) => {
-        clear(formBox);
-        selectedRun = run.dag_run_id;
-        await model!.reloadRuns();
-        renderView();
-      }, () => clear(formBox)),
+      triggerForm(
+        model!.dag,
+        async (run) => {
+          clear(formBox);
+          selectedRun = run.dag_run_id;
+          await model!.reloadRuns();
+          renderView();
+        },
+        () => clear(formBox),
+      ),
     );
   }
 
@@ -84,10 +93,15 @@ export function renderDagPage(root: HTMLElement, dagId: string, view: View, runP
     clear(runInfo);
     const run = currentRun();
     if (!run) return;
-    const act = (label: string, cls: string, fn: () => Promise<unknown>) => h('button', { class: `action ${cls}`, 'data-action': cls, onclick: () => fn().catch((e: Error) => alert(e.message)) }, label);
+    const act = (label: string, cls: string, fn: () => Promise<unknown>) =>
+      h('button', { class: `action ${cls}`, 'data-action': cls, onclick: () => fn().catch((e: Error) => alert(e.message)) }, label);
     const base = `/dags/${enc(dagId)}/dagRuns/${enc(run.dag_run_id)}`;
     runInfo.append(
-      h('span', { class: 'badge run-state', 'data-state': run.state, style: { background: stateColor(run.state), color: stateTextColor(run.state) } }, run.state),
+      h(
+        'span',
+        { class: 'badge run-state', 'data-state': run.state, style: { background: stateColor(run.state), color: stateTextColor(run.state) } },
+        run.state,
+      ),
       ' ',
       h('strong', {}, run.dag_run_id),
       h('span', { class: 'muted' }, ` · logical ${fmtDate(run.logical_date)} · started ${fmtDate(run.start_date)} · ended ${fmtDate(run.end_date)}`),

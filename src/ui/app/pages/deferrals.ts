@@ -16,12 +16,21 @@ export function renderDeferrals(root: HTMLElement): Page {
     h(
       'table',
       { class: 'deferrals' },
-      h('thead', {}, h('tr', {}, ...['Task', 'Run', 'Try', 'Trigger', 'External job', 'Status', 'Deferred since', 'For', 'Deadline', 'Triggerer'].map((t) => h('th', {}, t)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['Task', 'Run', 'Try', 'Trigger', 'External job', 'Status', 'Deferred since', 'For', 'Deadline', 'Triggerer'].map((t) => h('th', {}, t)),
+        ),
+      ),
       tbody,
     ),
   );
 
-  const card = (label: string, value: string, key: string) => h('div', { class: 'card', 'data-total': key }, h('div', { class: 'value' }, value), h('div', { class: 'label' }, label));
+  const card = (label: string, value: string, key: string) =>
+    h('div', { class: 'card', 'data-total': key }, h('div', { class: 'value' }, value), h('div', { class: 'label' }, label));
 
   async function load(): Promise<void> {
     const { deferrals, total_entries, totals } = await api<{ deferrals: ApiDeferral[]; total_entries: number; totals: DeferralTotals }>('/deferrals?limit=100');
@@ -31,7 +40,11 @@ export function renderDeferrals(root: HTMLElement): Page {
       card('deferred now', String(totals.deferred_now), 'deferred_now'),
       card('worker slot time saved', fmtDuration(totals.worker_slot_seconds_saved * 1000), 'slot_seconds_saved'),
       card('event → resume p50 / p99', lat.p50 === null ? 'n/a' : `${fmtDuration(lat.p50)} / ${fmtDuration(lat.p99)}`, 'latency'),
-      card('lost events recovered by sweep', totals.lost_events_recovered_by_sweep === null ? 'n/a' : String(totals.lost_events_recovered_by_sweep), 'recovered'),
+      card(
+        'lost events recovered by sweep',
+        totals.lost_events_recovered_by_sweep === null ? 'n/a' : String(totals.lost_events_recovered_by_sweep),
+        'recovered',
+      ),
       card('unclaimed triggers', String(totals.unclaimed_triggers), 'unclaimed'),
       card('live triggerers', String(totals.live_triggerers), 'triggerers'),
     );
@@ -72,5 +85,11 @@ export function renderDeferrals(root: HTMLElement): Page {
   });
   const interval = setInterval(() => void load().catch(() => {}), REFRESH_MS);
   load().catch((e: Error) => root.append(h('p', { class: 'error' }, e.message)));
-  return { dispose: () => { off(); clearInterval(interval); if (timer) clearTimeout(timer); } };
+  return {
+    dispose: () => {
+      off();
+      clearInterval(interval);
+      if (timer) clearTimeout(timer);
+    },
+  };
 }

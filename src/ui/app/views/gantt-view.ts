@@ -45,7 +45,7 @@ function segments(ti: ApiTaskInstance, now: number): Segment[] {
   } else {
     // A try that finished before this tab saw it defer keeps only its deferred total: say it in
     // the label rather than guess where in the bar it was.
-    const label = ti.deferred_ms > 0 ? `${ti.state ?? 'none'}, ${fmtDuration(ti.deferred_ms)} of it deferred (slot free)` : ti.state ?? 'none';
+    const label = ti.deferred_ms > 0 ? `${ti.state ?? 'none'}, ${fmtDuration(ti.deferred_ms)} of it deferred (slot free)` : (ti.state ?? 'none');
     out.push({ from: start, to: end, color: stateColor(ti.state), label });
   }
   return out;
@@ -64,15 +64,36 @@ export function renderGantt(model: DagModel, runId: string | null, selectTi: (ru
   // axis: 5 ticks, relative to the first start
   for (let i = 0; i <= 4; i++) {
     const ms = min + ((max - min) * i) / 4;
-    root.append(svg('line', { x1: x(ms), x2: x(ms), y1: 0, y2: height - 20, stroke: '#ddd' }), svg('text', { x: x(ms), y: height - 6, 'font-size': 10, 'text-anchor': 'middle', fill: '#666' }, `+${fmtDuration(ms - min)}`));
+    root.append(
+      svg('line', { x1: x(ms), x2: x(ms), y1: 0, y2: height - 20, stroke: '#ddd' }),
+      svg('text', { x: x(ms), y: height - 6, 'font-size': 10, 'text-anchor': 'middle', fill: '#666' }, `+${fmtDuration(ms - min)}`),
+    );
   }
   rows.forEach((r, i) => {
     const y = i * ROW_H;
-    const row = svg('g', { class: 'gantt-row', 'data-task': r.taskId, ...(runId ? { 'data-gantt-ti': tiKey(runId, r.taskId) } : {}), onclick: () => runId && selectTi(runId, r.taskId) });
+    const row = svg('g', {
+      class: 'gantt-row',
+      'data-task': r.taskId,
+      ...(runId ? { 'data-gantt-ti': tiKey(runId, r.taskId) } : {}),
+      onclick: () => runId && selectTi(runId, r.taskId),
+    });
     row.append(svg('text', { x: 4, y: y + 16, 'font-size': 12 }, r.taskId));
     for (const s of segs[i]!) {
       row.append(
-        svg('rect', { x: x(s.from), y: y + 4, width: Math.max(2, x(s.to) - x(s.from)), height: ROW_H - 8, fill: s.color, stroke: '#666', 'stroke-width': 0.5, 'data-segment': s.label.split(',')[0]! }, svg('title', {}, `${r.taskId} ${s.label}: ${fmtDuration(s.to - s.from)}`)),
+        svg(
+          'rect',
+          {
+            x: x(s.from),
+            y: y + 4,
+            width: Math.max(2, x(s.to) - x(s.from)),
+            height: ROW_H - 8,
+            fill: s.color,
+            stroke: '#666',
+            'stroke-width': 0.5,
+            'data-segment': s.label.split(',')[0]!,
+          },
+          svg('title', {}, `${r.taskId} ${s.label}: ${fmtDuration(s.to - s.from)}`),
+        ),
       );
     }
     root.append(row);

@@ -19,12 +19,29 @@ export function renderGraph(model: DagModel, runId: string | null, selectTi: (ru
   const height = Math.max(80, Math.ceil(graph.height ?? 80));
   const root = svg('svg', { class: 'graph', width, height, viewBox: `0 0 ${width} ${height}` });
   root.append(
-    svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#888' }))),
+    svg(
+      'defs',
+      {},
+      svg(
+        'marker',
+        { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+        svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#888' }),
+      ),
+    ),
   );
   for (const e of g.edges()) {
     const pts: Array<{ x: number; y: number }> = g.edge(e).points ?? [];
     if (!pts.length) continue;
-    root.append(svg('path', { class: 'edge', d: pts.map((p, i) => `${i ? 'L' : 'M'} ${p.x} ${p.y}`).join(' '), fill: 'none', stroke: '#888', 'stroke-width': 1.5, 'marker-end': 'url(#arrow)' }));
+    root.append(
+      svg('path', {
+        class: 'edge',
+        d: pts.map((p, i) => `${i ? 'L' : 'M'} ${p.x} ${p.y}`).join(' '),
+        fill: 'none',
+        stroke: '#888',
+        'stroke-width': 1.5,
+        'marker-end': 'url(#arrow)',
+      }),
+    );
   }
   for (const taskId of model.order) {
     const n = g.node(taskId);
@@ -42,7 +59,11 @@ export function renderGraph(model: DagModel, runId: string | null, selectTi: (ru
         onclick: () => runId && selectTi(runId, taskId),
       },
       svg('rect', { width: NODE_W, height: NODE_H, rx: 6, fill: stateColor(state), stroke: '#555', 'stroke-width': 1 }),
-      svg('text', { x: NODE_W / 2, y: NODE_H / 2 + 4, 'text-anchor': 'middle', fill: stateTextColor(state), 'font-size': 12 }, taskId.length > 24 ? `${taskId.slice(0, 22)}…` : taskId),
+      svg(
+        'text',
+        { x: NODE_W / 2, y: NODE_H / 2 + 4, 'text-anchor': 'middle', fill: stateTextColor(state), 'font-size': 12 },
+        taskId.length > 24 ? `${taskId.slice(0, 22)}…` : taskId,
+      ),
       svg('title', {}, `${taskId}: ${state ?? 'none'}`),
     );
     root.append(node);

@@ -12,13 +12,17 @@ export function renderGrid(model: DagModel, selected: { runId: string | null; ta
   const head = h('tr', {}, h('th', { class: 'task-col' }, 'Task'));
   for (const r of model.runs) {
     head.append(
-      h('th', { class: 'run-col' }, h('button', {
-        class: `run-bar${r.dag_run_id === selected.runId ? ' selected' : ''}`,
-        'data-run': r.dag_run_id,
-        title: `${r.dag_run_id}\n${r.state}`,
-        style: { background: stateColor(r.state) },
-        onclick: () => on.selectRun(r.dag_run_id),
-      })),
+      h(
+        'th',
+        { class: 'run-col' },
+        h('button', {
+          class: `run-bar${r.dag_run_id === selected.runId ? ' selected' : ''}`,
+          'data-run': r.dag_run_id,
+          title: `${r.dag_run_id}\n${r.state}`,
+          style: { background: stateColor(r.state) },
+          onclick: () => on.selectRun(r.dag_run_id),
+        }),
+      ),
     );
   }
   const body = h('tbody');
@@ -28,14 +32,18 @@ export function renderGrid(model: DagModel, selected: { runId: string | null; ta
       const ti = model.ti(r.dag_run_id, taskId);
       const state = ti?.state ?? null;
       row.append(
-        h('td', {}, h('button', {
-          class: `ti-cell${r.dag_run_id === selected.runId && taskId === selected.taskId ? ' selected' : ''}`,
-          'data-ti': tiKey(r.dag_run_id, taskId),
-          'data-state': state ?? 'none',
-          title: `${taskId} @ ${r.dag_run_id}: ${state ?? 'none'}`,
-          style: { background: stateColor(state) },
-          onclick: () => on.selectTi(r.dag_run_id, taskId),
-        })),
+        h(
+          'td',
+          {},
+          h('button', {
+            class: `ti-cell${r.dag_run_id === selected.runId && taskId === selected.taskId ? ' selected' : ''}`,
+            'data-ti': tiKey(r.dag_run_id, taskId),
+            'data-state': state ?? 'none',
+            title: `${taskId} @ ${r.dag_run_id}: ${state ?? 'none'}`,
+            style: { background: stateColor(state) },
+            onclick: () => on.selectTi(r.dag_run_id, taskId),
+          }),
+        ),
       );
     }
     body.append(row);

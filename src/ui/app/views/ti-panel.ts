@@ -42,7 +42,17 @@ export class TiPanel {
     if (!sameTi) {
       this.logTry = Math.max(1, ti.try_number);
       clear(this.el);
-      const tabs = h('div', { class: 'tabs small-tabs' }, ...(['logs', 'rendered', 'xcom'] as const).map((t) => h('button', { class: `tab${this.tab === t ? ' active' : ''}`, 'data-tab': t, onclick: () => this.switchTab(t) }, t === 'logs' ? 'Logs' : t === 'rendered' ? 'Rendered' : 'XCom')));
+      const tabs = h(
+        'div',
+        { class: 'tabs small-tabs' },
+        ...(['logs', 'rendered', 'xcom'] as const).map((t) =>
+          h(
+            'button',
+            { class: `tab${this.tab === t ? ' active' : ''}`, 'data-tab': t, onclick: () => this.switchTab(t) },
+            t === 'logs' ? 'Logs' : t === 'rendered' ? 'Rendered' : 'XCom',
+          ),
+        ),
+      );
       this.el.append(h('button', { class: 'close', title: 'Close', onclick: () => this.onClose() }, '×'), this.details, tabs, this.body);
       this.renderDetails();
       this.switchTab(this.tab);
@@ -82,17 +92,25 @@ export class TiPanel {
     const ti = this.ti!;
     clear(this.details);
     const act = (label: string, cls: string, fn: () => Promise<unknown>) =>
-      h('button', { class: `action ${cls}`, 'data-action': cls, onclick: async (e: Event) => {
-        const b = e.currentTarget as HTMLButtonElement;
-        b.disabled = true;
-        try {
-          await fn();
-        } catch (err) {
-          alert((err as Error).message);
-        } finally {
-          b.disabled = false;
-        }
-      } }, label);
+      h(
+        'button',
+        {
+          class: `action ${cls}`,
+          'data-action': cls,
+          onclick: async (e: Event) => {
+            const b = e.currentTarget as HTMLButtonElement;
+            b.disabled = true;
+            try {
+              await fn();
+            } catch (err) {
+              alert((err as Error).message);
+            } finally {
+              b.disabled = false;
+            }
+          },
+        },
+        label,
+      );
     const downstream = h('input', { type: 'checkbox', id: 'clear-downstream' });
     const soFar = () => `${fmtDuration(Date.now() - Date.parse(ti.start_date!))} so far`;
     const duration = h('span', { class: 'ti-duration' }, ti.duration != null ? fmtDuration(ti.duration * 1000) : ti.start_date ? soFar() : '—');
@@ -109,17 +127,40 @@ export class TiPanel {
       ['Worker', ti.hostname ? `${ti.hostname} (pid ${ti.pid ?? '?'})` : '—'],
     ];
     if (ti.deferred_at) rows.push(['Deferred at', fmtDate(ti.deferred_at)]);
-    if (ti.trigger) rows.push(['Trigger', `${ti.trigger.kind}${ti.trigger.description ? ` — ${ti.trigger.description}` : ''}`], ['Triggerer', ti.trigger.triggerer_id ?? 'unclaimed']);
+    if (ti.trigger)
+      rows.push(
+        ['Trigger', `${ti.trigger.kind}${ti.trigger.description ? ` — ${ti.trigger.description}` : ''}`],
+        ['Triggerer', ti.trigger.triggerer_id ?? 'unclaimed'],
+      );
     if (ti.trigger_timeout) rows.push(['Trigger timeout', fmtDate(ti.trigger_timeout)]);
     if (ti.deferred_ms) rows.push(['Slot time saved', fmtDuration(ti.deferred_ms)]);
     if (ti.last_error) rows.push(['Last error', h('pre', { class: 'error small' }, ti.last_error)]);
     this.details.append(
-      h('h3', {}, ti.task_id, ' ', h('span', { class: 'badge', 'data-state': ti.state ?? 'none', style: { background: stateColor(ti.state), color: stateTextColor(ti.state) } }, ti.state ?? 'none')),
-      h('table', { class: 'kv' }, rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)))),
+      h(
+        'h3',
+        {},
+        ti.task_id,
+        ' ',
+        h(
+          'span',
+          { class: 'badge', 'data-state': ti.state ?? 'none', style: { background: stateColor(ti.state), color: stateTextColor(ti.state) } },
+          ti.state ?? 'none',
+        ),
+      ),
+      h(
+        'table',
+        { class: 'kv' },
+        rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))),
+      ),
       h(
         'div',
         { class: 'actions' },
-        act('Clear', 'clear', () => api(`/dags/${enc(this.dagId)}/clearTaskInstances`, { method: 'POST', body: { dry_run: false, task_ids: [ti.task_id], dag_run_id: ti.dag_run_id, only_failed: false, include_downstream: downstream.checked } })),
+        act('Clear', 'clear', () =>
+          api(`/dags/${enc(this.dagId)}/clearTaskInstances`, {
+            method: 'POST',
+            body: { dry_run: false, task_ids: [ti.task_id], dag_run_id: ti.dag_run_id, only_failed: false, include_downstream: downstream.checked },
+          }),
+        ),
         h('label', { class: 'small' }, downstream, ' downstream'),
         act('Mark success', 'mark-success', () => api(this.path(), { method: 'PATCH', body: { dry_run: false, new_state: 'success' } })),
         act('Mark failed', 'mark-failed', () => api(this.path(), { method: 'PATCH', body: { dry_run: false, new_state: 'failed' } })),
@@ -144,7 +185,11 @@ export class TiPanel {
   private renderLogs(): void {
     const ti = this.ti!;
     const pre = h('pre', { class: 'log', 'data-try': this.logTry });
-    const select = h('select', { class: 'try-select' }, ...Array.from({ length: Math.max(1, ti.try_number) }, (_, i) => h('option', { value: i + 1 }, `Try ${i + 1}`)));
+    const select = h(
+      'select',
+      { class: 'try-select' },
+      ...Array.from({ length: Math.max(1, ti.try_number) }, (_, i) => h('option', { value: i + 1 }, `Try ${i + 1}`)),
+    );
     select.value = String(this.logTry);
     select.addEventListener('change', () => {
       this.logTry = Number(select.value);
@@ -187,7 +232,13 @@ export class TiPanel {
       this.body.append(h('p', { class: 'muted' }, 'No rendered template fields (the task has not run yet, or has none).'));
       return;
     }
-    this.body.append(h('table', { class: 'kv rendered' }, entries.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, h('pre', {}, typeof v === 'string' ? v : JSON.stringify(v, null, 2)))))));
+    this.body.append(
+      h(
+        'table',
+        { class: 'kv rendered' },
+        entries.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, h('pre', {}, typeof v === 'string' ? v : JSON.stringify(v, null, 2))))),
+      ),
+    );
   }
 
   private async renderXcom(): Promise<void> {
@@ -197,6 +248,12 @@ export class TiPanel {
       return;
     }
     const values = await Promise.all(xcom_entries.map((x) => api<{ key: string; value: unknown }>(`${this.path()}/xcomEntries/${enc(x.key)}`)));
-    this.body.append(h('table', { class: 'kv xcom' }, values.map((x) => h('tr', {}, h('th', {}, x.key), h('td', {}, h('pre', {}, JSON.stringify(x.value, null, 2)))))));
+    this.body.append(
+      h(
+        'table',
+        { class: 'kv xcom' },
+        values.map((x) => h('tr', {}, h('th', {}, x.key), h('td', {}, h('pre', {}, JSON.stringify(x.value, null, 2))))),
+      ),
+    );
   }
 }

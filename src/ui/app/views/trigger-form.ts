@@ -33,7 +33,11 @@ export function triggerForm(dag: ApiDag, onDone: (run: ApiDagRun) => void, onCan
     try {
       const run = await api<ApiDagRun>(`/dags/${enc(dag.dag_id)}/dagRuns`, {
         method: 'POST',
-        body: { conf: parsed, ...(logical.value.trim() ? { logical_date: logical.value.trim() } : {}), ...(runId.value.trim() ? { dag_run_id: runId.value.trim() } : {}) },
+        body: {
+          conf: parsed,
+          ...(logical.value.trim() ? { logical_date: logical.value.trim() } : {}),
+          ...(runId.value.trim() ? { dag_run_id: runId.value.trim() } : {}),
+        },
       });
       onDone(run);
     } catch (err) {

@@ -39,7 +39,13 @@ describe('AwsClientFactory', () => {
     const s = await h.clients.settings(undefined);
     expect(s).toMatchObject({ connId: 'aws_default', accessKeyId: null, endpointUrl: null });
     // Once the connection exists, the same client works (failed resolutions are not cached).
-    await h.connections.upsert({ conn_id: 'no-such-conn', conn_type: 'aws', login: 'K', password: 'late-added-secret', extra: { region_name: 'us-east-1', endpoint_url: h.aws.url } });
+    await h.connections.upsert({
+      conn_id: 'no-such-conn',
+      conn_type: 'aws',
+      login: 'K',
+      password: 'late-added-secret',
+      extra: { region_name: 'us-east-1', endpoint_url: h.aws.url },
+    });
     await expect(h.clients.s3('no-such-conn').send(new ListBucketsCommand({}))).resolves.toBeDefined();
   });
 
@@ -122,7 +128,13 @@ describe('setupSageMakerEvents', () => {
     const { SageMakerTrainingOperator } = await import('../../../../src/providers/aws/operators/sagemaker-training-operator.ts');
     const { makeTry, trainingConfig, uploadIris } = await import('./harness.ts');
     const data = await uploadIris(h, 'events');
-    const op = new SageMakerTrainingOperator({ taskId: 't', config: trainingConfig('knn-events', data.train), aws_conn_id: CONN_ID, check_interval: 0.02, print_log: false });
+    const op = new SageMakerTrainingOperator({
+      taskId: 't',
+      config: trainingConfig('knn-events', data.train),
+      aws_conn_id: CONN_ID,
+      check_interval: 0.02,
+      print_log: false,
+    });
     await op.execute((await makeTry(h, op)).ctx);
     const got = await h.clients.sqs(CONN_ID).send(new ReceiveMessageCommand({ QueueUrl: res.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
     const bodies = (got.Messages ?? []).map((m) => JSON.parse(m.Body!) as { 'detail-type': string; detail: { TrainingJobName?: string } });

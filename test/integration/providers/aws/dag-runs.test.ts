@@ -47,7 +47,11 @@ function pipelineDag(dagId: string, deferrableTraining: boolean): DAG {
     const model = new SageMakerModelOperator({
       taskId: 'create_model',
       aws_conn_id: CONN_ID,
-      config: { ModelName: '{{ params.name }}-model', ExecutionRoleArn: ROLE, PrimaryContainer: { Mode: 'SingleModel', Image: KNN_IMAGE, ModelDataUrl: MODEL_DATA_URL } },
+      config: {
+        ModelName: '{{ params.name }}-model',
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Mode: 'SingleModel', Image: KNN_IMAGE, ModelDataUrl: MODEL_DATA_URL },
+      },
     });
     const transform = new SageMakerTransformOperatorAsync({
       taskId: 'test_model',
@@ -65,7 +69,10 @@ function pipelineDag(dagId: string, deferrableTraining: boolean): DAG {
 }
 
 /** One training task; `extra` are operator arguments (action_if_job_exists, retries, config overrides…). */
-function trainingDag(dagId: string, opts: { deferrable?: boolean; extra?: Partial<SageMakerJobArgs>; config?: Record<string, unknown>; image?: string } = {}): DAG {
+function trainingDag(
+  dagId: string,
+  opts: { deferrable?: boolean; extra?: Partial<SageMakerJobArgs>; config?: Record<string, unknown>; image?: string } = {},
+): DAG {
   return new DAG({ dagId, schedule: null, startDate: '2025-01-01', defaultArgs: { retries: 0, retry_delay: 0 } }, () => {
     const config = trainingConfig('{{ params.name }}', data.train, opts.config ?? {});
     if (opts.image) config.AlgorithmSpecification = { TrainingImage: opts.image, TrainingInputMode: 'File' };
@@ -246,7 +253,9 @@ describe('SageMaker pipeline DAGs (train → create model → batch transform)',
     const trained = await xcom('sm_async_pipeline', r.runId, 'train_model');
     expect(trained.Training).toMatchObject({ TrainingJobName: 'dag-async-train', TrainingJobStatus: 'Completed' });
     const model = await ti('sm_async_pipeline', r.runId, 'create_model');
-    expect(JSON.parse(model.rendered_fields!).config.PrimaryContainer.ModelDataUrl).toBe((trained.Training.ModelArtifacts as { S3ModelArtifacts: string }).S3ModelArtifacts);
+    expect(JSON.parse(model.rendered_fields!).config.PrimaryContainer.ModelDataUrl).toBe(
+      (trained.Training.ModelArtifacts as { S3ModelArtifacts: string }).S3ModelArtifacts,
+    );
     expect((await xcom('sm_async_pipeline', r.runId, 'test_model')).Transform).toMatchObject({ TransformJobStatus: 'Completed' });
 
     // print_log (default on): the KNN container's lines are in the one try's log, each once, in order.
@@ -300,7 +309,16 @@ describe('failures', () => {
       const r = await rt.triggerDag('sm_crash', { runId: 'run_dag-crash', conf: { name: 'dag-crash' } });
       await waitFor('the crash', async () => CrashOnceTraining.crashWorker === null);
       // The dead worker never writes again; another worker takes over the next try.
-      extraWorker = new Worker({ store: rt.store, dagBag: rt.dagBag, bus: rt.bus, logger, services: { awsClients: h.clients }, slots: 2, pollIntervalMs: 50, logFlushMs: 50 });
+      extraWorker = new Worker({
+        store: rt.store,
+        dagBag: rt.dagBag,
+        bus: rt.bus,
+        logger,
+        services: { awsClients: h.clients },
+        slots: 2,
+        pollIntervalMs: 50,
+        logFlushMs: 50,
+      });
       await extraWorker.start();
       const done = await rt.waitForRun('sm_crash', r.run_id, { timeoutMs: 60_000 });
       expect(done.state).toBe('success');
@@ -319,7 +337,8 @@ describe('failures', () => {
 });
 
 describe('action_if_job_exists across DAG runs', () => {
-  const jobName = async (dagId: string, runId: string): Promise<string> => ((await xcom(dagId, runId, 'train_model')).Training as { TrainingJobName: string }).TrainingJobName;
+  const jobName = async (dagId: string, runId: string): Promise<string> =>
+    ((await xcom(dagId, runId, 'train_model')).Training as { TrainingJobName: string }).TrainingJobName;
 
   it('increment: a second run of the same logical job name trains <name>-1', async () => {
     const first = await run('sm_increment', 'dag-inc');

@@ -78,7 +78,17 @@ describe('DeferredLogCopy against a running job', () => {
     await h.clients.sagemaker(CONN_ID).send(new CreateTrainingJobCommand(config as unknown as CreateTrainingJobCommandInput));
     const t = target('copy');
     const make = () =>
-      new DeferredLogCopy({ logs: h.clients.logs(CONN_ID), repo, logGroup: GROUP, jobName: job, target: t, cursor: {}, intervalMs: 40, at: (m) => timer(m), logger });
+      new DeferredLogCopy({
+        logs: h.clients.logs(CONN_ID),
+        repo,
+        logGroup: GROUP,
+        jobName: job,
+        target: t,
+        cursor: {},
+        intervalMs: 40,
+        at: (m) => timer(m),
+        logger,
+      });
     const stepsStored = async (): Promise<string[]> => (await repo.read(t.ti_id, 1)).map((l) => l.msg).filter((m) => m.startsWith('step '));
 
     // Triggerer A copies a few lines, then loses the trigger (adoption elsewhere).

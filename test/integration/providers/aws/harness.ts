@@ -48,7 +48,10 @@ export async function startHarness(name: string, opts: Partial<LocalAwsOptions> 
     scriptImages: { [PROCESSING_IMAGE]: { command: [process.execPath, '-e', "console.log('processing step 1'); console.log('processing step 2')"] } },
     ...opts,
   });
-  const store = await Store.connect({ uri: process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017', dbName: `deferflow_test_${name}_${randomBytes(4).toString('hex')}` });
+  const store = await Store.connect({
+    uri: process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017',
+    dbName: `deferflow_test_${name}_${randomBytes(4).toString('hex')}`,
+  });
   const connections = new ConnectionRepository(store, { cipher: new SecretCipher(randomBytes(32)), env: {} });
   await connections.upsert({
     conn_id: CONN_ID,
@@ -118,7 +121,11 @@ export interface TestTry {
 let runCounter = 0;
 
 /** A TaskContext as the worker builds it (XComs in FerretDB, a logger whose lines we keep). */
-export async function makeTry(h: Harness, op: BaseOperator, opts: { runId?: string; tryNumber?: number; dagId?: string; clearXComs?: boolean } = {}): Promise<TestTry> {
+export async function makeTry(
+  h: Harness,
+  op: BaseOperator,
+  opts: { runId?: string; tryNumber?: number; dagId?: string; clearXComs?: boolean } = {},
+): Promise<TestTry> {
   const dagId = opts.dagId ?? 'aws_provider_test';
   const runId = opts.runId ?? `manual__${Date.now()}_${++runCounter}`;
   const tryNumber = opts.tryNumber ?? 1;
@@ -212,14 +219,25 @@ export function recordEvents(aws: LocalAws): { payloadFor(d: TaskDeferred, timeo
 export async function payloadFromDescribe(d: TaskDeferred, describe: () => Promise<Record<string, unknown>>, statusField: string): Promise<unknown> {
   const kwargs = sageMakerJobKwargsSchema.parse(serializeTrigger(d.request.trigger).kwargs);
   const desc = await waitForTerminal(describe, statusField);
-  const event = syntheticSageMakerEvent({ type: kwargs.job_type, name: kwargs.job_name, status: String(desc[statusField]), failureReason: (desc.FailureReason as string) ?? null, region: 'us-east-1', origin: 'test-describe' });
+  const event = syntheticSageMakerEvent({
+    type: kwargs.job_type,
+    name: kwargs.job_name,
+    status: String(desc[statusField]),
+    failureReason: (desc.FailureReason as string) ?? null,
+    region: 'us-east-1',
+    origin: 'test-describe',
+  });
   const ev = sageMakerJobTriggerKind.fromEvent!(kwargs, event as never);
   if (!ev) throw new Error(`trigger kind did not accept ${JSON.stringify(event.detail)}`);
   return ev.payload;
 }
 
 /** Poll Describe until terminal (for jobs started outside an operator). */
-export async function waitForTerminal(describe: () => Promise<Record<string, unknown>>, statusField: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+export async function waitForTerminal(
+  describe: () => Promise<Record<string, unknown>>,
+  statusField: string,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const d = await describe();

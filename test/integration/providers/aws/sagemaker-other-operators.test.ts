@@ -13,7 +13,22 @@ import { SageMakerTransformSensor } from '../../../../src/providers/aws/sensors/
 import { SageMakerTuningSensor } from '../../../../src/providers/aws/sensors/sagemaker-tuning-sensor.ts';
 import { SageMakerEndpointSensor } from '../../../../src/providers/aws/sensors/sagemaker-endpoint-sensor.ts';
 import { TRAINING_JOB } from '../../../../src/providers/aws/sagemaker/job-kinds.ts';
-import { BUCKET, CONN_ID, KNN_IMAGE, PROCESSING_IMAGE, ROLE, executeExpectingDeferral, makeTry, payloadFromDescribe, recordEvents, startHarness, trainingConfig, tryCopy, uploadIris, type Harness } from './harness.ts';
+import {
+  BUCKET,
+  CONN_ID,
+  KNN_IMAGE,
+  PROCESSING_IMAGE,
+  ROLE,
+  executeExpectingDeferral,
+  makeTry,
+  payloadFromDescribe,
+  recordEvents,
+  startHarness,
+  trainingConfig,
+  tryCopy,
+  uploadIris,
+  type Harness,
+} from './harness.ts';
 
 let h: Harness;
 let data: { train: string; test: string };
@@ -22,7 +37,13 @@ let artifact = '';
 beforeAll(async () => {
   h = await startHarness('sm_other');
   data = await uploadIris(h, 'iris');
-  const op = new SageMakerTrainingOperator({ taskId: 'train', config: trainingConfig('knn-base', data.train), aws_conn_id: CONN_ID, check_interval: 0.02, print_log: false });
+  const op = new SageMakerTrainingOperator({
+    taskId: 'train',
+    config: trainingConfig('knn-base', data.train),
+    aws_conn_id: CONN_ID,
+    check_interval: 0.02,
+    print_log: false,
+  });
   const r = (await op.execute((await makeTry(h, op)).ctx)) as { Training: { ModelArtifacts: { S3ModelArtifacts: string } } };
   artifact = r.Training.ModelArtifacts.S3ModelArtifacts;
 }, 60_000);
@@ -59,7 +80,9 @@ describe('SageMakerProcessingOperator', () => {
       const t1 = await makeTry(h, ok);
       const d1 = await executeExpectingDeferral(tryCopy(ok), t1.ctx);
       expect(d1.request.trigger).toMatchObject({ kwargs: { job_type: 'processing', job_name: 'proc-async' } });
-      const r = (await tryCopy(ok).execute_complete(t1.ctx, { ...d1.request.kwargs, event: await rec.payloadFor(d1) })) as { Processing: Record<string, unknown> };
+      const r = (await tryCopy(ok).execute_complete(t1.ctx, { ...d1.request.kwargs, event: await rec.payloadFor(d1) })) as {
+        Processing: Record<string, unknown>;
+      };
       expect(r.Processing.ProcessingJobStatus).toBe('Completed');
 
       const bad = new SageMakerProcessingOperatorAsync({ taskId: 'p2', config: processingConfig('proc-async-fail'), aws_conn_id: CONN_ID });
@@ -150,7 +173,11 @@ describe('SageMakerEndpointConfigOperator + SageMakerEndpointOperator', () => {
   }, 30_000);
 
   it('sync: creates model, config and endpoint, waits for InService; a retry does not resubmit', async () => {
-    const config = { Model: model('ep-model-1'), EndpointConfig: epConfig('epc-1', 'ep-model-1'), Endpoint: { EndpointName: 'ep-sync', EndpointConfigName: 'epc-1' } };
+    const config = {
+      Model: model('ep-model-1'),
+      EndpointConfig: epConfig('epc-1', 'ep-model-1'),
+      Endpoint: { EndpointName: 'ep-sync', EndpointConfigName: 'epc-1' },
+    };
     const op = new SageMakerEndpointOperator({ taskId: 'deploy', config, ...fast });
     const t = await makeTry(h, op);
     const r = (await tryCopy(op).execute(t.ctx)) as { EndpointConfig: Record<string, unknown>; Endpoint: Record<string, unknown> };
@@ -169,7 +196,11 @@ describe('SageMakerEndpointConfigOperator + SageMakerEndpointOperator', () => {
 
   it('async: defers on the endpoint trigger and resumes with {EndpointConfig, Endpoint}', async () => {
     {
-      const config = { Model: model('ep-model-2'), EndpointConfig: epConfig('epc-2', 'ep-model-2'), Endpoint: { EndpointName: 'ep-async', EndpointConfigName: 'epc-2' } };
+      const config = {
+        Model: model('ep-model-2'),
+        EndpointConfig: epConfig('epc-2', 'ep-model-2'),
+        Endpoint: { EndpointName: 'ep-async', EndpointConfigName: 'epc-2' },
+      };
       const op = new SageMakerEndpointOperatorAsync({ taskId: 'deploy', config, aws_conn_id: CONN_ID });
       const t = await makeTry(h, op);
       const d = await executeExpectingDeferral(tryCopy(op), t.ctx);
@@ -177,7 +208,10 @@ describe('SageMakerEndpointConfigOperator + SageMakerEndpointOperator', () => {
       // Via the watcher's Describe path: EventBridge endpoint events carry IN_SERVICE, which the
       // trigger's event spec (src/events/sagemaker-job-types.ts) does not map yet — reported.
       const payload = await payloadFromDescribe(d, () => describeEndpoint(h.clients.sagemaker(CONN_ID), 'ep-async'), 'EndpointStatus');
-      const r = (await tryCopy(op).execute_complete(t.ctx, { ...d.request.kwargs, event: payload })) as { EndpointConfig: Record<string, unknown>; Endpoint: Record<string, unknown> };
+      const r = (await tryCopy(op).execute_complete(t.ctx, { ...d.request.kwargs, event: payload })) as {
+        EndpointConfig: Record<string, unknown>;
+        Endpoint: Record<string, unknown>;
+      };
       expect(r.Endpoint.EndpointStatus).toBe('InService');
       expect(r.EndpointConfig.EndpointConfigName).toBe('epc-2');
       await h.clients.sagemaker(CONN_ID).send(new DeleteEndpointCommand({ EndpointName: 'ep-async' }));
@@ -190,8 +224,22 @@ describe('sensors', () => {
     h.aws.setFaults({ jobDurationMs: 500, failJobs: ['sensed-fail'] });
     try {
       const sm = h.clients.sagemaker(CONN_ID);
-      await TRAINING_JOB.create(sm, trainingConfig('sensed-ok', data.train, { HyperParameters: { predictor_type: 'classifier', feature_dim: '4', k: '3', sample_size: '120' }, ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 1 }, StoppingCondition: { MaxRuntimeInSeconds: 600 } }));
-      await TRAINING_JOB.create(sm, trainingConfig('sensed-fail', data.train, { HyperParameters: { predictor_type: 'classifier', feature_dim: '4', k: '3', sample_size: '120' }, ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 1 }, StoppingCondition: { MaxRuntimeInSeconds: 600 } }));
+      await TRAINING_JOB.create(
+        sm,
+        trainingConfig('sensed-ok', data.train, {
+          HyperParameters: { predictor_type: 'classifier', feature_dim: '4', k: '3', sample_size: '120' },
+          ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 1 },
+          StoppingCondition: { MaxRuntimeInSeconds: 600 },
+        }),
+      );
+      await TRAINING_JOB.create(
+        sm,
+        trainingConfig('sensed-fail', data.train, {
+          HyperParameters: { predictor_type: 'classifier', feature_dim: '4', k: '3', sample_size: '120' },
+          ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 1 },
+          StoppingCondition: { MaxRuntimeInSeconds: 600 },
+        }),
+      );
       const ok = new SageMakerTrainingSensor({ taskId: 's', job_name: 'sensed-ok', aws_conn_id: CONN_ID, poke_interval: 0.02 });
       const t = await makeTry(h, ok);
       await tryCopy(ok).execute(t.ctx);
@@ -207,9 +255,26 @@ describe('sensors', () => {
     h.aws.setFaults({ simulateJobs: ['sensed-slow'], jobDurationMs: 5000 });
     try {
       const sm = h.clients.sagemaker(CONN_ID);
-      await TRAINING_JOB.create(sm, trainingConfig('sensed-slow', data.train, { HyperParameters: { k: '3' }, ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 1 }, StoppingCondition: { MaxRuntimeInSeconds: 600 } }));
-      const s = new SageMakerTrainingSensor({ taskId: 's', job_name: 'sensed-slow', aws_conn_id: CONN_ID, poke_interval: 0.05, timeout: 0.2, print_log: false });
-      await expect(tryCopy(s).execute((await makeTry(h, s)).ctx)).rejects.toMatchObject({ name: 'TaskFailedNoRetry', message: expect.stringMatching(/Sensor has timed out/) });
+      await TRAINING_JOB.create(
+        sm,
+        trainingConfig('sensed-slow', data.train, {
+          HyperParameters: { k: '3' },
+          ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 1 },
+          StoppingCondition: { MaxRuntimeInSeconds: 600 },
+        }),
+      );
+      const s = new SageMakerTrainingSensor({
+        taskId: 's',
+        job_name: 'sensed-slow',
+        aws_conn_id: CONN_ID,
+        poke_interval: 0.05,
+        timeout: 0.2,
+        print_log: false,
+      });
+      await expect(tryCopy(s).execute((await makeTry(h, s)).ctx)).rejects.toMatchObject({
+        name: 'TaskFailedNoRetry',
+        message: expect.stringMatching(/Sensor has timed out/),
+      });
       const d = new SageMakerTrainingSensor({ taskId: 's', job_name: 'sensed-slow', aws_conn_id: CONN_ID, deferrable: true, timeout: 60, print_log: false });
       const deferred = await executeExpectingDeferral(tryCopy(d), (await makeTry(h, d)).ctx);
       expect(deferred.request.trigger).toMatchObject({ kwargs: { job_type: 'training', job_name: 'sensed-slow' } });

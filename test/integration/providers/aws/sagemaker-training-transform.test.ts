@@ -10,7 +10,20 @@ import { LogTailer } from '../../../../src/providers/aws/sagemaker/log-tailer.ts
 import { TRAINING_JOB } from '../../../../src/providers/aws/sagemaker/job-kinds.ts';
 import { renderTemplateFields } from '../../../../src/templating/index.ts';
 import { maskSecrets } from '../../../../src/connections/secret-masker.ts';
-import { CONN_ID, KNN_IMAGE, ROLE, BUCKET, executeExpectingDeferral, makeTry, recordEvents, startHarness, trainingConfig, tryCopy, uploadIris, type Harness } from './harness.ts';
+import {
+  CONN_ID,
+  KNN_IMAGE,
+  ROLE,
+  BUCKET,
+  executeExpectingDeferral,
+  makeTry,
+  recordEvents,
+  startHarness,
+  trainingConfig,
+  tryCopy,
+  uploadIris,
+  type Harness,
+} from './harness.ts';
 
 let h: Harness;
 let data: { train: string; test: string };
@@ -42,7 +55,9 @@ describe('SageMakerTrainingOperator (sync)', () => {
     expect(typeof training.CreationTime).toBe('string');
     expect(training.HyperParameters).toMatchObject({ k: '3', feature_dim: '4' });
     expect((training.ResourceConfig as Record<string, unknown>).InstanceCount).toBe(1);
-    expect(String((training.ModelArtifacts as Record<string, unknown>).S3ModelArtifacts)).toMatch(/^s3:\/\/deferflow-test\/results\/knn-sync-1\/output\/model\.tar\.gz$/);
+    expect(String((training.ModelArtifacts as Record<string, unknown>).S3ModelArtifacts)).toMatch(
+      /^s3:\/\/deferflow-test\/results\/knn-sync-1\/output\/model\.tar\.gz$/,
+    );
     expect(JSON.parse(JSON.stringify(result))).toEqual(result);
     // print_log: the container's lines are in the task log, each exactly once.
     const jobLines = t.lines.filter((l) => !/^(Creating|Training job|knn-sync-1|train_model|Billable)/.test(l) && !/^SageMaker|completed successfully/.test(l));
@@ -82,7 +97,9 @@ describe('SageMakerTrainingOperator (sync)', () => {
   it("fails with AWS's ValidationException message and creates nothing", async () => {
     const op = new SageMakerTrainingOperator({ taskId: 't', config: trainingConfig('knn-invalid', data.train, { RoleArn: 'not-an-arn' }), ...fast });
     const t = await makeTry(h, op);
-    const err = (await tryCopy(op).execute(t.ctx).catch((e: unknown) => e)) as Error & { code?: string };
+    const err = (await tryCopy(op)
+      .execute(t.ctx)
+      .catch((e: unknown) => e)) as Error & { code?: string };
     expect(err.code).toBe('AWS_ERROR');
     expect(err.message).toMatch(/CreateTrainingJob knn-invalid failed: ValidationException: .*roleArn/i);
     expect(await trainingJobsNamed('knn-invalid')).toEqual([]);
@@ -91,7 +108,13 @@ describe('SageMakerTrainingOperator (sync)', () => {
   it('max_ingestion_time fails the task but leaves the job running', async () => {
     h.aws.setFaults({ simulateJobs: ['knn-slow'], jobDurationMs: 3000 });
     try {
-      const op = new SageMakerTrainingOperator({ taskId: 't', config: trainingConfig('knn-slow', data.train), ...fast, max_ingestion_time: 0.2, print_log: false });
+      const op = new SageMakerTrainingOperator({
+        taskId: 't',
+        config: trainingConfig('knn-slow', data.train),
+        ...fast,
+        max_ingestion_time: 0.2,
+        print_log: false,
+      });
       const t = await makeTry(h, op);
       await expect(tryCopy(op).execute(t.ctx)).rejects.toThrow(/took more than 0.2 seconds .*still InProgress and was not stopped/);
       const d = await TRAINING_JOB.describe(h.clients.sagemaker(CONN_ID), 'knn-slow');
@@ -169,7 +192,9 @@ describe('action_if_job_exists', () => {
   }, 60_000);
 
   it('rejects an unknown action at definition time', () => {
-    expect(() => new SageMakerTrainingOperator({ taskId: 'x', config: {}, action_if_job_exists: 'rename' as never })).toThrow(/accepts only 'fail', 'increment', 'skip', 'timestamp'/);
+    expect(() => new SageMakerTrainingOperator({ taskId: 'x', config: {}, action_if_job_exists: 'rename' as never })).toThrow(
+      /accepts only 'fail', 'increment', 'skip', 'timestamp'/,
+    );
   });
 });
 
@@ -212,7 +237,12 @@ describe('SageMakerTrainingOperatorAsync (deferrable)', () => {
     const sync = new SageMakerTrainingOperator({ taskId: 'train_done', config: trainingConfig('knn-async-done', data.train), ...fast, print_log: false });
     const t = await makeTry(h, sync);
     await tryCopy(sync).execute(t.ctx);
-    const op = new SageMakerTrainingOperatorAsync({ taskId: 'train_done', config: trainingConfig('knn-async-done', data.train), aws_conn_id: CONN_ID, print_log: false });
+    const op = new SageMakerTrainingOperatorAsync({
+      taskId: 'train_done',
+      config: trainingConfig('knn-async-done', data.train),
+      aws_conn_id: CONN_ID,
+      print_log: false,
+    });
     const again = await makeTry(h, op, { runId: t.ctx.run_id, tryNumber: 2, clearXComs: true });
     const result = (await tryCopy(op).execute(again.ctx)) as { Training: Record<string, unknown> };
     expect(result.Training.TrainingJobStatus).toBe('Completed');
@@ -223,7 +253,12 @@ describe('SageMakerTrainingOperatorAsync (deferrable)', () => {
     h.aws.setFaults({ failJobs: ['knn-async-fail'], jobDurationMs: 300 });
     const rec = recordEvents(h.aws);
     try {
-      const op = new SageMakerTrainingOperatorAsync({ taskId: 't', config: trainingConfig('knn-async-fail', data.train), aws_conn_id: CONN_ID, print_log: false });
+      const op = new SageMakerTrainingOperatorAsync({
+        taskId: 't',
+        config: trainingConfig('knn-async-fail', data.train),
+        aws_conn_id: CONN_ID,
+        print_log: false,
+      });
       const t = await makeTry(h, op);
       const deferred = await executeExpectingDeferral(tryCopy(op), t.ctx);
       const payload = await rec.payloadFor(deferred);
@@ -241,11 +276,20 @@ describe('SageMakerTrainingOperatorAsync (deferrable)', () => {
   it('a worker killed between Create and defer: the next try continues with the same job (exactly one exists)', async () => {
     h.aws.setFaults({ jobDurationMs: 800 });
     try {
-      const op = new SageMakerTrainingOperatorAsync({ taskId: 'train_crash', config: trainingConfig('knn-crash', data.train), aws_conn_id: CONN_ID, print_log: false });
+      const op = new SageMakerTrainingOperatorAsync({
+        taskId: 'train_crash',
+        config: trainingConfig('knn-crash', data.train),
+        aws_conn_id: CONN_ID,
+        print_log: false,
+      });
       const t1 = await makeTry(h, op);
       // The worker dies right after CreateTrainingJob: its defer never happens.
       const dying = tryCopy(op);
-      Object.defineProperty(dying, 'defer', { value: () => { throw new Error('worker killed'); } });
+      Object.defineProperty(dying, 'defer', {
+        value: () => {
+          throw new Error('worker killed');
+        },
+      });
       await expect(dying.execute(t1.ctx)).rejects.toThrow('worker killed');
       // The scheduler reaps the zombie; try 2 starts on another worker (its XComs cleared, as the worker does).
       const t2 = await makeTry(h, op, { runId: t1.ctx.run_id, tryNumber: 2, clearXComs: true });
@@ -264,10 +308,19 @@ describe('SageMakerTrainingOperatorAsync (deferrable)', () => {
       await new SageMakerTrainingOperator({ taskId: 'someone_else', config: trainingConfig('knn-crash-ts', data.train), ...fast, print_log: false }).execute(
         (await makeTry(h, new SageMakerTrainingOperator({ taskId: 'someone_else', config: {} }))).ctx,
       );
-      const op = new SageMakerTrainingOperatorAsync({ taskId: 'train_crash_ts', config: trainingConfig('knn-crash-ts', data.train), aws_conn_id: CONN_ID, print_log: false });
+      const op = new SageMakerTrainingOperatorAsync({
+        taskId: 'train_crash_ts',
+        config: trainingConfig('knn-crash-ts', data.train),
+        aws_conn_id: CONN_ID,
+        print_log: false,
+      });
       const t1 = await makeTry(h, op);
       const dying = tryCopy(op);
-      Object.defineProperty(dying, 'defer', { value: () => { throw new Error('worker killed'); } });
+      Object.defineProperty(dying, 'defer', {
+        value: () => {
+          throw new Error('worker killed');
+        },
+      });
       await expect(dying.execute(t1.ctx)).rejects.toThrow('worker killed');
       const t2 = await makeTry(h, op, { runId: t1.ctx.run_id, tryNumber: 2, clearXComs: true });
       const deferred = await executeExpectingDeferral(tryCopy(op), t2.ctx);
@@ -288,7 +341,11 @@ describe('SageMakerModelOperator + SageMakerTransformOperator', () => {
     artifact = r.Training.ModelArtifacts.S3ModelArtifacts;
   }, 60_000);
 
-  const modelConfig = (name: string) => ({ ModelName: name, ExecutionRoleArn: ROLE, PrimaryContainer: { Mode: 'SingleModel', Image: KNN_IMAGE, ModelDataUrl: artifact } });
+  const modelConfig = (name: string) => ({
+    ModelName: name,
+    ExecutionRoleArn: ROLE,
+    PrimaryContainer: { Mode: 'SingleModel', Image: KNN_IMAGE, ModelDataUrl: artifact },
+  });
   const transformConfig = (name: string, model: string) => ({
     TransformJobName: name,
     ModelName: model,
@@ -333,12 +390,19 @@ describe('SageMakerModelOperator + SageMakerTransformOperator', () => {
     try {
       const model = new SageMakerModelOperator({ taskId: 'create_model', config: modelConfig('knn-model-3'), aws_conn_id: CONN_ID });
       await tryCopy(model).execute((await makeTry(h, model)).ctx);
-      const op = new SageMakerTransformOperatorAsync({ taskId: 'test_model', config: transformConfig('knn-transform-async', 'knn-model-3'), aws_conn_id: CONN_ID });
+      const op = new SageMakerTransformOperatorAsync({
+        taskId: 'test_model',
+        config: transformConfig('knn-transform-async', 'knn-model-3'),
+        aws_conn_id: CONN_ID,
+      });
       const t = await makeTry(h, op);
       const deferred = await executeExpectingDeferral(tryCopy(op), t.ctx);
       expect(deferred.request.trigger).toMatchObject({ kwargs: { job_type: 'transform', job_name: 'knn-transform-async' } });
       const payload = await rec.payloadFor(deferred);
-      const r = (await tryCopy(op).execute_complete(t.ctx, { ...deferred.request.kwargs, event: payload })) as { Model: Record<string, unknown>; Transform: Record<string, unknown> };
+      const r = (await tryCopy(op).execute_complete(t.ctx, { ...deferred.request.kwargs, event: payload })) as {
+        Model: Record<string, unknown>;
+        Transform: Record<string, unknown>;
+      };
       expect(r.Model.ModelName).toBe('knn-model-3');
       expect(r.Transform.TransformJobStatus).toBe('Completed');
       const jobs = await h.clients.sagemaker(CONN_ID).send(new ListTransformJobsCommand({ NameContains: 'knn-transform-async' }));

@@ -61,7 +61,9 @@ describe('setup-events and ownership', () => {
       'SageMaker Endpoint State Change',
     ]);
     const actions = requiredIamPermissions().map((p) => p.action);
-    expect(actions).toEqual(expect.arrayContaining(['sagemaker:CreateTrainingJob', 'sagemaker:ListTags', 'iam:PassRole', 'sqs:ReceiveMessage', 'events:PutRule']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['sagemaker:CreateTrainingJob', 'sagemaker:ListTags', 'iam:PassRole', 'sqs:ReceiveMessage', 'events:PutRule']),
+    );
   });
 
   it('tags identify the task instance, not the try, and replace stale copies', () => {
