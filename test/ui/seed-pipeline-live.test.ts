@@ -188,7 +188,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
     await until(
       async () => /model accuracy on the held-out set: \d+\.\d%/.test((await panel.locator('pre.log').textContent()) ?? ''),
       'accuracy line in the evaluate log',
-      10_000,
+      45_000,
     );
     await page.screenshot({ path: join(ARTIFACTS, 'seed-grid-success.png') });
 
