@@ -2,7 +2,7 @@
 import { Subject } from 'rxjs';
 import { DAG, task } from 'deferflow';
 import { type EventBridgeEvent, type RuntimeEvent, Runtime, fromObservable } from 'deferflow/runtime';
-import typedPipeline from './dags/typed_pipeline.ts';
+import typedPipeline from './dags/typed_pipeline.js';
 
 const events$ = new Subject<EventBridgeEvent>();
 const hello = new DAG({ dagId: 'consumer_hello', schedule: null, startDate: '2025-01-01' }, () => {
