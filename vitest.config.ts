@@ -26,6 +26,10 @@ export const CONFORMANCE_TESTS = [
 ];
 
 export default defineConfig({
+  // `import … from 'deferflow'` (the seed DAGs, DAG files under test) resolves to src/ like the
+  // tests' own imports do, not to dist/: one copy of the DAG classes (see package.json's exports).
+  // Vitest adds its own server conditions to this list.
+  ssr: { resolve: { conditions: ['deferflow-source'] } },
   test: {
     exclude: ['**/node_modules/**', 'test/fixtures/**', 'test/artifacts/**'],
     // MONGODB_URI, else one mongodb-memory-server for the run (test/support/mongodb-global-setup.ts).

@@ -83,7 +83,7 @@ export async function runBaseline(o: BaselineRunOptions): Promise<Record<string,
   const sweepMs = Math.max(1, Math.round(o.sweepIntervalMs * o.timeScale));
   const marginMs = Math.round(120_000 * o.timeScale);
   const dataDir = mkdtempSync(join(tmpdir(), 'deferflow-bench-baseline-'));
-  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false, destination: process.stderr });
+  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', format: 'json', destination: process.stderr });
   const aws = await startLocalAws({ dataDir, port: 0, faults: { simulateJobs: true, jobDurationMs: o.jobDurationMs, stageDelayMs: 30 } });
   const endpoint = aws.url;
   const admin = new SageMakerClient({ endpoint, region: REGION, credentials: creds });

@@ -98,7 +98,7 @@ interface Track {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deferflow-bench-deferral-'));
-  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false, destination: process.stderr });
+  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', format: 'json', destination: process.stderr });
   const aws = await startLocalAws({ dataDir, port: 0, faults: { simulateJobs: true, jobDurationMs: DURATION_MS, stageDelayMs: 30 } });
   const store = await Store.connect({ uri: values['mongo-uri']!, dbName: `deferflow_bench_deferral_${randomBytes(4).toString('hex')}` });
   const conn: Connection = {

@@ -53,7 +53,7 @@ const client = new MongoClient(uri, { monitorCommands: true, maxPoolSize: 50 });
 await client.connect();
 const dbName = `deferflow_bench_${randomBytes(4).toString('hex')}`;
 const store = await Store.fromClient(client, dbName);
-const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
+const logger = createLogger({ level: 'warn', format: 'json', destination: process.stderr });
 const bus = new StateChangeBus();
 const bag = DagBag.fromDags([dag]);
 await bag.syncToStore(store);

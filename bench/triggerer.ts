@@ -102,7 +102,7 @@ async function baselineOnly(): Promise<void> {
 }
 
 async function memoryOnly(): Promise<void> {
-  const logger = createLogger({ level: 'silent', pretty: false });
+  const logger = createLogger({ level: 'silent', format: 'json' });
   const router = new EventRouter();
   const timers = new TimerHeap();
   const reconciler = new SageMakerReconciler({
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   const info = (await store.db.command({ buildInfo: 1 })) as { version?: string; ferretdb?: unknown; ferretdbFeatures?: unknown };
   const server = info.ferretdb || info.ferretdbFeatures ? `FerretDB (wire ${info.version})` : `MongoDB ${info.version}`;
   // Logs go to stderr: stdout carries exactly one JSON object.
-  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false, destination: process.stderr });
+  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', format: 'json', destination: process.stderr });
   const bus = new StateChangeBus();
   const registry = new Registry();
   const metrics = TriggererMetrics.for(registry);

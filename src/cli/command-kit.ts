@@ -27,7 +27,7 @@ export function action(fn: ActionFn, settingsFromOpts?: (opts: Opts) => Partial<
     const opts = cmd.optsWithGlobals() as Opts;
     // Positional arguments in declaration order; a missing optional one stays undefined.
     const args = raw.slice(0, -2) as Array<string | undefined>;
-    const ctx = createContext(opts as { output?: string }, settingsFromOpts?.(opts) ?? {}, currentWriter);
+    const ctx = createContext(opts as { output?: string }, { logFormat: opts.logFormat as string | undefined, ...settingsFromOpts?.(opts) }, currentWriter);
     try {
       await fn(ctx, args, opts);
     } finally {

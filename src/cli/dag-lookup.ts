@@ -20,7 +20,7 @@ export function loadDagBag(ctx: CliContext): Promise<DagBag> {
   let p = bags.get(ctx);
   if (!p) {
     // DAG import problems are reported by the commands themselves; keep the logger for real failures.
-    p = DagBag.load(ctx.settings.dagsFolder, { logger: createLogger({ level: 'error', pretty: false, destination: process.stderr }) });
+    p = DagBag.load(ctx.settings.dagsFolder, { logger: createLogger({ level: 'error', format: ctx.settings.logFormat, destination: process.stderr }) });
     bags.set(ctx, p);
   }
   return p;

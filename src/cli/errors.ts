@@ -58,6 +58,14 @@ export function reportError(w: Writer, format: OutputFormat, e: unknown): number
     w.err(`Error [${r.code}]: ${message}`);
     if (hint) w.err(`Hint: ${hint}`);
   }
-  if (process.env.DEFERFLOW_DEBUG && e instanceof Error && e.stack) w.err(maskSecrets(e.stack));
+  // The stack (and its causes') only when asked for: at debug level, or with DEFERFLOW_DEBUG.
+  const level = process.env.DEFERFLOW_LOG_LEVEL;
+  if ((process.env.DEFERFLOW_DEBUG || level === 'debug' || level === 'trace') && e instanceof Error) w.err(maskSecrets(stackWithCauses(e)));
   return r.exitCode;
+}
+
+function stackWithCauses(e: Error): string {
+  const parts: string[] = [];
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) parts.push(`${depth ? 'Caused by: ' : ''}${c.stack ?? c.message}`);
+  return parts.join('\n');
 }

@@ -132,5 +132,5 @@ export class InProcessRuntime {
  */
 export function inProcessLogger(ctx: CliContext): Logger {
   const level = process.env.DEFERFLOW_LOG_LEVEL ? ctx.settings.logLevel : 'fatal';
-  return createLogger({ level, name: 'deferflow', pretty: false, destination: process.stderr });
+  return createLogger({ level, name: 'deferflow', format: ctx.settings.logFormat, destination: process.stderr });
 }

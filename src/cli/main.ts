@@ -18,12 +18,19 @@ import { registerProcessCommands } from './commands/processes.ts';
 import { registerAwsCommands } from './commands/aws.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerStandaloneCommand } from './commands/standalone.ts';
+import { deferflowVersion } from './package-version.ts';
+import { LOG_FORMATS } from '../log/logger.ts';
 
 export function buildProgram(): Command {
   const program = new Command('deferflow')
     .description('Airflow-style DAGs whose SageMaker tasks defer to a triggerer instead of holding a worker')
-    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .version(deferflowVersion(), '-V, --version')
     .addOption(new Option('-o, --output <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
+    .addOption(
+      new Option('--log-format <format>', 'process log lines: pretty for people, json for machines (DEFERFLOW_LOG_FORMAT; default pretty)').choices([
+        ...LOG_FORMATS,
+      ]),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .exitOverride();

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors/invalid-input-error.ts';
+import { LOG_FORMATS, type LogFormat } from '../log/logger.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -38,6 +39,7 @@ export const SETTINGS_ENV = {
   home: 'DEFERFLOW_HOME',
   dagsFolder: 'DEFERFLOW_DAGS_FOLDER',
   logLevel: 'DEFERFLOW_LOG_LEVEL',
+  logFormat: 'DEFERFLOW_LOG_FORMAT',
   webserverHost: 'DEFERFLOW_WEBSERVER_HOST',
   webserverPort: 'DEFERFLOW_WEBSERVER_PORT',
   apiAuthToken: 'DEFERFLOW_API_TOKEN',
@@ -59,6 +61,7 @@ export const SETTINGS_FLAG: Partial<Record<SettingKey, string>> = {
   triggererCapacity: '--capacity',
   workerSlots: '--slots',
   logLevel: '--log-level',
+  logFormat: '--log-format',
 };
 
 const rawSchema = z.object({
@@ -68,6 +71,7 @@ const rawSchema = z.object({
   home: optionalString,
   dagsFolder: optionalString,
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+  logFormat: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
   webserverHost: optionalString,
   webserverPort: port('the webserver port').optional(),
   apiAuthToken: optionalString,
@@ -87,6 +91,8 @@ export interface Settings {
   home: string;
   dagsFolder: string;
   logLevel: LogLevel;
+  /** Process logs: `pretty` human lines, or `json` lines for machines. */
+  logFormat: LogFormat;
   webserver: { host: string; port: number; authToken: string | undefined };
   localAws: { mode: (typeof LOCAL_AWS_MODES)[number]; port: number; dataDir: string };
   triggererCapacity: number;
@@ -96,6 +102,7 @@ export interface Settings {
 export const DEFAULTS = {
   dagsFolder: 'dags',
   logLevel: 'info' as LogLevel,
+  logFormat: 'pretty' as LogFormat,
   webserverHost: '127.0.0.1',
   webserverPort: 8080,
   localAwsPort: 4566,
@@ -150,6 +157,7 @@ export function loadSettings(
     home,
     dagsFolder: absolute(s.dagsFolder ?? DEFAULTS.dagsFolder, cwd),
     logLevel: s.logLevel ?? DEFAULTS.logLevel,
+    logFormat: s.logFormat ?? DEFAULTS.logFormat,
     webserver: {
       host: s.webserverHost ?? DEFAULTS.webserverHost,
       port: s.webserverPort ?? DEFAULTS.webserverPort,
@@ -189,6 +197,7 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
     home: settings.home,
     dagsFolder: settings.dagsFolder,
     logLevel: settings.logLevel,
+    logFormat: settings.logFormat,
     webserver: { ...settings.webserver, authToken: settings.webserver.authToken ? '***' : undefined },
     localAws: settings.localAws,
     triggererCapacity: settings.triggererCapacity,

@@ -2,6 +2,7 @@
  * CLI entry (`deferflow local-aws [--port P] [--data-dir D]`, wired by the CLI
  * module): starts the local AWS, prints what to export, stops on SIGINT/SIGTERM.
  */
+import type { Logger } from 'pino';
 import { startLocalAws } from './index.ts';
 import type { FaultConfig, LocalAwsOptions } from './types.ts';
 
@@ -14,6 +15,7 @@ export interface LocalAwsCliOptions {
   scriptImages?: LocalAwsOptions['scriptImages'];
   /** Where to print (defaults to stdout). */
   out?: (line: string) => void;
+  logger?: Logger;
 }
 
 export async function runLocalAwsCli(opts: LocalAwsCliOptions = {}): Promise<void> {
@@ -25,6 +27,7 @@ export async function runLocalAwsCli(opts: LocalAwsCliOptions = {}): Promise<voi
     region: opts.region,
     faults: opts.faults,
     scriptImages: opts.scriptImages,
+    logger: opts.logger,
   });
   print(`local AWS listening on ${aws.url} (region ${aws.region}, account ${aws.accountId})`);
   print('export these to point AWS SDKs and the AWS CLI at it:');

@@ -1,8 +1,12 @@
 /**
  * The log of one task try. `sink.logger` is a pino logger (bindings dag_id, run_id, task_id,
- * try_number) whose every line is masked, then written BOTH to the process log and, batched, to
- * the task_logs collection so `deferflow tasks logs` and the UI can read it from any machine.
- * Lines are flushed every `flushIntervalMs`, when a batch fills up, and at `close()` (try end).
+ * try_number) whose every line is masked, then written, batched, to the task_logs collection so
+ * `deferflow tasks logs` and the UI can read it from any machine. Lines are flushed every
+ * `flushIntervalMs`, when a batch fills up, and at `close()` (try end).
+ *
+ * The task log is where a task's lines live. The process console gets each of them at most once:
+ * warnings and errors at their level (an operator watching a worker must see a task failing), the
+ * rest only when the process logs at debug.
  */
 import { pino, type Logger } from 'pino';
 import type { TaskLogDoc } from '../store/schema.ts';
@@ -11,7 +15,7 @@ import { maskSecrets } from './secret-masker.ts';
 
 export interface TaskLogSinkOptions {
   repo: TaskLogRepository;
-  /** Process logger; task lines are echoed to a child of it. */
+  /** Process logger; task warnings and errors (everything at debug) are echoed to a child of it. */
   parent: Logger;
   ti: { _id: string; dag_id: string; run_id: string; task_id: string };
   tryNumber: number;
@@ -61,7 +65,8 @@ export class TaskLogSink {
     const err = rec.err as { stack?: string; message?: string } | undefined;
     if (err) msg += `\n${err.stack ?? err.message ?? JSON.stringify(err)}`;
     msg = maskSecrets(msg);
-    this.echo[levelName](msg);
+    if (pino.levels.values[levelName] >= pino.levels.values.warn) this.echo[levelName](msg);
+    else this.echo.debug(msg);
     if (this.closed) return;
     this.buffer.push({
       ti_id: this.opts.ti._id,

@@ -15,7 +15,7 @@ import type { CliContext } from '../context.ts';
 import { loadDagBag, syncDagBag } from '../dag-lookup.ts';
 
 export function processLogger(ctx: CliContext, name: string) {
-  return createLogger({ level: ctx.settings.logLevel, name });
+  return createLogger({ level: ctx.settings.logLevel, format: ctx.settings.logFormat, name });
 }
 
 async function webserver(ctx: CliContext): Promise<void> {
@@ -130,5 +130,11 @@ export function registerProcessCommands(program: Command): void {
 
 async function localAws(ctx: CliContext): Promise<void> {
   const { runLocalAwsCli } = await import('../../local-aws/main.ts');
-  await runLocalAwsCli({ port: ctx.settings.localAws.port, dataDir: ctx.settings.localAws.dataDir, out: (l) => ctx.writer.out(l) });
+  await runLocalAwsCli({
+    port: ctx.settings.localAws.port,
+    dataDir: ctx.settings.localAws.dataDir,
+    out: (l) => ctx.writer.out(l),
+    // Quiet (warnings) unless a log level is asked for: its startup lines above say what matters.
+    logger: createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ? ctx.settings.logLevel : 'warn', format: ctx.settings.logFormat, name: 'local-aws' }),
+  });
 }

@@ -36,7 +36,7 @@ const input = z.object({ dagId: dagIdArg, timeout: positiveIntString('--timeout'
 export function startLogger(ctx: CliContext): Logger {
   // The live view is the output; the process log stays quiet unless DEFERFLOW_LOG_LEVEL asks.
   const level = process.env.DEFERFLOW_LOG_LEVEL ? ctx.settings.logLevel : 'error';
-  return createLogger({ level, name: 'deferflow', pretty: false, destination: process.stderr });
+  return createLogger({ level, name: 'deferflow', format: ctx.settings.logFormat, destination: process.stderr });
 }
 
 async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {

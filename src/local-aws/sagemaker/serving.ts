@@ -19,7 +19,8 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const KNN_CONTAINER = new URL('../algorithms/knn/container.ts', import.meta.url);
+// The sibling module as this one runs: container.ts from the sources, container.js compiled (dist/).
+const KNN_CONTAINER = new URL(`../algorithms/knn/container.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 export class ServingContainer {
   private proc: RunningProcess;

@@ -21,7 +21,8 @@ import { DETAIL_TYPES, publishState } from './publish.ts';
 import type { Entry, SageMakerState } from './state.ts';
 import { ROLE_ARN_RE, S3_URI_RE, Validator, validateTags } from './validation.ts';
 
-export const KNN_CONTAINER = new URL('../algorithms/knn/container.ts', import.meta.url);
+// The sibling module as this one runs: container.ts from the sources, container.js compiled (dist/).
+export const KNN_CONTAINER = new URL(`../algorithms/knn/container.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
 const STATUSES = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'];
 

@@ -34,7 +34,7 @@ export interface Harness {
 export async function createHarness(name: string, dags: DAG[]): Promise<Harness> {
   const store = await Store.connect({ uri: MONGODB_URI, dbName: `deferflow_test_${name}_${randomBytes(4).toString('hex')}` });
   const bus = new StateChangeBus();
-  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false });
+  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', format: 'json' });
   const bag = DagBag.fromDags(dags);
   await bag.syncToStore(store);
   await store.dags.updateMany({}, { $set: { is_paused: false } });

@@ -33,7 +33,7 @@ beforeAll(async () => {
   rt = await Runtime.create({
     mongoUri: `${MONGODB_URI.replace(/\/$/, '')}/${dbName}`,
     dags: [dag],
-    logger: createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false }),
+    logger: createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', format: 'json' }),
     components: {
       scheduler: { loopIntervalMs: 50 },
       worker: { pollIntervalMs: 50, slots: 2 },

@@ -69,7 +69,7 @@ beforeAll(async () => {
     clients: { sqs: (c, r) => clients.sqs(c, r), eventBridge: (c, r) => clients.eventBridge(c, r) },
     connId: CONN_ID,
   });
-  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false });
+  const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', format: 'json' });
   rt = await Runtime.create({
     store,
     dags: [dag],

@@ -50,7 +50,7 @@ export class TriggererHarness {
 
   static async create(name: string): Promise<TriggererHarness> {
     const store = await Store.connect({ uri: MONGODB_URI, dbName: `deferflow_test_${name}_${randomBytes(4).toString('hex')}` });
-    const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', pretty: false });
+    const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', format: 'json' });
     return new TriggererHarness(store, new StateChangeBus(), logger);
   }
 

@@ -28,7 +28,7 @@ const SLOW_IMAGE = 'local/slow-trainer:1';
 const SLOW_LINES = 14;
 const SLOW_SCRIPT = `let i = 0; const t = setInterval(() => { i++; console.log('epoch ' + i + ' of ${SLOW_LINES} loss=' + (1 / i).toFixed(4)); if (i === ${SLOW_LINES}) { clearInterval(t); require('fs').writeFileSync(process.env.SM_MODEL_DIR + '/model.txt', 'ok'); } }, 150);`;
 
-const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'silent', pretty: false });
+const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'silent', format: 'json' });
 let h: Harness;
 let data: { train: string; test: string };
 let rt: Runtime;
