@@ -6,7 +6,8 @@
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeRuleCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SAGEMAKER_JOB_SPECS } from '../../events/sagemaker-job-types.ts';
+import { SAGEMAKER_EVENT_SOURCE } from './deferral/sagemaker-events.ts';
+import { SAGEMAKER_RESOURCES } from './sagemaker/resources.ts';
 import { isAwsErrorCode, toAwsError } from './aws-errors.ts';
 
 export interface SetupEventsClients {
@@ -41,7 +42,7 @@ export const DEFAULT_EVENTS_QUEUE = 'deferflow-sagemaker-events';
 const TARGET_ID = 'deferflow-sqs';
 
 export function sageMakerEventPattern(): Record<string, unknown> {
-  return { source: ['aws.sagemaker'], 'detail-type': Object.values(SAGEMAKER_JOB_SPECS).map((s) => s.detailType) };
+  return { source: [SAGEMAKER_EVENT_SOURCE], 'detail-type': Object.values(SAGEMAKER_RESOURCES).map((r) => r.detailType) };
 }
 
 export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): Promise<SetupSageMakerEventsResult> {

@@ -1,12 +1,13 @@
 /**
  * Persisting what a trigger decided: resume the task with the event payload, or resume it into
- * `__fail__`, then delete the trigger. Shared by the triggerer (triggers it runs) and the event
- * dispatcher (events for triggers held elsewhere), so both follow the same guarded path.
+ * `__fail__`, then delete the trigger. Shared by the held triggers (triggers this triggerer runs),
+ * the event dispatcher (events for triggers held elsewhere) and the ownership checks (orphans), so
+ * all follow the same guarded path.
  */
-import type { Store } from '../store/store.ts';
-import type { TaskInstanceDoc, TriggerDoc } from '../store/schema.ts';
-import type { TaskInstanceTransitions } from '../store/transitions/task-instance-transitions.ts';
-import type { TriggerTransitions } from '../store/transitions/trigger-transitions.ts';
+import type { Store } from '../src/store/store.ts';
+import type { TaskInstanceDoc, TriggerDoc } from '../src/store/schema.ts';
+import type { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
+import type { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
 
 export type TriggerOutcome = { type: 'event'; payload: unknown } | { type: 'failure'; error: string };
 

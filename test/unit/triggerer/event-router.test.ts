@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { map, take } from 'rxjs';
-import { EventRouter } from '../../../src/events/event-router.ts';
-import { routingKeysOf } from '../../../src/events/routing-keys.ts';
+import { EventRouter } from '../../../triggerer/routing/event-router.ts';
+import { RoutingKeyIndex } from '../../../src/events/routing-keys.ts';
+import { sageMakerRoutingKeys } from '../../../src/providers/aws/deferral/sagemaker-events.ts';
 import type { EventBridgeEvent } from '../../../src/events/eventbridge-event.ts';
 
 const ev = (name: string, status: string, detailType = 'SageMaker Training Job State Change'): EventBridgeEvent => ({
@@ -19,6 +20,10 @@ const ev = (name: string, status: string, detailType = 'SageMaker Training Job S
 
 const newScheduler = () => new TestScheduler((a, b) => expect(a).toEqual(b));
 
+/** Routing keys as a process composes them with the AWS provider. */
+const index = new RoutingKeyIndex([['aws.sagemaker', sageMakerRoutingKeys]]);
+const routingKeysOf = (e: EventBridgeEvent) => index.keysOf(e);
+
 describe('routing keys', () => {
   it('derives a specific key per SageMaker resource (lower-cased), the generic key and *', () => {
     expect(routingKeysOf(ev('My-Job', 'Completed'))).toEqual(['sagemaker:training-job:my-job', 'aws.sagemaker|SageMaker Training Job State Change', '*']);
@@ -34,7 +39,7 @@ describe('routing keys', () => {
 describe('EventRouter (marbles)', () => {
   it('delivers each event only to the subscribers of its keys', () => {
     newScheduler().run(({ hot, expectObservable }) => {
-      const router = new EventRouter();
+      const router = new EventRouter(index);
       const events = { a: ev('job-a', 'InProgress'), b: ev('job-b', 'Completed'), c: ev('job-a', 'Completed') };
       const source = hot('-a-b-c-|', events);
       source.subscribe((e) => router.route(e));
@@ -50,7 +55,7 @@ describe('EventRouter (marbles)', () => {
 
   it('forgets a key once its last subscriber unsubscribes (take(1) mid-delivery included)', () => {
     newScheduler().run(({ hot, expectObservable, flush }) => {
-      const router = new EventRouter();
+      const router = new EventRouter(index);
       const source = hot('-a-a-|', { a: ev('job-a', 'Completed') });
       const results: number[] = [];
       source.subscribe((e) => results.push(router.route(e).delivered));
@@ -68,7 +73,7 @@ describe('EventRouter (marbles)', () => {
   });
 
   it('reports unheld keys so the dispatcher can look them up in MongoDB', () => {
-    const router = new EventRouter();
+    const router = new EventRouter(index);
     const sub = router.eventsFor('sagemaker:training-job:mine').subscribe();
     const r = router.route(ev('mine', 'Completed'));
     expect(r.delivered).toBe(1);
@@ -77,7 +82,7 @@ describe('EventRouter (marbles)', () => {
   });
 
   it('routes in O(1): 100k subscribers, one event reaches exactly one', () => {
-    const router = new EventRouter();
+    const router = new EventRouter(index);
     let hits = 0;
     const subs = [];
     for (let i = 0; i < 100_000; i++) subs.push(router.eventsFor(`sagemaker:training-job:job-${i}`).subscribe(() => hits++));

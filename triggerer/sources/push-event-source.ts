@@ -1,24 +1,13 @@
 /**
- * Adapters that turn an embedding application's own streams into event sources. Their events
- * have no broker behind them, so ack is a no-op: delivery is as reliable as the caller's stream.
+ * A source fed by `push(event)` — what `Runtime.emit` / `emitAndWait` and tests use. Unlike a plain
+ * observable it honours nack: an event the consumer could not place yet is delivered again, as
+ * SQS would, so an in-process event is never silently lost.
  */
-import { Subject, map, type Observable } from 'rxjs';
-import type { EventBridgeEvent } from './eventbridge-event.ts';
+import { Subject, type Observable } from 'rxjs';
+import type { EventBridgeEvent } from '../../src/events/eventbridge-event.ts';
 import type { EventSource, IncomingEvent } from './event-source.ts';
 
 const noAck = (): Promise<void> => Promise.resolve();
-
-function isIncoming(v: EventBridgeEvent | IncomingEvent): v is IncomingEvent {
-  return typeof (v as IncomingEvent).ack === 'function' && typeof (v as IncomingEvent).event === 'object';
-}
-
-/** Wrap any Observable of EventBridge-shaped events (or already-acknowledgeable ones). */
-export function fromObservable(name: string, events$: Observable<EventBridgeEvent | IncomingEvent>): EventSource {
-  return {
-    name,
-    events$: events$.pipe(map((e) => (isIncoming(e) ? e : { event: e, ack: noAck }))),
-  };
-}
 
 /** A source fed by `push(event)`; what `Runtime.emit` and tests use. */
 export class PushEventSource implements EventSource {

@@ -3,8 +3,8 @@
  * these rows; the API/UI may serve them as they are.
  */
 import type { Filter } from 'mongodb';
-import type { Store } from '../store/store.ts';
-import type { TriggerDoc } from '../store/schema.ts';
+import type { Store } from '../src/store/store.ts';
+import type { TriggerDoc } from '../src/store/schema.ts';
 
 export interface TriggerListRow {
   trigger_id: string;

@@ -3,7 +3,7 @@
  * the triggers it holds, so 100k triggers cost one consumer per source, not 100k pollers.
  */
 import type { Observable } from 'rxjs';
-import type { EventBridgeEvent } from './eventbridge-event.ts';
+import type { EventBridgeEvent } from '../../src/events/eventbridge-event.ts';
 
 /** One delivered event with its acknowledgement handle. */
 export interface IncomingEvent {

@@ -5,6 +5,8 @@
  *   kwargs: {
  *     job_type: 'training' | 'transform' | 'processing' | 'tuning' | 'endpoint',
  *     job_name: string,                 // endpoint name for 'endpoint'
+ *     job_arn?: string,                 // the resource's ARN (from the Describe before deferring):
+ *                                       // only events from its region and account count
  *     aws_conn_id?: string | null,      // default 'aws_default'; null = SDK default chain
  *     region_name?: string | null,
  *     check_on_start?: boolean,         // default true: one Describe when the trigger starts
@@ -20,27 +22,34 @@
  *       log_cursor? }                   // with print_log: where the copy stopped
  *   A trigger timeout resumes the task into `__fail__` with error 'Trigger timeout'.
  *
- * Routing key: `sagemaker:<resource>:<lower-cased name>` (see events/sagemaker-job-types.ts).
- * Events arrive from the triggerer's shared sources (EventBridge → SQS); the watcher adds a
- * Describe at start and the reconcile sweep. Needs the `sagemakerWatcher` service (the triggerer
- * provides it) and, through it, `awsClients`.
+ * Outcomes come from the SageMaker resource table (sagemaker/resources.ts): an endpoint that goes
+ * OutOfService or UpdateRollbackFailed fails the task as Failed does. Events are untrusted: only
+ * one about this job's name, type, and — with `job_arn` — region and account resolves it.
+ *
+ * Routing key: `sagemaker:<resource>:<lower-cased name>` (sagemaker-events.ts). Events arrive
+ * from the triggerer's shared sources (EventBridge → SQS); the watcher adds a Describe at start and
+ * the reconcile sweep. Needs the `sagemakerWatcher` service (the triggerer's SageMaker reconciler).
  */
 import { Observable, timer } from 'rxjs';
 import { z } from 'zod';
-import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
-import { parseSageMakerEvent, SAGEMAKER_JOB_TYPES, sageMakerKey, type SageMakerJobType, type SageMakerOutcome } from '../events/sagemaker-job-types.ts';
-import type { SerializedTrigger, TriggerEvent } from './serialized-trigger.ts';
-import { SAGEMAKER_WATCHER_SERVICE, type SageMakerWatcher } from './sagemaker-watcher.ts';
-import { AWS_CLIENTS_SERVICE, type AwsClients } from './aws-clients.ts';
-import type { TriggerKind, TriggerRunContext } from './trigger-kind.ts';
-import { TASK_LOGS_SERVICE, type TaskLogRepository } from '../store/repositories/task-log-repository.ts';
-import { DeferredLogCopy } from '../providers/aws/sagemaker/deferred-log-copy.ts';
+import { DeferflowError } from '../../../errors/deferflow-error.ts';
+import type { EventBridgeEvent } from '../../../events/eventbridge-event.ts';
+import type { SerializedTrigger, TriggerEvent } from '../../../triggers/serialized-trigger.ts';
+import type { TriggerKind, TriggerRunContext } from '../../../triggers/trigger-kind.ts';
+import { parseSageMakerArn, SAGEMAKER_RESOURCE_TYPES, SAGEMAKER_RESOURCES, type SageMakerOutcome, type SageMakerResourceType } from '../sagemaker/resources.ts';
+import { DEFAULT_AWS_CONN_ID } from '../aws-connection.ts';
+import { DeferredLogCopy } from './deferred-log-copy.ts';
+import { parseSageMakerEvent, sageMakerKey, type SageMakerStateChange } from './sagemaker-events.ts';
 
 export const SAGEMAKER_JOB_TRIGGER_KIND = 'aws.SageMakerJobTrigger';
 
 export const sageMakerJobKwargsSchema = z.object({
-  job_type: z.enum(SAGEMAKER_JOB_TYPES),
+  job_type: z.enum(SAGEMAKER_RESOURCE_TYPES),
   job_name: z.string().min(1).max(63),
+  job_arn: z
+    .string()
+    .refine((a) => parseSageMakerArn(a) !== null, { message: 'job_arn must be a SageMaker resource ARN' })
+    .optional(),
   aws_conn_id: z.string().nullable().optional(),
   region_name: z.string().nullable().optional(),
   check_on_start: z.boolean().optional(),
@@ -65,16 +74,15 @@ export interface SageMakerJobPayload {
   log_cursor?: Record<string, string>;
 }
 
-const NOUN: Record<SageMakerJobType, string> = {
-  training: 'Training job',
-  transform: 'Transform job',
-  processing: 'Processing job',
-  tuning: 'Hyper-parameter tuning job',
-  endpoint: 'Endpoint',
-};
-
-export function sageMakerPayload(type: SageMakerJobType, name: string, outcome: SageMakerOutcome, status: string, reason: string | null): SageMakerJobPayload {
-  const what = `${NOUN[type]} ${name}`;
+export function sageMakerPayload(
+  type: SageMakerResourceType,
+  name: string,
+  outcome: SageMakerOutcome,
+  status: string,
+  reason: string | null,
+): SageMakerJobPayload {
+  const noun = SAGEMAKER_RESOURCES[type].noun;
+  const what = `${noun.charAt(0).toUpperCase()}${noun.slice(1)} ${name}`;
   const message =
     outcome === 'success'
       ? type === 'endpoint'
@@ -86,12 +94,28 @@ export function sageMakerPayload(type: SageMakerJobType, name: string, outcome: 
   return { status: outcome, job_name: name, message };
 }
 
-/** The terminal payload of an event about this trigger's job; null when not terminal / not ours. */
+/**
+ * Whether a state change is about THIS trigger's resource: same type and name, and — when the
+ * trigger knows its resource's ARN, or at least its region — the same region and account. A
+ * same-named job in another account or region is someone else's.
+ */
+export function isAboutTrigger(kw: SageMakerJobKwargs, change: SageMakerStateChange): boolean {
+  if (change.type !== kw.job_type || change.name.toLowerCase() !== kw.job_name.toLowerCase()) return false;
+  const arn = parseSageMakerArn(kw.job_arn);
+  const region = arn?.region ?? kw.region_name ?? null;
+  if (region && change.region !== region) return false;
+  if (arn && change.account !== arn.account) return false;
+  return true;
+}
+
+/** The terminal payload of an event about this trigger's resource; null when not terminal / not ours. */
 export function sageMakerJobEvent(kw: SageMakerJobKwargs, event: EventBridgeEvent): TriggerEvent | null {
   const change = parseSageMakerEvent(event);
-  if (!change || change.type !== kw.job_type || change.name.toLowerCase() !== kw.job_name.toLowerCase() || !change.outcome) return null;
+  if (!change?.outcome || !isAboutTrigger(kw, change)) return null;
   return { payload: sageMakerPayload(kw.job_type, kw.job_name, change.outcome, change.status, change.failureReason) };
 }
+
+const connIdOf = (kw: SageMakerJobKwargs): string | null => (kw.aws_conn_id === undefined ? DEFAULT_AWS_CONN_ID : kw.aws_conn_id);
 
 export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
   kind: SAGEMAKER_JOB_TRIGGER_KIND,
@@ -103,12 +127,20 @@ export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
     // One hand-written Observable instead of merge/map/filter/take: a triggerer holds 100k of
     // these, and each operator layer costs a subscriber object per trigger.
     new Observable<TriggerEvent>((sub) => {
-      const watcher = ctx.service<SageMakerWatcher>(SAGEMAKER_WATCHER_SERVICE);
+      const watcher = ctx.services.sagemakerWatcher;
+      if (!watcher) {
+        sub.error(
+          new DeferflowError('CONFIG_ERROR', 'This triggerer runs no SageMaker watcher', {
+            hint: 'Assemble the triggerer with the AWS deferral provider (awsDeferralProvider), as Runtime and `deferflow triggerer` do.',
+          }),
+        );
+        return;
+      }
       const logCopy = kw.print_log ? startLogCopy(kw, ctx) : null;
       let firing = false;
-      const events = ctx.eventsFor(sageMakerKey(kw.job_type, kw.job_name)).subscribe((e) => {
+      const events = ctx.deliveriesFor(sageMakerKey(kw.job_type, kw.job_name)).subscribe(({ event, delivery }) => {
         // Non-terminal statuses (InProgress, Stopping, Updating…) never resume; the first terminal wins.
-        const te = sageMakerJobEvent(kw, e);
+        const te = sageMakerJobEvent(kw, event);
         if (!te || sub.closed || firing) return;
         if (!logCopy) {
           sub.next(te);
@@ -116,10 +148,9 @@ export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
           return;
         }
         // Resume only after the copy in flight landed, with the cursor after it: the resumed task
-        // copies from there, so no line is stored twice.
+        // copies from there, so no line is stored twice. The event stays unacknowledged until then.
         firing = true;
-        // We emit after the copy lands: keep the event unacknowledged until the resume is stored.
-        ctx.holdDelivery?.();
+        delivery.hold();
         void logCopy.finish().then((log_cursor) => {
           if (sub.closed) return;
           sub.next({ payload: { ...(te.payload as SageMakerJobPayload), log_cursor } });
@@ -130,7 +161,7 @@ export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
         .watch({
           jobType: kw.job_type,
           jobName: kw.job_name,
-          connId: kw.aws_conn_id === undefined ? 'aws_default' : kw.aws_conn_id,
+          connId: connIdOf(kw),
           region: kw.region_name ?? null,
           since: ctx.createdAt ?? new Date(),
           checkOnStart: kw.check_on_start ?? true,
@@ -147,22 +178,14 @@ export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
 /** The print_log copy of a deferred job's log, or null when the triggerer cannot provide it. */
 function startLogCopy(kw: SageMakerJobKwargs, ctx: TriggerRunContext): DeferredLogCopy | null {
   const pl = kw.print_log!;
-  let repo: TaskLogRepository;
-  let clients: AwsClients;
-  try {
-    repo = ctx.service<TaskLogRepository>(TASK_LOGS_SERVICE);
-    clients = ctx.service<AwsClients>(AWS_CLIENTS_SERVICE);
-  } catch (e) {
-    ctx.logger.warn({ err: e }, `print_log: cannot copy the log of ${kw.job_name} while deferred; the resumed task copies it`);
+  const repo = ctx.services.taskLogs;
+  const clients = ctx.services.awsClients;
+  if (!repo || !clients) {
+    ctx.logger.warn(`print_log: this triggerer has no ${repo ? 'AWS clients' : 'task-log writer'}; the log of ${kw.job_name} is copied when the task resumes`);
     return null;
   }
-  if (typeof clients.logs !== 'function') {
-    ctx.logger.warn(`print_log: the awsClients service has no CloudWatch Logs client; the log of ${kw.job_name} is copied when the task resumes`);
-    return null;
-  }
-  const connId = kw.aws_conn_id === undefined ? 'aws_default' : kw.aws_conn_id;
   return new DeferredLogCopy({
-    logs: clients.logs(connId, kw.region_name ?? null),
+    logs: clients.logs(connIdOf(kw), kw.region_name ?? null),
     repo,
     logGroup: pl.log_group,
     jobName: kw.job_name,

@@ -1,17 +1,15 @@
 /**
- * The `sagemakerWatcher` service the triggerer provides to SageMaker job triggers: one Describe
- * when a trigger starts (the job may already have ended before the task deferred) and a batched
- * List sweep per resource type for jobs whose events never arrived. Results are fed into the
- * triggerer's event router as synthetic state-change events, so they take the same path as real
- * EventBridge events (dedupe, terminal-wins, ack semantics).
+ * The `sagemakerWatcher` service SageMaker job triggers use: one Describe when a trigger starts
+ * (the job may already have ended before the task deferred) and a batched List sweep per resource
+ * type for jobs whose events never arrived. Findings are fed into the triggerer's dispatcher as
+ * synthetic state-change events, so they take the same path as real EventBridge events (dedupe,
+ * terminal-wins, ack semantics). The triggerer's SageMaker reconciler implements it.
  */
 import type { Observable } from 'rxjs';
-import type { SageMakerJobType } from '../events/sagemaker-job-types.ts';
-
-export const SAGEMAKER_WATCHER_SERVICE = 'sagemakerWatcher';
+import type { SageMakerResourceType } from '../sagemaker/resources.ts';
 
 export interface WatchedJob {
-  jobType: SageMakerJobType;
+  jobType: SageMakerResourceType;
   jobName: string;
   connId: string | null;
   region: string | null;

@@ -1,10 +1,10 @@
 /**
- * Looks up stored triggers by routing key for events nobody in this process holds, coalescing
+ * Looks up stored triggers by routing key for every incoming event, coalescing
  * all lookups requested in one event-loop turn into a single indexed `$in` query, so a burst of
  * 1k events costs a handful of queries rather than 1k.
  */
-import type { Store } from '../store/store.ts';
-import type { TriggerDoc } from '../store/schema.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { TriggerDoc } from '../../src/store/schema.ts';
 
 interface Waiter {
   keys: string[];

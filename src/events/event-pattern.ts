@@ -1,7 +1,8 @@
 /**
- * Amazon EventBridge event-pattern matching, as a standalone pure module: the
- * local EventBridge routes with it and the runtime's EventPatternTrigger
- * imports it directly, so it depends on nothing else in local-aws.
+ * Amazon EventBridge event-pattern matching, as a standalone pure module. It lives in `events/`
+ * because both sides of an event need it: the EventPatternTrigger (production) matches incoming
+ * events with it, and the local EventBridge (emulator) routes with it — the emulator imports it
+ * from here, never the other way round. It depends on nothing.
  *
  * Semantics follow EventBridge's documented behaviour:
  * - a pattern is a JSON object; object values nest, array values are leaf

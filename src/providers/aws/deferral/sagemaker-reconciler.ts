@@ -1,34 +1,31 @@
 /**
- * Finds SageMaker job endings whose events never reached us, without one Describe per trigger
- * per interval (Airflow's polling, which cannot scale to 100k waits):
+ * The AWS provider's reconciler, hosted by each triggerer: finds SageMaker job endings whose
+ * events never reached us, without one Describe per trigger per interval (Airflow's polling, which
+ * cannot scale to 100k waits):
  *   - a trigger that starts gets one Describe (the job may have ended before the task deferred);
  *     when many start at once (adoption, restart) the Describes collapse into one catch-up List;
- *   - every sweepIntervalMs, one paginated List<Type>Jobs per (connection, region, type) with
+ *   - every sweep interval, one paginated List per (connection, region, type) with
  *     LastModifiedTimeAfter = previous sweep start − safety margin.
- * Findings for jobs we hold become synthetic state-change events fed through the dispatcher, so
- * they follow the exact path of real events (terminal-wins, dedupe). Throttling backs off with
+ * Findings for jobs waited on here become synthetic state-change events, carrying the region and
+ * account of the resource's ARN as AWS reported it, fed through the triggerer's dispatcher — the
+ * exact path of real events (origin check, terminal-wins, dedupe). Throttling backs off with
  * jitter and never fails a trigger; a lost event delays a resume by at most one sweep interval.
+ * It is also the `sagemakerWatcher` service SageMaker job triggers register with.
  */
 import { Observable, type Subscription, exhaustMap, from, timer } from 'rxjs';
-import type { Logger } from 'pino';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DeferflowError } from '../src/errors/deferflow-error.ts';
-import type { EventBridgeEvent } from '../src/events/eventbridge-event.ts';
-import { backoffDelayMs, isThrottlingError } from '../src/events/backoff.ts';
-import { SAGEMAKER_JOB_SPECS, sageMakerKey, syntheticSageMakerEvent, type SageMakerJobType } from '../src/events/sagemaker-job-types.ts';
-import type { TriggererMetrics } from '../src/metrics/triggerer-metrics.ts';
-import type { AwsClients } from '../src/triggers/aws-clients.ts';
-import type { SageMakerWatcher, WatchedJob } from '../src/triggers/sagemaker-watcher.ts';
-import { describeJob, DESCRIBE_OPERATION, isNotFound, LIST_OPERATION, listJobsPage, type JobStatus } from './sagemaker-api.ts';
+import { DeferflowError } from '../../../errors/deferflow-error.ts';
+import type { Services } from '../../../services/services.ts';
+import type { Reconciler, ReconcilerHost } from '../../../triggers/deferral-provider.ts';
+import { backoffDelayMs, sleep } from '../../../util/backoff.ts';
+import { isNotFound, isThrottling } from '../aws-errors.ts';
+import { failureReasonOf, outcomeOf, SAGEMAKER_RESOURCES, type ResourceSummary, type SageMakerResourceType } from '../sagemaker/resources.ts';
+import { requireAwsClients } from '../services.ts';
+import { sageMakerKey, syntheticSageMakerEvent } from './sagemaker-events.ts';
+import type { SageMakerWatcher, WatchedJob } from './sagemaker-watcher.ts';
 
-export interface ReconcilerOptions {
-  awsClients(): AwsClients | undefined;
-  /** Feed a synthetic event through the triggerer's dispatcher. */
-  dispatch(event: EventBridgeEvent): Promise<unknown>;
-  /** Whether some trigger here waits on this routing key. */
-  isHeldKey(key: string): boolean;
-  logger: Logger;
-  metrics: TriggererMetrics;
+export interface SageMakerReconcilerOptions {
+  /** Sweep period. Default 60 s. */
   sweepIntervalMs?: number;
   /** Subtracted from the previous sweep's start (clock skew, eventual consistency). Default 120 s. */
   safetyMarginMs?: number;
@@ -49,23 +46,27 @@ interface Group {
   key: string;
   connId: string | null;
   region: string | null;
-  type: SageMakerJobType;
+  type: SageMakerResourceType;
   watchers: number;
   minSince: number;
   lastSweepStart: number | null;
   pending: Check[];
 }
 
-export class SageMakerReconciler implements SageMakerWatcher {
+export class SageMakerReconciler implements Reconciler, SageMakerWatcher {
+  readonly services: Services = { sagemakerWatcher: this };
   private readonly groups = new Map<string, Group>();
-  private readonly o: Required<Omit<ReconcilerOptions, 'awsClients' | 'dispatch' | 'isHeldKey' | 'logger' | 'metrics'>>;
+  private readonly o: Required<SageMakerReconcilerOptions>;
   private sweepSub: Subscription | null = null;
   private flushScheduled = false;
   private readonly abort = new AbortController();
   private describesInFlight = 0;
   private readonly describeQueue: Array<() => Promise<void>> = [];
 
-  constructor(private readonly opts: ReconcilerOptions) {
+  constructor(
+    private readonly host: ReconcilerHost,
+    opts: SageMakerReconcilerOptions = {},
+  ) {
     this.o = {
       sweepIntervalMs: opts.sweepIntervalMs ?? 60_000,
       safetyMarginMs: opts.safetyMarginMs ?? 120_000,
@@ -78,7 +79,7 @@ export class SageMakerReconciler implements SageMakerWatcher {
   start(): void {
     if (this.sweepSub) return;
     this.sweepSub = timer(this.o.sweepIntervalMs, this.o.sweepIntervalMs)
-      .pipe(exhaustMap(() => from(this.sweepAll())))
+      .pipe(exhaustMap(() => from(this.sweepNow())))
       .subscribe();
   }
 
@@ -111,8 +112,8 @@ export class SageMakerReconciler implements SageMakerWatcher {
     });
   }
 
-  /** One sweep of every group now (tests and `sweepIntervalMs` ticks). */
-  async sweepAll(): Promise<number> {
+  /** One sweep of every group now (tests, CLI, and the sweep interval's ticks). */
+  async sweepNow(): Promise<number> {
     let recovered = 0;
     for (const g of [...this.groups.values()]) {
       if (this.abort.signal.aborted) break;
@@ -132,13 +133,7 @@ export class SageMakerReconciler implements SageMakerWatcher {
   }
 
   private client(g: { connId: string | null; region: string | null }): SageMakerClient {
-    const clients = this.opts.awsClients();
-    if (!clients) {
-      throw new DeferflowError('CONFIG_ERROR', "The triggerer has no 'awsClients' service, so it cannot reach SageMaker", {
-        hint: "Start the triggerer with services: { awsClients } (the AWS provider's client factory).",
-      });
-    }
-    return clients.sagemaker(g.connId, g.region);
+    return requireAwsClients(this.host.services, 'The SageMaker reconcile sweep').sagemaker(g.connId, g.region);
   }
 
   private scheduleFlush(): void {
@@ -182,39 +177,48 @@ export class SageMakerReconciler implements SageMakerWatcher {
   }
 
   private async describeOnce(g: Group, c: Check): Promise<void> {
-    const op = DESCRIBE_OPERATION[g.type];
+    const resource = SAGEMAKER_RESOURCES[g.type];
+    const op = resource.operations.describe;
     let notFound = 0;
     for (let attempt = 1; !c.cancelled && !this.abort.signal.aborted; attempt++) {
       try {
-        this.opts.metrics.awsCalls.inc({ operation: op });
-        const st = await describeJob(this.client(g), g.type, c.job.jobName, this.abort.signal);
-        if (!c.cancelled) await this.feed(g, st, 'describe');
+        this.host.metrics.awsCalls.inc({ operation: op });
+        const desc = await resource.describe(this.client(g), c.job.jobName, this.abort.signal);
+        const found: ResourceSummary = {
+          name: c.job.jobName,
+          arn: typeof desc[resource.arnField] === 'string' ? (desc[resource.arnField] as string) : null,
+          status: String(desc[resource.statusField] ?? ''),
+          creationTime: null,
+          failureReason: failureReasonOf(resource, desc),
+        };
+        if (!c.cancelled) await this.feed(g, found, 'describe');
         return;
       } catch (e) {
         if (c.cancelled || this.abort.signal.aborted) return;
         if (e instanceof DeferflowError) return c.fail(e);
-        if (isThrottlingError(e)) {
-          this.opts.metrics.awsThrottled.inc({ operation: op });
-          await sleep(backoffDelayMs(attempt, { baseMs: 250, maxMs: 30_000 }));
+        if (isThrottling(e)) {
+          this.host.metrics.awsThrottled.inc({ operation: op });
+          await sleep(backoffDelayMs(attempt, { baseMs: 250, maxMs: 30_000 }), this.abort.signal);
           continue;
         }
         if (isNotFound(e)) {
           if (++notFound >= this.o.notFoundAttempts) {
             return c.fail(new DeferflowError('TRIGGER_FAILED', `SageMaker ${g.type} job ${c.job.jobName} does not exist (${(e as Error).message})`));
           }
-          await sleep(backoffDelayMs(notFound, { baseMs: 500, maxMs: 5_000 }));
+          await sleep(backoffDelayMs(notFound, { baseMs: 500, maxMs: 5_000 }), this.abort.signal);
           continue;
         }
         // Network / credentials: the sweep and the events still cover this job.
-        this.opts.logger.warn({ err: e, job: c.job.jobName, type: g.type }, 'Start-up Describe failed; relying on events and the reconcile sweep');
+        this.host.logger.warn({ err: e, job: c.job.jobName, type: g.type }, 'Start-up Describe failed; relying on events and the reconcile sweep');
         return;
       }
     }
   }
 
-  /** Paginated List since `sinceMs − margin`; feeds ended jobs we hold. Returns how many it fed. */
+  /** Paginated List since `sinceMs − margin`; feeds ended resources waited on here. Returns how many it fed. */
   private async sweepGroup(g: Group, sinceMs: number, advance = true): Promise<number> {
-    const op = LIST_OPERATION[g.type];
+    const resource = SAGEMAKER_RESOURCES[g.type];
+    const op = resource.operations.list;
     const started = Date.now();
     const since = new Date(sinceMs - this.o.safetyMarginMs);
     let token: string | undefined;
@@ -224,61 +228,61 @@ export class SageMakerReconciler implements SageMakerWatcher {
       do {
         let page;
         try {
-          this.opts.metrics.awsCalls.inc({ operation: op });
-          page = await listJobsPage(this.client(g), g.type, since, token, this.abort.signal);
+          this.host.metrics.awsCalls.inc({ operation: op });
+          page = await resource.listModifiedSince(this.client(g), since, token, this.abort.signal);
         } catch (e) {
-          if (!isThrottlingError(e) || this.abort.signal.aborted) throw e;
-          this.opts.metrics.awsThrottled.inc({ operation: op });
+          if (!isThrottling(e) || this.abort.signal.aborted) throw e;
+          this.host.metrics.awsThrottled.inc({ operation: op });
           if (++throttles > 8) throw e;
-          await sleep(backoffDelayMs(throttles, { baseMs: 250, maxMs: 30_000 }));
+          await sleep(backoffDelayMs(throttles, { baseMs: 250, maxMs: 30_000 }), this.abort.signal);
           continue; // same page again
         }
-        for (const job of page.jobs) {
-          if (!job.name || !this.opts.isHeldKey(sageMakerKey(g.type, job.name))) continue;
-          if (await this.feed(g, job, 'sweep')) recovered++;
+        for (const item of page.items) {
+          if (!item.name || !this.host.isWaitedOn(sageMakerKey(g.type, item.name))) continue;
+          if (await this.feed(g, item, 'sweep')) recovered++;
         }
         token = page.nextToken;
       } while (token && !this.abort.signal.aborted);
       if (advance) g.lastSweepStart = started;
-      this.opts.metrics.sweepRuns.inc({ job_type: g.type, result: 'ok' });
+      this.host.metrics.sweepRuns.inc({ job_type: g.type, result: 'ok' });
     } catch (e) {
       if (this.abort.signal.aborted) return recovered;
-      const throttled = isThrottlingError(e);
-      this.opts.metrics.sweepRuns.inc({ job_type: g.type, result: throttled ? 'throttled' : 'error' });
-      this.opts.logger.warn({ err: e, type: g.type, conn: g.connId, region: g.region }, 'Reconcile sweep failed; the next one covers the same window');
+      const throttled = isThrottling(e);
+      this.host.metrics.sweepRuns.inc({ job_type: g.type, result: throttled ? 'throttled' : 'error' });
+      this.host.logger.warn({ err: e, type: g.type, conn: g.connId, region: g.region }, 'Reconcile sweep failed; the next one covers the same window');
     }
     return recovered;
   }
 
   /** A terminal status becomes a synthetic event; returns whether it was one. */
-  private async feed(g: Group, st: JobStatus, origin: 'describe' | 'sweep'): Promise<boolean> {
-    const spec = SAGEMAKER_JOB_SPECS[g.type];
-    if (!spec.outcomes[st.status]) return false;
-    let failureReason = st.failureReason;
-    if (!failureReason && spec.outcomes[st.status] === 'failed' && origin === 'sweep') {
+  private async feed(g: Group, found: ResourceSummary, origin: 'describe' | 'sweep'): Promise<boolean> {
+    const resource = SAGEMAKER_RESOURCES[g.type];
+    const outcome = outcomeOf(resource, found.status);
+    if (!outcome) return false;
+    let failureReason = found.failureReason;
+    if (!failureReason && outcome === 'failed' && origin === 'sweep') {
       try {
-        this.opts.metrics.awsCalls.inc({ operation: DESCRIBE_OPERATION[g.type] });
-        failureReason = (await describeJob(this.client(g), g.type, st.name, this.abort.signal)).failureReason;
+        this.host.metrics.awsCalls.inc({ operation: resource.operations.describe });
+        failureReason = failureReasonOf(resource, await resource.describe(this.client(g), found.name, this.abort.signal));
       } catch {
         // The reason is a nicety; the outcome is what matters.
       }
     }
-    this.opts.metrics.sweepRecovered.inc({ job_type: g.type });
-    this.opts.logger.info({ job: st.name, type: g.type, status: st.status, origin }, `Found an ended SageMaker job by ${origin}`);
-    await this.opts.dispatch(
+    if (!found.arn)
+      this.host.logger.warn({ job: found.name, type: g.type }, 'SageMaker reported no ARN; only triggers without a job ARN can accept this finding');
+    this.host.metrics.sweepRecovered.inc({ job_type: g.type });
+    this.host.logger.info({ job: found.name, type: g.type, status: found.status, origin }, `Found an ended SageMaker job by ${origin}`);
+    await this.host.dispatch(
       syntheticSageMakerEvent({
         type: g.type,
-        name: st.name,
-        status: st.status,
+        name: found.name,
+        status: found.status,
         failureReason,
-        region: g.region ?? 'us-east-1',
+        arn: found.arn,
+        region: g.region ?? undefined,
         origin: `deferflow-${origin}`,
       }),
     );
     return true;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileEventPattern, InvalidEventPatternError, matchesEventPattern, validateEventPattern } from '../../src/local-aws/eventbridge/pattern.ts';
+import { compileEventPattern, InvalidEventPatternError, matchesEventPattern, validateEventPattern } from '../../../src/events/event-pattern.ts';
 
 const event = {
   version: '0',

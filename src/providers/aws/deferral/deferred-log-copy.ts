@@ -18,7 +18,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Observable, Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import type { TaskLogRepository, TaskLogTarget } from '../../../store/repositories/task-log-repository.ts';
-import { LogTailer, type LogCursor } from './log-tailer.ts';
+import { LogTailer, type LogCursor } from '../sagemaker/log-tailer.ts';
 
 export interface DeferredLogCopyOptions {
   logs: CloudWatchLogsClient;

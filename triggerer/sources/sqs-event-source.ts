@@ -16,8 +16,8 @@ import {
 import { Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { EventSource, IncomingEvent } from './event-source.ts';
-import { parseEventBridgeEnvelope } from './parse-event.ts';
-import { backoffDelayMs } from './backoff.ts';
+import { parseEventBridgeEnvelope } from '../../src/events/parse-event.ts';
+import { backoffDelayMs, sleep } from '../../src/util/backoff.ts';
 
 export interface SqsEventSourceOptions {
   client: SQSClient;
@@ -188,17 +188,4 @@ export class SqsEventSource implements EventSource {
       this.opts.logger?.warn({ err: e, source: this.name }, 'Deleting a malformed SQS message failed');
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
