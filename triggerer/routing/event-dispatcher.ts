@@ -132,16 +132,17 @@ export class EventDispatcher {
 
   /** Stored triggers under the event's keys that the route did not reach (see the file comment). */
   private async resumeStored(event: EventBridgeEvent, routed: RouteResult, delivery: Delivery): Promise<{ resumed: number; offered: number; retry: boolean }> {
-    const docs = await this.lookups.lookup(routed.keys);
-    let resumed = 0;
+    const found = await this.lookups.byKeys(routed.keys);
     let offered = 0;
+    const elsewhere: string[] = [];
+    for (const t of found) {
+      if (routed.reached.has(t._id)) continue;
+      if (this.opts.local.offer(t._id, event, routed.keys, delivery) === 'offered') offered++;
+      else elsewhere.push(t._id);
+    }
+    let resumed = 0;
     let retry = false;
-    for (const doc of docs) {
-      if (routed.reached.has(doc._id)) continue;
-      if (this.opts.local.offer(doc._id, event, routed.keys, delivery) === 'offered') {
-        offered++;
-        continue;
-      }
+    for (const doc of await this.lookups.byIds(elsewhere)) {
       const r = await this.resumeOne(doc, event, delivery.ingestedAt);
       if (r === 'resumed') resumed++;
       if (r === 'retry') retry = true;
