@@ -7,6 +7,7 @@ export * from './dag/index.ts';
 export * from './errors/index.ts';
 export type { SerializedTrigger, TriggerEvent, TriggerLike } from './triggers/serialized-trigger.ts';
 export type { TriggerKind, TriggerRunContext, RoutedEvent, EventDelivery } from './triggers/trigger-kind.ts';
+export { anyTriggerKind } from './triggers/trigger-kind.ts';
 export type { DeferralProvider, Reconciler, ReconcilerHost } from './triggers/deferral-provider.ts';
 export type { RoutingKeyExtractor } from './events/routing-keys.ts';
 export type { Services } from './services/services.ts';
