@@ -27,7 +27,15 @@ const THROTTLING_CODES = new Set([
 ]);
 
 /** Codes that always mean "no such resource". */
-const NOT_FOUND_CODES = new Set(['ResourceNotFound', 'ResourceNotFoundException', 'NotFound', 'NoSuchKey', 'NoSuchBucket']);
+const NOT_FOUND_CODES = new Set([
+  'ResourceNotFound',
+  'ResourceNotFoundException',
+  'NotFound',
+  'NoSuchKey',
+  'NoSuchBucket',
+  'QueueDoesNotExist',
+  'AWS.SimpleQueueService.NonExistentQueue',
+]);
 
 /** SageMaker's way of saying a resource is missing: a ValidationException with one of these messages. */
 const NOT_FOUND_MESSAGE = /not (be )?found|does not exist|could not find/i;

@@ -8,7 +8,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQ
 import { DescribeRuleCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SAGEMAKER_EVENT_SOURCE } from './deferral/sagemaker-events.ts';
 import { SAGEMAKER_RESOURCES } from './sagemaker/resources.ts';
-import { isAwsErrorCode, toAwsError } from './aws-errors.ts';
+import { isNotFound, toAwsError } from './aws-errors.ts';
 
 export interface SetupEventsClients {
   sqs(connId?: string | null, region?: string | null): SQSClient;
@@ -68,7 +68,7 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
       ruleArn = existing.Arn;
       ruleOutcome = existing.EventPattern && samePattern(existing.EventPattern, pattern) && existing.State === 'ENABLED' ? 'found' : 'updated';
     } catch (e) {
-      if (!isAwsErrorCode(e, 'ResourceNotFoundException')) throw e;
+      if (!isNotFound(e)) throw e;
     }
     if (ruleOutcome !== 'found') {
       const put = await events.send(
@@ -135,7 +135,7 @@ async function ensureQueue(
   try {
     url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
   } catch (e) {
-    if (!isAwsErrorCode(e, 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue')) throw e;
+    if (!isNotFound(e)) throw e;
   }
   if (!url) {
     url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl;

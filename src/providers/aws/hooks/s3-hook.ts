@@ -21,7 +21,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import type { AwsClientFactory } from '../aws-clients.ts';
 import { DEFAULT_AWS_CONN_ID } from '../aws-connection.ts';
-import { isAwsErrorCode, httpStatusOf } from '../aws-errors.ts';
+import { isNotFound } from '../aws-errors.ts';
 import { clientsForHook } from '../services.ts';
 
 export interface S3HookOptions {
@@ -106,7 +106,7 @@ export class S3Hook {
       await this.conn.send(new HeadBucketCommand({ Bucket: bucketName }));
       return true;
     } catch (e) {
-      if (httpStatusOf(e) === 404 || isAwsErrorCode(e, 'NotFound', 'NoSuchBucket')) return false;
+      if (isNotFound(e)) return false;
       throw e;
     }
   }
@@ -128,7 +128,7 @@ export class S3Hook {
       await this.conn.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
       return true;
     } catch (e) {
-      if (httpStatusOf(e) === 404 || isAwsErrorCode(e, 'NotFound', 'NoSuchKey')) return false;
+      if (isNotFound(e)) return false;
       throw e;
     }
   }
