@@ -5,6 +5,7 @@
  *
  * Where each concern lives:
  *   held-trigger.ts      one held trigger's life, as a state machine with one teardown;
+ *   held-triggers.ts     the triggers held here, and what the dispatcher may ask of them;
  *   ownership.ts         claim / adopt / heartbeat / lost rows / orphans / release;
  *   routing/             router, dispatcher and the explicit Delivery of each event;
  *   sources/             SQS, push and observable event sources;
@@ -25,22 +26,18 @@ import { TriggererMetrics } from '../src/metrics/triggerer-metrics.ts';
 import type { Services } from '../src/services/services.ts';
 import type { StateChange, StateChangeBus } from '../src/store/state-change-bus.ts';
 import { TaskLogRepository } from '../src/store/repositories/task-log-repository.ts';
-import type { TriggerDoc } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
 import { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
 import { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
 import { composeDeferral, type Deferral, type Reconciler } from '../src/triggers/deferral-provider.ts';
 import { backoffDelayMs } from '../src/util/backoff.ts';
-import { HeldTrigger, type DecidedOutcome, type HeldTriggerHost, type HeldTriggerState } from './held-trigger.ts';
+import { HeldTriggers } from './held-triggers.ts';
 import { Lifecycle, drainOrForce, type LifecycleState } from './lifecycle.ts';
-import { isOrphanTrigger, persistTriggerOutcome, type PersistResult } from './outcome.ts';
-import { TriggerOwnership, type OwnedRow, type TaskRow } from './ownership.ts';
-import type { Delivery } from './routing/delivery.ts';
-import { EventDispatcher, type DispatcherTestHooks, type LocalTriggers } from './routing/event-dispatcher.ts';
-import { EventRouter, type RouteResult } from './routing/event-router.ts';
+import { TriggerOwnership } from './ownership.ts';
+import { EventDispatcher, type DispatcherTestHooks } from './routing/event-dispatcher.ts';
+import { EventRouter } from './routing/event-router.ts';
 import type { EventSource } from './sources/event-source.ts';
 import { TimerHeap } from './timer-heap.ts';
-import { RunContext } from './trigger-run-context.ts';
 
 /** Test hooks that widen race windows; never set in production. */
 export interface TriggererTestHooks extends DispatcherTestHooks {
@@ -81,7 +78,7 @@ export interface TriggererOptions {
   hooks?: TriggererTestHooks;
 }
 
-export class Triggerer implements LocalTriggers {
+export class Triggerer {
   readonly id: string;
   private readonly store: Store;
   private readonly bus?: StateChangeBus;
@@ -97,9 +94,7 @@ export class Triggerer implements LocalTriggers {
   private readonly hooks: TriggererTestHooks;
 
   private readonly lifecycle = new Lifecycle();
-  private readonly held = new Map<string, HeldTrigger>();
-  private readonly byTi = new Map<string, string>();
-  private readonly pending = new Set<HeldTrigger>();
+  private readonly held: HeldTriggers;
   private readonly router: EventRouter;
   private readonly timers = new TimerHeap();
   private readonly tis: TaskInstanceTransitions;
@@ -107,7 +102,6 @@ export class Triggerer implements LocalTriggers {
   private readonly dispatcher: EventDispatcher;
   private readonly ownership: TriggerOwnership;
   private readonly reconcilers: Reconciler[];
-  private readonly heldHost: HeldTriggerHost;
 
   private readonly sources: EventSource[] = [];
   private readonly sourceSubs = new Map<EventSource, Subscription>();
@@ -144,12 +138,31 @@ export class Triggerer implements LocalTriggers {
       logger: this.logger,
       metrics: this.metrics,
     });
+    this.held = new HeldTriggers({
+      triggererId: this.id,
+      capacity: this.capacity,
+      store: this.store,
+      tis: this.tis,
+      triggers: this.triggers,
+      kinds: deferral.triggerKinds,
+      router: this.router,
+      timers: this.timers,
+      services: this.services,
+      logger: this.logger,
+      metrics: this.metrics,
+      deleteRow: (id) => this.ownership.deleteOrphan(id),
+      track: (p) => void this.trackInflight(p),
+      fired: (keys) => this.dispatcher.noteFired(keys),
+      roomFreed: () => {
+        if (this.running()) this.requestClaim();
+      },
+    });
     this.dispatcher = new EventDispatcher({
       store: this.store,
       tis: this.tis,
       triggers: this.triggers,
       triggerKinds: deferral.triggerKinds,
-      local: this,
+      local: this.held,
       logger: this.logger,
       metrics: this.metrics,
       hooks: this.hooks,
@@ -165,7 +178,6 @@ export class Triggerer implements LocalTriggers {
       }),
     );
     for (const r of this.reconcilers) Object.assign(this.services, r.services ?? {});
-    this.heldHost = this.makeHeldHost(deferral);
     for (const s of opts.eventSources ?? []) this.sources.push(s);
   }
 
@@ -262,7 +274,7 @@ export class Triggerer implements LocalTriggers {
     } catch (e) {
       this.logger.error({ err: e }, 'Releasing triggers failed; they will be adopted once our heartbeat is stale');
     }
-    this.dropAll('triggerer stopped');
+    this.held.dropAll('triggerer stopped');
     this.lifecycle.to('stopped');
   }
 
@@ -277,24 +289,8 @@ export class Triggerer implements LocalTriggers {
     if (this.lifecycle.state !== 'running') return;
     this.lifecycle.to('draining');
     this.shutDownRunning();
-    this.dropAll('triggerer halted');
+    this.held.dropAll('triggerer halted');
     this.lifecycle.to('stopped');
-  }
-
-  // ------------------------------------------------------------------ LocalTriggers (the dispatcher's view)
-
-  route(event: EventBridgeEvent, delivery: Delivery): RouteResult {
-    return this.router.route(event, this.router.keysOf(event), delivery);
-  }
-
-  offer(triggerId: string, event: EventBridgeEvent, keys: string[], delivery: Delivery): 'offered' | 'not-held' {
-    const h = this.held.get(triggerId);
-    if (!h) return 'not-held';
-    // Running: hand it the event through its own subscriptions (it started after the event was
-    // routed). Otherwise its state machine says what the event waits for.
-    if (h.state === 'running') this.router.routeTo(triggerId, event, keys, delivery);
-    else h.offer(delivery, () => undefined);
-    return 'offered';
   }
 
   // ------------------------------------------------------------------ loops
@@ -345,13 +341,8 @@ export class Triggerer implements LocalTriggers {
     for (const r of this.reconcilers) r.stop();
     // The remote jobs keep running and the next owner picks the triggers up. A trigger that held
     // an event's delivery will never decide now: dropping it hands that event back.
-    for (const h of [...this.held.values()]) if (h.state !== 'persisting' && h.state !== 'deleting') h.drop('triggerer stopping');
+    this.held.stopWaiting('triggerer stopping');
     this.timers.stop();
-  }
-
-  private dropAll(reason: string): void {
-    for (const h of [...this.held.values()]) h.drop(reason);
-    this.metrics.triggersHeld.remove({ triggerer_id: this.id });
   }
 
   private trackInflight<T>(p: Promise<T>): Promise<T> {
@@ -395,95 +386,22 @@ export class Triggerer implements LocalTriggers {
     if (won.length === 0) return seen;
     if (this.hooks.claimed) await this.hooks.claimed(won.map((r) => r.doc._id));
     if (!this.running()) return 0; // stopping: the release covers what we just claimed
-    this.adopt(won);
+    this.held.adopt(won);
     this.logger.debug({ claimed: won.length, held: this.held.size }, 'Claimed triggers');
     return seen;
-  }
-
-  /** Rows now ours: run them, or delete them as orphans (task cleared, marked, gone). */
-  private adopt(rows: OwnedRow[]): void {
-    for (const { doc, orphan } of rows) {
-      if (this.held.has(doc._id) || !this.running()) continue;
-      const h = this.hold(doc);
-      if (orphan) h.orphan();
-      else h.start();
-    }
-    this.metrics.triggersHeld.set({ triggerer_id: this.id }, this.held.size);
-  }
-
-  private hold(doc: TriggerDoc): HeldTrigger {
-    const h = new HeldTrigger(this.heldHost, doc);
-    this.held.set(h.id, h);
-    this.byTi.set(h.tiId, h.id);
-    return h;
-  }
-
-  private makeHeldHost(deferral: Deferral): HeldTriggerHost {
-    const runHost = { logger: this.logger, router: this.router, timers: this.timers, services: this.services };
-    return {
-      kinds: deferral.triggerKinds,
-      timers: this.timers,
-      logger: this.logger,
-      runContext: (h, doc) => new RunContext(runHost, h, doc.deadline, doc.created_at),
-      persist: (h, outcome) =>
-        persistTriggerOutcome({ store: this.store, tis: this.tis, triggers: this.triggers }, { _id: h.id, task_instance_id: h.tiId }, outcome),
-      deleteRow: (h) => this.ownership.deleteOrphan(h.id),
-      track: (p) => void this.trackInflight(p),
-      stored: (h, decided, result) => this.onStored(h, decided, result),
-      entered: (h, state) => this.onEntered(h, state),
-    };
-  }
-
-  private onStored(h: HeldTrigger, decided: DecidedOutcome, result: PersistResult): void {
-    if (result.result !== 'resumed') return;
-    if (decided.ingestedAt !== null) this.metrics.eventResumeLatency.observe((performance.now() - decided.ingestedAt) / 1000);
-    this.metrics.resumed.inc({ outcome: decided.how });
-    this.dispatcher.noteFired(h.routingKeys);
-    if (decided.outcome.type === 'failure')
-      this.logger.warn({ triggerId: h.id, ti: h.tiId, error: decided.outcome.error }, 'Trigger failed; task resumed into __fail__');
-    else this.logger.debug({ triggerId: h.id, ti: h.tiId }, 'Trigger fired; task resumed');
-  }
-
-  private onEntered(h: HeldTrigger, state: HeldTriggerState): void {
-    if (state === 'pending-retry') this.pending.add(h);
-    else this.pending.delete(h);
-    if (state !== 'dropped') return;
-    if (this.held.get(h.id) === h) this.held.delete(h.id);
-    if (this.byTi.get(h.tiId) === h.id) this.byTi.delete(h.tiId);
-    this.metrics.triggersHeld.set({ triggerer_id: this.id }, this.held.size);
-    if (this.running() && this.held.size === this.capacity - 1) this.requestClaim();
-  }
-
-  /** The trigger is no longer ours to run (deleted, adopted, task moved on): unsubscribe it. */
-  private cancel(h: HeldTrigger, reason: string): void {
-    this.logger.info({ triggerId: h.id, ti: h.tiId, reason }, 'Cancelled a trigger (its remote job is untouched)');
-    h.drop(reason);
   }
 
   // ------------------------------------------------------------------ upkeep
 
   private onBusChange(c: StateChange): void {
     if (c.kind === 'trigger') {
-      if (c.action === 'created') {
-        this.requestClaim();
-        return;
-      }
-      const h = this.held.get(c.trigger_id);
-      if (!h?.waiting) return;
+      if (c.action === 'created') this.requestClaim();
       // Someone deleted it (fired elsewhere, task cleared). A 'claimed' by another triggerer is
       // left to the ownership check, which reads who really owns the row.
-      if (c.action === 'deleted' || c.action === 'fired') this.cancel(h, `trigger ${c.action} elsewhere`);
+      else if (c.action === 'deleted' || c.action === 'fired') this.held.goneElsewhere(c.trigger_id, c.action);
       return;
     }
-    if (c.kind === 'task_instance') this.checkTask(c.ti);
-  }
-
-  private checkTask(ti: TaskRow): void {
-    const triggerId = this.byTi.get(ti._id);
-    const h = triggerId ? this.held.get(triggerId) : undefined;
-    if (!h?.waiting || !isOrphanTrigger(h.id, ti)) return;
-    this.logger.info({ triggerId: h.id, ti: h.tiId, state: ti.state }, 'Task no longer deferred on this trigger; deleting it (its remote job is untouched)');
-    h.orphan();
+    if (c.kind === 'task_instance') this.held.taskChanged(c.ti);
   }
 
   private async heartbeatAndCheckOwnership(): Promise<void> {
@@ -503,30 +421,17 @@ export class Triggerer implements LocalTriggers {
 
   /** Rows we run but no longer own are dropped; rows we own but do not run are started (see ownership.ts). */
   private async checkOwnership(): Promise<void> {
-    let waitingCount = 0;
-    const settlingIds: string[] = [];
-    for (const h of this.held.values()) {
-      if (h.waiting) waitingCount++;
-      else settlingIds.push(h.id);
-    }
-    const r = await this.ownership.check({ waitingCount, settlingIds, isHeld: (id) => this.held.has(id) });
+    const r = await this.ownership.check(this.held.view());
     if (!r || !this.running()) return;
-    for (const h of [...this.held.values()]) {
-      if (r.owned.has(h.id)) continue;
-      if (h.waiting) this.cancel(h, 'trigger deleted or adopted by another triggerer');
-      else if (h.state === 'pending-retry') h.drop('its row is gone: nothing left to resume through it');
-    }
-    this.adopt(r.found);
+    this.held.lost(r.owned);
+    this.held.adopt(r.found);
   }
 
   private async maintenance(): Promise<void> {
     if (!this.running()) return;
     try {
-      for (const h of [...this.pending]) {
-        if (!this.running()) break;
-        await h.retry();
-      }
-      for (const ti of await this.ownership.changedTasks(this.byTi.size > 0)) this.checkTask(ti);
+      await this.held.retryPending(() => this.running());
+      for (const ti of await this.ownership.changedTasks(this.held.watchingTasks)) this.held.taskChanged(ti);
     } catch (e) {
       this.logger.warn({ err: e }, 'Triggerer maintenance failed');
     }
