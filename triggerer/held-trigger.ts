@@ -96,10 +96,14 @@ export class HeldTrigger {
   /** Ingest time of the first event this trigger held (it decides later, because of that event). */
   private heldIngestedAt: number | null = null;
 
+  /** The row, until the trigger is built from it (100k held triggers keep no 100k kwargs strings). */
+  private doc: TriggerDoc | null;
+
   constructor(
     private readonly host: HeldTriggerHost,
-    private readonly doc: TriggerDoc,
+    doc: TriggerDoc,
   ) {
+    this.doc = doc;
     this.id = doc._id;
     this.tiId = doc.task_instance_id;
     this.routingKeys = doc.routing_keys ?? [];
@@ -116,15 +120,17 @@ export class HeldTrigger {
 
   /** Build and subscribe the trigger; a trigger that cannot start decides a failure at once. */
   start(): void {
-    if (this.current !== 'claimed') return;
-    const built = this.build();
+    const doc = this.doc;
+    if (this.current !== 'claimed' || !doc) return;
+    this.doc = null;
+    const built = this.build(doc);
     if ('failure' in built) {
       this.decide({ type: 'failure', error: built.failure }, built.how);
       return;
     }
     const fail = (error: string): void => this.decide({ type: 'failure', error }, 'failure');
     this.to('running');
-    const deadline = this.doc.deadline;
+    const deadline = doc.deadline;
     if (deadline)
       this.deadlineTimer = this.host.timers.schedule(deadline.getTime(), () => this.decide({ type: 'failure', error: 'Trigger timeout' }, 'timeout'));
     // No take(1) layer (memory at 100k): decide() ignores anything after the first event.
@@ -141,8 +147,7 @@ export class HeldTrigger {
   }
 
   /** The trigger's Observable from its kind and stored kwargs, or why it cannot run. */
-  private build(): { run$: Observable<TriggerEvent> } | { failure: string; how: OutcomeHow } {
-    const doc = this.doc;
+  private build(doc: TriggerDoc): { run$: Observable<TriggerEvent> } | { failure: string; how: OutcomeHow } {
     const kind = this.host.kinds.get(doc.kind);
     if (!kind) return { failure: `Unknown trigger kind '${doc.kind}' (registered: ${this.host.kinds.names().join(', ') || 'none'})`, how: 'failure' };
     let raw: unknown;
@@ -216,6 +221,7 @@ export class HeldTrigger {
   /** Its task moved on: stop waiting and delete the row (never the remote job). */
   orphan(): void {
     if (!this.waiting) return;
+    this.doc = null;
     this.to('deleting');
     this.stopWaiting();
     const p = this.host.deleteRow(this).finally(() => this.drop('deleted as an orphan'));
