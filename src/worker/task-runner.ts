@@ -234,7 +234,7 @@ export class TaskRunner {
   private async execute(rt: RunningTry, op: BaseOperator, ctx: TaskContext, log: Logger, resuming: boolean): Promise<Outcome> {
     const ti = rt.ti;
     const onExecute = op.callback('on_execute_callback');
-    if (onExecute) await runCallback('on_execute_callback', () => onExecute(ctx), log);
+    if (onExecute) await runCallback('on_execute_callback', () => runInTaskScope(this.deps.services, () => onExecute(ctx)), log);
 
     let call: () => unknown;
     if (resuming && ti.next_method === FAIL_METHOD) {
@@ -365,7 +365,7 @@ export class TaskRunner {
             ? 'on_retry_callback'
             : null;
     const cb = name ? op.callback(name) : undefined;
-    if (cb && name) await runCallback(name, () => cb(ctx, cause), log);
+    if (cb && name) await runCallback(name, () => runInTaskScope(this.deps.services, () => cb(ctx, cause)), log);
   }
 
   /** The deferral contract: trigger row first, then running → deferred; undo the trigger if that lost. */
