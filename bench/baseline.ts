@@ -6,7 +6,7 @@
  *     check interval until the job is terminal (what Airflow's
  *     deferrable SageMakerTrigger does per trigger: a botocore waiter, one Describe per delay);
  *   - deferflow's way: N SageMaker job triggers run exactly as the triggerer runs them (EventRouter,
- *     RunContext, SageMakerReconciler with its start-up check and paginated
+ *     HeldTrigger + RunContext, SageMakerReconciler with its start-up check and paginated
  *     `ListTrainingJobs(LastModifiedTimeAfter)` sweep), fed by the job events EventBridge → rule →
  *     SQS → SqsEventSource, all in memory (no MongoDB: the detection side is what is compared).
  * Each approach has its own SageMakerClient; a middleware on each counts every HTTP attempt per
@@ -30,17 +30,21 @@ import type { Subscription } from 'rxjs';
 import type { MiddlewareStack } from '@smithy/types';
 import { startLocalAws } from '../src/local-aws/index.ts';
 import { createLogger } from '../src/log/logger.ts';
-import { EventRouter } from '../src/events/event-router.ts';
-import { SqsEventSource } from '../src/events/sqs-event-source.ts';
-import { SAGEMAKER_JOB_SPECS } from '../src/events/sagemaker-job-types.ts';
+import { EventRouter } from '../triggerer/routing/event-router.ts';
+import { SqsEventSource } from '../triggerer/sources/sqs-event-source.ts';
+import { Delivery } from '../triggerer/routing/delivery.ts';
 import { setupSageMakerEvents } from '../src/providers/aws/setup-events.ts';
 import { TriggererMetrics } from '../src/metrics/triggerer-metrics.ts';
-import { sageMakerJobTriggerKind } from '../src/triggers/sagemaker-job-trigger.ts';
-import { SAGEMAKER_WATCHER_SERVICE } from '../src/triggers/sagemaker-watcher.ts';
-import { AWS_CLIENTS_SERVICE, type AwsClients } from '../src/triggers/aws-clients.ts';
-import { SageMakerReconciler } from '../triggerer/reconciler.ts';
+import type { AwsClientFactory } from '../src/providers/aws/aws-clients.ts';
+import { awsDeferralProvider } from '../src/providers/aws/deferral/aws-deferral-provider.ts';
+import { SAGEMAKER_JOB_TRIGGER_KIND } from '../src/providers/aws/deferral/sagemaker-job-trigger.ts';
+import { SageMakerReconciler } from '../src/providers/aws/deferral/sagemaker-reconciler.ts';
+import { TRAINING_JOB } from '../src/providers/aws/sagemaker/resources.ts';
+import type { Services } from '../src/services/services.ts';
+import { composeDeferral } from '../src/triggers/deferral-provider.ts';
 import { TimerHeap } from '../triggerer/timer-heap.ts';
-import { RunContext } from '../triggerer/trigger-run-context.ts';
+import type { HeldTrigger } from '../triggerer/held-trigger.ts';
+import { benchHolder } from './held-triggers.ts';
 
 export interface BaselineRunOptions {
   jobs: number;
@@ -57,7 +61,7 @@ export interface BaselineRunOptions {
 
 const REGION = 'us-east-1';
 const creds = { accessKeyId: 'bench', secretAccessKey: 'bench' };
-const TERMINAL = new Set(Object.keys(SAGEMAKER_JOB_SPECS.training.outcomes));
+const TERMINAL = new Set([...TRAINING_JOB.succeeded, ...TRAINING_JOB.failed, ...TRAINING_JOB.stopped]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
 const round = (v: number | null, d = 1) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
@@ -95,17 +99,25 @@ export async function runBaseline(o: BaselineRunOptions): Promise<Record<string,
   const deferflowCalls = countCalls(deferflowClient.middlewareStack);
   const sqsCalls = countCalls(sqs.middlewareStack);
   const subs: Subscription[] = [];
-  const router = new EventRouter();
+  const held: HeldTrigger[] = [];
+  // The reconciler only ever asks for SageMaker clients: hand it the one whose calls are counted.
+  const awsClients = { sagemaker: () => deferflowClient } as Pick<AwsClientFactory, 'sagemaker'> as AwsClientFactory;
+  const deferral = composeDeferral([awsDeferralProvider(awsClients)]);
+  const router = new EventRouter(deferral.routingKeys);
   const timers = new TimerHeap();
-  const reconciler = new SageMakerReconciler({
-    awsClients: () => ({ sagemaker: () => deferflowClient }),
-    dispatch: async (e) => router.route(e),
-    isHeldKey: (k) => router.has(k),
-    logger,
-    metrics: TriggererMetrics.for(new Registry()),
-    sweepIntervalMs: sweepMs,
-    safetyMarginMs: marginMs,
-  });
+  const services: Services = { ...deferral.services };
+  const reconciler = new SageMakerReconciler(
+    {
+      dispatch: async (e) => router.route(e, router.keysOf(e), new Delivery(e, performance.now())),
+      isWaitedOn: (k) => router.has(k),
+      services,
+      sweep: {},
+      logger,
+      metrics: TriggererMetrics.for(new Registry()),
+    },
+    { sweepIntervalMs: sweepMs, safetyMarginMs: marginMs },
+  );
+  Object.assign(services, reconciler.services);
   let airflowStop = false;
   try {
     const events = await setupSageMakerEvents({ clients: { sqs: () => sqs, eventBridge: () => eventBridge }, connId: null });
@@ -129,17 +141,17 @@ export async function runBaseline(o: BaselineRunOptions): Promise<Record<string,
       }),
     );
     reconciler.start();
-    const services: Record<string, unknown> = {
-      [SAGEMAKER_WATCHER_SERVICE]: reconciler,
-      [AWS_CLIENTS_SERVICE]: { sagemaker: () => deferflowClient } satisfies AwsClients,
-    };
-    const host = {
+    const holder = benchHolder({
+      router,
+      timers,
+      services,
       logger,
-      eventsFor: (k: string) => router.eventsFor(k),
-      service: <T>(name: string): T => services[name] as T,
-      at: (m: Date) => timers.at(m),
-      holdDelivery: () => undefined,
-    };
+      kinds: deferral.triggerKinds,
+      onDecided: (id, outcome) => {
+        if (outcome.type === 'event') deferflowDetect.set(Number(id.slice('trg-'.length)), performance.now());
+        else logger.warn({ trigger: id, error: outcome.error }, 'trigger failed');
+      },
+    });
 
     const airflowDetect = new Map<number, number>();
     const deferflowDetect = new Map<number, number>();
@@ -184,14 +196,7 @@ export async function runBaseline(o: BaselineRunOptions): Promise<Record<string,
             }),
           );
           loops.push(airflowLoop(i));
-          const kw = sageMakerJobTriggerKind.schema.parse({ job_type: 'training', job_name: jobName(i), aws_conn_id: null });
-          const ctx = new RunContext(host, `trg-${i}`, null, new Date());
-          subs.push(
-            sageMakerJobTriggerKind.run(kw, ctx).subscribe({
-              next: () => deferflowDetect.set(i, performance.now()),
-              error: (e: unknown) => logger.warn({ err: e, job: jobName(i) }, 'trigger failed'),
-            }),
-          );
+          held.push(holder.hold(`trg-${i}`, SAGEMAKER_JOB_TRIGGER_KIND, { job_type: 'training', job_name: jobName(i), aws_conn_id: null }));
         }
       }),
     );
@@ -242,6 +247,7 @@ export async function runBaseline(o: BaselineRunOptions): Promise<Record<string,
     reconciler.stop();
     timers.stop();
     for (const s of subs) s.unsubscribe();
+    for (const h of held) h.drop('bench done');
     for (const c of [admin, airflowClient, deferflowClient, sqs, eventBridge]) c.destroy();
     await aws.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -38,7 +38,7 @@ import type { Connection } from '../src/connections/connection.ts';
 import { AwsClientFactory } from '../src/providers/aws/aws-clients.ts';
 import { setupSageMakerEvents } from '../src/providers/aws/setup-events.ts';
 import { SageMakerTrainingOperatorAsync } from '../src/providers/aws/operators/sagemaker-training-operator-async.ts';
-import { SqsEventSource } from '../src/events/sqs-event-source.ts';
+import { SqsEventSource } from '../triggerer/sources/sqs-event-source.ts';
 import { TriggererMetrics } from '../src/metrics/triggerer-metrics.ts';
 import { startLocalAws } from '../src/local-aws/index.ts';
 import { needsDocLocks } from '../src/store/transitions/atomic-updater.ts';

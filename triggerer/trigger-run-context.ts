@@ -1,18 +1,23 @@
 /**
- * The context a running trigger sees. A class with a lazy logger so that holding 100k triggers
- * does not create 100k child loggers up front.
+ * The context a running trigger sees (TriggerRunContext). A class with a lazy logger so that
+ * holding 100k triggers does not create 100k child loggers up front. Every routed event goes
+ * through the held trigger's `offer`, with its Delivery, so the trigger's state machine decides
+ * what the event's ack waits for.
  */
-import type { Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { EventBridgeEvent } from '../src/events/eventbridge-event.ts';
-import type { TriggerRunContext } from '../src/triggers/trigger-kind.ts';
+import type { Services } from '../src/services/services.ts';
+import type { RoutedEvent, TriggerRunContext } from '../src/triggers/trigger-kind.ts';
+import type { HeldTrigger } from './held-trigger.ts';
+import type { EventRouter } from './routing/event-router.ts';
+import type { TimerHeap } from './timer-heap.ts';
 
 export interface RunContextHost {
   logger: Logger;
-  eventsFor(key: string): Observable<EventBridgeEvent>;
-  service<T>(name: string): T;
-  at(moment: Date): Observable<Date>;
-  holdDelivery(triggerId: string): void;
+  router: EventRouter;
+  timers: TimerHeap;
+  services: Services;
 }
 
 export class RunContext implements TriggerRunContext {
@@ -20,29 +25,39 @@ export class RunContext implements TriggerRunContext {
 
   constructor(
     private readonly host: RunContextHost,
-    readonly triggerId: string,
+    private readonly held: HeldTrigger,
     readonly deadline: Date | null,
     readonly createdAt: Date,
   ) {}
 
+  get triggerId(): string {
+    return this.held.id;
+  }
+
   get logger(): Logger {
-    this.childLogger ??= this.host.logger.child({ triggerId: this.triggerId });
+    this.childLogger ??= this.host.logger.child({ triggerId: this.held.id });
     return this.childLogger;
   }
 
-  eventsFor(key: string): Observable<EventBridgeEvent> {
-    return this.host.eventsFor(key);
+  get services(): Services {
+    return this.host.services;
   }
 
-  service<T>(name: string): T {
-    return this.host.service<T>(name);
+  eventsFor(key: string): Observable<EventBridgeEvent> {
+    return new Observable<EventBridgeEvent>((sub) =>
+      this.host.router.subscribe(key, this.held.id, (event, delivery) => this.held.offer(delivery, () => sub.next(event))),
+    );
+  }
+
+  deliveriesFor(key: string): Observable<RoutedEvent> {
+    return new Observable<RoutedEvent>((sub) =>
+      this.host.router.subscribe(key, this.held.id, (event, delivery) =>
+        this.held.offer(delivery, () => sub.next({ event, delivery: this.held.viewOf(delivery) })),
+      ),
+    );
   }
 
   at(moment: Date): Observable<Date> {
-    return this.host.at(moment);
-  }
-
-  holdDelivery(): void {
-    this.host.holdDelivery(this.triggerId);
+    return this.host.timers.at(moment);
   }
 }

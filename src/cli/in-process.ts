@@ -13,8 +13,9 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DagBag } from '../dag-processing/dag-bag.ts';
 import type { DAG } from '../dag/dag.ts';
-import { ConnectionRepository } from '../connections/connection-repository.ts';
 import { AwsClientFactory } from '../providers/aws/aws-clients.ts';
+import { awsDeferralProvider } from '../providers/aws/deferral/aws-deferral-provider.ts';
+import { composeDeferral } from '../triggers/deferral-provider.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { Store } from '../store/store.ts';
 import { StateChangeBus } from '../store/state-change-bus.ts';
@@ -82,8 +83,9 @@ export class InProcessRuntime {
 
   constructor(opts: InProcessOptions) {
     const dagBag = DagBag.fromDags([opts.dag]);
-    this.aws = new AwsClientFactory({ connections: new ConnectionRepository(opts.store) });
-    const services = { awsClients: this.aws };
+    this.aws = AwsClientFactory.forStore(opts.store);
+    const deferral = composeDeferral([awsDeferralProvider(this.aws)]);
+    const services = deferral.services;
     if (opts.components.scheduler)
       this.scheduler = new Scheduler({ store: opts.store, dagBag, bus: this.bus, logger: opts.logger, loopIntervalMs: 100, heartbeatMs: 2000 });
     if (opts.components.worker) {
@@ -95,6 +97,7 @@ export class InProcessRuntime {
         slots: opts.slots ?? 16,
         pollIntervalMs: 100,
         services,
+        triggerKinds: deferral.triggerKinds,
         logFlushMs: 100,
       });
     }
@@ -105,7 +108,7 @@ export class InProcessRuntime {
         logger: opts.logger,
         pollIntervalMs: 200,
         sweepIntervalMs: 2000,
-        services,
+        deferral,
         heartbeatMs: 2000,
       });
     }

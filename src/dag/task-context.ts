@@ -4,6 +4,7 @@
  * runtime handles a task needs: its logger, an abort signal and async XCom/variable access.
  */
 import type { Logger } from 'pino';
+import type { Services } from '../services/services.ts';
 
 export interface TaskInstanceHandle {
   dag_id: string;
@@ -37,6 +38,8 @@ export interface TaskContext {
   log: Logger;
   /** Aborted on execution_timeout or when the worker is shutting down / the task was externally marked. */
   signal: AbortSignal;
+  /** What the worker's process was assembled with (AWS clients …); see src/services/services.ts. */
+  services: Services;
   /** Render an ad-hoc template against this context. */
   render(template: string): string;
   /** Read a variable (string) fresh from the store; throws when absent and no default given. */

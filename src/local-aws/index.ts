@@ -22,7 +22,7 @@ import type { FaultConfig, LocalAws, LocalAwsOptions } from './types.ts';
 
 export type { EventBridgeEvent, FaultConfig, LocalAws, LocalAwsOptions, ScriptImage } from './types.ts';
 export { DEFAULT_FAULTS } from './config.ts';
-export { matchesEventPattern, validateEventPattern } from './eventbridge/pattern.ts';
+export { matchesEventPattern, validateEventPattern } from '../events/event-pattern.ts';
 
 export async function startLocalAws(opts: LocalAwsOptions): Promise<LocalAws> {
   const region = opts.region ?? 'us-east-1';

@@ -8,7 +8,8 @@
  */
 export { Runtime, type RuntimeOptions, type TriggerDagOptions } from './runtime.ts';
 export type { RuntimeEvent, TaskInstanceEvent, DagRunEvent } from './runtime-event.ts';
-export { fromObservable, PushEventSource } from '../events/from-observable.ts';
-export { SqsEventSource, type SqsEventSourceOptions } from '../events/sqs-event-source.ts';
-export type { EventSource, IncomingEvent } from '../events/event-source.ts';
+export { fromObservable } from '../../triggerer/sources/from-observable.ts';
+export { PushEventSource } from '../../triggerer/sources/push-event-source.ts';
+export { SqsEventSource, type SqsEventSourceOptions } from '../../triggerer/sources/sqs-event-source.ts';
+export type { EventSource, IncomingEvent } from '../../triggerer/sources/event-source.ts';
 export type { EventBridgeEvent } from '../events/eventbridge-event.ts';

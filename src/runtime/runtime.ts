@@ -31,15 +31,16 @@ import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.ts';
 import { manualDataInterval } from '../scheduler/timetable.ts';
 import { Worker, type WorkerOptions } from '../worker/worker.ts';
 import { Triggerer, type TriggererOptions } from '../../triggerer/triggerer.ts';
-import type { EventSource } from '../events/event-source.ts';
+import type { EventSource } from '../../triggerer/sources/event-source.ts';
+import { PushEventSource } from '../../triggerer/sources/push-event-source.ts';
+import { EventDispatcher, noLocalTriggers } from '../../triggerer/routing/event-dispatcher.ts';
+import { EventRouter } from '../../triggerer/routing/event-router.ts';
 import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
-import { PushEventSource } from '../events/from-observable.ts';
-import { EventDispatcher } from '../events/event-dispatcher.ts';
-import { EventRouter } from '../events/event-router.ts';
 import { TriggererMetrics } from '../metrics/triggerer-metrics.ts';
 import { AwsClientFactory } from '../providers/aws/aws-clients.ts';
-import { setDefaultAwsClientFactory } from '../providers/aws/default-clients.ts';
-import { ConnectionRepository } from '../connections/connection-repository.ts';
+import { awsDeferralProvider } from '../providers/aws/deferral/aws-deferral-provider.ts';
+import type { Services } from '../services/services.ts';
+import { composeDeferral, type DeferralProvider } from '../triggers/deferral-provider.ts';
 import { isoUtc } from '../util/time-format.ts';
 import { ChangeFeed } from './change-feed.ts';
 import type { RuntimeEvent } from './runtime-event.ts';
@@ -61,7 +62,9 @@ export interface RuntimeOptions {
   };
   eventSources?: EventSource[];
   /** Services for tasks and triggers; `awsClients` defaults to a factory over the stored connections. */
-  services?: Record<string, unknown>;
+  services?: Services;
+  /** Your own deferral providers (trigger kinds, routing keys of your events, reconcilers), next to the AWS one. */
+  providers?: DeferralProvider[];
   logger?: Logger;
   /**
    * Poll MongoDB for changes made by other processes every this many ms (default 500 when some
@@ -98,7 +101,7 @@ export class Runtime {
     readonly bus: StateChangeBus,
     readonly dagBag: DagBag,
     readonly logger: Logger,
-    readonly services: Record<string, unknown>,
+    readonly services: Services,
     opts: RuntimeOptions,
     private readonly ownedStore: boolean,
     private readonly mongo: MongoTarget | null,
@@ -108,11 +111,24 @@ export class Runtime {
     const schedulerOpts = want(c.scheduler);
     const workerOpts = want(c.worker);
     const triggererOpts = want(c.triggerer);
+    // The providers, composed once for both sides of deferral (the worker stores routing keys, the triggerer runs kinds).
+    const deferral = composeDeferral([awsDeferralProvider(services.awsClients as AwsClientFactory), ...(opts.providers ?? [])]);
     this.scheduler = schedulerOpts ? new Scheduler({ ...schedulerOpts, store, dagBag, bus, logger }) : null;
-    this.worker = workerOpts ? new Worker({ ...workerOpts, services: { ...services, ...(workerOpts.services ?? {}) }, store, dagBag, bus, logger }) : null;
+    this.worker = workerOpts
+      ? new Worker({
+          ...workerOpts,
+          services: { ...deferral.services, ...services, ...(workerOpts.services ?? {}) },
+          triggerKinds: deferral.triggerKinds,
+          store,
+          dagBag,
+          bus,
+          logger,
+        })
+      : null;
     this.triggerer = triggererOpts
       ? new Triggerer({
           ...triggererOpts,
+          deferral,
           services: { ...services, ...(triggererOpts.services ?? {}) },
           eventSources: [...(opts.eventSources ?? []), this.pushSource, ...(triggererOpts.eventSources ?? [])],
           store,
@@ -125,7 +141,15 @@ export class Runtime {
     } else {
       const tis = new TaskInstanceTransitions(store, bus);
       const triggers = new TriggerTransitions(store, bus);
-      this.standaloneDispatcher = new EventDispatcher({ store, tis, triggers, router: new EventRouter(), logger, metrics: TriggererMetrics.for() });
+      this.standaloneDispatcher = new EventDispatcher({
+        store,
+        tis,
+        triggers,
+        triggerKinds: deferral.triggerKinds,
+        local: noLocalTriggers(new EventRouter(deferral.routingKeys)),
+        logger,
+        metrics: TriggererMetrics.for(),
+      });
       for (const s of [...(opts.eventSources ?? []), this.pushSource]) this.consumeStandalone(s);
     }
     const allHere = Boolean(this.scheduler && this.worker && this.triggerer);
@@ -145,12 +169,9 @@ export class Runtime {
     }
     const dagBag = opts.dags ? DagBag.fromDags(opts.dags) : opts.dagsFolder ? await DagBag.load(opts.dagsFolder, { logger }) : DagBag.fromDags([]);
     await dagBag.syncToStore(store);
-    const services: Record<string, unknown> = { ...(opts.services ?? {}) };
-    if (!services.awsClients) {
-      const factory = new AwsClientFactory({ connections: new ConnectionRepository(store) });
-      setDefaultAwsClientFactory(factory);
-      services.awsClients = factory;
-    }
+    // The one AWS client factory of this runtime's tasks, hooks and triggers (see AwsClientFactory).
+    const services: Services = { ...(opts.services ?? {}) };
+    services.awsClients ??= AwsClientFactory.forStore(store);
     return new Runtime(store, new StateChangeBus(), dagBag, logger, services, opts, !opts.store, mongo);
   }
 

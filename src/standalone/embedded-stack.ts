@@ -20,15 +20,13 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Runtime } from '../runtime/runtime.ts';
 import { Store } from '../store/store.ts';
 import { resolveMongo, type MongoTarget } from '../store/embedded-mongo.ts';
-import { ConnectionRepository } from '../connections/connection-repository.ts';
 import { AwsClientFactory } from '../providers/aws/aws-clients.ts';
-import { setDefaultAwsClientFactory } from '../providers/aws/default-clients.ts';
 import { setupSageMakerEvents, DEFAULT_EVENTS_QUEUE } from '../providers/aws/setup-events.ts';
-import { SqsEventSource } from '../events/sqs-event-source.ts';
+import { SqsEventSource } from '../../triggerer/sources/sqs-event-source.ts';
 import { startLocalAws } from '../local-aws/index.ts';
 import type { FaultConfig, LocalAws } from '../local-aws/types.ts';
 import type { RunningWebserver } from '../api/server.ts';
-import type { EventSource } from '../events/event-source.ts';
+import type { EventSource } from '../../triggerer/sources/event-source.ts';
 import { ensureLocalAwsConnections, LOCAL_AWS_KEYS, type ConnectionOutcome } from './local-aws-connections.ts';
 import { ensureDemoVariables, uploadDemoData } from './demo-data.ts';
 import { removeStackState, writeStackState } from './standalone-state-file.ts';
@@ -126,15 +124,8 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     const store = await Store.connect({ uri: mongo.uri });
     teardown.push({ what: 'store', fn: () => store.close() });
 
-    const awsClients = new AwsClientFactory({ connections: new ConnectionRepository(store) });
-    setDefaultAwsClientFactory(awsClients);
-    teardown.push({
-      what: 'aws clients',
-      fn: () => {
-        awsClients.destroy();
-        setDefaultAwsClientFactory(null);
-      },
-    });
+    const awsClients = AwsClientFactory.forStore(store);
+    teardown.push({ what: 'aws clients', fn: () => awsClients.destroy() });
 
     let localAws: LocalAws | null = null;
     let localAwsDataDir: string | null = null;

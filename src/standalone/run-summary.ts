@@ -10,12 +10,12 @@ import type { DAG } from '../dag/dag.ts';
 import type { Store } from '../store/store.ts';
 import type { TaskInstanceDoc, XComDoc } from '../store/schema.ts';
 import { TaskLogRepository } from '../store/repositories/task-log-repository.ts';
-import { PROCESSING_JOB, TRAINING_JOB, TRANSFORM_JOB, TUNING_JOB, type JobDescription, type SageMakerJobKind } from '../providers/aws/sagemaker/job-kinds.ts';
+import { PROCESSING_JOB, TRAINING_JOB, TRANSFORM_JOB, TUNING_JOB, type Description, type SageMakerResource } from '../providers/aws/sagemaker/resources.ts';
 import { maskSecrets } from '../connections/secret-masker.ts';
 import { objectBasePath } from '../local-aws/s3/keys.ts';
 
 /** The job kinds by the key their operator's return value uses (`{Training: describe}`). */
-const KINDS_BY_LABEL: Record<string, SageMakerJobKind> = {
+const KINDS_BY_LABEL: Record<string, SageMakerResource> = {
   Training: TRAINING_JOB,
   Transform: TRANSFORM_JOB,
   Processing: PROCESSING_JOB,
@@ -157,7 +157,7 @@ async function jobAccount(ti: TaskInstanceDoc, returnValue: unknown, dag: DAG, s
     if (!desc || typeof desc !== 'object') continue;
     const name = (desc as Record<string, unknown>)[kind.nameField];
     if (typeof name !== 'string') continue;
-    let live: JobDescription = desc as JobDescription;
+    let live: Description = desc as Description;
     try {
       live = await kind.describe(sagemaker(connIdOf(dag, ti.task_id)), name);
     } catch {
@@ -187,7 +187,7 @@ function toMs(v: unknown): number | null {
   return null;
 }
 
-export function jobSeconds(label: string, desc: JobDescription): number | null {
+export function jobSeconds(label: string, desc: Description): number | null {
   const start = toMs(desc.CreationTime);
   const endField = (END_FIELDS[label] ?? []).find((f) => toMs(desc[f]) !== null);
   const end = endField ? toMs(desc[endField]) : null;

@@ -1,19 +1,19 @@
 /**
- * Registers deferflow's built-in trigger kinds. Imported by the triggerer (and by anything that
- * defers to them, so `triggerStorageMetadata` can compute routing keys at defer time).
+ * deferflow's own trigger kinds, as data: `composeDeferral` puts them in every registry it builds.
+ * (Provider kinds, such as `aws.SageMakerJobTrigger`, come with their provider.)
  */
-import { registerTriggerKind } from './registry.ts';
+import type { AnyTriggerKind } from './trigger-kind.ts';
+import { anyTriggerKind } from './trigger-kind.ts';
 import { dateTimeTriggerKind } from './date-time-trigger.ts';
 import { timeDeltaTriggerKind } from './time-delta-trigger.ts';
 import { eventPatternTriggerKind } from './event-pattern-trigger.ts';
-import { sageMakerJobTriggerKind } from './sagemaker-job-trigger.ts';
 
-registerTriggerKind(dateTimeTriggerKind);
-registerTriggerKind(timeDeltaTriggerKind);
-registerTriggerKind(eventPatternTriggerKind);
-registerTriggerKind(sageMakerJobTriggerKind);
+export const BUILTIN_TRIGGER_KINDS: readonly AnyTriggerKind[] = [
+  anyTriggerKind(dateTimeTriggerKind),
+  anyTriggerKind(timeDeltaTriggerKind),
+  anyTriggerKind(eventPatternTriggerKind),
+];
 
 export { DateTimeTrigger, DATE_TIME_TRIGGER_KIND } from './date-time-trigger.ts';
 export { TimeDeltaTrigger, TIME_DELTA_TRIGGER_KIND } from './time-delta-trigger.ts';
 export { EventPatternTrigger, EVENT_PATTERN_TRIGGER_KIND } from './event-pattern-trigger.ts';
-export { SageMakerJobTrigger, SAGEMAKER_JOB_TRIGGER_KIND, type SageMakerJobKwargs, type SageMakerJobPayload } from './sagemaker-job-trigger.ts';

@@ -11,7 +11,7 @@
  */
 import { filter, map, merge, take } from 'rxjs';
 import { z } from 'zod';
-import { matchesEventPattern, validateEventPattern } from '../local-aws/eventbridge/pattern.ts';
+import { matchesEventPattern, validateEventPattern } from '../events/event-pattern.ts';
 import { genericEventKey, WILDCARD_ROUTING_KEY } from '../events/routing-keys.ts';
 import type { TriggerKind } from './trigger-kind.ts';
 import type { SerializedTrigger, TriggerEvent } from './serialized-trigger.ts';

@@ -33,7 +33,9 @@ import { TaskLogRepository } from '../store/repositories/task-log-repository.ts'
 import { toJsonString } from '../store/repositories/json-safe.ts';
 import { buildTemplateContext, renderTemplate, renderTemplateFields, type ConnectionView } from '../templating/index.ts';
 import { serializeTrigger } from '../triggers/serialized-trigger.ts';
-import { triggerStorageMetadata } from '../triggers/registry.ts';
+import type { TriggerKindRegistry } from '../triggers/trigger-kind-registry.ts';
+import type { Services } from '../services/services.ts';
+import { runInTaskScope } from '../services/task-scope.ts';
 import { parseDuration } from '../util/duration.ts';
 import { LeaseLost, WorkerShutdown } from './abort-reasons.ts';
 import type { RunningTry } from './running-try.ts';
@@ -52,7 +54,9 @@ export interface TaskRunnerDeps {
   tis: TaskInstanceTransitions;
   triggers: TriggerTransitions;
   connectionLookup?: WorkerConnectionLookup;
-  services: Record<string, unknown>;
+  services: Services;
+  /** Trigger kinds known here: a deferral stores its trigger's routing keys and description. */
+  triggerKinds: TriggerKindRegistry;
   leaseMs: number;
   /** How long preloaded variables / connections may be reused across tries (default 1000 ms). */
   preloadTtlMs?: number;
@@ -230,7 +234,7 @@ export class TaskRunner {
   private async execute(rt: RunningTry, op: BaseOperator, ctx: TaskContext, log: Logger, resuming: boolean): Promise<Outcome> {
     const ti = rt.ti;
     const onExecute = op.callback('on_execute_callback');
-    if (onExecute) await runCallback('on_execute_callback', () => onExecute(ctx), log);
+    if (onExecute) await runCallback('on_execute_callback', () => runInTaskScope(this.deps.services, () => onExecute(ctx)), log);
 
     let call: () => unknown;
     if (resuming && ti.next_method === FAIL_METHOD) {
@@ -261,7 +265,8 @@ export class TaskRunner {
     });
     aborted.catch(() => undefined);
     try {
-      const value = await Promise.race([Promise.resolve().then(call), aborted]);
+      // In the task's scope: hooks it builds itself (`new S3Hook(...)`) use this process's services.
+      const value = await Promise.race([runInTaskScope(this.deps.services, () => Promise.resolve().then(call)), aborted]);
       return { kind: 'finished', outcome: { state: 'success' }, value };
     } finally {
       if (timer) clearTimeout(timer);
@@ -360,14 +365,14 @@ export class TaskRunner {
             ? 'on_retry_callback'
             : null;
     const cb = name ? op.callback(name) : undefined;
-    if (cb && name) await runCallback(name, () => cb(ctx, cause), log);
+    if (cb && name) await runCallback(name, () => runInTaskScope(this.deps.services, () => cb(ctx, cause)), log);
   }
 
   /** The deferral contract: trigger row first, then running → deferred; undo the trigger if that lost. */
   private async deferTry(rt: RunningTry, log: Logger, d: TaskDeferred, renderedFields: string | null | undefined): Promise<void> {
     const ti = rt.ti;
     const trigger = serializeTrigger(d.request.trigger);
-    const meta = triggerStorageMetadata(trigger);
+    const meta = this.deps.triggerKinds.storageMetadata(trigger);
     const timeoutMs = d.request.timeout == null ? null : parseDuration(d.request.timeout);
     const deadline = timeoutMs == null ? null : new Date(Date.now() + timeoutMs);
     const doc = await this.deps.triggers.create({ trigger, deadline, ti, routingKeys: meta.routingKeys, description: meta.description });

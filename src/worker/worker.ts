@@ -25,9 +25,9 @@ import { JobRepository } from '../store/repositories/job-repository.ts';
 import { LeaseLost, WorkerShutdown } from './abort-reasons.ts';
 import { RunningTry } from './running-try.ts';
 import { TaskRunner, type WorkerConnectionLookup } from './task-runner.ts';
-// Built-in trigger kinds must be registered here too: the worker stores each new trigger's routing
-// keys (triggerStorageMetadata), which is how a triggerer finds a trigger it does not hold by event key.
-import '../triggers/builtin.ts';
+import type { Services } from '../services/services.ts';
+import { composeDeferral } from '../triggers/deferral-provider.ts';
+import type { TriggerKindRegistry } from '../triggers/trigger-kind-registry.ts';
 
 export interface WorkerOptions {
   store: Store;
@@ -46,7 +46,12 @@ export interface WorkerOptions {
   pollIntervalMs?: number;
   id?: string;
   /** Exposed to tasks as `ctx.services` (e.g. an AWS client factory). */
-  services?: Record<string, unknown>;
+  services?: Services;
+  /**
+   * Trigger kinds, so a deferral stores its trigger's routing keys (how a triggerer that does not
+   * hold it finds it by event key). Default: the built-in kinds and users' registerTriggerKind ones.
+   */
+  triggerKinds?: TriggerKindRegistry;
   /** Synchronous connection lookup for templates (`conn.*`); default none. */
   connectionLookup?: WorkerConnectionLookup;
   /** Task log flush period (default 1000 ms). */
@@ -101,6 +106,7 @@ export class Worker {
       triggers: new TriggerTransitions(opts.store, opts.bus),
       connectionLookup: opts.connectionLookup,
       services: opts.services ?? {},
+      triggerKinds: opts.triggerKinds ?? composeDeferral().triggerKinds,
       leaseMs: this.leaseMs,
       logFlushMs: opts.logFlushMs,
     });

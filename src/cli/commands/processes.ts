@@ -6,7 +6,6 @@
  * short commands like `variables get` start fast.
  */
 import type { Command } from 'commander';
-import { ConnectionRepository } from '../../connections/connection-repository.ts';
 import { z } from 'zod';
 import { validate } from '../validation.ts';
 import { createLogger } from '../../log/logger.ts';
@@ -53,12 +52,18 @@ const queuesFlag = z
 /** Worker: claims queued task instances up to its slots; deferring tasks free their slot at once. */
 async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const queues = opts.queues === undefined ? undefined : validate(queuesFlag, opts.queues, { '': '--queues' }, 'Invalid input');
-  const [{ Worker }, { AwsClientFactory }] = await Promise.all([import('../../worker/worker.ts'), import('../../providers/aws/aws-clients.ts')]);
+  const [{ Worker }, { AwsClientFactory }, { awsDeferralProvider }, { composeDeferral }] = await Promise.all([
+    import('../../worker/worker.ts'),
+    import('../../providers/aws/aws-clients.ts'),
+    import('../../providers/aws/deferral/aws-deferral-provider.ts'),
+    import('../../triggers/deferral-provider.ts'),
+  ]);
   const store = await ctx.store();
   const logger = processLogger(ctx, 'worker');
   const dagBag = await loadDagBag(ctx);
-  const aws = new AwsClientFactory({ connections: new ConnectionRepository(store) });
-  const w = new Worker({ store, dagBag, logger, slots: ctx.settings.workerSlots, queues, services: { awsClients: aws } });
+  const aws = AwsClientFactory.forStore(store);
+  const deferral = composeDeferral([awsDeferralProvider(aws)]);
+  const w = new Worker({ store, dagBag, logger, slots: ctx.settings.workerSlots, queues, services: deferral.services, triggerKinds: deferral.triggerKinds });
   await w.start();
   ctx.writer.err(`deferflow worker ${w.id} running with ${w.slots} slots${queues ? ` on queues ${queues.join(', ')}` : ''}`);
   await untilSignal();
@@ -76,17 +81,20 @@ async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts
     queueUrl === undefined
       ? undefined
       : validate(eventsQueueFlag, queueUrl, { '': opts.eventsQueueUrl ? '--events-queue-url' : 'DEFERFLOW_EVENTS_QUEUE_URL' }, 'Invalid input');
-  const [{ Triggerer }, { AwsClientFactory }, { SqsEventSource }] = await Promise.all([
+  const [{ Triggerer }, { AwsClientFactory }, { SqsEventSource }, { awsDeferralProvider }, { composeDeferral }] = await Promise.all([
     import('../../../triggerer/triggerer.ts'),
     import('../../providers/aws/aws-clients.ts'),
-    import('../../events/sqs-event-source.ts'),
+    import('../../../triggerer/sources/sqs-event-source.ts'),
+    import('../../providers/aws/deferral/aws-deferral-provider.ts'),
+    import('../../triggers/deferral-provider.ts'),
   ]);
   const store = await ctx.store();
   const logger = processLogger(ctx, 'triggerer');
-  const aws = new AwsClientFactory({ connections: new ConnectionRepository(store) });
+  const aws = AwsClientFactory.forStore(store);
   const awsConnId = (opts.awsConnId as string | undefined) ?? null;
   const eventSources = url ? [new SqsEventSource({ client: aws.sqs(awsConnId), queueUrl: url, logger })] : [];
-  const t = new Triggerer({ store, logger, capacity: ctx.settings.triggererCapacity, eventSources, services: { awsClients: aws } });
+  const deferral = composeDeferral([awsDeferralProvider(aws)]);
+  const t = new Triggerer({ store, logger, capacity: ctx.settings.triggererCapacity, eventSources, deferral });
   await t.start();
   ctx.writer.err(
     `deferflow triggerer ${t.id} running (capacity ${ctx.settings.triggererCapacity}${url ? `, events from ${url}` : ', no event queue: SageMaker jobs are found by reconcile sweeps'})`,

@@ -13,7 +13,7 @@ import type { Scheduler, TimerHandle } from '../scheduler.ts';
 import type { SqsQueues } from '../sqs/queues.ts';
 import type { EventBridgeEvent } from '../types.ts';
 import { isObject, newId } from '../util.ts';
-import { compileEventPattern, type CompiledEventPattern } from './pattern.ts';
+import { compileEventPattern, type CompiledEventPattern } from '../../events/event-pattern.ts';
 
 export interface Target {
   Id: string;

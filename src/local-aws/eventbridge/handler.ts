@@ -3,7 +3,7 @@ import { AwsError } from '../errors.ts';
 import type { EventBridgeEvent } from '../types.ts';
 import { decodeToken, encodeToken, isObject, optNumber, optString, type JsonObject } from '../util.ts';
 import type { EventBusService, Rule, Target } from './bus.ts';
-import { InvalidEventPatternError, compileEventPattern } from './pattern.ts';
+import { InvalidEventPatternError, compileEventPattern } from '../../events/event-pattern.ts';
 
 const RULE_NAME_RE = /^[.\-_A-Za-z0-9]{1,64}$/;
 const TARGET_ID_RE = /^[.\-_A-Za-z0-9]{1,64}$/;

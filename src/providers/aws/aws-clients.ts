@@ -4,6 +4,12 @@
  * (service, connection, region) and reused — a triggerer holding 100k triggers must not build
  * 100k clients.
  *
+ * The one way deferflow builds AWS clients and resolves connections: each composition root
+ * (Runtime, `deferflow worker` / `triggerer` / `dags test` / `tasks test`, standalone) makes one with
+ * `AwsClientFactory.forStore(store)` — connections stored in MongoDB, `DEFERFLOW_CONN_<ID>` first,
+ * `aws_default` missing → the SDK chain, AWS_ENDPOINT_URL[_<SERVICE>] honoured as the SDK does — and
+ * hands it to tasks, hooks and triggers as `services.awsClients`. There is no process-wide default.
+ *
  * Accessors are synchronous (the triggerer's `awsClients.sagemaker(connId, region)` contract) while
  * connections are read asynchronously from MongoDB, so each accessor returns a real client instance
  * (instanceof holds, so SDK paginators and waiters accept it) whose `send` first resolves the
@@ -23,6 +29,7 @@ import { ConnectionRepository } from '../../connections/connection-repository.ts
 import { connectionFromEnv } from '../../connections/connection-env.ts';
 import { registerSecret } from '../../connections/secret-masker.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
+import type { Store } from '../../store/store.ts';
 import { awsSettingsFromConnection, DEFAULT_AWS_CONN_ID, emptyAwsSettings, type AwsConnectionSettings } from './aws-connection.ts';
 
 /** Anything that can find a connection by id: the repository, a preloaded lookup, or a function. */
@@ -86,6 +93,11 @@ export class AwsClientFactory implements SageMakerClientProvider {
   constructor(private readonly opts: AwsClientFactoryOptions = {}) {
     this.maxAttempts = opts.maxAttempts ?? 10;
     this.env = opts.env ?? process.env;
+  }
+
+  /** Clients over the connections stored in `store` (DEFERFLOW_CONN_<ID> overriding them). */
+  static forStore(store: Pick<Store, 'connections'>, opts: Omit<AwsClientFactoryOptions, 'connections'> = {}): AwsClientFactory {
+    return new AwsClientFactory({ ...opts, connections: new ConnectionRepository(store, opts.env ? { env: opts.env } : {}) });
   }
 
   sagemaker(connId?: string | null, region?: string | null): SageMakerClient {

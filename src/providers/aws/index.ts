@@ -1,11 +1,28 @@
 /**
  * `deferflow/aws`: the Amazon provider — connections → SDK clients, the S3 hook, SageMaker
- * operators (sync and deferrable) and sensors, and the EventBridge → SQS setup.
+ * operators (sync and deferrable) and sensors, the SageMaker resource table, the deferral provider
+ * (SageMaker job trigger, routing keys, reconcile sweep) and the EventBridge → SQS setup.
  */
 export * from './aws-clients.ts';
 export * from './aws-connection.ts';
 export * from './aws-errors.ts';
-export * from './default-clients.ts';
+export * from './services.ts';
+export {
+  SAGEMAKER_RESOURCES,
+  SAGEMAKER_RESOURCE_TYPES,
+  type SageMakerResource,
+  type SageMakerResourceType,
+  type SageMakerOutcome,
+} from './sagemaker/resources.ts';
+export { awsDeferralProvider } from './deferral/aws-deferral-provider.ts';
+export {
+  SageMakerJobTrigger,
+  SAGEMAKER_JOB_TRIGGER_KIND,
+  sageMakerJobTriggerKind,
+  type SageMakerJobKwargs,
+  type SageMakerJobPayload,
+} from './deferral/sagemaker-job-trigger.ts';
+export { sageMakerKey, parseSageMakerEvent, syntheticSageMakerEvent } from './deferral/sagemaker-events.ts';
 export * from './setup-events.ts';
 export { S3Hook, type S3HookOptions, type LoadOptions } from './hooks/s3-hook.ts';
 export { serializeDescribe } from './sagemaker/serialize.ts';

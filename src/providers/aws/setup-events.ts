@@ -6,8 +6,9 @@
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeRuleCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SAGEMAKER_JOB_SPECS } from '../../events/sagemaker-job-types.ts';
-import { isAwsErrorCode, toAwsError } from './aws-errors.ts';
+import { SAGEMAKER_EVENT_SOURCE } from './deferral/sagemaker-events.ts';
+import { SAGEMAKER_RESOURCES } from './sagemaker/resources.ts';
+import { isNotFound, toAwsError } from './aws-errors.ts';
 
 export interface SetupEventsClients {
   sqs(connId?: string | null, region?: string | null): SQSClient;
@@ -41,7 +42,7 @@ export const DEFAULT_EVENTS_QUEUE = 'deferflow-sagemaker-events';
 const TARGET_ID = 'deferflow-sqs';
 
 export function sageMakerEventPattern(): Record<string, unknown> {
-  return { source: ['aws.sagemaker'], 'detail-type': Object.values(SAGEMAKER_JOB_SPECS).map((s) => s.detailType) };
+  return { source: [SAGEMAKER_EVENT_SOURCE], 'detail-type': Object.values(SAGEMAKER_RESOURCES).map((r) => r.detailType) };
 }
 
 export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): Promise<SetupSageMakerEventsResult> {
@@ -67,7 +68,7 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
       ruleArn = existing.Arn;
       ruleOutcome = existing.EventPattern && samePattern(existing.EventPattern, pattern) && existing.State === 'ENABLED' ? 'found' : 'updated';
     } catch (e) {
-      if (!isAwsErrorCode(e, 'ResourceNotFoundException')) throw e;
+      if (!isNotFound(e)) throw e;
     }
     if (ruleOutcome !== 'found') {
       const put = await events.send(
@@ -134,7 +135,7 @@ async function ensureQueue(
   try {
     url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
   } catch (e) {
-    if (!isAwsErrorCode(e, 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue')) throw e;
+    if (!isNotFound(e)) throw e;
   }
   if (!url) {
     url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl;

@@ -1,15 +1,16 @@
 /**
  * "Acknowledge only after the resume is persisted" must hold also for triggers that emit
  * asynchronously after the event arrives (the SageMaker trigger with print_log waits for its log
- * copy first). Such a trigger calls ctx.holdDelivery(); the event's ack then waits for the resume,
- * and a trigger dropped before it fires leaves the event unacknowledged for redelivery.
+ * copy first). Such a trigger holds the delivery it was handed (`delivery.hold()`); the event's ack
+ * then waits for the resume, and a trigger dropped before it fires leaves the event unacknowledged
+ * for redelivery.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Observable } from 'rxjs';
 import { z } from 'zod';
-import { registerTriggerKind } from '../../../src/triggers/registry.ts';
-import { PushEventSource } from '../../../src/events/from-observable.ts';
-import { sageMakerKey } from '../../../src/events/sagemaker-job-types.ts';
+import { registerTriggerKind } from '../../../src/triggers/trigger-kind-registry.ts';
+import { PushEventSource } from '../../../triggerer/sources/push-event-source.ts';
+import { sageMakerKey } from '../../../src/providers/aws/deferral/sagemaker-events.ts';
 import type { EventBridgeEvent } from '../../../src/events/eventbridge-event.ts';
 import { TriggererHarness, trainingEvent } from './triggerer-harness.ts';
 
@@ -21,9 +22,9 @@ registerTriggerKind({
   run: (kw, ctx) =>
     new Observable((sub) => {
       let timer: NodeJS.Timeout | undefined;
-      const events = ctx.eventsFor(sageMakerKey('training', kw.job)).subscribe(() => {
+      const events = ctx.deliveriesFor(sageMakerKey('training', kw.job)).subscribe(({ delivery }) => {
         if (timer) return;
-        if (kw.hold) ctx.holdDelivery?.();
+        if (kw.hold) delivery.hold();
         timer = setTimeout(() => {
           sub.next({ payload: { emitted_after_ms: kw.delayMs } });
           sub.complete();

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateTrainingJobCommand, DescribeTrainingJobCommand } from '@aws-sdk/client-sagemaker';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { SqsEventSource } from '../../../src/events/sqs-event-source.ts';
-import { SageMakerJobTrigger } from '../../../src/triggers/sagemaker-job-trigger.ts';
-import type { AwsClients } from '../../../src/triggers/aws-clients.ts';
+import { SqsEventSource } from '../../../triggerer/sources/sqs-event-source.ts';
+import { SageMakerJobTrigger } from '../../../src/providers/aws/deferral/sagemaker-job-trigger.ts';
+import { AwsClientFactory } from '../../../src/providers/aws/aws-clients.ts';
+import type { Connection } from '../../../src/connections/connection.ts';
 import { startTestAws, ROLE, KNN_IMAGE, type TestAws } from '../../local-aws/helpers.ts';
 import { TriggererHarness } from './triggerer-harness.ts';
 import type { Triggerer } from '../../../triggerer/triggerer.ts';
@@ -19,6 +20,7 @@ let aws: TestAws;
 let h: TriggererHarness;
 let queueUrl: string;
 let triggerer: Triggerer;
+let awsClients: AwsClientFactory;
 
 const createJob = (name: string) =>
   aws.sm.send(
@@ -45,7 +47,19 @@ beforeAll(async () => {
   await aws.eb.send(
     new PutTargetsCommand({ Rule: 'sagemaker-to-deferflow', Targets: [{ Id: 'q', Arn: 'arn:aws:sqs:us-east-1:000000000000:deferflow-events' }] }),
   );
-  const awsClients: AwsClients = { sagemaker: () => aws.sm };
+  // The aws_default connection points at the local AWS; one attempt per call, so throttling reaches the reconciler.
+  const conn: Connection = {
+    conn_id: 'aws_default',
+    conn_type: 'aws',
+    description: null,
+    host: null,
+    schema: null,
+    login: 'test',
+    password: 'test',
+    port: null,
+    extra: JSON.stringify({ region_name: 'us-east-1', endpoint_url: aws.aws.url }),
+  };
+  awsClients = new AwsClientFactory({ connections: (id) => (id === conn.conn_id ? conn : null), maxAttempts: 1 });
   triggerer = h.triggerer({
     services: { awsClients },
     eventSources: [new SqsEventSource({ client: aws.sqs, queueUrl, waitTimeSeconds: 1, visibilityTimeout: 5, logger: h.logger })],
@@ -57,6 +71,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await triggerer?.stop();
+  awsClients?.destroy();
   await h?.close();
   await aws?.close();
 });

@@ -19,7 +19,7 @@ import type { Connection } from '../../../src/connections/connection.ts';
 import { AwsClientFactory } from '../../../src/providers/aws/aws-clients.ts';
 import { setupSageMakerEvents } from '../../../src/providers/aws/setup-events.ts';
 import { SageMakerTrainingOperatorAsync } from '../../../src/providers/aws/operators/sagemaker-training-operator-async.ts';
-import { SqsEventSource } from '../../../src/events/sqs-event-source.ts';
+import { SqsEventSource } from '../../../triggerer/sources/sqs-event-source.ts';
 import type { EventBridgeEvent } from '../../../src/events/eventbridge-event.ts';
 import { startTestAws, ROLE, KNN_IMAGE, type TestAws } from '../../local-aws/helpers.ts';
 import { MONGODB_URI } from './triggerer-harness.ts';

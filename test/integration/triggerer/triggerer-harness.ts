@@ -13,10 +13,11 @@ import { StateChangeBus } from '../../../src/store/state-change-bus.ts';
 import { DagRunTransitions } from '../../../src/store/transitions/dag-run-transitions.ts';
 import { TaskInstanceTransitions } from '../../../src/store/transitions/task-instance-transitions.ts';
 import { TriggerTransitions } from '../../../src/store/transitions/trigger-transitions.ts';
-import { triggerStorageMetadata } from '../../../src/triggers/registry.ts';
 import { serializeTrigger, type TriggerLike } from '../../../src/triggers/serialized-trigger.ts';
+import { composeDeferral, type Deferral } from '../../../src/triggers/deferral-provider.ts';
+import { AwsClientFactory } from '../../../src/providers/aws/aws-clients.ts';
+import { awsDeferralProvider } from '../../../src/providers/aws/deferral/aws-deferral-provider.ts';
 import type { TaskInstanceDoc, TriggerDoc } from '../../../src/store/schema.ts';
-import '../../../src/triggers/builtin.ts';
 import { Triggerer, type TriggererOptions } from '../../../triggerer/triggerer.ts';
 import { TriggererMetrics } from '../../../src/metrics/triggerer-metrics.ts';
 
@@ -35,6 +36,8 @@ export class TriggererHarness {
   readonly triggers: TriggerTransitions;
   readonly registry = new Registry();
   readonly metrics = TriggererMetrics.for(this.registry);
+  /** What the worker stores routing keys with (built-in kinds, the AWS provider's, users'). */
+  readonly deferral: Deferral = composeDeferral([awsDeferralProvider(new AwsClientFactory())]);
   private readonly started: Triggerer[] = [];
   private seq = 0;
 
@@ -54,12 +57,14 @@ export class TriggererHarness {
     return new TriggererHarness(store, new StateChangeBus(), logger);
   }
 
-  /** A triggerer with test-speed intervals; stopped (halted) by close(). */
+  /** A triggerer with test-speed intervals, assembled as a process is (AWS provider included); halted by close(). */
   triggerer(opts: Partial<TriggererOptions> = {}): Triggerer {
+    const clients = opts.services?.awsClients;
     const t = new Triggerer({
       store: this.store,
       bus: this.bus,
       logger: this.logger,
+      deferral: clients ? composeDeferral([awsDeferralProvider(clients)]) : this.deferral,
       heartbeatMs: 100,
       adoptAfterMs: 600,
       pollIntervalMs: 50,
@@ -84,7 +89,7 @@ export class TriggererHarness {
     const running = await this.claimExactly(tiId);
     const token = running.lease_token!;
     const trigger = serializeTrigger(like);
-    const meta = triggerStorageMetadata(trigger);
+    const meta = this.deferral.triggerKinds.storageMetadata(trigger);
     const doc = await this.triggers.create({
       trigger,
       deadline: opts.deadline ?? null,

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NEVER, throwError } from 'rxjs';
 import { z } from 'zod';
-import { registerTriggerKind } from '../../../src/triggers/registry.ts';
-import { PushEventSource } from '../../../src/events/from-observable.ts';
+import { registerTriggerKind } from '../../../src/triggers/trigger-kind-registry.ts';
+import { PushEventSource } from '../../../triggerer/sources/push-event-source.ts';
 import { DateTimeTrigger } from '../../../src/triggers/date-time-trigger.ts';
 import { TimeDeltaTrigger } from '../../../src/triggers/time-delta-trigger.ts';
 import { EventPatternTrigger } from '../../../src/triggers/event-pattern-trigger.ts';
-import { SageMakerJobTrigger } from '../../../src/triggers/sagemaker-job-trigger.ts';
+import { SageMakerJobTrigger } from '../../../src/providers/aws/deferral/sagemaker-job-trigger.ts';
 import { TriggererHarness, trainingEvent, type Deferred } from './triggerer-harness.ts';
 
 registerTriggerKind({ kind: 'test.Failing', schema: z.object({}), run: () => throwError(() => new Error('boom from trigger')) });
@@ -270,7 +270,7 @@ describe('triggerer: ownership', () => {
 
 describe('listTriggers (for `deferflow triggers list`)', () => {
   it('lists trigger, task, what it waits on, age, owner (alive or not) and deadline', async () => {
-    const { listTriggers } = await import('../../../src/triggers/list-triggers.ts');
+    const { listTriggers } = await import('../../../triggerer/list-triggers.ts');
     const t = h.triggerer({ id: 'trig-list' });
     await t.start();
     const deadline = new Date(Date.now() + 60_000);

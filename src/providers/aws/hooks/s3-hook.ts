@@ -21,13 +21,16 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import type { AwsClientFactory } from '../aws-clients.ts';
 import { DEFAULT_AWS_CONN_ID } from '../aws-connection.ts';
-import { defaultAwsClientFactory } from '../default-clients.ts';
-import { isAwsErrorCode, httpStatusOf } from '../aws-errors.ts';
+import { isNotFound } from '../aws-errors.ts';
+import { clientsForHook } from '../services.ts';
 
 export interface S3HookOptions {
   aws_conn_id?: string | null;
   region_name?: string | null;
-  /** Client factory (a task passes ctx.services.awsClients); default: the process-wide one. */
+  /**
+   * Client factory. Default: the running task's (`ctx.services.awsClients`, found through the task
+   * scope), so `new S3Hook({ aws_conn_id })` inside a task resolves connections as its process does.
+   */
   clients?: AwsClientFactory;
 }
 
@@ -49,7 +52,7 @@ export class S3Hook {
   constructor(opts: S3HookOptions = {}) {
     this.awsConnId = opts.aws_conn_id === undefined ? DEFAULT_AWS_CONN_ID : opts.aws_conn_id;
     this.regionName = opts.region_name ?? null;
-    this.clients = opts.clients ?? defaultAwsClientFactory();
+    this.clients = opts.clients ?? clientsForHook();
   }
 
   get conn(): S3Client {
@@ -103,7 +106,7 @@ export class S3Hook {
       await this.conn.send(new HeadBucketCommand({ Bucket: bucketName }));
       return true;
     } catch (e) {
-      if (httpStatusOf(e) === 404 || isAwsErrorCode(e, 'NotFound', 'NoSuchBucket')) return false;
+      if (isNotFound(e)) return false;
       throw e;
     }
   }
@@ -125,7 +128,7 @@ export class S3Hook {
       await this.conn.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
       return true;
     } catch (e) {
-      if (httpStatusOf(e) === 404 || isAwsErrorCode(e, 'NotFound', 'NoSuchKey')) return false;
+      if (isNotFound(e)) return false;
       throw e;
     }
   }

@@ -14,7 +14,7 @@ import type { DAG } from '../../../dag/dag.ts';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import type { AwsClientFactory } from '../aws-clients.ts';
 import { DEFAULT_AWS_CONN_ID } from '../aws-connection.ts';
-import { defaultAwsClientFactory } from '../default-clients.ts';
+import { requireAwsClients } from '../services.ts';
 import { cloneConfig, parseIntegerFields, stringifyHyperParameters, type FieldPath } from '../sagemaker/config-preprocess.ts';
 import type { TaskInstanceIdentity } from '../sagemaker/ownership.ts';
 
@@ -28,7 +28,7 @@ export interface SageMakerBaseArgs extends OperatorArgs {
   upstream_task_ids?: string[];
 }
 
-/** The clients a SageMaker operator needs; `ctx.services.awsClients` (an AwsClientFactory) has them. */
+/** The clients a SageMaker operator needs, from `ctx.services.awsClients` (the process's AwsClientFactory). */
 export type SageMakerOperatorClients = Pick<AwsClientFactory, 'sagemaker' | 'logs'>;
 
 export abstract class SageMakerBaseOperator extends BaseOperator {
@@ -72,15 +72,7 @@ export abstract class SageMakerBaseOperator extends BaseOperator {
   }
 
   protected clients(ctx: TaskContext): SageMakerOperatorClients {
-    const provided = (ctx as { services?: Record<string, unknown> }).services?.awsClients;
-    if (
-      provided &&
-      typeof (provided as SageMakerOperatorClients).sagemaker === 'function' &&
-      typeof (provided as SageMakerOperatorClients).logs === 'function'
-    ) {
-      return provided as SageMakerOperatorClients;
-    }
-    return defaultAwsClientFactory();
+    return requireAwsClients(ctx.services, `${this.operatorName} '${this.taskId}'`);
   }
 
   protected sagemaker(ctx: TaskContext): SageMakerClient {

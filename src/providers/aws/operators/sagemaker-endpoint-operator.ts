@@ -7,28 +7,22 @@
  * As in Airflow, 'create' on an endpoint that already exists switches to 'update'. An endpoint
  * this task instance already created or is updating to the same config is followed, not touched.
  */
-import {
-  CreateEndpointCommand,
-  DescribeEndpointCommand,
-  UpdateEndpointCommand,
-  type CreateEndpointCommandInput,
-  type SageMakerClient,
-  type UpdateEndpointCommandInput,
-} from '@aws-sdk/client-sagemaker';
+import { UpdateEndpointCommand, type SageMakerClient, type UpdateEndpointCommandInput } from '@aws-sdk/client-sagemaker';
 import type { TaskContext } from '../../../dag/task-context.ts';
 import { DagImportError } from '../../../errors/dag-import-error.ts';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
-import { SageMakerJobTrigger } from '../../../triggers/sagemaker-job-trigger.ts';
-import { isAwsErrorCode, toAwsError } from '../aws-errors.ts';
+import { SageMakerJobTrigger } from '../deferral/sagemaker-job-trigger.ts';
+import { isAlreadyExists, isNotFound, toAwsError } from '../aws-errors.ts';
 import type { FieldPath } from '../sagemaker/config-preprocess.ts';
 import { describeEndpointConfig, ensureEndpointConfig, ensureModel } from '../sagemaker/hosting-resources.ts';
-import { failureReason, type JobDescription } from '../sagemaker/job-kinds.ts';
+import { ENDPOINT, failsTask, failureReasonText, isTerminal, type Description } from '../sagemaker/resources.ts';
 import { readOwnership, withOwnershipTags } from '../sagemaker/ownership.ts';
 import { pollUntilTerminal } from '../sagemaker/poll.ts';
 import { serializeDescribe } from '../sagemaker/serialize.ts';
 import { SageMakerBaseOperator, type SageMakerBaseArgs } from './sagemaker-base-operator.ts';
 import { DEFAULT_CHECK_INTERVAL_S } from './sagemaker-job-operator.ts';
+import { secondsUntil } from '../deferral/resume-deadline.ts';
 
 export interface SageMakerEndpointOperatorArgs extends SageMakerBaseArgs {
   wait_for_completion?: boolean;
@@ -39,8 +33,9 @@ export interface SageMakerEndpointOperatorArgs extends SageMakerBaseArgs {
   deferrable?: boolean;
 }
 
-export const ENDPOINT_IN_PROGRESS = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting']);
-export const ENDPOINT_FAILED = new Set(['Failed', 'UpdateRollbackFailed', 'OutOfService']);
+/** The endpoint's statuses, from the SageMaker resource table. */
+export const ENDPOINT_IN_PROGRESS = ENDPOINT.inProgress;
+export const ENDPOINT_FAILED = ENDPOINT.failed;
 
 export class SageMakerEndpointOperator extends SageMakerBaseOperator {
   constructor(args: SageMakerEndpointOperatorArgs) {
@@ -89,27 +84,16 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
       const desc = await describeEndpoint(client, name, ctx.signal);
       const status = String(desc.EndpointStatus);
       if (status === 'InService') return this.result(client, desc, ctx.signal);
-      if (ENDPOINT_FAILED.has(status)) throw endpointFailed(name, desc);
+      if (failsTask(ENDPOINT, status)) throw endpointFailed(name, desc);
       ctx.log.info(`Endpoint ${name} is ${status}; deferring until it is InService`);
-      this.defer({
-        trigger: new SageMakerJobTrigger({
-          job_type: 'endpoint',
-          job_name: name,
-          aws_conn_id: this.awsConnId,
-          region_name: this.regionName,
-          poke_interval: this.checkIntervalS,
-        }),
-        method: 'execute_complete',
-        kwargs: { job_name: name },
-        timeout: this.maxIngestionTimeS,
-      });
+      this.deferOn(name, desc, this.maxIngestionTimeS);
     }
     if (this.waitForCompletion) {
       const desc = await pollUntilTerminal({
         what: `endpoint ${name}`,
         describe: (signal) => describeEndpoint(client, name, signal),
         status: (d) => String(d.EndpointStatus),
-        isTerminal: (s) => s === 'InService' || ENDPOINT_FAILED.has(s),
+        isTerminal: (s) => isTerminal(ENDPOINT, s),
         checkIntervalMs: this.checkIntervalS * 1000,
         maxIngestionMs: this.maxIngestionTimeS * 1000,
         maxAttempts: null,
@@ -122,15 +106,40 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
     return this.result(client, await describeEndpoint(client, name, ctx.signal), ctx.signal);
   }
 
-  async execute_complete(ctx: TaskContext, kwargs: { job_name?: string; event?: unknown } = {}): Promise<Record<string, unknown>> {
+  async execute_complete(ctx: TaskContext, kwargs: { job_name?: string; deadline?: string | null; event?: unknown } = {}): Promise<Record<string, unknown>> {
     const event = kwargs.event as { status?: string; job_name?: string; message?: string } | null | undefined;
     if (!event || typeof event !== 'object') throw new DeferflowError('TRIGGER_FAILED', 'Trigger error: event is None');
-    const name = event.job_name ?? kwargs.job_name;
+    const name = kwargs.job_name ?? event.job_name;
     if (!name) throw new DeferflowError('TRIGGER_FAILED', `Trigger event names no endpoint: ${JSON.stringify(event)}`);
     const client = this.sagemaker(ctx);
     const desc = await describeEndpoint(client, name, ctx.signal);
-    if (event.status !== 'success') throw endpointFailed(name, desc, event.message);
+    const status = String(desc.EndpointStatus);
+    if (!isTerminal(ENDPOINT, status)) {
+      // The event is untrusted, the Describe is not: an endpoint still changing has not deployed.
+      ctx.log.warn(`Resumed by an event saying ${JSON.stringify(event.status ?? null)}, but endpoint ${name} is ${status}; deferring again`);
+      this.deferOn(name, desc, kwargs.deadline ? secondsUntil(kwargs.deadline) : null);
+    }
+    if (event.status !== 'success' || status !== 'InService') throw endpointFailed(name, desc, event.message);
     return this.result(client, desc, ctx.signal);
+  }
+
+  /** Defer on the endpoint's trigger for `timeoutS` seconds; the deadline travels in the resume kwargs (see the job operator). */
+  private deferOn(name: string, desc: Description, timeoutS: number | null): never {
+    const deadline = timeoutS === null ? null : new Date(Date.now() + timeoutS * 1000);
+    const arn = desc[ENDPOINT.arnField];
+    this.defer({
+      trigger: new SageMakerJobTrigger({
+        job_type: 'endpoint',
+        job_name: name,
+        ...(typeof arn === 'string' ? { job_arn: arn } : {}),
+        aws_conn_id: this.awsConnId,
+        region_name: this.regionName,
+        poke_interval: this.checkIntervalS,
+      }),
+      method: 'execute_complete',
+      kwargs: { job_name: name, deadline: deadline?.toISOString() ?? null },
+      timeout: timeoutS,
+    });
   }
 
   private async createOrUpdate(ctx: TaskContext, client: SageMakerClient, endpoint: Record<string, unknown>, name: string): Promise<void> {
@@ -155,10 +164,10 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
       const request = { ...endpoint };
       withOwnershipTags(request, ti);
       try {
-        await client.send(new CreateEndpointCommand(request as unknown as CreateEndpointCommandInput), { abortSignal: ctx.signal });
+        await ENDPOINT.create(client, request, ctx.signal);
         return;
       } catch (e) {
-        if (!/^Cannot create already existing endpoint/.test((e as Error).message ?? '')) throw toAwsError(e, `CreateEndpoint ${name}`);
+        if (!isAlreadyExists(e)) throw toAwsError(e, `CreateEndpoint ${name}`);
         ctx.log.warn(`cannot create already existing endpoint ${name}, updating it with the given config instead`);
         if ('Tags' in endpoint) ctx.log.warn('Provided tags will be ignored in the update operation (tags on the existing endpoint will be unchanged)');
         operation = 'update';
@@ -173,7 +182,7 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
     }
   }
 
-  private async result(client: SageMakerClient, endpoint: JobDescription, signal: AbortSignal): Promise<Record<string, unknown>> {
+  private async result(client: SageMakerClient, endpoint: Description, signal: AbortSignal): Promise<Record<string, unknown>> {
     const cfgName = String(endpoint.EndpointConfigName ?? '');
     return {
       EndpointConfig: serializeDescribe(cfgName ? await describeEndpointConfig(client, cfgName, signal) : {}),
@@ -182,22 +191,22 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
   }
 }
 
-export async function describeEndpoint(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<JobDescription> {
-  return (await client.send(new DescribeEndpointCommand({ EndpointName: name }), signal ? { abortSignal: signal } : undefined)) as unknown as JobDescription;
+export function describeEndpoint(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<Description> {
+  return ENDPOINT.describe(client, name, signal);
 }
 
-async function describeEndpointOrNull(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<JobDescription | null> {
+async function describeEndpointOrNull(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<Description | null> {
   try {
     return await describeEndpoint(client, name, signal);
   } catch (e) {
-    if (isAwsErrorCode(e, 'ValidationException', 'ResourceNotFound')) return null;
+    if (isNotFound(e)) return null;
     throw e;
   }
 }
 
-function endpointFailed(name: string, desc: JobDescription, message?: string): DeferflowError {
+function endpointFailed(name: string, desc: Description, message?: string): DeferflowError {
   const status = String(desc.EndpointStatus ?? 'unknown');
-  const reason = ENDPOINT_FAILED.has(status) ? failureReason(desc) : (message ?? `trigger reported failure while the endpoint is ${status}`);
+  const reason = failsTask(ENDPOINT, status) ? failureReasonText(ENDPOINT, desc) : (message ?? `trigger reported failure while the endpoint is ${status}`);
   return new DeferflowError('SAGEMAKER_JOB_FAILED', `SageMaker endpoint ${name} ${status === 'InService' ? 'failed' : `is ${status}`}: ${reason}`);
 }
 

@@ -8,9 +8,11 @@
  *               deferrable: Describe once (done already? return / fail), else defer on
  *                           aws.SageMakerJobTrigger with the log cursor in next_kwargs and, with
  *                           print_log, in the trigger (which copies lines while deferred)
- *   execute_complete (resume): the event must say success, else the task fails with the job's
- *             FailureReason; copy the remaining log lines (from the trigger's cursor in the
- *             event, else the deferral's); Describe for the return value.
+ *   execute_complete (resume): Describe the job — the event is untrusted, the Describe is not.
+ *             Still running (a forged or misrouted event) → defer again on the same trigger until
+ *             the original deadline; ended → succeed or fail by its own status (a failure event
+ *             about a job that completed fails with the event's message, as Airflow does); copy the
+ *             remaining log lines (from the trigger's cursor in the event, else the deferral's).
  *
  * The return value is Airflow's: `{ [label]: describe }` (Transform adds `Model`).
  */
@@ -19,16 +21,17 @@ import type { TaskContext } from '../../../dag/task-context.ts';
 import { DagImportError } from '../../../errors/dag-import-error.ts';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
-import { SageMakerJobTrigger } from '../../../triggers/sagemaker-job-trigger.ts';
+import { SageMakerJobTrigger } from '../deferral/sagemaker-job-trigger.ts';
 import { taskInstanceId } from '../../../store/schema.ts';
 import type { TaskLogTarget } from '../../../store/repositories/task-log-repository.ts';
-import { awsErrorCode, isAwsErrorCode, toAwsError } from '../aws-errors.ts';
-import { FAILED_JOB_STATUSES, TERMINAL_JOB_STATUSES, failureReason, type JobDescription, type SageMakerJobKind } from '../sagemaker/job-kinds.ts';
+import { isAlreadyExists, toAwsError } from '../aws-errors.ts';
+import { failsTask, failureReasonText, isTerminal, type Description, type SageMakerResource } from '../sagemaker/resources.ts';
 import { ACTIONS_IF_JOB_EXISTS, describeOrNull, isAdoptable, resolveJobName, type ActionIfJobExists } from '../sagemaker/job-name-resolver.ts';
 import { LogTailer, type LogCursor } from '../sagemaker/log-tailer.ts';
 import { withOwnershipTags } from '../sagemaker/ownership.ts';
 import { pollUntilTerminal } from '../sagemaker/poll.ts';
 import { serializeDescribe } from '../sagemaker/serialize.ts';
+import { secondsUntil } from '../deferral/resume-deadline.ts';
 import { SageMakerBaseOperator, type SageMakerBaseArgs } from './sagemaker-base-operator.ts';
 
 /** XCom key under which the submitted job's name is recorded before Create. */
@@ -59,6 +62,8 @@ export interface SageMakerJobArgs extends SageMakerBaseArgs {
 interface ResumeKwargs {
   job_name?: string;
   log_cursor?: LogCursor;
+  /** The first deferral's absolute trigger deadline (ISO), kept when deferring again. */
+  deadline?: string | null;
   event?: unknown;
 }
 
@@ -70,7 +75,7 @@ interface TriggerPayload {
 }
 
 export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
-  protected abstract readonly kind: SageMakerJobKind;
+  protected abstract readonly kind: SageMakerResource;
 
   constructor(args: SageMakerJobArgs) {
     super(args);
@@ -119,11 +124,11 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
   /** Runs before the name is decided (Transform creates its model here). */
   protected async beforeSubmit(_ctx: TaskContext, _client: SageMakerClient, _config: Record<string, unknown>): Promise<void> {}
   /** Airflow's return value. */
-  protected async result(_ctx: TaskContext, _client: SageMakerClient, desc: JobDescription): Promise<Record<string, unknown>> {
+  protected async result(_ctx: TaskContext, _client: SageMakerClient, desc: Description): Promise<Record<string, unknown>> {
     return { [this.kind.label]: serializeDescribe(desc) };
   }
   /** Extra lines after a job completed (Training: billable seconds). */
-  protected completionNote(_desc: JobDescription): string | null {
+  protected completionNote(_desc: Description): string | null {
     return null;
   }
 
@@ -148,30 +153,16 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
       const desc = await this.kind.describe(client, name, ctx.signal);
       if (tailer) await tailer.poll(ctx.signal);
       const status = String(desc[this.kind.statusField]);
-      if (TERMINAL_JOB_STATUSES.has(status)) return this.finish(ctx, client, name, desc);
+      if (isTerminal(this.kind, status)) return this.finish(ctx, client, name, desc);
       ctx.log.info(`SageMaker ${this.what(name)} is ${status}; deferring until it ends`);
       const maxIngestion = this.maxIngestionTimeS;
-      this.defer({
-        trigger: new SageMakerJobTrigger({
-          job_type: this.kind.type,
-          job_name: name,
-          aws_conn_id: this.awsConnId,
-          region_name: this.regionName,
-          poke_interval: this.checkIntervalS,
-          ...(this.maxAttempts !== null ? { max_attempts: this.maxAttempts } : {}),
-          // The triggerer keeps copying the job's log into this try's log while it waits.
-          ...(tailer && this.kind.logGroup ? { print_log: { log_group: this.kind.logGroup, cursor: tailer.position, task: this.logTarget(ctx) } } : {}),
-        }),
-        method: 'execute_complete',
-        kwargs: { job_name: name, log_cursor: tailer?.position ?? {} },
-        timeout: maxIngestion,
-      });
+      this.deferOn(ctx, name, desc, tailer?.position ?? {}, maxIngestion);
     }
     const desc = await pollUntilTerminal({
       what: this.what(name),
       describe: (signal) => this.kind.describe(client, name, signal),
       status: (d) => String(d[this.kind.statusField]),
-      isTerminal: (s) => TERMINAL_JOB_STATUSES.has(s),
+      isTerminal: (s) => isTerminal(this.kind, s),
       checkIntervalMs: this.checkIntervalS * 1000,
       maxIngestionMs: this.maxIngestionTimeS === null ? null : this.maxIngestionTimeS * 1000,
       maxAttempts: this.maxAttempts,
@@ -189,18 +180,26 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
       throw new DeferflowError('TRIGGER_FAILED', 'Trigger error: event is None');
     }
     const payload = event as TriggerPayload;
-    const name = payload.job_name ?? kwargs.job_name;
+    // The deferral's own name: the event's is untrusted (it only has to agree with it).
+    const name = kwargs.job_name ?? payload.job_name;
     if (!name) throw new DeferflowError('TRIGGER_FAILED', `Trigger event names no job: ${JSON.stringify(event)}`);
     const client = this.sagemaker(ctx);
     const desc = await this.kind.describe(client, name, ctx.signal);
     // Lines copied before deferring (worker) and while deferred (triggerer) are skipped: the
     // trigger's cursor, else the one stored at deferral, says where the last copy stopped.
-    const tailer = this.tailer(ctx, name, payload.log_cursor ?? kwargs.log_cursor ?? {});
+    const cursor = payload.log_cursor ?? kwargs.log_cursor ?? {};
+    const tailer = this.tailer(ctx, name, cursor);
     if (tailer) await tailer.poll(ctx.signal);
-    if (payload.status !== 'success') {
+    const status = String(desc[this.kind.statusField]);
+    if (!isTerminal(this.kind, status)) {
+      // Whatever the event said, the job has not ended: never a success (nor a failure) from it.
+      ctx.log.warn(`Resumed by an event saying ${JSON.stringify(payload.status ?? null)}, but SageMaker ${this.what(name)} is ${status}; deferring again`);
+      this.deferOn(ctx, name, desc, tailer?.position ?? cursor, kwargs.deadline ? secondsUntil(kwargs.deadline) : null);
+    }
+    if (payload.status !== 'success' && !failsTask(this.kind, status)) {
       throw this.jobFailed(name, desc, payload.message);
     }
-    if (payload.message) ctx.log.info(payload.message);
+    if (payload.status === 'success' && payload.message) ctx.log.info(payload.message);
     return this.finish(ctx, client, name, desc);
   }
 
@@ -230,7 +229,7 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
     try {
       await this.kind.create(client, request, ctx.signal);
     } catch (e) {
-      if (isAwsErrorCode(e, 'ResourceInUse') || (awsErrorCode(e) === 'ValidationException' && /already exist/i.test((e as Error).message))) {
+      if (isAlreadyExists(e)) {
         // Another attempt of this very task (a worker that died mid-call, a retry racing it) got
         // there first: the job is ours, so follow it instead of failing or submitting again.
         const existing = await describeOrNull(this.kind, client, res.name, ctx.signal);
@@ -240,23 +239,50 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
         }
         throw new DeferflowError('INVALID_INPUT', `A SageMaker job with name ${res.name} already exists.`, { cause: e });
       }
-      throw toAwsError(e, `Create${this.kind.label === 'Tuning' ? 'HyperParameterTuning' : this.kind.label}Job ${res.name}`);
+      throw toAwsError(e, `${this.kind.operations.create} ${res.name}`);
     }
     return res.name;
   }
 
-  private async finish(ctx: TaskContext, client: SageMakerClient, name: string, desc: JobDescription): Promise<Record<string, unknown>> {
+  /**
+   * Defer on the job's trigger for `timeoutS` seconds (null: no timeout); the absolute deadline
+   * travels in the resume kwargs, so deferring again (a resume too early) never extends it.
+   */
+  private deferOn(ctx: TaskContext, name: string, desc: Description, cursor: LogCursor, timeoutS: number | null): never {
+    const deadline = timeoutS === null ? null : new Date(Date.now() + timeoutS * 1000);
+    const arn = desc[this.kind.arnField];
+    const printLog = this.printLog && this.kind.logGroup;
+    this.defer({
+      trigger: new SageMakerJobTrigger({
+        job_type: this.kind.type,
+        job_name: name,
+        // Where the job lives: events from another region or account are not about it.
+        ...(typeof arn === 'string' ? { job_arn: arn } : {}),
+        aws_conn_id: this.awsConnId,
+        region_name: this.regionName,
+        poke_interval: this.checkIntervalS,
+        ...(this.maxAttempts !== null ? { max_attempts: this.maxAttempts } : {}),
+        // The triggerer keeps copying the job's log into this try's log while it waits.
+        ...(printLog ? { print_log: { log_group: this.kind.logGroup!, cursor, task: this.logTarget(ctx) } } : {}),
+      }),
+      method: 'execute_complete',
+      kwargs: { job_name: name, log_cursor: cursor, deadline: deadline?.toISOString() ?? null },
+      timeout: timeoutS,
+    });
+  }
+
+  private async finish(ctx: TaskContext, client: SageMakerClient, name: string, desc: Description): Promise<Record<string, unknown>> {
     const status = String(desc[this.kind.statusField]);
-    if (FAILED_JOB_STATUSES.has(status)) throw this.jobFailed(name, desc);
+    if (failsTask(this.kind, status)) throw this.jobFailed(name, desc);
     const note = this.completionNote(desc);
     if (note) ctx.log.info(note);
     ctx.log.info(`${this.taskId} completed successfully.`);
     return this.result(ctx, client, desc);
   }
 
-  private jobFailed(name: string, desc: JobDescription, message?: string): DeferflowError {
+  private jobFailed(name: string, desc: Description, message?: string): DeferflowError {
     const status = String(desc[this.kind.statusField] ?? 'unknown');
-    const reason = FAILED_JOB_STATUSES.has(status) ? failureReason(desc) : (message ?? `trigger reported failure while the job is ${status}`);
+    const reason = failsTask(this.kind, status) ? failureReasonText(this.kind, desc) : (message ?? `trigger reported failure while the job is ${status}`);
     return new DeferflowError('SAGEMAKER_JOB_FAILED', `SageMaker ${this.what(name)} ${status === 'Stopped' ? 'was stopped' : 'failed'} because ${reason}`);
   }
 
@@ -278,6 +304,6 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
   }
 
   protected what(name: string): string {
-    return `${this.kind.label === 'Tuning' ? 'hyper-parameter tuning' : this.kind.label.toLowerCase()} job ${name}`;
+    return `${this.kind.noun} ${name}`;
   }
 }

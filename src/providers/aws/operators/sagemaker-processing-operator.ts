@@ -1,5 +1,5 @@
 /** Airflow's SageMakerProcessingOperator: CreateProcessingJob, wait; returns `{ Processing: describe }`. */
-import { PROCESSING_JOB } from '../sagemaker/job-kinds.ts';
+import { PROCESSING_JOB } from '../sagemaker/resources.ts';
 import type { FieldPath } from '../sagemaker/config-preprocess.ts';
 import { SageMakerJobOperator, type SageMakerJobArgs } from './sagemaker-job-operator.ts';
 

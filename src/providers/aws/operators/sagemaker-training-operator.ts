@@ -1,5 +1,5 @@
 /** Airflow's SageMakerTrainingOperator: CreateTrainingJob, wait (sync or deferred); returns `{ Training: describe }`. */
-import { TRAINING_JOB, type JobDescription } from '../sagemaker/job-kinds.ts';
+import { TRAINING_JOB, type Description } from '../sagemaker/resources.ts';
 import type { FieldPath } from '../sagemaker/config-preprocess.ts';
 import { SageMakerJobOperator, type SageMakerJobArgs } from './sagemaker-job-operator.ts';
 
@@ -21,7 +21,7 @@ export class SageMakerTrainingOperator extends SageMakerJobOperator {
     return [['HyperParameters']];
   }
 
-  protected override completionNote(desc: JobDescription): string | null {
+  protected override completionNote(desc: Description): string | null {
     // Airflow prints billable seconds when print_log is on.
     if (!this.printLog) return null;
     const billable = desc.BillableTimeInSeconds;

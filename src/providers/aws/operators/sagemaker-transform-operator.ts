@@ -7,7 +7,7 @@ import type { TaskContext } from '../../../dag/task-context.ts';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import type { FieldPath } from '../sagemaker/config-preprocess.ts';
 import { describeModel, ensureModel } from '../sagemaker/hosting-resources.ts';
-import { TRANSFORM_JOB, type JobDescription } from '../sagemaker/job-kinds.ts';
+import { TRANSFORM_JOB, type Description } from '../sagemaker/resources.ts';
 import { serializeDescribe } from '../sagemaker/serialize.ts';
 import { SageMakerJobOperator, type SageMakerJobArgs } from './sagemaker-job-operator.ts';
 
@@ -54,7 +54,7 @@ export class SageMakerTransformOperator extends SageMakerJobOperator {
     if ('ModelName' in transform) transform.ModelName = name;
   }
 
-  protected override async result(ctx: TaskContext, client: SageMakerClient, desc: JobDescription): Promise<Record<string, unknown>> {
+  protected override async result(ctx: TaskContext, client: SageMakerClient, desc: Description): Promise<Record<string, unknown>> {
     const modelName = desc.ModelName;
     const model = typeof modelName === 'string' ? await describeModel(client, modelName, ctx.signal) : null;
     return { Model: serializeDescribe(model ?? {}), Transform: serializeDescribe(desc) };

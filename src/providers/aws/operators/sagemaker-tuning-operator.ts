@@ -2,7 +2,7 @@
  * Airflow's SageMakerTuningOperator: CreateHyperParameterTuningJob, wait; returns
  * `{ Tuning: describe }`. Tuning job names are limited to 32 characters, so suffixes keep to that.
  */
-import { TUNING_JOB } from '../sagemaker/job-kinds.ts';
+import { TUNING_JOB } from '../sagemaker/resources.ts';
 import type { FieldPath } from '../sagemaker/config-preprocess.ts';
 import { SageMakerJobOperator, type SageMakerJobArgs } from './sagemaker-job-operator.ts';
 

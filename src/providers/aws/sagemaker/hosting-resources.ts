@@ -15,27 +15,26 @@ import {
 import type { Logger } from 'pino';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
-import { isAwsErrorCode, toAwsError } from '../aws-errors.ts';
-import type { JobDescription } from './job-kinds.ts';
+import { isAlreadyExists, isNotFound, toAwsError } from '../aws-errors.ts';
+import type { Description } from './resources.ts';
 import { readOwnership, withOwnershipTags, type TaskInstanceIdentity } from './ownership.ts';
 
 const opt = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : undefined);
-const NOT_FOUND = ['ValidationException', 'ResourceNotFound'];
 
-export async function describeModel(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<JobDescription | null> {
+export async function describeModel(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<Description | null> {
   try {
-    return (await client.send(new DescribeModelCommand({ ModelName: name }), opt(signal))) as unknown as JobDescription;
+    return (await client.send(new DescribeModelCommand({ ModelName: name }), opt(signal))) as unknown as Description;
   } catch (e) {
-    if (isAwsErrorCode(e, ...NOT_FOUND)) return null;
+    if (isNotFound(e)) return null;
     throw e;
   }
 }
 
-export async function describeEndpointConfig(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<JobDescription | null> {
+export async function describeEndpointConfig(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<Description | null> {
   try {
-    return (await client.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name }), opt(signal))) as unknown as JobDescription;
+    return (await client.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name }), opt(signal))) as unknown as Description;
   } catch (e) {
-    if (isAwsErrorCode(e, ...NOT_FOUND)) return null;
+    if (isNotFound(e)) return null;
     throw e;
   }
 }
@@ -109,8 +108,8 @@ export async function ensureEndpointConfig(config: Record<string, unknown>, inpu
   return name;
 }
 
-async function ownedAfterConflict(e: unknown, describe: () => Promise<JobDescription | null>, arnField: string, input: EnsureInput): Promise<boolean> {
-  if (!/already exist/i.test((e as Error)?.message ?? '') && !isAwsErrorCode(e, 'ResourceInUse')) return false;
+async function ownedAfterConflict(e: unknown, describe: () => Promise<Description | null>, arnField: string, input: EnsureInput): Promise<boolean> {
+  if (!isAlreadyExists(e)) return false;
   const d = await describe();
   const own = d ? await readOwnership(input.client, d[arnField], input.ti, input.signal) : null;
   return own?.ours === true;

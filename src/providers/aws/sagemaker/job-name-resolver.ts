@@ -17,8 +17,8 @@ import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Logger } from 'pino';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
-import { isAwsErrorCode } from '../aws-errors.ts';
-import { FAILED_JOB_STATUSES, type JobDescription, type SageMakerJobKind } from './job-kinds.ts';
+import { isNotFound } from '../aws-errors.ts';
+import { failsTask, type Description, type SageMakerResource } from './resources.ts';
 import { readOwnership, type TaskInstanceIdentity } from './ownership.ts';
 
 export const ACTIONS_IF_JOB_EXISTS = ['fail', 'increment', 'skip', 'timestamp'] as const;
@@ -27,13 +27,13 @@ export type ActionIfJobExists = (typeof ACTIONS_IF_JOB_EXISTS)[number];
 export interface NameResolution {
   name: string;
   /** Set when an existing job is used instead of submitting one. */
-  existing: JobDescription | null;
+  existing: Description | null;
   /** Why the existing job is used ('ours': submitted by this task instance; 'skip': action skip). */
   reason: 'new' | 'ours' | 'skip';
 }
 
 export interface ResolveNameInput {
-  kind: SageMakerJobKind;
+  kind: SageMakerResource;
   client: SageMakerClient;
   baseName: string;
   action: ActionIfJobExists;
@@ -45,22 +45,22 @@ export interface ResolveNameInput {
   nowMs?: () => number;
 }
 
-/** Describe, or null when SageMaker says the job does not exist (ValidationException / ResourceNotFound). */
-export async function describeOrNull(kind: SageMakerJobKind, client: SageMakerClient, name: string, signal?: AbortSignal): Promise<JobDescription | null> {
+/** Describe, or null when SageMaker says the resource does not exist (aws-errors decides). */
+export async function describeOrNull(kind: SageMakerResource, client: SageMakerClient, name: string, signal?: AbortSignal): Promise<Description | null> {
   try {
     return await kind.describe(client, name, signal);
   } catch (e) {
-    if (isAwsErrorCode(e, 'ValidationException', 'ResourceNotFound')) return null;
+    if (isNotFound(e)) return null;
     throw e;
   }
 }
 
 /** Ours and still worth continuing with (a previous try's failed job is not: the retry needs a new one). */
-export async function isAdoptable(input: Pick<ResolveNameInput, 'kind' | 'client' | 'ti' | 'signal'>, desc: JobDescription): Promise<boolean> {
+export async function isAdoptable(input: Pick<ResolveNameInput, 'kind' | 'client' | 'ti' | 'signal'>, desc: Description): Promise<boolean> {
   const own = await readOwnership(input.client, desc[input.kind.arnField], input.ti, input.signal);
   if (!own?.ours) return false;
   const status = String(desc[input.kind.statusField] ?? '');
-  return own.tryNumber === input.ti.try_number || !FAILED_JOB_STATUSES.has(status);
+  return own.tryNumber === input.ti.try_number || !failsTask(input.kind, status);
 }
 
 export async function resolveJobName(input: ResolveNameInput): Promise<NameResolution> {
@@ -72,7 +72,7 @@ export async function resolveJobName(input: ResolveNameInput): Promise<NameResol
   const existing = await describeOrNull(kind, client, baseName, input.signal);
   if (!existing) return { name: baseName, existing: null, reason: 'new' };
   if (await isAdoptable(input, existing)) {
-    log.info(`Found ${kind.label.toLowerCase()} job ${baseName} submitted earlier by this task; continuing with it instead of submitting again`);
+    log.info(`Found ${kind.noun} ${baseName} submitted earlier by this task; continuing with it instead of submitting again`);
     return { name: baseName, existing, reason: 'ours' };
   }
   switch (action) {
@@ -81,7 +81,7 @@ export async function resolveJobName(input: ResolveNameInput): Promise<NameResol
         hint: "Render a unique name (e.g. with {{ ts_nodash }}) or set action_if_job_exists to 'timestamp', 'increment' or 'skip'",
       });
     case 'skip':
-      log.info(`A ${kind.label.toLowerCase()} job named ${baseName} already exists; action_if_job_exists='skip' reuses it`);
+      log.info(`A ${kind.noun} named ${baseName} already exists; action_if_job_exists='skip' reuses it`);
       return { name: baseName, existing, reason: 'skip' };
     case 'increment':
       return incrementName(input);
@@ -98,8 +98,8 @@ async function incrementName(input: ResolveNameInput): Promise<NameResolution> {
   let token: string | undefined;
   // One paginated List call: never a Describe per candidate suffix.
   do {
-    const page = await kind.list(client, baseName, token, input.signal);
-    for (const j of page.jobs) {
+    const page = await kind.listByName(client, baseName, token, input.signal);
+    for (const j of page.items) {
       const m = re.exec(j.name);
       if (!m) continue;
       const n = Number(m[1]);
@@ -124,9 +124,9 @@ async function timestampName(input: ResolveNameInput): Promise<NameResolution> {
   const { kind, client, baseName, log } = input;
   const stem = baseName.slice(0, kind.maxNameLength - 11);
   // A try that died after submitting `<stem>-<ts>` left the newest such job: check it first.
-  const page = await kind.list(client, stem, undefined, input.signal);
+  const page = await kind.listByName(client, stem, undefined, input.signal);
   const re = new RegExp(`^${escapeRegExp(stem)}-\\d{10}$`);
-  const newest = page.jobs
+  const newest = page.items
     .filter((j) => re.test(j.name))
     .sort((a, b) => (b.creationTime?.getTime() ?? 0) - (a.creationTime?.getTime() ?? 0) || b.name.localeCompare(a.name))[0];
   if (newest) {
@@ -144,7 +144,7 @@ async function timestampName(input: ResolveNameInput): Promise<NameResolution> {
 async function adoptIfOurs(input: ResolveNameInput, name: string): Promise<NameResolution | null> {
   const desc = await describeOrNull(input.kind, input.client, name, input.signal);
   if (!desc || !(await isAdoptable(input, desc))) return null;
-  input.log.info(`Found ${input.kind.label.toLowerCase()} job ${name} submitted earlier by this task; continuing with it instead of submitting again`);
+  input.log.info(`Found ${input.kind.noun} ${name} submitted earlier by this task; continuing with it instead of submitting again`);
   return { name, existing: desc, reason: 'ours' };
 }
 

@@ -10,7 +10,7 @@
  */
 import { DescribeLogStreamsCommand, GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Logger } from 'pino';
-import { isAwsErrorCode, isTransient } from '../aws-errors.ts';
+import { isNotFound, isTransient } from '../aws-errors.ts';
 
 /** Stream name → next forward token (JSON-safe, stored in next_kwargs across a deferral). */
 export type LogCursor = Record<string, string>;
@@ -49,7 +49,7 @@ export class LogTailer {
     try {
       streams = await this.streams(opts);
     } catch (e) {
-      if (isAwsErrorCode(e, 'ResourceNotFoundException')) return 0;
+      if (isNotFound(e)) return 0;
       if (isTransient(e)) return 0; // next poll catches up
       throw e;
     }
@@ -65,7 +65,7 @@ export class LogTailer {
             opts,
           );
         } catch (e) {
-          if (isAwsErrorCode(e, 'ResourceNotFoundException') || isTransient(e)) break;
+          if (isNotFound(e) || isTransient(e)) break;
           throw e;
         }
         const lines = (out.events ?? []).map((ev) => {

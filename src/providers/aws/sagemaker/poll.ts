@@ -8,12 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
 import { isTransient } from '../aws-errors.ts';
-import type { JobDescription } from './job-kinds.ts';
+import type { Description } from './resources.ts';
 
 export interface PollOptions {
   what: string; // "training job my-job", for messages
-  describe(signal: AbortSignal): Promise<JobDescription>;
-  status(desc: JobDescription): string;
+  describe(signal: AbortSignal): Promise<Description>;
+  status(desc: Description): string;
   isTerminal(status: string): boolean;
   checkIntervalMs: number;
   /** Fail (without stopping the job) once it has run this long. */
@@ -23,16 +23,16 @@ export interface PollOptions {
   signal: AbortSignal;
   log: Logger;
   /** After every successful Describe (e.g. copy new log lines). */
-  onPoll?(desc: JobDescription): Promise<void>;
+  onPoll?(desc: Description): Promise<void>;
 }
 
-export async function pollUntilTerminal(o: PollOptions): Promise<JobDescription> {
+export async function pollUntilTerminal(o: PollOptions): Promise<Description> {
   const started = Date.now();
   let attempts = 0;
   let lastStatus = '';
   for (;;) {
     o.signal.throwIfAborted();
-    let desc: JobDescription | null = null;
+    let desc: Description | null = null;
     try {
       desc = await o.describe(o.signal);
     } catch (e) {

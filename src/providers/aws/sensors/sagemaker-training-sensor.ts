@@ -1,7 +1,6 @@
 /** Airflow's SageMakerTrainingSensor: waits for a training job; print_log copies its CloudWatch lines. */
-import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { TaskContext } from '../../../dag/task-context.ts';
-import { TRAINING_JOB, type JobDescription } from '../sagemaker/job-kinds.ts';
+import { TRAINING_JOB, type Description } from '../sagemaker/resources.ts';
 import { LogTailer } from '../sagemaker/log-tailer.ts';
 import { SageMakerBaseSensor, type SageMakerSensorArgs } from './sagemaker-base-sensor.ts';
 
@@ -14,8 +13,6 @@ export class SageMakerTrainingSensor extends SageMakerBaseSensor {
   static override templateFields: readonly string[] = ['job_name'];
   protected readonly jobType = 'training' as const;
   protected readonly resourceType = 'training job';
-  protected readonly nonTerminalStates = new Set(['InProgress', 'Stopping']);
-  protected readonly failedStates = new Set(['Failed', 'Stopped']);
   job_name: string;
   private tailer: LogTailer | null = null;
 
@@ -28,15 +25,7 @@ export class SageMakerTrainingSensor extends SageMakerBaseSensor {
     return this.job_name;
   }
 
-  protected describe(client: SageMakerClient, signal: AbortSignal): Promise<JobDescription> {
-    return TRAINING_JOB.describe(client, this.job_name, signal);
-  }
-
-  protected stateOf(desc: JobDescription): string {
-    return String(desc.TrainingJobStatus);
-  }
-
-  protected override async onPoke(ctx: TaskContext, _desc: JobDescription): Promise<void> {
+  protected override async onPoke(ctx: TaskContext, _desc: Description): Promise<void> {
     if (!((this.args.print_log as boolean | undefined) ?? true)) return;
     this.tailer ??= new LogTailer(this.clients(ctx).logs(this.awsConnId, this.regionName), TRAINING_JOB.logGroup!, this.job_name, ctx.log);
     await this.tailer.poll(ctx.signal);

@@ -9,9 +9,8 @@ import { ListTrainingJobsCommand } from '@aws-sdk/client-sagemaker';
 import { DAG, chain } from '../../../../src/dag/index.ts';
 import { Runtime } from '../../../../src/runtime/runtime.ts';
 import { Worker } from '../../../../src/worker/worker.ts';
-import { SqsEventSource } from '../../../../src/events/sqs-event-source.ts';
+import { SqsEventSource } from '../../../../triggerer/sources/sqs-event-source.ts';
 import { createLogger } from '../../../../src/log/logger.ts';
-import { setDefaultAwsClientFactory } from '../../../../src/providers/aws/default-clients.ts';
 import { setupSageMakerEvents } from '../../../../src/providers/aws/setup-events.ts';
 import { SageMakerTrainingOperator } from '../../../../src/providers/aws/operators/sagemaker-training-operator.ts';
 import { SageMakerTrainingOperatorAsync } from '../../../../src/providers/aws/operators/sagemaker-training-operator-async.ts';
@@ -122,7 +121,6 @@ beforeAll(async () => {
     scriptImages: { [SLOW_IMAGE]: { command: [process.execPath, '-e', SLOW_SCRIPT, '--'] } },
   });
   data = await uploadIris(h, 'iris-dag');
-  setDefaultAwsClientFactory(h.clients);
   const events = await setupSageMakerEvents({ clients: h.clients, connId: CONN_ID, queueName: 'deferflow-dag-runs' });
   rt = await Runtime.create({
     store: h.store,
@@ -144,7 +142,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await extraWorker?.stop({ timeoutMs: 500 });
   await rt?.stop();
-  setDefaultAwsClientFactory(null);
   await h?.close();
 });
 

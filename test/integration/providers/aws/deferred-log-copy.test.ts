@@ -10,9 +10,9 @@ import { pino } from 'pino';
 import { CreateTrainingJobCommand, type CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
 import { TaskLogRepository, type TaskLogTarget } from '../../../../src/store/repositories/task-log-repository.ts';
 import { TaskLogSink } from '../../../../src/log/task-log-sink.ts';
-import { DeferredLogCopy } from '../../../../src/providers/aws/sagemaker/deferred-log-copy.ts';
+import { DeferredLogCopy } from '../../../../src/providers/aws/deferral/deferred-log-copy.ts';
 import { LogTailer } from '../../../../src/providers/aws/sagemaker/log-tailer.ts';
-import { TRAINING_JOB } from '../../../../src/providers/aws/sagemaker/job-kinds.ts';
+import { TRAINING_JOB } from '../../../../src/providers/aws/sagemaker/resources.ts';
 import { CONN_ID, startHarness, trainingConfig, uploadIris, waitForTerminal, type Harness } from './harness.ts';
 import { poller } from '../../../support/wait-for.ts';
 

@@ -19,9 +19,9 @@ import type { TaskContext } from '../../../../src/dag/task-context.ts';
 import type { BaseOperator } from '../../../../src/dag/operator.ts';
 import { TaskDeferred } from '../../../../src/dag/task-deferred.ts';
 import type { EventBridgeEvent } from '../../../../src/local-aws/types.ts';
-import { syntheticSageMakerEvent } from '../../../../src/events/sagemaker-job-types.ts';
+import { syntheticSageMakerEvent } from '../../../../src/providers/aws/deferral/sagemaker-events.ts';
 import { serializeTrigger } from '../../../../src/triggers/serialized-trigger.ts';
-import { sageMakerJobKwargsSchema, sageMakerJobTriggerKind } from '../../../../src/triggers/sagemaker-job-trigger.ts';
+import { sageMakerJobKwargsSchema, sageMakerJobTriggerKind } from '../../../../src/providers/aws/deferral/sagemaker-job-trigger.ts';
 
 export const CONN_ID = 'aws_local';
 export const ROLE = 'arn:aws:iam::000000000000:role/SageMakerRole';

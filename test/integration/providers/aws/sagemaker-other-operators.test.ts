@@ -12,7 +12,7 @@ import { SageMakerTrainingSensor } from '../../../../src/providers/aws/sensors/s
 import { SageMakerTransformSensor } from '../../../../src/providers/aws/sensors/sagemaker-transform-sensor.ts';
 import { SageMakerTuningSensor } from '../../../../src/providers/aws/sensors/sagemaker-tuning-sensor.ts';
 import { SageMakerEndpointSensor } from '../../../../src/providers/aws/sensors/sagemaker-endpoint-sensor.ts';
-import { TRAINING_JOB } from '../../../../src/providers/aws/sagemaker/job-kinds.ts';
+import { TRAINING_JOB } from '../../../../src/providers/aws/sagemaker/resources.ts';
 import {
   BUCKET,
   CONN_ID,
@@ -206,7 +206,7 @@ describe('SageMakerEndpointConfigOperator + SageMakerEndpointOperator', () => {
       const d = await executeExpectingDeferral(tryCopy(op), t.ctx);
       expect(d.request.trigger).toMatchObject({ kwargs: { job_type: 'endpoint', job_name: 'ep-async' } });
       // Via the watcher's Describe path: EventBridge endpoint events carry IN_SERVICE, which the
-      // trigger's event spec (src/events/sagemaker-job-types.ts) does not map yet — reported.
+      // trigger's event spec (src/providers/aws/deferral/sagemaker-events.ts) does not map yet — reported.
       const payload = await payloadFromDescribe(d, () => describeEndpoint(h.clients.sagemaker(CONN_ID), 'ep-async'), 'EndpointStatus');
       const r = (await tryCopy(op).execute_complete(t.ctx, { ...d.request.kwargs, event: payload })) as {
         EndpointConfig: Record<string, unknown>;

@@ -7,7 +7,7 @@ import { SageMakerTransformOperator } from '../../../../src/providers/aws/operat
 import { SageMakerTransformOperatorAsync } from '../../../../src/providers/aws/operators/sagemaker-transform-operator-async.ts';
 import { JOB_NAME_XCOM_KEY } from '../../../../src/providers/aws/operators/sagemaker-job-operator.ts';
 import { LogTailer } from '../../../../src/providers/aws/sagemaker/log-tailer.ts';
-import { TRAINING_JOB } from '../../../../src/providers/aws/sagemaker/job-kinds.ts';
+import { TRAINING_JOB } from '../../../../src/providers/aws/sagemaker/resources.ts';
 import { renderTemplateFields } from '../../../../src/templating/index.ts';
 import { maskSecrets } from '../../../../src/connections/secret-masker.ts';
 import {

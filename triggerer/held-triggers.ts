@@ -1,0 +1,196 @@
+/**
+ * The triggers one triggerer holds, as a collection: by trigger id and by task instance, the ones
+ * whose outcome waits for a retry, and what the dispatcher may ask of them (LocalTriggers). Each
+ * member is a HeldTrigger state machine; this class does the bookkeeping its transitions call for
+ * (a `dropped` trigger leaves the maps; room under the capacity asks for a claim) and the
+ * decisions that concern many of them (rows lost, tasks that moved on, stopping).
+ */
+import type { Logger } from 'pino';
+import type { EventBridgeEvent } from '../src/events/eventbridge-event.ts';
+import type { TriggererMetrics } from '../src/metrics/triggerer-metrics.ts';
+import type { Services } from '../src/services/services.ts';
+import type { TriggerDoc } from '../src/store/schema.ts';
+import type { Store } from '../src/store/store.ts';
+import type { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
+import type { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
+import type { TriggerKindRegistry } from '../src/triggers/trigger-kind-registry.ts';
+import { HeldTrigger, type DecidedOutcome, type HeldTriggerHost, type HeldTriggerState } from './held-trigger.ts';
+import { isOrphanTrigger, persistTriggerOutcome, type PersistResult } from './outcome.ts';
+import type { HeldView, OwnedRow, TaskRow } from './ownership.ts';
+import type { Delivery } from './routing/delivery.ts';
+import type { LocalTriggers } from './routing/event-dispatcher.ts';
+import type { EventRouter, RouteResult } from './routing/event-router.ts';
+import type { TimerHeap } from './timer-heap.ts';
+import { RunContext } from './trigger-run-context.ts';
+
+export interface HeldTriggersOptions {
+  triggererId: string;
+  capacity: number;
+  store: Store;
+  tis: TaskInstanceTransitions;
+  triggers: TriggerTransitions;
+  kinds: TriggerKindRegistry;
+  router: EventRouter;
+  timers: TimerHeap;
+  services: Services;
+  logger: Logger;
+  metrics: TriggererMetrics;
+  /** Delete a row we own whose task moved on. */
+  deleteRow(triggerId: string): Promise<void>;
+  /** In-flight work the triggerer's stop() drains. */
+  track(p: Promise<unknown>): void;
+  /** A trigger decided and its outcome resumed the task (the dispatcher notes its keys as fired). */
+  fired(routingKeys: string[]): void;
+  /** There is room for more triggers again. */
+  roomFreed(): void;
+}
+
+export class HeldTriggers implements LocalTriggers {
+  private readonly byId = new Map<string, HeldTrigger>();
+  private readonly byTi = new Map<string, string>();
+  private readonly pending = new Set<HeldTrigger>();
+  private readonly host: HeldTriggerHost;
+
+  constructor(private readonly o: HeldTriggersOptions) {
+    const runHost = { logger: o.logger, router: o.router, timers: o.timers, services: o.services };
+    this.host = {
+      kinds: o.kinds,
+      timers: o.timers,
+      logger: o.logger,
+      runContext: (h, doc) => new RunContext(runHost, h, doc.deadline, doc.created_at),
+      persist: (h, outcome) => persistTriggerOutcome({ store: o.store, tis: o.tis, triggers: o.triggers }, { _id: h.id, task_instance_id: h.tiId }, outcome),
+      deleteRow: (h) => o.deleteRow(h.id),
+      track: o.track,
+      stored: (h, decided, result) => this.onStored(h, decided, result),
+      entered: (h, state) => this.onEntered(h, state),
+    };
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  has(triggerId: string): boolean {
+    return this.byId.has(triggerId);
+  }
+
+  /** Rows now ours: run them, or delete them as orphans (task cleared, marked, gone). */
+  adopt(rows: OwnedRow[]): void {
+    for (const { doc, orphan } of rows) {
+      if (this.byId.has(doc._id)) continue;
+      const h = this.hold(doc);
+      if (orphan) h.orphan();
+      else h.start();
+    }
+    this.o.metrics.triggersHeld.set({ triggerer_id: this.o.triggererId }, this.byId.size);
+  }
+
+  /** What the ownership check compares with the rows we own. */
+  view(): HeldView {
+    let waitingCount = 0;
+    const settlingIds: string[] = [];
+    for (const h of this.byId.values()) {
+      if (h.waiting) waitingCount++;
+      else settlingIds.push(h.id);
+    }
+    return { waitingCount, settlingIds, isHeld: (id) => this.byId.has(id) };
+  }
+
+  /** Rows we run but no longer own: stop them (a row whose outcome waits for a retry is gone too). */
+  lost(owned: ReadonlySet<string>): void {
+    for (const h of [...this.byId.values()]) {
+      if (owned.has(h.id)) continue;
+      if (h.waiting) this.cancel(h, 'trigger deleted or adopted by another triggerer');
+      else if (h.state === 'pending-retry') h.drop('its row is gone: nothing left to resume through it');
+    }
+  }
+
+  /** A trigger row was deleted or fired by someone else. */
+  goneElsewhere(triggerId: string, action: string): void {
+    const h = this.byId.get(triggerId);
+    if (h?.waiting) this.cancel(h, `trigger ${action} elsewhere`);
+  }
+
+  /** A task row changed: a trigger it no longer waits on is deleted (never its remote job). */
+  taskChanged(ti: TaskRow): void {
+    const triggerId = this.byTi.get(ti._id);
+    const h = triggerId ? this.byId.get(triggerId) : undefined;
+    if (!h?.waiting || !isOrphanTrigger(h.id, ti)) return;
+    this.o.logger.info({ triggerId: h.id, ti: h.tiId, state: ti.state }, 'Task no longer deferred on this trigger; deleting it (its remote job is untouched)');
+    h.orphan();
+  }
+
+  /** Whether any held trigger waits on a task (the task poll can idle otherwise). */
+  get watchingTasks(): boolean {
+    return this.byTi.size > 0;
+  }
+
+  /** Retry the outcomes that could not be stored yet, one at a time. */
+  async retryPending(keepGoing: () => boolean): Promise<void> {
+    for (const h of [...this.pending]) {
+      if (!keepGoing()) return;
+      await h.retry();
+    }
+  }
+
+  /** Stopping: every wait ends (never a remote job). Outcomes being stored and orphans being deleted finish. */
+  stopWaiting(reason: string): void {
+    for (const h of [...this.byId.values()]) if (h.state !== 'persisting' && h.state !== 'deleting') h.drop(reason);
+  }
+
+  dropAll(reason: string): void {
+    for (const h of [...this.byId.values()]) h.drop(reason);
+    this.o.metrics.triggersHeld.remove({ triggerer_id: this.o.triggererId });
+  }
+
+  // ---- LocalTriggers: what the dispatcher asks
+
+  route(event: EventBridgeEvent, delivery: Delivery): RouteResult {
+    return this.o.router.route(event, this.o.router.keysOf(event), delivery);
+  }
+
+  offer(triggerId: string, event: EventBridgeEvent, keys: string[], delivery: Delivery): 'offered' | 'not-held' {
+    const h = this.byId.get(triggerId);
+    if (!h) return 'not-held';
+    // Running: hand it the event through its own subscriptions (it started after the event was
+    // routed). Otherwise its state machine says what the event waits for.
+    if (h.state === 'running') this.o.router.routeTo(triggerId, event, keys, delivery);
+    else h.offer(delivery, () => undefined);
+    return 'offered';
+  }
+
+  // ---- bookkeeping
+
+  private hold(doc: TriggerDoc): HeldTrigger {
+    const h = new HeldTrigger(this.host, doc);
+    this.byId.set(h.id, h);
+    this.byTi.set(h.tiId, h.id);
+    return h;
+  }
+
+  private cancel(h: HeldTrigger, reason: string): void {
+    this.o.logger.info({ triggerId: h.id, ti: h.tiId, reason }, 'Cancelled a trigger (its remote job is untouched)');
+    h.drop(reason);
+  }
+
+  private onStored(h: HeldTrigger, decided: DecidedOutcome, result: PersistResult): void {
+    if (result.result !== 'resumed') return;
+    const { metrics, logger } = this.o;
+    if (decided.ingestedAt !== null) metrics.eventResumeLatency.observe((performance.now() - decided.ingestedAt) / 1000);
+    metrics.resumed.inc({ outcome: decided.how });
+    this.o.fired(h.routingKeys);
+    if (decided.outcome.type === 'failure')
+      logger.warn({ triggerId: h.id, ti: h.tiId, error: decided.outcome.error }, 'Trigger failed; task resumed into __fail__');
+    else logger.debug({ triggerId: h.id, ti: h.tiId }, 'Trigger fired; task resumed');
+  }
+
+  private onEntered(h: HeldTrigger, state: HeldTriggerState): void {
+    if (state === 'pending-retry') this.pending.add(h);
+    else this.pending.delete(h);
+    if (state !== 'dropped') return;
+    if (this.byId.get(h.id) === h) this.byId.delete(h.id);
+    if (this.byTi.get(h.tiId) === h.id) this.byTi.delete(h.tiId);
+    this.o.metrics.triggersHeld.set({ triggerer_id: this.o.triggererId }, this.byId.size);
+    if (this.byId.size === this.o.capacity - 1) this.o.roomFreed();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Persisting what a trigger decided: resume the task with the event payload, or resume it into
+ * `__fail__`, then delete the trigger. Shared by the held triggers (triggers this triggerer runs),
+ * the event dispatcher (events for triggers held elsewhere) and the ownership checks (orphans), so
+ * all follow the same guarded path.
+ */
+import type { Store } from '../src/store/store.ts';
+import type { TaskInstanceDoc, TriggerDoc } from '../src/store/schema.ts';
+import type { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
+import type { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
+
+export type TriggerOutcome = { type: 'event'; payload: unknown } | { type: 'failure'; error: string };
+
+/**
+ * resumed: the task is scheduled again (this call did it) and the trigger is gone.
+ * stale: the task was not deferred on this trigger (duplicate, resumed elsewhere, cleared); the
+ *        trigger row was deleted as garbage.
+ * not-deferred-yet: the task is still `running` — its worker inserted the trigger but has not yet
+ *        moved it to deferred (deferral step 2) — or the deferral landed just after our update
+ *        missed it. The trigger is kept; retry the outcome shortly.
+ */
+export type PersistResult = { result: 'resumed'; ti: TaskInstanceDoc } | { result: 'stale' } | { result: 'not-deferred-yet' };
+
+export interface OutcomeDeps {
+  store: Store;
+  tis: TaskInstanceTransitions;
+  triggers: TriggerTransitions;
+}
+
+export async function persistTriggerOutcome(
+  deps: OutcomeDeps,
+  trigger: Pick<TriggerDoc, '_id' | 'task_instance_id'>,
+  outcome: TriggerOutcome,
+): Promise<PersistResult> {
+  const ti =
+    outcome.type === 'event'
+      ? await deps.tis.resumeFromTrigger(trigger._id, outcome.payload, trigger.task_instance_id)
+      : await deps.tis.failFromTrigger(trigger._id, outcome.error, trigger.task_instance_id);
+  if (ti) {
+    await deps.triggers.delete(trigger._id, 'fired');
+    return { result: 'resumed', ti };
+  }
+  const current = await deps.store.taskInstances.findOne({ _id: trigger.task_instance_id }, { projection: { state: 1, trigger_id: 1 } });
+  if (current && current.state === 'running' && current.trigger_id !== trigger._id) return { result: 'not-deferred-yet' };
+  // The deferral landed between our guarded update and this read: try again, never delete.
+  if (current && current.state === 'deferred' && current.trigger_id === trigger._id) return { result: 'not-deferred-yet' };
+  await deps.triggers.delete(trigger._id, 'deleted');
+  return { result: 'stale' };
+}
+
+/**
+ * Whether a trigger row is garbage given its task's current row: the task is gone, or it is no
+ * longer deferred on this trigger and not `running` (a running task may be mid-deferral).
+ */
+export function isOrphanTrigger(triggerId: string, ti: Pick<TaskInstanceDoc, 'state' | 'trigger_id'> | null | undefined): boolean {
+  if (!ti) return true;
+  if (ti.state === 'deferred' && ti.trigger_id === triggerId) return false;
+  return ti.state !== 'running';
+}
