@@ -475,10 +475,12 @@ export class Triggerer {
     }
     if (doc.deadline) {
       if (doc.deadline.getTime() <= Date.now()) {
-        this.settle(h, { type: 'failure', error: 'Trigger timeout' }, 'timeout');
+        this.settle(h, { type: 'failure', error: 'Trigger timeout', kind: 'trigger_timeout' }, 'timeout');
         return;
       }
-      h.deadlineTimer = this.timers.schedule(doc.deadline.getTime(), () => this.settle(h, { type: 'failure', error: 'Trigger timeout' }, 'timeout'));
+      h.deadlineTimer = this.timers.schedule(doc.deadline.getTime(), () =>
+        this.settle(h, { type: 'failure', error: 'Trigger timeout', kind: 'trigger_timeout' }, 'timeout'),
+      );
     }
     let run$: Observable<{ payload: unknown }>;
     try {
