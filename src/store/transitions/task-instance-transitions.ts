@@ -155,6 +155,12 @@ export class TaskInstanceTransitions {
     }
   }
 
+  /** Delete every task instance of a run (the run is being deleted: not a state change, rows go away). */
+  async deleteForRun(dagId: string, runId: string): Promise<number> {
+    const r = await this.col.deleteMany({ dag_id: dagId, run_id: runId });
+    return r.deletedCount;
+  }
+
   /** none → scheduled (dependencies met). */
   schedule(tiId: string): Promise<TaskInstanceDoc | null> {
     return this.apply('schedule', TI_PLANS.schedule(tiId));
