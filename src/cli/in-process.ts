@@ -17,6 +17,7 @@ import { ConnectionRepository } from '../connections/connection-repository.ts';
 import { AwsClientFactory } from '../providers/aws/aws-clients.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { Store } from '../store/store.ts';
+import { copyVariablesAndConnections } from '../store/repositories/settings-copy.ts';
 import { StateChangeBus } from '../store/state-change-bus.ts';
 import { Worker } from '../worker/worker.ts';
 import { Triggerer } from '../../triggerer/triggerer.ts';
@@ -51,10 +52,7 @@ export async function openScratchStore(ctx: CliContext, label: string): Promise<
   const name = `${source.db.databaseName}_${label}_${randomBytes(4).toString('hex')}`.slice(0, 63);
   const store = await Store.connect({ uri, dbName: name });
   // Same secret key, so encrypted connection documents copy as they are.
-  const vars = await source.variables.find({}).toArray();
-  if (vars.length) await store.variables.insertMany(vars);
-  const conns = await source.connections.find({}).toArray();
-  if (conns.length) await store.connections.insertMany(conns);
+  await copyVariablesAndConnections(source, store);
   return {
     store,
     source,

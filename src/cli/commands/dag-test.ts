@@ -5,9 +5,8 @@
  */
 import { z } from 'zod';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
-import { manualDataInterval } from '../../scheduler/timetable.ts';
-import { DagRunTransitions } from '../../store/transitions/dag-run-transitions.ts';
-import { isoUtc } from '../../util/time-format.ts';
+import { AppContext } from '../../app/app-context.ts';
+import { triggerDagRun } from '../../app/use-cases/trigger-dag-run.ts';
 import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { requireDag } from '../dag-lookup.ts';
@@ -41,17 +40,9 @@ export async function runDagTest(ctx: CliContext, args: Array<string | undefined
   ctx.onClose(() => runtime.stop());
 
   const { DagBag } = await import('../../dag-processing/dag-bag.ts');
-  await DagBag.fromDags([dag]).syncToStore(store);
-  const logical = v.date ?? new Date();
-  const run = await new DagRunTransitions(store, runtime.bus).create({
-    dagId: dag.dagId,
-    runId: `manual__${isoUtc(logical)}`,
-    runType: 'manual',
-    logicalDate: logical,
-    dataInterval: manualDataInterval(dag.schedule, logical),
-    conf: v.conf ?? {},
-    externalTrigger: true,
-  });
+  const bag = DagBag.fromDags([dag]);
+  await bag.syncToStore(store);
+  const run = await triggerDagRun(new AppContext({ store, bus: runtime.bus, dags: bag }), { dagId: dag.dagId, logicalDate: v.date, conf: v.conf ?? {} });
   await runtime.start();
 
   const view = new RunProgressView(ctx.writer, ctx.format);

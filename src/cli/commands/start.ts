@@ -18,6 +18,7 @@ import { wantsLocalAws } from '../../config/settings.ts';
 import { createLogger } from '../../log/logger.ts';
 import { VariableRepository } from '../../store/repositories/variable-repository.ts';
 import type { TriggerDoc } from '../../store/schema.ts';
+import { getTrigger } from '../../app/queries/trigger-queries.ts';
 import { formatDuration } from '../../util/duration.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../standalone/embedded-stack.ts';
 import { summarizeRun, type RunSummary } from '../../standalone/run-summary.ts';
@@ -144,7 +145,7 @@ function announceDeferrals(stack: EmbeddedStack, dagId: string, runId: string, s
     const time = new Date().toISOString().slice(11, 19);
     if (ti.state === 'deferred' && ti.trigger_id) {
       const triggerId = ti.trigger_id;
-      void stack.store.triggers.findOne({ _id: triggerId }).then(
+      void getTrigger(stack.store, triggerId).then(
         (t: TriggerDoc | null) => {
           const what = t?.description ?? t?.kind ?? 'its trigger';
           triggers.set(ti.task_id, what);
