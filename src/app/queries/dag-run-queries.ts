@@ -1,7 +1,7 @@
 /** Reads of DAG runs for the API, UI and CLI. */
 import type { Filter } from 'mongodb';
 import type { Store } from '../../store/store.ts';
-import { dagRunId, type DagRunDoc, type DagRunState } from '../../store/schema.ts';
+import { dagRunId, type DagRunDoc, type DagRunState, type TaskInstanceDoc } from '../../store/schema.ts';
 import { rangeCondition, readPage, type DateRange, type Page, type PageRequest } from './page.ts';
 
 export interface DagRunCriteria {
@@ -42,4 +42,12 @@ export async function runIdsAround(store: Store, dagId: string, logicalDate: Dat
   const cond = past && future ? {} : past ? { logical_date: { $lte: logicalDate } } : { logical_date: { $gte: logicalDate } };
   const runs = await store.dagRuns.find({ dag_id: dagId, ...cond }, { projection: { run_id: 1 } }).toArray();
   return runs.map((r) => r.run_id);
+}
+
+/** A run with all its task instances (a follow view's starting point), or null when no such run. */
+export async function runWithTaskInstances(store: Store, dagId: string, runId: string): Promise<{ run: DagRunDoc; tis: TaskInstanceDoc[] } | null> {
+  const run = await store.dagRuns.findOne({ dag_id: dagId, run_id: runId });
+  if (!run) return null;
+  const tis = await store.taskInstances.find({ dag_id: dagId, run_id: runId }).toArray();
+  return { run, tis };
 }

@@ -5,19 +5,17 @@
  * defers is resumed here too (triggerer in-process). One try only, as in Airflow: a try that
  * would be retried counts as failed. Exit 0 only on success.
  */
-import { filter, firstValueFrom, merge, timer, map } from 'rxjs';
 import { z } from 'zod';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
-import { DagBag } from '../../dag-processing/dag-bag.ts';
 import { TaskLogRepository } from '../../store/repositories/task-log-repository.ts';
 import { XComRepository } from '../../store/repositories/xcom-repository.ts';
 import { FINISHED_TI_STATES, taskInstanceId, type TaskInstanceDoc } from '../../store/schema.ts';
 import { maskSecrets } from '../../connections/secret-masker.ts';
-import { AppContext } from '../../app/app-context.ts';
 import { findDagRun } from '../../app/queries/dag-run-queries.ts';
 import { getTaskInstanceById } from '../../app/queries/task-instance-queries.ts';
 import { triggerDagRun } from '../../app/use-cases/trigger-dag-run.ts';
+import { waitForTaskInstance } from '../../app/use-cases/watch-changes.ts';
 import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { requireDag } from '../dag-lookup.ts';
@@ -70,11 +68,16 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
   conf = { ...conf, ...(v.params ?? {}) };
 
   const { store } = scratch;
-  const runtime = new InProcessRuntime({ store, dag, logger: inProcessLogger(ctx), components: { scheduler: false, worker: true, triggerer: true }, slots: 1 });
+  const runtime = await InProcessRuntime.open({
+    store,
+    dag,
+    logger: inProcessLogger(ctx),
+    components: { scheduler: false, worker: true, triggerer: true },
+    slots: 1,
+  });
   ctx.onClose(() => runtime.stop());
-  const bag = DagBag.fromDags([dag]);
-  await bag.syncToStore(store);
-  const app = new AppContext({ store, bus: runtime.bus, dags: bag });
+  await runtime.dagBag.syncToStore(store);
+  const app = runtime.app;
   // Only this task's instance exists: no upstream to wait for, nothing downstream to start.
   const created = await triggerDagRun(app, { dagId: dag.dagId, logicalDate: logical, conf, onlyTasks: [v.taskId] });
   // This command plays the scheduler for its one task: it starts the run and queues the task itself.
@@ -90,17 +93,8 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
   await runtime.start();
   await tis.schedule(tiId);
 
-  const finishedOnBus = runtime.bus.changes$.pipe(
-    filter((c) => c.kind === 'task_instance' && c.ti._id === tiId && DONE.has(c.ti.state)),
-    map(() => true),
-  );
-  // The bus tells at once; the poll is a safety net.
-  const polled = timer(500).pipe(map(() => false));
-  for (;;) {
-    const doc = await getTaskInstanceById(store, tiId);
-    if (doc && DONE.has(doc.state)) break;
-    await firstValueFrom(merge(finishedOnBus, polled));
-  }
+  // The bus tells at once; the feed's poll is a safety net.
+  await waitForTaskInstance(app, { _id: tiId, dag_id: dag.dagId, run_id: run.run_id }, (t) => DONE.has(t.state), { pollMs: 500 });
   await runtime.stop();
   const ti = (await getTaskInstanceById(store, tiId)) as TaskInstanceDoc;
   const lines = await new TaskLogRepository(store).read(tiId, Math.max(1, ti.try_number));
