@@ -29,6 +29,8 @@ export interface ChangeFeedOptions {
   scope?: { dagId: string; runId?: string };
   /** Also pass trigger actions from the bus (created / fired / deleted …). Default true. */
   triggers?: boolean;
+  /** Poll only while this holds (a triggerer: while it holds triggers); the cursor restarts at now when it resumes. */
+  pollWhile?: () => boolean;
   logger?: Logger;
   /** Tests drive time with this. */
   scheduler?: SchedulerLike;
@@ -55,6 +57,7 @@ export class ChangeFeed {
         : pollSince<TaskInstanceDoc | DagRunDoc>((since) => defer(() => from(this.readSince(since, overlapMs))), {
             intervalMs: opts.pollMs,
             overlapMs,
+            pollWhile: opts.pollWhile,
             onError: (err) => opts.logger?.warn({ err }, 'Polling state changes failed; retrying'),
             scheduler: opts.scheduler,
           }).pipe(map((row) => ('task_id' in row ? polledTaskInstance(row) : polledDagRun(row))));
