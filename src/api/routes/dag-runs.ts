@@ -94,10 +94,11 @@ export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const { dag_id } = req.params as z.infer<typeof DagParams>;
       const body = req.body as z.infer<typeof TriggerBody>;
-      await ctx.requireDag(dag_id);
+      const storedDag = await ctx.requireDag(dag_id);
       const given = body.logical_date ?? body.execution_date;
       const run = await triggerDagRun(ctx.app, {
         dagId: dag_id,
+        storedDag,
         logicalDate: given ? new Date(given) : undefined,
         runId: body.dag_run_id ?? undefined,
         conf: body.conf ?? {},

@@ -48,10 +48,11 @@ export function taskInstanceBulkRoutes(app: FastifyInstance, ctx: ApiContext): v
     async (req) => {
       const { dag_id } = req.params as z.infer<typeof DagParams>;
       const b = req.body as z.infer<typeof ClearBody>;
-      await ctx.requireDag(dag_id);
+      const storedDag = await ctx.requireDag(dag_id);
       if (b.dag_run_id) await ctx.requireRun(dag_id, b.dag_run_id);
       const { dag, tis } = await selectTaskInstancesToClear(ctx.app, {
         dagId: dag_id,
+        storedDag,
         runId: b.dag_run_id,
         taskIds: b.task_ids,
         includeUpstream: b.include_upstream,

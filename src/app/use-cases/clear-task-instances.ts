@@ -39,11 +39,13 @@ export interface ClearSelection {
   states?: TaskInstanceState[];
   /** Listing order (default by run, then task). */
   orderBy?: 'run_id' | 'logical_date';
+  /** The stored DAG, when the caller has read it already (saves a round trip). */
+  storedDag?: DagDoc | null;
 }
 
 /** The task instances a clear would touch, and the stored DAG they belong to. */
 export async function selectTaskInstancesToClear(app: AppContext, sel: ClearSelection): Promise<{ dag: DagDoc | null; tis: TaskInstanceDoc[] }> {
-  const dag = await getDag(app.store, sel.dagId);
+  const dag = sel.storedDag !== undefined ? sel.storedDag : await getDag(app.store, sel.dagId);
   let taskIds: string[] | undefined = sel.taskIds;
   if (!taskIds && sel.taskIdPattern) {
     const re = sel.taskIdPattern;

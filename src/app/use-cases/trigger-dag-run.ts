@@ -21,7 +21,7 @@ import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import { manualDataInterval } from '../../scheduler/timetable.ts';
 import { taskSpecsOf } from '../../scheduler/task-specs.ts';
-import type { DagRunDoc } from '../../store/schema.ts';
+import type { DagDoc, DagRunDoc } from '../../store/schema.ts';
 import { isoUtc } from '../../util/time-format.ts';
 import type { AppContext } from '../app-context.ts';
 import { getDag } from '../queries/dag-queries.ts';
@@ -43,6 +43,8 @@ export interface TriggerDagRunRequest {
    * Needs the DAG definition.
    */
   onlyTasks?: string[];
+  /** The stored DAG, when the caller has read it already (saves a round trip). */
+  storedDag?: DagDoc;
 }
 
 export function defaultRunId(logicalDate: Date): string {
@@ -54,7 +56,7 @@ export async function triggerDagRun(app: AppContext, req: TriggerDagRunRequest):
     throw new InvalidInputError('Invalid run id', [{ path: 'runId', message: `${JSON.stringify(req.runId)}: use ${RUN_ID_RULE}` }]);
   }
   const definition: DAG | undefined = app.dags?.getDag(req.dagId);
-  const schedule = definition ? definition.schedule : (await getDag(app.store, req.dagId))?.schedule;
+  const schedule = definition ? definition.schedule : (req.storedDag ?? (await getDag(app.store, req.dagId)))?.schedule;
   if (schedule === undefined) {
     throw new NotFoundError(
       'DAG_NOT_FOUND',
