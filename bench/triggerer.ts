@@ -221,6 +221,7 @@ async function main(): Promise<void> {
           next_kwargs: '{}',
           trigger_timeout: null,
           trigger_event: null,
+          fail_reason: null,
           deferred_at: now,
           resumed_at: null,
           execution_deadline: null,

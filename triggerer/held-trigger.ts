@@ -125,14 +125,16 @@ export class HeldTrigger {
     this.doc = null;
     const built = this.build(doc);
     if ('failure' in built) {
-      this.decide({ type: 'failure', error: built.failure }, built.how);
+      this.decide({ type: 'failure', error: built.failure, kind: built.how === 'timeout' ? 'trigger_timeout' : 'trigger_failure' }, built.how);
       return;
     }
     const fail = (error: string): void => this.decide({ type: 'failure', error }, 'failure');
     this.to('running');
     const deadline = doc.deadline;
     if (deadline)
-      this.deadlineTimer = this.host.timers.schedule(deadline.getTime(), () => this.decide({ type: 'failure', error: 'Trigger timeout' }, 'timeout'));
+      this.deadlineTimer = this.host.timers.schedule(deadline.getTime(), () =>
+        this.decide({ type: 'failure', error: 'Trigger timeout', kind: 'trigger_timeout' }, 'timeout'),
+      );
     // No take(1) layer (memory at 100k): decide() ignores anything after the first event.
     const sub = built.run$.subscribe({
       next: (te) => this.decide({ type: 'event', payload: te.payload }, 'event'),

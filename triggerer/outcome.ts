@@ -9,7 +9,8 @@ import type { TaskInstanceDoc, TriggerDoc } from '../src/store/schema.ts';
 import type { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
 import type { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
 
-export type TriggerOutcome = { type: 'event'; payload: unknown } | { type: 'failure'; error: string };
+/** A failure is a trigger failure unless `kind` says it was the trigger's deadline. */
+export type TriggerOutcome = { type: 'event'; payload: unknown } | { type: 'failure'; error: string; kind?: 'trigger_failure' | 'trigger_timeout' };
 
 /**
  * resumed: the task is scheduled again (this call did it) and the trigger is gone.
@@ -32,14 +33,11 @@ export async function persistTriggerOutcome(
   trigger: Pick<TriggerDoc, '_id' | 'task_instance_id'>,
   outcome: TriggerOutcome,
 ): Promise<PersistResult> {
-  const ti =
-    outcome.type === 'event'
-      ? await deps.tis.resumeFromTrigger(trigger._id, outcome.payload, trigger.task_instance_id)
-      : await deps.tis.failFromTrigger(trigger._id, outcome.error, trigger.task_instance_id);
-  if (ti) {
-    await deps.triggers.delete(trigger._id, 'fired');
-    return { result: 'resumed', ti };
-  }
+  const ti = await deps.tis.resolveTriggerAndDropIt(
+    { triggerId: trigger._id, tiId: trigger.task_instance_id },
+    outcome.type === 'event' ? outcome : { type: 'failure', reason: { kind: outcome.kind ?? 'trigger_failure', message: outcome.error } },
+  );
+  if (ti) return { result: 'resumed', ti };
   const current = await deps.store.taskInstances.findOne({ _id: trigger.task_instance_id }, { projection: { state: 1, trigger_id: 1 } });
   if (current && current.state === 'running' && current.trigger_id !== trigger._id) return { result: 'not-deferred-yet' };
   // The deferral landed between our guarded update and this read: try again, never delete.

@@ -65,6 +65,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     routerOptions: { ignoreTrailingSlash: true },
   });
   const live = new LiveChanges(opts.store, opts.bus, { pollMs: opts.livePollMs, logger: opts.logger });
+  app.addHook('onClose', async () => live.close());
   const ctx = new ApiContext(opts.store, opts.bus, live, opts.metricsRegistry ?? processRegistry, opts.dagBag, opts.runtime);
   let repo: ConnectionRepository | undefined = opts.connections;
   const connections = () => (repo ??= new ConnectionRepository(opts.store));

@@ -9,6 +9,7 @@ import type { DAG } from '../dag/dag.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
 import type { Store } from '../store/store.ts';
 import type { DagRunDoc } from '../store/schema.ts';
+import { findDagRun as findRunByIdOrDate } from '../app/queries/dag-run-queries.ts';
 import { createLogger } from '../log/logger.ts';
 import type { CliContext } from './context.ts';
 import { logicalDate } from './validation.ts';
@@ -48,12 +49,9 @@ export async function syncDagBag(ctx: CliContext, store: Store): Promise<DagBag>
 }
 
 /** A run by run id, else by logical date (when the text is a date). */
-export async function findDagRun(store: Store, dagId: string, runIdOrDate: string): Promise<DagRunDoc | null> {
-  const byId = await store.dagRuns.findOne({ dag_id: dagId, run_id: runIdOrDate });
-  if (byId) return byId;
+export function findDagRun(store: Store, dagId: string, runIdOrDate: string): Promise<DagRunDoc | null> {
   const date = logicalDate.safeParse(runIdOrDate);
-  if (!date.success) return null;
-  return store.dagRuns.findOne({ dag_id: dagId, logical_date: date.data });
+  return findRunByIdOrDate(store, dagId, runIdOrDate, date.success ? date.data : undefined);
 }
 
 export async function requireDagRun(store: Store, dagId: string, runIdOrDate: string): Promise<DagRunDoc> {

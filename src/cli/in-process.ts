@@ -1,6 +1,6 @@
 /**
- * The processes `dags test` and `tasks test` run inside the command: scheduler, worker and
- * triggerer on one state-change bus (so a state change wakes the next step at once), tuned for
+ * The processes `dags test` and `tasks test` run inside the command (assembled by the composition
+ * root, src/composition): scheduler, worker and triggerer on one state-change bus (so a state change wakes the next step at once), tuned for
  * one interactive run (short polls, fast SageMaker reconcile sweeps since no event queue is
  * configured here).
  *
@@ -13,14 +13,11 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DagBag } from '../dag-processing/dag-bag.ts';
 import type { DAG } from '../dag/dag.ts';
-import { AwsClientFactory } from '../providers/aws/aws-clients.ts';
-import { awsDeferralProvider } from '../providers/aws/deferral/aws-deferral-provider.ts';
-import { composeDeferral } from '../triggers/deferral-provider.ts';
-import { Scheduler } from '../scheduler/scheduler.ts';
 import { Store } from '../store/store.ts';
-import { StateChangeBus } from '../store/state-change-bus.ts';
-import { Worker } from '../worker/worker.ts';
-import { Triggerer } from '../../triggerer/triggerer.ts';
+import { copyVariablesAndConnections } from '../store/repositories/settings-copy.ts';
+import type { StateChangeBus } from '../store/state-change-bus.ts';
+import type { AppContext } from '../app/app-context.ts';
+import { CompositionRoot } from '../composition/composition-root.ts';
 import { resolveMongo, type MongoTarget } from '../store/embedded-mongo.ts';
 import { createLogger } from '../log/logger.ts';
 import type { CliContext } from './context.ts';
@@ -52,10 +49,7 @@ export async function openScratchStore(ctx: CliContext, label: string): Promise<
   const name = `${source.db.databaseName}_${label}_${randomBytes(4).toString('hex')}`.slice(0, 63);
   const store = await Store.connect({ uri, dbName: name });
   // Same secret key, so encrypted connection documents copy as they are.
-  const vars = await source.variables.find({}).toArray();
-  if (vars.length) await store.variables.insertMany(vars);
-  const conns = await source.connections.find({}).toArray();
-  if (conns.length) await store.connections.insertMany(conns);
+  await copyVariablesAndConnections(source, store);
   return {
     store,
     source,
@@ -74,58 +68,44 @@ export interface InProcessOptions {
   slots?: number;
 }
 
+/** Scheduler, worker and triggerer for one interactive run, assembled by the composition root on the scratch store. */
 export class InProcessRuntime {
-  readonly bus = new StateChangeBus();
-  private readonly scheduler?: Scheduler;
-  private readonly worker?: Worker;
-  private readonly triggerer?: Triggerer;
-  private readonly aws: AwsClientFactory;
+  private constructor(
+    private readonly root: CompositionRoot,
+    readonly dagBag: DagBag,
+  ) {}
 
-  constructor(opts: InProcessOptions) {
+  static async open(opts: InProcessOptions): Promise<InProcessRuntime> {
+    const root = await CompositionRoot.open({ logger: opts.logger, store: opts.store });
     const dagBag = DagBag.fromDags([opts.dag]);
-    this.aws = AwsClientFactory.forStore(opts.store);
-    const deferral = composeDeferral([awsDeferralProvider(this.aws)]);
-    const services = deferral.services;
-    if (opts.components.scheduler)
-      this.scheduler = new Scheduler({ store: opts.store, dagBag, bus: this.bus, logger: opts.logger, loopIntervalMs: 100, heartbeatMs: 2000 });
-    if (opts.components.worker) {
-      this.worker = new Worker({
-        store: opts.store,
-        dagBag,
-        bus: this.bus,
-        logger: opts.logger,
-        slots: opts.slots ?? 16,
-        pollIntervalMs: 100,
-        services,
-        triggerKinds: deferral.triggerKinds,
-        logFlushMs: 100,
-      });
-    }
-    if (opts.components.triggerer) {
-      this.triggerer = new Triggerer({
-        store: opts.store,
-        bus: this.bus,
-        logger: opts.logger,
-        pollIntervalMs: 200,
-        sweepIntervalMs: 2000,
-        deferral,
-        heartbeatMs: 2000,
-      });
-    }
+    const c = opts.components;
+    await root.createProcesses({
+      dagBag,
+      scheduler: c.scheduler && { loopIntervalMs: 100, heartbeatMs: 2000 },
+      worker: c.worker && { slots: opts.slots ?? 16, pollIntervalMs: 100, logFlushMs: 100 },
+      triggerer: c.triggerer && { pollIntervalMs: 200, sweepIntervalMs: 2000, heartbeatMs: 2000 },
+      // The command is over: a try still running is aborted (it fails through the normal path).
+      workerStop: { graceful: false },
+    });
+    return new InProcessRuntime(root, dagBag);
   }
 
-  async start(): Promise<void> {
-    await this.triggerer?.start();
-    await this.worker?.start();
-    await this.scheduler?.start();
+  /** The in-process state-change bus: every step wakes the next one at once. */
+  get bus(): StateChangeBus {
+    return this.root.bus;
   }
 
-  async stop(): Promise<void> {
-    await this.scheduler?.stop().catch(() => undefined);
-    await this.worker?.stop({ graceful: false }).catch(() => undefined);
-    await this.triggerer?.stop().catch(() => undefined);
-    this.aws.destroy();
-    this.bus.complete();
+  /** Use-cases on this run's store and bus, with the DAG's definition. */
+  get app(): AppContext {
+    return this.root.app;
+  }
+
+  start(): Promise<void> {
+    return this.root.start();
+  }
+
+  stop(): Promise<void> {
+    return this.root.stop();
   }
 }
 

@@ -4,6 +4,7 @@
  * change poller, within one poll interval).
  */
 import type { DagRunDoc, DagRunState, TaskInstanceDoc, TaskInstanceState } from '../store/schema.ts';
+import type { FeedChange } from '../store/changes/feed-change.ts';
 
 export interface TaskInstanceEvent {
   type: 'task_instance';
@@ -56,4 +57,14 @@ export function taskInstanceEvent(
 
 export function dagRunEvent(run: DagRunDoc, previous: DagRunState | undefined, origin: 'local' | 'poll', at = run.updated_at): DagRunEvent {
   return { type: 'dag_run', at, dagId: run.dag_id, runId: run.run_id, state: run.state, previous, run, origin };
+}
+
+/**
+ * A change feed entry as a runtime event (trigger actions are not runtime events). A polled
+ * change's `previous` is the last state this runtime saw of the row, if any.
+ */
+export function runtimeEventOf(c: FeedChange): RuntimeEvent | null {
+  if (c.kind === 'task_instance') return taskInstanceEvent(c.ti, c.previous ?? c.lastSeen, c.origin, c.at);
+  if (c.kind === 'dag_run') return dagRunEvent(c.run, c.previous ?? c.lastSeen, c.origin, c.at);
+  return null;
 }

@@ -12,38 +12,37 @@
  *
  * See README.md in this folder.
  */
-import { type Observable, Subscription } from 'rxjs';
+import { type Observable, Subscription, filter, map } from 'rxjs';
 import type { Logger } from 'pino';
-import { DeferflowError } from '../errors/deferflow-error.ts';
-import { NotFoundError } from '../errors/not-found-error.ts';
 import { createLogger } from '../log/logger.ts';
-import { Store } from '../store/store.ts';
-import { resolveMongo, type MongoTarget } from '../store/embedded-mongo.ts';
-import { StateChangeBus } from '../store/state-change-bus.ts';
+import type { Store } from '../store/store.ts';
+import type { StateChangeBus } from '../store/state-change-bus.ts';
 import type { DagRunDoc } from '../store/schema.ts';
-import { dagRunId } from '../store/schema.ts';
-import { DagRunTransitions } from '../store/transitions/dag-run-transitions.ts';
-import { TaskInstanceTransitions } from '../store/transitions/task-instance-transitions.ts';
-import { TriggerTransitions } from '../store/transitions/trigger-transitions.ts';
 import type { DAG } from '../dag/dag.ts';
 import { DagBag } from '../dag-processing/dag-bag.ts';
-import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.ts';
-import { manualDataInterval } from '../scheduler/timetable.ts';
-import { Worker, type WorkerOptions } from '../worker/worker.ts';
-import { Triggerer, type TriggererOptions } from '../../triggerer/triggerer.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { Worker } from '../worker/worker.ts';
+import type { Triggerer } from '../../triggerer/triggerer.ts';
 import type { EventSource } from '../../triggerer/sources/event-source.ts';
+import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
 import { PushEventSource } from '../../triggerer/sources/push-event-source.ts';
 import { EventDispatcher, noLocalTriggers } from '../../triggerer/routing/event-dispatcher.ts';
 import { EventRouter } from '../../triggerer/routing/event-router.ts';
-import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
 import { TriggererMetrics } from '../metrics/triggerer-metrics.ts';
-import { AwsClientFactory } from '../providers/aws/aws-clients.ts';
-import { awsDeferralProvider } from '../providers/aws/deferral/aws-deferral-provider.ts';
+import type { ChangeFeed } from '../store/changes/change-feed.ts';
+import {
+  CompositionRoot,
+  type Processes,
+  type SchedulerProcessOptions,
+  type TriggererProcessOptions,
+  type WorkerProcessOptions,
+} from '../composition/composition-root.ts';
+import { triggerDagRun } from '../app/use-cases/trigger-dag-run.ts';
+import { waitForRunEnd, watchChanges } from '../app/use-cases/watch-changes.ts';
+import type { ProcessServices } from '../composition/services.ts';
 import type { Services } from '../services/services.ts';
-import { composeDeferral, type DeferralProvider } from '../triggers/deferral-provider.ts';
-import { isoUtc } from '../util/time-format.ts';
-import { ChangeFeed } from './change-feed.ts';
-import type { RuntimeEvent } from './runtime-event.ts';
+import type { DeferralProvider } from '../triggers/deferral-provider.ts';
+import { runtimeEventOf, type RuntimeEvent } from './runtime-event.ts';
 
 type ComponentOpts<T> = boolean | Partial<T>;
 
@@ -52,17 +51,19 @@ export interface RuntimeOptions {
   mongoUri?: string;
   /** An already-connected store (its client is not closed by stop()). */
   store?: Store;
+  /** An already-open composition root (standalone): the runtime builds its processes on it; stop() stops the root. */
+  root?: CompositionRoot;
   dagsFolder?: string;
   dags?: DAG[];
   /** Which processes run in this one (default: all three). `true` or their options. */
   components?: {
-    scheduler?: ComponentOpts<Omit<SchedulerOptions, 'store' | 'dagBag' | 'bus' | 'logger'>>;
-    worker?: ComponentOpts<Omit<WorkerOptions, 'store' | 'dagBag' | 'bus' | 'logger'>>;
-    triggerer?: ComponentOpts<Omit<TriggererOptions, 'store' | 'bus' | 'logger'>>;
+    scheduler?: ComponentOpts<SchedulerProcessOptions>;
+    worker?: ComponentOpts<WorkerProcessOptions>;
+    triggerer?: ComponentOpts<TriggererProcessOptions>;
   };
   eventSources?: EventSource[];
   /** Services for tasks and triggers; `awsClients` defaults to a factory over the stored connections. */
-  services?: Services;
+  services?: Partial<Services>;
   /** Your own deferral providers (trigger kinds, routing keys of your events, reconcilers), next to the AWS one. */
   providers?: DeferralProvider[];
   logger?: Logger;
@@ -80,119 +81,100 @@ export interface TriggerDagOptions {
   note?: string;
 }
 
-const TERMINAL_RUN_STATES = new Set(['success', 'failed']);
-
 export class Runtime {
   readonly events$: Observable<RuntimeEvent>;
   readonly scheduler: Scheduler | null;
   readonly worker: Worker | null;
   readonly triggerer: Triggerer | null;
-  private readonly runs: DagRunTransitions;
+  readonly store: Store;
+  readonly bus: StateChangeBus;
+  readonly logger: Logger;
+  /** Services tasks and triggers get (`awsClients`: a factory over the stored connections unless given). */
+  readonly services: Services;
   private readonly feed: ChangeFeed;
-  private readonly pushSource = new PushEventSource('runtime');
   /** Without an in-process triggerer, events are resumed straight from MongoDB through this. */
   private readonly standaloneDispatcher: EventDispatcher | null;
   private readonly standaloneSubs = new Subscription();
   private started = false;
-  private stopped = false;
 
   private constructor(
-    readonly store: Store,
-    readonly bus: StateChangeBus,
+    private readonly root: CompositionRoot,
     readonly dagBag: DagBag,
-    readonly logger: Logger,
-    readonly services: Services,
+    processes: Processes,
+    made: ProcessServices,
+    private readonly pushSource: PushEventSource,
     opts: RuntimeOptions,
-    private readonly ownedStore: boolean,
-    private readonly mongo: MongoTarget | null,
   ) {
-    const c = opts.components ?? {};
-    const want = <T>(v: ComponentOpts<T> | undefined): Partial<T> | null => (v === false ? null : v === true || v === undefined ? {} : v);
-    const schedulerOpts = want(c.scheduler);
-    const workerOpts = want(c.worker);
-    const triggererOpts = want(c.triggerer);
-    // The providers, composed once for both sides of deferral (the worker stores routing keys, the triggerer runs kinds).
-    const deferral = composeDeferral([awsDeferralProvider(services.awsClients as AwsClientFactory), ...(opts.providers ?? [])]);
-    this.scheduler = schedulerOpts ? new Scheduler({ ...schedulerOpts, store, dagBag, bus, logger }) : null;
-    this.worker = workerOpts
-      ? new Worker({
-          ...workerOpts,
-          services: { ...deferral.services, ...services, ...(workerOpts.services ?? {}) },
-          triggerKinds: deferral.triggerKinds,
-          store,
-          dagBag,
-          bus,
-          logger,
-        })
-      : null;
-    this.triggerer = triggererOpts
-      ? new Triggerer({
-          ...triggererOpts,
-          deferral,
-          services: { ...services, ...(triggererOpts.services ?? {}) },
-          eventSources: [...(opts.eventSources ?? []), this.pushSource, ...(triggererOpts.eventSources ?? [])],
-          store,
-          bus,
-          logger,
-        })
-      : null;
+    this.services = made.services;
+    this.store = root.store;
+    this.bus = root.bus;
+    this.logger = root.logger;
+    this.scheduler = processes.scheduler;
+    this.worker = processes.worker;
+    this.triggerer = processes.triggerer;
     if (this.triggerer) {
       this.standaloneDispatcher = null;
     } else {
-      const tis = new TaskInstanceTransitions(store, bus);
-      const triggers = new TriggerTransitions(store, bus);
+      const app = root.app;
       this.standaloneDispatcher = new EventDispatcher({
-        store,
-        tis,
-        triggers,
-        triggerKinds: deferral.triggerKinds,
-        local: noLocalTriggers(new EventRouter(deferral.routingKeys)),
-        logger,
+        store: this.store,
+        tis: app.tis,
+        triggers: app.triggers,
+        triggerKinds: made.deferral.triggerKinds,
+        local: noLocalTriggers(new EventRouter(made.deferral.routingKeys)),
+        logger: this.logger,
         metrics: TriggererMetrics.for(),
       });
       for (const s of [...(opts.eventSources ?? []), this.pushSource]) this.consumeStandalone(s);
     }
     const allHere = Boolean(this.scheduler && this.worker && this.triggerer);
     const pollMs = opts.pollChangesMs === undefined ? (allHere ? null : 500) : opts.pollChangesMs;
-    this.feed = new ChangeFeed({ store, bus, logger, pollMs });
-    this.events$ = this.feed.events$;
-    this.runs = new DagRunTransitions(store, bus);
+    this.feed = watchChanges(root.app, { pollMs, logger: this.logger });
+    this.events$ = this.feed.changes$.pipe(
+      map(runtimeEventOf),
+      filter((e): e is RuntimeEvent => e !== null),
+    );
+    root.onStop('runtime', () => {
+      this.standaloneSubs.unsubscribe();
+      this.feed.complete();
+    });
   }
 
+  /** Open (or take) the composition root, load and record the DAGs, build the components (not started). */
   static async create(opts: RuntimeOptions = {}): Promise<Runtime> {
-    const logger = opts.logger ?? createLogger({ name: 'deferflow' });
-    let store = opts.store;
-    let mongo: MongoTarget | null = null;
-    if (!store) {
-      mongo = await resolveMongo(opts.mongoUri ?? process.env.MONGODB_URI);
-      store = await Store.connect({ uri: mongo.uri });
+    const logger = opts.logger ?? opts.root?.logger ?? createLogger({ name: 'deferflow' });
+    const root =
+      opts.root ?? (await CompositionRoot.open({ logger, store: opts.store, mongoUri: opts.mongoUri, services: opts.services, providers: opts.providers }));
+    try {
+      const dagBag = opts.dags ? DagBag.fromDags(opts.dags) : opts.dagsFolder ? await DagBag.load(opts.dagsFolder, { logger }) : DagBag.fromDags([]);
+      await dagBag.syncToStore(root.store);
+      const c = opts.components ?? {};
+      const want = <T>(v: ComponentOpts<T> | undefined): Partial<T> | false => (v === false ? false : v === true || v === undefined ? {} : v);
+      const pushSource = new PushEventSource('runtime');
+      const processes = await root.createProcesses({
+        dagBag,
+        eventSources: [...(opts.eventSources ?? []), pushSource],
+        scheduler: want(c.scheduler),
+        worker: want(c.worker),
+        triggerer: want(c.triggerer),
+      });
+      return new Runtime(root, dagBag, processes, await root.services(), pushSource, opts);
+    } catch (e) {
+      if (!opts.root) await root.stop();
+      throw e;
     }
-    const dagBag = opts.dags ? DagBag.fromDags(opts.dags) : opts.dagsFolder ? await DagBag.load(opts.dagsFolder, { logger }) : DagBag.fromDags([]);
-    await dagBag.syncToStore(store);
-    // The one AWS client factory of this runtime's tasks, hooks and triggers (see AwsClientFactory).
-    const services: Services = { ...(opts.services ?? {}) };
-    services.awsClients ??= AwsClientFactory.forStore(store);
-    return new Runtime(store, new StateChangeBus(), dagBag, logger, services, opts, !opts.store, mongo);
   }
 
-  /** Start the in-process components and the change feed. */
+  /** Start the in-process components. */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.feed.start();
-    await Promise.all([this.scheduler?.start(), this.worker?.start(), this.triggerer?.start()]);
+    await this.root.start();
   }
 
-  /** Stop components (the triggerer releases its triggers), close what we opened. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.standaloneSubs.unsubscribe();
-    await Promise.all([this.triggerer?.stop(), this.worker?.stop(), this.scheduler?.stop()]);
-    this.feed.complete();
-    this.bus.complete();
-    if (this.ownedStore) await this.store.close();
-    await this.mongo?.stop();
+  /** Stop components (the triggerer releases its triggers) and close everything the root opened. */
+  stop(): Promise<void> {
+    return this.root.stop();
   }
 
   /** Add a stream of events (EventBridge-shaped) that triggers can wait on. */
@@ -211,57 +193,15 @@ export class Runtime {
     return this.pushSource.push(event);
   }
 
-  /** Create a manual DAG run (queued; the scheduler starts it). */
-  async triggerDag(dagId: string, opts: TriggerDagOptions = {}): Promise<DagRunDoc> {
-    const schedule = this.dagBag.dags.get(dagId)?.schedule ?? (await this.store.dags.findOne({ _id: dagId }, { projection: { schedule: 1 } }))?.schedule;
-    if (schedule === undefined) throw new NotFoundError('DAG_NOT_FOUND', `DAG '${dagId}' not found`, 'Pass it in `dags`/`dagsFolder`, or check the id.');
-    const logicalDate = opts.logicalDate ?? new Date();
-    return this.runs.create({
-      dagId,
-      runId: opts.runId ?? `manual__${isoUtc(logicalDate)}`,
-      runType: 'manual',
-      logicalDate,
-      dataInterval: manualDataInterval(schedule, logicalDate),
-      conf: opts.conf ?? {},
-      externalTrigger: true,
-      note: opts.note ?? null,
-    });
+  /** Create a manual DAG run (queued; the scheduler starts it) — src/app/use-cases/trigger-dag-run.ts. */
+  triggerDag(dagId: string, opts: TriggerDagOptions = {}): Promise<DagRunDoc> {
+    return triggerDagRun(this.root.app, { dagId, logicalDate: opts.logicalDate, conf: opts.conf ?? {}, runId: opts.runId, note: opts.note ?? null });
   }
 
   /** Resolve with the run once it is success or failed; reject with RUN_WAIT_TIMEOUT after timeoutMs. */
   waitForRun(dagId: string, runId: string, opts: { timeoutMs?: number } = {}): Promise<DagRunDoc> {
-    const id = dagRunId(dagId, runId);
-    const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
-    return new Promise<DagRunDoc>((resolve, reject) => {
-      let done = false;
-      const finish = (run: DagRunDoc | null, err?: Error): void => {
-        if (done) return;
-        done = true;
-        sub.unsubscribe();
-        clearTimeout(timeout);
-        clearInterval(poll);
-        if (run) resolve(run);
-        else reject(err);
-      };
-      const sub = this.events$.subscribe((e) => {
-        if (e.type === 'dag_run' && e.run._id === id && TERMINAL_RUN_STATES.has(e.state)) finish(e.run);
-      });
-      // The bus only sees this process's changes; a slow check covers the rest (and races at start).
-      const check = (): void => {
-        this.store.dagRuns
-          .findOne({ _id: id })
-          .then((r) => {
-            if (r && TERMINAL_RUN_STATES.has(r.state)) finish(r);
-          })
-          .catch(() => undefined);
-      };
-      check();
-      const poll = setInterval(check, 1_000);
-      const timeout = setTimeout(
-        () => finish(null, new DeferflowError('RUN_WAIT_TIMEOUT', `DAG run ${dagId}/${runId} did not finish within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
+    // The bus tells at once; a slow poll of the run covers changes made by other processes.
+    return waitForRunEnd(this.root.app, dagId, runId, { timeoutMs: opts.timeoutMs ?? 10 * 60_000, pollMs: 1_000 });
   }
 
   private consumeStandalone(src: EventSource): void {

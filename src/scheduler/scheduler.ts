@@ -26,10 +26,9 @@ import type { DagBag } from '../dag-processing/dag-bag.ts';
 import { isDeferflowError, errorMessage } from '../errors/deferflow-error.ts';
 import type { Store } from '../store/store.ts';
 import type { StateChange, StateChangeBus } from '../store/state-change-bus.ts';
-import { dagRunId, type DagDoc, type DagRunDoc, type TaskInstanceDoc, type TaskInstanceState } from '../store/schema.ts';
+import { dagRunId, type DagDoc, type DagRunDoc, type FailReason, type TaskInstanceDoc, type TaskInstanceState } from '../store/schema.ts';
 import { TaskInstanceTransitions } from '../store/transitions/task-instance-transitions.ts';
 import { DagRunTransitions } from '../store/transitions/dag-run-transitions.ts';
-import { TriggerTransitions } from '../store/transitions/trigger-transitions.ts';
 import { DagRepository } from '../store/repositories/dag-repository.ts';
 import { JobRepository } from '../store/repositories/job-repository.ts';
 import { nextDagRunInfo } from './timetable.ts';
@@ -74,7 +73,6 @@ export class Scheduler {
   private readonly log: Logger;
   private readonly tis: TaskInstanceTransitions;
   private readonly runs: DagRunTransitions;
-  private readonly triggers: TriggerTransitions;
   private readonly dagRepo: DagRepository;
   private readonly jobs: JobRepository;
   private readonly clock: () => Date;
@@ -101,7 +99,6 @@ export class Scheduler {
     this.log = opts.logger.child({ component: 'scheduler', scheduler_id: this.id });
     this.tis = new TaskInstanceTransitions(opts.store, opts.bus);
     this.runs = new DagRunTransitions(opts.store, opts.bus);
-    this.triggers = new TriggerTransitions(opts.store, opts.bus);
     this.dagRepo = new DagRepository(opts.store);
     this.jobs = new JobRepository(opts.store);
     this.clock = opts.clock ?? (() => new Date());
@@ -392,11 +389,8 @@ export class Scheduler {
     }
     for (const ti of tis) {
       if (dag.hasTask(ti.task_id) || isFinishedState(ti.state) || ti.state === 'running' || ti.state === 'queued') continue;
-      const removed = await this.tis.removeMissingTask(ti._id, ti.state);
-      if (removed) {
-        ti.state = 'removed';
-        if (ti.trigger_id) await this.triggers.delete(ti.trigger_id);
-      }
+      const removed = await this.tis.removeMissingTaskAndDropTrigger(ti);
+      if (removed) ti.state = 'removed';
     }
 
     const byTask = new Map(tis.filter((t) => dag.hasTask(t.task_id)).map((t) => [t.task_id, t]));
@@ -407,10 +401,7 @@ export class Scheduler {
       await mapLimit(
         tis.filter((t) => !isFinishedState(t.state)),
         this.concurrency,
-        async (t) => {
-          const before = await this.tis.markState(t._id, 'skipped');
-          if (before?.trigger_id) await this.triggers.delete(before.trigger_id);
-        },
+        (t) => this.tis.markStateAndDropTrigger(t._id, 'skipped'),
       );
       return this.finishRun(run, dag, 'failed', 'dagrun_timeout exceeded');
     }
@@ -527,14 +518,17 @@ export class Scheduler {
       .toArray();
     await mapLimit(late, this.concurrency, async (ti) => {
       const byTrigger = ti.trigger_timeout !== null && ti.trigger_timeout < now;
-      const error = byTrigger
-        ? `Trigger timeout: the trigger did not fire before ${ti.trigger_timeout!.toISOString()}`
-        : `Task timed out: execution_timeout reached at ${ti.execution_deadline!.toISOString()} while deferred`;
-      const after = await this.tis.failDeferredPastDeadline(ti, error).catch((e: unknown) => this.writeFailed(e, ti));
+      const reason: FailReason = byTrigger
+        ? { kind: 'trigger_timeout', message: `Trigger timeout: the trigger did not fire before ${ti.trigger_timeout!.toISOString()}` }
+        : { kind: 'execution_timeout', message: `Task timed out: execution_timeout reached at ${ti.execution_deadline!.toISOString()} while deferred` };
+      const after = await this.tis.failPastDeadlineAndDropTrigger(ti, reason).catch((e: unknown) => this.writeFailed(e, ti));
       if (!after) return;
-      if (ti.trigger_id) await this.triggers.delete(ti.trigger_id).catch(() => false);
-      this.log.warn({ dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id }, error);
-      this.metrics?.deferredTimedOut?.({ dagId: ti.dag_id, taskId: ti.task_id, reason: byTrigger ? 'trigger_timeout' : 'execution_timeout' });
+      this.log.warn({ dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id }, reason.message);
+      this.metrics?.deferredTimedOut?.({
+        dagId: ti.dag_id,
+        taskId: ti.task_id,
+        reason: reason.kind === 'trigger_timeout' ? 'trigger_timeout' : 'execution_timeout',
+      });
     });
   }
 }

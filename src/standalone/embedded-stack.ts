@@ -6,11 +6,12 @@
  *   scheduler + worker + triggerer (the Runtime; the triggerer consumes that queue)
  *   webserver (REST API, UI, /metrics)
  *
- * On the local AWS it also makes what the seed DAGs need: the `aws_default` / `aws-sagemaker`
- * connections pointing at it (only where the user has none), the demo bucket with the Iris
- * training set, and the `s3_bucket` / `role` variables (only where unset). `stop()` tears
- * everything down in reverse order. With `stateHome`, the stack records itself in
- * `$DEFERFLOW_HOME/standalone.json` so other CLI invocations find its database.
+ * Assembled by the composition root (src/composition): this file adds only what is standalone's
+ * own — the local AWS event wiring and, on the local AWS, what the seed DAGs need: the
+ * `aws_default` / `aws-sagemaker` connections pointing at it (only where the user has none), the
+ * demo bucket with the Iris training set, and the `s3_bucket` / `role` variables (only where
+ * unset). `stop()` tears everything down in reverse order. With `stateHome`, the stack records
+ * itself in `$DEFERFLOW_HOME/standalone.json` so other CLI invocations find its database.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -18,15 +19,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Runtime } from '../runtime/runtime.ts';
-import { Store } from '../store/store.ts';
-import { resolveMongo, type MongoTarget } from '../store/embedded-mongo.ts';
-import { AwsClientFactory } from '../providers/aws/aws-clients.ts';
+import type { Store } from '../store/store.ts';
+import type { AwsClientFactory } from '../providers/aws/aws-clients.ts';
 import { setupSageMakerEvents, DEFAULT_EVENTS_QUEUE } from '../providers/aws/setup-events.ts';
 import { SqsEventSource } from '../../triggerer/sources/sqs-event-source.ts';
-import { startLocalAws } from '../local-aws/index.ts';
 import type { FaultConfig, LocalAws } from '../local-aws/types.ts';
-import type { RunningWebserver } from '../api/server.ts';
 import type { EventSource } from '../../triggerer/sources/event-source.ts';
+import { CompositionRoot } from '../composition/composition-root.ts';
 import { ensureLocalAwsConnections, LOCAL_AWS_KEYS, type ConnectionOutcome } from './local-aws-connections.ts';
 import { ensureDemoVariables, uploadDemoData } from './demo-data.ts';
 import { removeStackState, writeStackState } from './standalone-state-file.ts';
@@ -105,28 +104,10 @@ export interface EmbeddedStack {
 /** Start everything; on a failure part-way, what had started is stopped again before rethrowing. */
 export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<EmbeddedStack> {
   const log = opts.logger.child({ component: 'standalone' });
-  // Teardown in reverse order of start, whatever got started.
-  const teardown: Array<{ what: string; fn: () => Promise<void> | void }> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const step of teardown.reverse()) {
-      try {
-        await step.fn();
-      } catch (e) {
-        log.warn({ err: e, step: step.what }, 'stop step failed');
-      }
-    }
-    teardown.length = 0;
-  };
-
+  const root = await CompositionRoot.open({ logger: opts.logger, mongoUri: opts.mongoUri });
   try {
-    const mongo: MongoTarget = await resolveMongo(opts.mongoUri);
-    teardown.push({ what: 'mongodb', fn: () => mongo.stop() });
-    const store = await Store.connect({ uri: mongo.uri });
-    teardown.push({ what: 'store', fn: () => store.close() });
-
-    const awsClients = AwsClientFactory.forStore(store);
-    teardown.push({ what: 'aws clients', fn: () => awsClients.destroy() });
-
+    const { store } = root;
+    const { awsClients } = await root.services();
     let localAws: LocalAws | null = null;
     let localAwsDataDir: string | null = null;
     let eventsQueueUrl: string | null = opts.eventsQueueUrl ?? null;
@@ -140,15 +121,7 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
       localAwsDataDir = la.dataDir ?? join(opts.home, 'local-aws');
       const faults: Partial<FaultConfig> = { ...(la.faults ?? {}) };
       if (opts.stageDelayMs !== undefined) faults.stageDelayMs = opts.stageDelayMs;
-      localAws = await startLocalAws({
-        dataDir: localAwsDataDir,
-        port: la.port ?? 0,
-        region: la.region,
-        faults,
-        logger: opts.logger.child({ component: 'local-aws' }),
-      });
-      const running = localAws;
-      teardown.push({ what: 'local aws', fn: () => running.close() });
+      localAws = await root.startLocalAws({ dataDir: localAwsDataDir, port: la.port ?? 0, region: la.region, faults });
 
       // Plain SDK clients straight at the local AWS: the stack's own plumbing must not depend on
       // what the user's connections say.
@@ -156,13 +129,10 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
       const sqs = new SQSClient(sdkConfig);
       const events = new EventBridgeClient(sdkConfig);
       const s3 = new S3Client(sdkConfig);
-      teardown.push({
-        what: 'local aws clients',
-        fn: () => {
-          sqs.destroy();
-          events.destroy();
-          s3.destroy();
-        },
+      root.onStop('local aws clients', () => {
+        sqs.destroy();
+        events.destroy();
+        s3.destroy();
       });
       const wiring = await setupSageMakerEvents({ clients: { sqs: () => sqs, eventBridge: () => events }, queueName: DEFAULT_EVENTS_QUEUE });
       eventsQueueUrl = wiring.queueUrl;
@@ -190,10 +160,8 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
 
     const pollMs = opts.pollMs ?? 250;
     const runtime = await Runtime.create({
-      store,
+      root,
       dagsFolder: opts.dagsFolder,
-      logger: opts.logger,
-      services: { awsClients },
       eventSources,
       components: {
         scheduler: { loopIntervalMs: pollMs },
@@ -207,35 +175,40 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     });
     for (const e of runtime.dagBag.importErrors) log.warn({ file: e.file }, `DAG import error: ${e.message}`);
     await runtime.start();
-    teardown.push({ what: 'runtime', fn: () => runtime.stop() });
 
     let webserverUrl: string | null = null;
     if (opts.webserver !== false) {
       const ws = typeof opts.webserver === 'object' ? opts.webserver : {};
-      const server = await listenWebserver(runtime, store, ws, opts.logger);
+      const server = await root.startWebserver({
+        runtime,
+        dagBag: runtime.dagBag,
+        host: ws.host,
+        port: ws.port,
+        portFallback: ws.portFallback,
+        auth: ws.authToken ? { token: ws.authToken } : undefined,
+      });
       webserverUrl = server.url;
-      teardown.push({ what: 'webserver', fn: () => server.close() });
     }
 
-    const env: Record<string, string> = { MONGODB_URI: mongo.uri, DEFERFLOW_HOME: opts.home };
+    const mongoUri = root.mongo.uri!;
+    const env: Record<string, string> = { MONGODB_URI: mongoUri, DEFERFLOW_HOME: opts.home };
     if (opts.writeState !== false) {
       writeStackState(opts.home, {
-        mongoUri: mongo.uri,
+        mongoUri,
         pid: process.pid,
         startedAt: new Date().toISOString(),
         ...(webserverUrl ? { webserverUrl } : {}),
         ...(localAws ? { localAwsUrl: localAws.url, localAwsDataDir: localAwsDataDir ?? undefined } : {}),
         ...(eventsQueueUrl ? { eventsQueueUrl } : {}),
       });
-      teardown.push({ what: 'state file', fn: () => removeStackState(opts.home) });
+      root.onStop('state file', () => removeStackState(opts.home));
     }
 
-    let stopping: Promise<void> | null = null;
     return {
       runtime,
       store,
-      mongoUri: mongo.uri,
-      mongoEmbedded: mongo.embedded,
+      mongoUri,
+      mongoEmbedded: root.mongo.embedded,
       awsClients,
       localAws,
       localAwsDataDir,
@@ -245,31 +218,10 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
       variablesSet,
       demoDataUri,
       env,
-      stop: () => (stopping ??= stopAll()),
+      stop: () => root.stop(),
     };
   } catch (e) {
-    await stopAll();
+    await root.stop();
     throw e;
-  }
-}
-
-async function listenWebserver(runtime: Runtime, store: Store, ws: EmbeddedWebserverOptions, logger: Logger): Promise<RunningWebserver> {
-  const { startWebserver } = await import('../api/server.ts');
-  const base = {
-    store,
-    bus: runtime.bus,
-    runtime,
-    dagBag: runtime.dagBag,
-    host: ws.host ?? '127.0.0.1',
-    logger: logger.child({ component: 'webserver' }),
-    auth: ws.authToken ? { token: ws.authToken } : undefined,
-  };
-  const port = ws.port ?? 8080;
-  try {
-    return await startWebserver({ ...base, port });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !ws.portFallback || port === 0) throw e;
-    logger.warn({ port }, 'webserver port taken; listening on a free port instead');
-    return startWebserver({ ...base, port: 0 });
   }
 }

@@ -10,6 +10,8 @@ import type { DAG } from '../dag/dag.ts';
 import type { Store } from '../store/store.ts';
 import type { TaskInstanceDoc, XComDoc } from '../store/schema.ts';
 import { TaskLogRepository } from '../store/repositories/task-log-repository.ts';
+import { XComRepository } from '../store/repositories/xcom-repository.ts';
+import { runWithTaskInstances } from '../app/queries/dag-run-queries.ts';
 import { PROCESSING_JOB, TRAINING_JOB, TRANSFORM_JOB, TUNING_JOB, type Description, type SageMakerResource } from '../providers/aws/sagemaker/resources.ts';
 import { maskSecrets } from '../connections/secret-masker.ts';
 import { objectBasePath } from '../local-aws/s3/keys.ts';
@@ -87,10 +89,10 @@ const round = (s: number): number => Math.round(s * 1000) / 1000;
 
 export async function summarizeRun(input: SummaryInput): Promise<RunSummary> {
   const { store, dag, runId } = input;
-  const run = await store.dagRuns.findOne({ dag_id: dag.dagId, run_id: runId });
-  if (!run) throw new Error(`DAG run ${dag.dagId}/${runId} not found`);
-  const tis = await store.taskInstances.find({ dag_id: dag.dagId, run_id: runId }).toArray();
-  const xcoms = await store.xcom.find({ dag_id: dag.dagId, run_id: runId }).toArray();
+  const found = await runWithTaskInstances(store, dag.dagId, runId);
+  if (!found) throw new Error(`DAG run ${dag.dagId}/${runId} not found`);
+  const { run, tis } = found;
+  const xcoms = await new XComRepository(store).listForRun(dag.dagId, runId);
   const order = new Map(dag.topologicalOrder().map((id, i) => [id, i]));
   tis.sort((a, b) => (order.get(a.task_id) ?? 1e9) - (order.get(b.task_id) ?? 1e9));
 

@@ -131,6 +131,12 @@ export interface TaskInstanceDoc {
   trigger_timeout: Date | null;
   /** The payload the trigger fired with (JSON); handed to the resume method as `kwargs.event`. */
   trigger_event: string | null;
+  /**
+   * Why a deferred task was resumed into `__fail__` (set by the same update, null otherwise): the
+   * worker fails the try from this typed reason, as Airflow's TriggerFailureReason, instead of
+   * guessing it from a message.
+   */
+  fail_reason: FailReason | null;
   deferred_at: Date | null;
   resumed_at: Date | null;
   /** start_date + execution_timeout, so any process can enforce it (also while deferred). */
@@ -145,6 +151,15 @@ export interface TaskInstanceDoc {
   /** Incremented by every transition; lets observers order and dedupe changes. */
   version: number;
   updated_at: Date;
+}
+
+/** What ended a deferral in `__fail__`: its trigger's deadline, the task's execution_timeout, or the trigger itself. */
+export const FAIL_REASON_KINDS = ['trigger_timeout', 'execution_timeout', 'trigger_failure'] as const;
+export type FailReasonKind = (typeof FAIL_REASON_KINDS)[number];
+export interface FailReason {
+  kind: FailReasonKind;
+  /** Shown in the task log and as the try's error. */
+  message: string;
 }
 
 export interface TriggerDoc {

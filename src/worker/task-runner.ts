@@ -23,9 +23,10 @@ import { TaskLogSink } from '../log/task-log-sink.ts';
 import { maskSecrets } from '../log/secret-masker.ts';
 import { nextRetryDelayMs, retryJitterKey } from '../scheduler/retry-delay.ts';
 import type { Store } from '../store/store.ts';
-import type { DagRunDoc, TaskInstanceDoc } from '../store/schema.ts';
+import type { DagRunDoc, FailReason, TaskInstanceDoc } from '../store/schema.ts';
 import { dagRunId } from '../store/schema.ts';
 import type { FinishOutcome, TaskInstanceTransitions } from '../store/transitions/task-instance-transitions.ts';
+import { FAIL_METHOD } from '../store/transitions/task-instance-plans.ts';
 import type { TriggerTransitions } from '../store/transitions/trigger-transitions.ts';
 import { XComRepository, XCOM_RETURN_KEY, indexXComs } from '../store/repositories/xcom-repository.ts';
 import { VariableRepository } from '../store/repositories/variable-repository.ts';
@@ -65,8 +66,6 @@ export interface TaskRunnerDeps {
 }
 
 type Outcome = { kind: 'finished'; outcome: FinishOutcome; error?: unknown; value?: unknown } | { kind: 'deferred'; deferred: TaskDeferred };
-
-const FAIL_METHOD = '__fail__';
 
 export class TaskRunner {
   private readonly xcoms: XComRepository;
@@ -238,10 +237,10 @@ export class TaskRunner {
 
     let call: () => unknown;
     if (resuming && ti.next_method === FAIL_METHOD) {
-      const event = parseObject(ti.trigger_event);
-      const msg = typeof event.error === 'string' ? event.error : 'Trigger failed';
+      const reason = failReasonOf(ti);
       call = () => {
-        throw /timeout/i.test(msg) && /execution_timeout/.test(msg) ? new TaskTimeout(msg) : new Error(msg);
+        // The deadline that ended the deferral was the task's own: the try timed out (Airflow's AirflowTaskTimeout).
+        throw reason.kind === 'execution_timeout' ? new TaskTimeout(reason.message) : new Error(reason.message);
       };
     } else if (resuming) {
       const method = (op as unknown as Record<string, unknown>)[ti.next_method!];
@@ -437,4 +436,14 @@ function parseObject(json: string | null): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+/**
+ * Why the task was resumed into `__fail__`: the typed reason stored with the resume. A row written
+ * before reasons were stored carries only the event's message; it counts as a trigger failure.
+ */
+function failReasonOf(ti: TaskInstanceDoc): FailReason {
+  if (ti.fail_reason) return ti.fail_reason;
+  const event = parseObject(ti.trigger_event);
+  return { kind: 'trigger_failure', message: typeof event.error === 'string' ? event.error : 'Trigger failed' };
 }

@@ -4,7 +4,7 @@
  * as in Airflow ("Ordering with 'x' is disallowed or the attribute does not exist on the model").
  */
 import { z } from 'zod';
-import type { Sort } from 'mongodb';
+import type { SortOrder } from '../../app/queries/page.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 
 export const MAX_PAGE_LIMIT = 100;
@@ -19,7 +19,7 @@ export const paginationQuery = {
  * Mongo sort for `order_by`. `fields` maps API attribute → document field. A stable tiebreak on
  * `_id` keeps pages from overlapping when the sort key has ties.
  */
-export function sortFor(orderBy: string | undefined, fields: Record<string, string>, fallback: string): Sort {
+export function sortFor(orderBy: string | undefined, fields: Record<string, string>, fallback: string): SortOrder {
   const raw = orderBy ?? fallback;
   const desc = raw.startsWith('-');
   const name = desc ? raw.slice(1) : raw;

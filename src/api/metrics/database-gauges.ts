@@ -7,19 +7,13 @@
  */
 import { Gauge, Registry } from 'prom-client';
 import type { Store } from '../../store/store.ts';
-import type { JobType } from '../../store/schema.ts';
+import { countByState, liveJobCounts, liveJobs } from '../../app/queries/process-queries.ts';
 
 /** A job whose heartbeat is older than this is dead for the gauges (Airflow's 30 s threshold). */
 const ALIVE_MS = 30_000;
 
 export function databaseGauges(store: Store): Registry {
   const registry = new Registry();
-  const byState = async (col: 'taskInstances' | 'dagRuns'): Promise<Array<{ state: string; n: number }>> => {
-    const rows = await store[col].aggregate<{ _id: string | null; n: number }>([{ $group: { _id: '$state', n: { $sum: 1 } } }]).toArray();
-    return rows.map((r) => ({ state: r._id ?? 'none', n: r.n }));
-  };
-  const liveJobs = async (type: JobType) =>
-    store.jobs.find({ job_type: type, state: 'running', latest_heartbeat: { $gte: new Date(Date.now() - ALIVE_MS) } }).toArray();
 
   new Gauge({
     name: 'deferflow_db_task_instances',
@@ -28,7 +22,7 @@ export function databaseGauges(store: Store): Registry {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const r of await byState('taskInstances')) this.set({ state: r.state }, r.n);
+      for (const r of await countByState(store, 'taskInstances')) this.set({ state: r.state }, r.n);
     },
   });
   new Gauge({
@@ -38,7 +32,7 @@ export function databaseGauges(store: Store): Registry {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const r of await byState('dagRuns')) this.set({ state: r.state }, r.n);
+      for (const r of await countByState(store, 'dagRuns')) this.set({ state: r.state }, r.n);
     },
   });
   new Gauge({
@@ -47,7 +41,7 @@ export function databaseGauges(store: Store): Registry {
     labelNames: ['kind'],
     registers: [registry],
     async collect() {
-      const workers = await liveJobs('WorkerJob');
+      const workers = await liveJobs(store, 'WorkerJob', ALIVE_MS);
       const used = workers.reduce((s, w) => s + (w.load ?? 0), 0);
       const capacity = workers.reduce((s, w) => s + (w.capacity ?? 0), 0);
       this.set({ kind: 'used' }, used);
@@ -60,14 +54,9 @@ export function databaseGauges(store: Store): Registry {
     labelNames: ['job_type'],
     registers: [registry],
     async collect() {
-      const rows = await store.jobs
-        .aggregate<{ _id: string; n: number }>([
-          { $match: { state: 'running', latest_heartbeat: { $gte: new Date(Date.now() - ALIVE_MS) } } },
-          { $group: { _id: '$job_type', n: { $sum: 1 } } },
-        ])
-        .toArray();
+      const rows = await liveJobCounts(store, ALIVE_MS);
       this.reset();
-      for (const r of rows) this.set({ job_type: r._id }, r.n);
+      for (const r of rows) this.set({ job_type: r.jobType }, r.n);
     },
   });
   return registry;

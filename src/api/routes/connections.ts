@@ -9,6 +9,7 @@ import type { Connection, ConnectionInput } from '../../connections/connection.t
 import { maskConnection, type ConnectionRepository } from '../../connections/connection-repository.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import { paginationQuery, sortFor, csvList } from '../http/pagination.ts';
+import { pageConnectionIds } from '../../app/queries/connection-queries.ts';
 import type { ApiContext } from '../api-context.ts';
 
 const IdParams = z.object({ connection_id: z.string().min(1) });
@@ -59,16 +60,8 @@ export function connectionRoutes(app: FastifyInstance, ctx: ApiContext, repo: ()
     async (req) => {
       const q = req.query as { limit: number; offset: number; order_by?: string };
       const sort = sortFor(q.order_by, { connection_id: '_id', conn_type: 'conn_type' }, 'connection_id');
-      const [docs, total] = await Promise.all([
-        ctx.store.connections
-          .find({}, { projection: { _id: 1 } })
-          .sort(sort)
-          .skip(q.offset)
-          .limit(q.limit)
-          .toArray(),
-        ctx.store.connections.countDocuments({}),
-      ]);
-      const conns = await Promise.all(docs.map((d) => repo().get(d._id)));
+      const { ids, total } = await pageConnectionIds(ctx.store, { sort, offset: q.offset, limit: q.limit });
+      const conns = await Promise.all(ids.map((id) => repo().get(id)));
       return { connections: conns.map(apiConnection), total_entries: total };
     },
   );

@@ -1,22 +1,20 @@
 /**
- * /api/v1/dags/{dag_id}/dagRuns — list (dag_id `~` = every DAG), get, trigger (manual run through
- * DagRunTransitions.create), set state, clear, delete.
+ * /api/v1/dags/{dag_id}/dagRuns — list (dag_id `~` = every DAG), get, trigger, set state, clear,
+ * delete: each a use-case of src/app.
  */
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import type { Filter } from 'mongodb';
-import { dagRunId, FINISHED_TI_STATES, type DagRunDoc, type TaskInstanceDoc } from '../../store/schema.ts';
-import { manualDataInterval } from '../../scheduler/timetable.ts';
-import { isoUtc } from '../../util/time-format.ts';
-import { DeferflowError } from '../../errors/deferflow-error.ts';
+import { listDagRuns } from '../../app/queries/dag-run-queries.ts';
+import { triggerDagRun, RUN_ID_PATTERN } from '../../app/use-cases/trigger-dag-run.ts';
+import { clearTaskInstances, FAILED_STATES, selectTaskInstancesToClear } from '../../app/use-cases/clear-task-instances.ts';
+import { setDagRunState } from '../../app/use-cases/set-dag-run-state.ts';
+import { deleteDagRun } from '../../app/use-cases/delete-dag-run.ts';
 import type { ApiContext } from '../api-context.ts';
 import { apiDagRun, apiTaskInstance } from '../serializers.ts';
 import { csvList, isoDate, paginationQuery, sortFor } from '../http/pagination.ts';
-import { clearTaskInstances, markTaskInstances } from '../task-instance-actions.ts';
 
 const DagParams = z.object({ dag_id: z.string().min(1) });
 const RunParams = z.object({ dag_id: z.string().min(1), dag_run_id: z.string().min(1) });
-const RUN_ID_RE = /^[A-Za-z0-9_.:+\-~]{1,250}$/;
 
 const ListQuery = z.object({
   ...paginationQuery,
@@ -46,7 +44,7 @@ const ORDER = {
 
 const TriggerBody = z
   .object({
-    dag_run_id: z.string().regex(RUN_ID_RE, "use 1-250 letters, digits or '_.:+-~'").nullish(),
+    dag_run_id: z.string().regex(RUN_ID_PATTERN, "use 1-250 letters, digits or '_.:+-~'").nullish(),
     logical_date: z.iso.datetime({ offset: true }).nullish(),
     execution_date: z.iso.datetime({ offset: true }).nullish(),
     conf: z.record(z.string(), z.unknown()).nullish(),
@@ -60,11 +58,6 @@ const ClearBody = z
   .strict()
   .default({ dry_run: true, only_failed: false });
 
-function range(filter: Record<string, unknown>, field: string, gte?: Date, lte?: Date): void {
-  if (!gte && !lte) return;
-  filter[field] = { ...(gte ? { $gte: gte } : {}), ...(lte ? { $lte: lte } : {}) };
-}
-
 export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get(
     '/api/v1/dags/:dag_id/dagRuns',
@@ -72,23 +65,21 @@ export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const { dag_id } = req.params as z.infer<typeof DagParams>;
       const q = req.query as z.infer<typeof ListQuery>;
-      const filter: Record<string, unknown> = {};
-      if (dag_id !== '~') {
-        await ctx.requireDag(dag_id);
-        filter.dag_id = dag_id;
-      }
-      if (q.state?.length) filter.state = { $in: q.state };
-      range(filter, 'logical_date', q.logical_date_gte ?? q.execution_date_gte, q.logical_date_lte ?? q.execution_date_lte);
-      range(filter, 'start_date', q.start_date_gte, q.start_date_lte);
-      range(filter, 'end_date', q.end_date_gte, q.end_date_lte);
-      range(filter, 'updated_at', q.updated_at_gte, q.updated_at_lte);
-      const f = filter as Filter<DagRunDoc>;
+      if (dag_id !== '~') await ctx.requireDag(dag_id);
       const sort = sortFor(q.order_by, ORDER, 'logical_date');
-      const [docs, total] = await Promise.all([
-        ctx.store.dagRuns.find(f).sort(sort).skip(q.offset).limit(q.limit).toArray(),
-        ctx.store.dagRuns.countDocuments(f),
-      ]);
-      return { dag_runs: docs.map(apiDagRun), total_entries: total };
+      const page = await listDagRuns(
+        ctx.store,
+        {
+          dagId: dag_id === '~' ? undefined : dag_id,
+          states: q.state,
+          logicalDate: { gte: q.logical_date_gte ?? q.execution_date_gte, lte: q.logical_date_lte ?? q.execution_date_lte },
+          startDate: { gte: q.start_date_gte, lte: q.start_date_lte },
+          endDate: { gte: q.end_date_gte, lte: q.end_date_lte },
+          updatedAt: { gte: q.updated_at_gte, lte: q.updated_at_lte },
+        },
+        { sort, offset: q.offset, limit: q.limit },
+      );
+      return { dag_runs: page.items.map(apiDagRun), total_entries: page.total };
     },
   );
 
@@ -103,18 +94,14 @@ export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const { dag_id } = req.params as z.infer<typeof DagParams>;
       const body = req.body as z.infer<typeof TriggerBody>;
-      const dag = await ctx.requireDag(dag_id);
+      const storedDag = await ctx.requireDag(dag_id);
       const given = body.logical_date ?? body.execution_date;
-      const logicalDate = given ? new Date(given) : new Date();
-      const runId = body.dag_run_id ?? `manual__${isoUtc(logicalDate)}`;
-      const run = await ctx.runs.create({
+      const run = await triggerDagRun(ctx.app, {
         dagId: dag_id,
-        runId,
-        runType: 'manual',
-        logicalDate,
-        dataInterval: manualDataInterval(dag.schedule, logicalDate),
+        storedDag,
+        logicalDate: given ? new Date(given) : undefined,
+        runId: body.dag_run_id ?? undefined,
         conf: body.conf ?? {},
-        externalTrigger: true,
         note: body.note ?? null,
       });
       return apiDagRun(run);
@@ -128,21 +115,7 @@ export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { dag_id, dag_run_id } = req.params as z.infer<typeof RunParams>;
       const { state } = req.body as z.infer<typeof PatchBody>;
       const run = await ctx.requireRun(dag_id, dag_run_id);
-      // Airflow's set_dag_run_state_to_success/failed: settle the unfinished task instances first.
-      const unfinished = await ctx.store.taskInstances.find({ dag_id, run_id: dag_run_id, state: { $nin: [...FINISHED_TI_STATES] } }).toArray();
-      if (state === 'success') await markTaskInstances(ctx, unfinished, 'success');
-      if (state === 'failed') {
-        const started = unfinished.filter((t) => t.state === 'running' || t.state === 'deferred' || t.state === 'up_for_reschedule');
-        await markTaskInstances(ctx, started, 'failed');
-        await markTaskInstances(
-          ctx,
-          unfinished.filter((t) => !started.includes(t)),
-          'skipped',
-        );
-      }
-      const updated = await ctx.runs.markState(run._id, state);
-      if (!updated) throw new DeferflowError('STATE_CONFLICT', `DAG run '${dag_run_id}' changed while being set to ${state}; retry`);
-      return apiDagRun(updated);
+      return apiDagRun(await setDagRunState(ctx.app, run, state));
     },
   );
 
@@ -153,12 +126,15 @@ export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { dag_id, dag_run_id } = req.params as z.infer<typeof RunParams>;
       const body = req.body as z.infer<typeof ClearBody>;
       const run = await ctx.requireRun(dag_id, dag_run_id);
-      const filter: Filter<TaskInstanceDoc> = { dag_id, run_id: dag_run_id, ...(body.only_failed ? { state: { $in: ['failed', 'upstream_failed'] } } : {}) };
-      const tis = await ctx.store.taskInstances.find(filter).sort({ task_id: 1 }).toArray();
+      const { dag, tis } = await selectTaskInstancesToClear(ctx.app, {
+        dagId: dag_id,
+        runId: dag_run_id,
+        states: body.only_failed ? FAILED_STATES : undefined,
+      });
       if (body.dry_run) return { task_instances: tis.map((t) => apiTaskInstance(t)), total_entries: tis.length };
-      const dag = await ctx.store.dags.findOne({ _id: dag_id });
-      await clearTaskInstances(ctx, dag, tis, { resetDagRuns: false });
-      const requeued = await ctx.runs.requeue(run._id);
+      await clearTaskInstances(ctx.app, dag, tis, { resetDagRuns: false });
+      // The run is requeued even when nothing was cleared: clearing a run restarts it.
+      const requeued = await ctx.app.runs.requeue(run._id);
       return apiDagRun(requeued ?? run);
     },
   );
@@ -168,18 +144,7 @@ export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { schema: { params: RunParams, tags: ['DAGRun'], summary: 'Delete a DAG run and its task instances' } },
     async (req, reply) => {
       const { dag_id, dag_run_id } = req.params as z.infer<typeof RunParams>;
-      const run = await ctx.requireRun(dag_id, dag_run_id);
-      // Deleting is not a state change: rows go away. Triggers first, so no triggerer resumes a
-      // task that is being deleted; then the task rows, their XComs and logs, then the run.
-      const tis = await ctx.store.taskInstances.find({ dag_id, run_id: dag_run_id }).toArray();
-      for (const t of tis) if (t.trigger_id) await ctx.triggers.delete(t.trigger_id);
-      await ctx.store.triggers.deleteMany({ dag_id, run_id: dag_run_id });
-      await Promise.all([
-        ctx.store.taskInstances.deleteMany({ dag_id, run_id: dag_run_id }),
-        ctx.store.xcom.deleteMany({ dag_id, run_id: dag_run_id }),
-        ctx.store.taskLogs.deleteMany({ dag_id, run_id: dag_run_id }),
-      ]);
-      await ctx.store.dagRuns.deleteOne({ _id: dagRunId(run.dag_id, run.run_id) });
+      await deleteDagRun(ctx.app, await ctx.requireRun(dag_id, dag_run_id));
       return reply.code(204).send();
     },
   );

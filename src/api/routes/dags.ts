@@ -1,8 +1,8 @@
 /** /api/v1/dags — list, get, pause/unpause; /dags/{dag_id}/tasks — the task list of a DAG. */
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import type { Filter } from 'mongodb';
-import type { DagDoc } from '../../store/schema.ts';
+import { listDags } from '../../app/queries/dag-queries.ts';
+import { setDagPaused } from '../../app/use-cases/pause-dag.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import type { ApiContext } from '../api-context.ts';
@@ -22,24 +22,16 @@ const PatchQuery = z.object({ update_mask: csvList });
 const PatchBody = z.object({ is_paused: z.boolean() }).strict();
 const ORDER = { dag_id: 'dag_id', last_parsed_time: 'last_parsed_time', next_dagrun: 'next_dagrun', fileloc: 'fileloc', is_paused: 'is_paused' };
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 export function dagRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/dags', { schema: { querystring: ListQuery, tags: ['DAG'], summary: 'List DAGs' } }, async (req) => {
     const q = req.query as z.infer<typeof ListQuery>;
-    const filter: Filter<DagDoc> = {};
-    if (q.only_active) filter.is_active = true;
-    if (q.paused !== undefined) filter.is_paused = q.paused;
-    if (q.tags?.length) filter.tags = { $in: q.tags };
-    if (q.dag_id_pattern) filter.dag_id = { $regex: escapeRegex(q.dag_id_pattern), $options: 'i' };
     const sort = sortFor(q.order_by, ORDER, 'dag_id');
-    const [docs, total] = await Promise.all([
-      ctx.store.dags.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
-      ctx.store.dags.countDocuments(filter),
-    ]);
-    return { dags: docs.map(apiDag), total_entries: total };
+    const page = await listDags(
+      ctx.store,
+      { activeOnly: q.only_active, paused: q.paused, tags: q.tags, idContains: q.dag_id_pattern },
+      { sort, offset: q.offset, limit: q.limit },
+    );
+    return { dags: page.items.map(apiDag), total_entries: page.total };
   });
 
   app.get('/api/v1/dags/:dag_id', { schema: { params: DagParams, tags: ['DAG'], summary: 'Get a DAG' } }, async (req) => {
@@ -53,8 +45,7 @@ export function dagRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const { dag_id } = req.params as z.infer<typeof DagParams>;
       const body = req.body as z.infer<typeof PatchBody>;
-      // is_paused is configuration, not a run/task state: a plain single-document update.
-      const doc = await ctx.store.dags.findOneAndUpdate({ _id: dag_id }, { $set: { is_paused: body.is_paused } }, { returnDocument: 'after' });
+      const doc = await setDagPaused(ctx.app, dag_id, body.is_paused);
       if (!doc) throw new NotFoundError('DAG_NOT_FOUND', `DAG with dag_id: '${dag_id}' not found`);
       return apiDag(doc);
     },

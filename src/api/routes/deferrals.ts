@@ -8,7 +8,8 @@
  */
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import type { JobDoc, TaskInstanceDoc, TriggerDoc } from '../../store/schema.ts';
+import type { JobDoc, TriggerDoc } from '../../store/schema.ts';
+import { deferralCounts, listDeferred, triggersAndOwners } from '../../app/queries/deferral-queries.ts';
 import type { ApiContext } from '../api-context.ts';
 import { paginationQuery, sortFor } from '../http/pagination.ts';
 import { counterSum, findMetric, histogramQuantiles } from '../metrics/registry-readings.ts';
@@ -76,18 +77,13 @@ export function deferralRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/deferrals', { schema: { querystring: Query, tags: ['Deferral'], summary: 'Deferred task instances and deferral totals' } }, async (req) => {
     const q = req.query as z.infer<typeof Query>;
     const now = Date.now();
-    const filter = { state: 'deferred' as const, ...(q.dag_id ? { dag_id: q.dag_id } : {}) };
     const sort = sortFor(q.order_by, ORDER, 'deferred_at');
-    const [tis, total, totals] = await Promise.all([
-      ctx.store.taskInstances.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
-      ctx.store.taskInstances.countDocuments(filter),
-      totalsOnce(),
-    ]);
+    const [page, totals] = await Promise.all([listDeferred(ctx.store, { dagId: q.dag_id }, { sort, offset: q.offset, limit: q.limit }), totalsOnce()]);
+    const tis = page.items;
+    const total = page.total;
     const triggerIds = tis.map((t) => t.trigger_id).filter((x): x is string => Boolean(x));
-    const triggers = (triggerIds.length ? await ctx.store.triggers.find({ _id: { $in: triggerIds } }).toArray() : []) as TriggerWithStatus[];
+    const { triggers, owners: jobs } = await triggersAndOwners<TriggerWithStatus>(ctx.store, triggerIds);
     const trigById = new Map(triggers.map((t) => [t._id, t]));
-    const jobIds = [...new Set(triggers.map((t) => t.triggerer_id).filter((x): x is string => Boolean(x)))];
-    const jobs = jobIds.length ? await ctx.store.jobs.find({ _id: { $in: jobIds } }).toArray() : [];
     const jobById = new Map(jobs.map((j) => [j._id, j]));
 
     const deferrals: ApiDeferral[] = tis.map((ti) => {
@@ -121,20 +117,13 @@ export function deferralRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
 async function computeTotals(ctx: ApiContext): Promise<DeferralTotals> {
   const now = Date.now();
-  const [savedRows, ongoing, unclaimed, liveTriggerers, latencyMs, recoveredCount] = await Promise.all([
-    ctx.store.taskInstances.aggregate<{ _id: null; ms: number }>([{ $group: { _id: null, ms: { $sum: '$deferred_ms' } } }]).toArray(),
-    // Running deferrals count too: their slot is free right now. Only deferred_at is needed.
-    ctx.store.taskInstances.find({ state: 'deferred' }, { projection: { deferred_at: 1 } }).toArray() as Promise<Array<Pick<TaskInstanceDoc, 'deferred_at'>>>,
-    ctx.store.triggers.countDocuments({ triggerer_id: null }),
-    ctx.store.jobs.countDocuments({ job_type: 'TriggererJob', state: 'running', latest_heartbeat: { $gte: new Date(now - HEALTH_THRESHOLD_MS) } }),
-    latency(ctx),
-    recovered(ctx),
-  ]);
-  const finishedMs = savedRows[0]?.ms ?? 0;
-  const ongoingMs = ongoing.reduce((s, t) => s + (t.deferred_at ? Math.max(0, now - t.deferred_at.getTime()) : 0), 0);
+  const [counts, latencyMs, recoveredCount] = await Promise.all([deferralCounts(ctx.store, HEALTH_THRESHOLD_MS, now), latency(ctx), recovered(ctx)]);
+  const finishedMs = counts.finishedDeferredMs;
+  const ongoingMs = counts.ongoingSince.reduce((s, at) => s + (at ? Math.max(0, now - at.getTime()) : 0), 0);
+  const liveTriggerers = counts.liveTriggerers;
   return {
-    deferred_now: ongoing.length,
-    unclaimed_triggers: unclaimed,
+    deferred_now: counts.ongoingSince.length,
+    unclaimed_triggers: counts.unclaimedTriggers,
     worker_slot_seconds_saved: Math.round(finishedMs + ongoingMs) / 1000,
     worker_slot_seconds_saved_finished: Math.round(finishedMs) / 1000,
     event_to_resume_latency_ms: latencyMs,

@@ -6,23 +6,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { JobType } from '../../store/schema.ts';
 import type { ApiContext } from '../api-context.ts';
+import { databaseReachable, latestHeartbeat } from '../../app/queries/process-queries.ts';
 
 /** Airflow's scheduler_health_check_threshold / triggerer_health_check_threshold default. */
 export const HEALTH_THRESHOLD_MS = 30_000;
 
 export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/health', { schema: { tags: ['Monitoring'], summary: 'Health of the metadatabase, scheduler, triggerer and workers' } }, async () => {
-    let metadatabase: 'healthy' | 'unhealthy' = 'healthy';
-    try {
-      await ctx.store.db.command({ ping: 1 });
-    } catch {
-      metadatabase = 'unhealthy';
-    }
-    const latest = async (type: JobType): Promise<Date | null> => {
-      if (metadatabase === 'unhealthy') return null;
-      const job = await ctx.store.jobs.find({ job_type: type, state: 'running' }).sort({ latest_heartbeat: -1 }).limit(1).next();
-      return job?.latest_heartbeat ?? null;
-    };
+    const metadatabase: 'healthy' | 'unhealthy' = (await databaseReachable(ctx.store)) ? 'healthy' : 'unhealthy';
+    const latest = async (type: JobType): Promise<Date | null> => (metadatabase === 'unhealthy' ? null : latestHeartbeat(ctx.store, type));
     const [scheduler, triggerer, worker] = await Promise.all([latest('SchedulerJob'), latest('TriggererJob'), latest('WorkerJob')]);
     const status = (d: Date | null, neverIs: 'unhealthy' | null) => (d ? (Date.now() - d.getTime() <= HEALTH_THRESHOLD_MS ? 'healthy' : 'unhealthy') : neverIs);
     return {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors/not-found-error.ts';
+import { getImportError, listImportErrors } from '../../app/queries/import-error-queries.ts';
 import type { ApiContext } from '../api-context.ts';
 import { apiImportError } from '../serializers.ts';
 import { paginationQuery, sortFor } from '../http/pagination.ts';
@@ -10,11 +11,8 @@ export function importErrorRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/importErrors', { schema: { querystring: z.object(paginationQuery), tags: ['ImportError'], summary: 'List import errors' } }, async (req) => {
     const q = req.query as { limit: number; offset: number; order_by?: string };
     const sort = sortFor(q.order_by, { import_error_id: '_id', filename: 'filename', timestamp: 'timestamp' }, 'filename');
-    const [docs, total] = await Promise.all([
-      ctx.store.importErrors.find({}).sort(sort).skip(q.offset).limit(q.limit).toArray(),
-      ctx.store.importErrors.countDocuments({}),
-    ]);
-    return { import_errors: docs.map(apiImportError), total_entries: total };
+    const page = await listImportErrors(ctx.store, { sort, offset: q.offset, limit: q.limit });
+    return { import_errors: page.items.map(apiImportError), total_entries: page.total };
   });
 
   app.get(
@@ -22,7 +20,7 @@ export function importErrorRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { schema: { params: z.object({ import_error_id: z.string().min(1) }), tags: ['ImportError'], summary: 'Get an import error' } },
     async (req) => {
       const { import_error_id } = req.params as { import_error_id: string };
-      const doc = await ctx.store.importErrors.findOne({ _id: import_error_id });
+      const doc = await getImportError(ctx.store, import_error_id);
       if (!doc) throw new NotFoundError('NOT_FOUND', `Import error '${import_error_id}' not found`);
       return apiImportError(doc);
     },

@@ -4,11 +4,14 @@
  */
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import type { Filter } from 'mongodb';
-import type { TaskInstanceDoc } from '../../store/schema.ts';
+import type { TaskInstanceState } from '../../store/schema.ts';
+import { clearTaskInstances, FAILED_STATES, selectTaskInstancesToClear } from '../../app/use-cases/clear-task-instances.ts';
+import { markTaskInstances, selectTaskInstancesToMark } from '../../app/use-cases/mark-task-instances.ts';
 import type { ApiContext } from '../api-context.ts';
 import { tiReference } from '../serializers.ts';
-import { clearTaskInstances, markTaskInstances, relatives } from '../task-instance-actions.ts';
+
+/** The API's only_running: a deferred task is running from the user's point of view (the CLI's --only-running takes `running` alone). */
+const RUNNING_STATES: TaskInstanceState[] = ['running', 'deferred'];
 
 const DagParams = z.object({ dag_id: z.string().min(1) });
 const ClearBody = z
@@ -45,24 +48,21 @@ export function taskInstanceBulkRoutes(app: FastifyInstance, ctx: ApiContext): v
     async (req) => {
       const { dag_id } = req.params as z.infer<typeof DagParams>;
       const b = req.body as z.infer<typeof ClearBody>;
-      const dag = await ctx.requireDag(dag_id);
-      const filter: Filter<TaskInstanceDoc> = { dag_id };
-      if (b.dag_run_id) {
-        await ctx.requireRun(dag_id, b.dag_run_id);
-        filter.run_id = b.dag_run_id;
-      }
-      if (b.task_ids) {
-        const ids = new Set(b.task_ids);
-        if (b.include_downstream) for (const t of relatives(dag, b.task_ids, 'downstream')) ids.add(t);
-        if (b.include_upstream) for (const t of relatives(dag, b.task_ids, 'upstream')) ids.add(t);
-        filter.task_id = { $in: [...ids] };
-      }
-      if (b.start_date || b.end_date)
-        filter.logical_date = { ...(b.start_date ? { $gte: new Date(b.start_date) } : {}), ...(b.end_date ? { $lte: new Date(b.end_date) } : {}) };
-      if (b.only_failed) filter.state = { $in: ['failed', 'upstream_failed'] };
-      if (b.only_running) filter.state = { $in: ['running', 'deferred'] };
-      const tis = await ctx.store.taskInstances.find(filter).sort({ run_id: 1, task_id: 1 }).toArray();
-      const affected = b.dry_run ? tis : await clearTaskInstances(ctx, dag, tis, { resetDagRuns: b.reset_dag_runs });
+      const storedDag = await ctx.requireDag(dag_id);
+      if (b.dag_run_id) await ctx.requireRun(dag_id, b.dag_run_id);
+      const { dag, tis } = await selectTaskInstancesToClear(ctx.app, {
+        dagId: dag_id,
+        storedDag,
+        runId: b.dag_run_id,
+        taskIds: b.task_ids,
+        includeUpstream: b.include_upstream,
+        includeDownstream: b.include_downstream,
+        logicalDate: { gte: b.start_date ? new Date(b.start_date) : undefined, lte: b.end_date ? new Date(b.end_date) : undefined },
+        // only_running wins over only_failed, as before
+        states: b.only_running ? RUNNING_STATES : b.only_failed ? FAILED_STATES : undefined,
+        orderBy: 'run_id',
+      });
+      const affected = b.dry_run ? tis : await clearTaskInstances(ctx.app, dag, tis, { resetDagRuns: b.reset_dag_runs });
       return { task_instances: affected.map(tiReference) };
     },
   );
@@ -75,20 +75,18 @@ export function taskInstanceBulkRoutes(app: FastifyInstance, ctx: ApiContext): v
       const b = req.body as z.infer<typeof SetStateBody>;
       const dag = await ctx.requireDag(dag_id);
       await ctx.requireTi(dag_id, b.dag_run_id, b.task_id);
-      const ids = new Set([b.task_id]);
-      if (b.include_downstream) for (const t of relatives(dag, [b.task_id], 'downstream')) ids.add(t);
-      if (b.include_upstream) for (const t of relatives(dag, [b.task_id], 'upstream')) ids.add(t);
-      const runFilter = b.include_future || b.include_past ? await runsAround(ctx, dag_id, b.dag_run_id, b.include_past, b.include_future) : [b.dag_run_id];
-      const tis = await ctx.store.taskInstances.find({ dag_id, run_id: { $in: runFilter }, task_id: { $in: [...ids] }, state: { $ne: b.new_state } }).toArray();
-      const affected = b.dry_run ? tis : await markTaskInstances(ctx, tis, b.new_state);
+      const tis = await selectTaskInstancesToMark(ctx.app, {
+        dag,
+        runId: b.dag_run_id,
+        taskId: b.task_id,
+        newState: b.new_state,
+        includeUpstream: b.include_upstream,
+        includeDownstream: b.include_downstream,
+        includePast: b.include_past,
+        includeFuture: b.include_future,
+      });
+      const affected = b.dry_run ? tis : await markTaskInstances(ctx.app, tis, b.new_state);
       return { task_instances: affected.map(tiReference) };
     },
   );
-}
-
-async function runsAround(ctx: ApiContext, dagId: string, runId: string, past: boolean, future: boolean): Promise<string[]> {
-  const run = await ctx.requireRun(dagId, runId);
-  const cond = past && future ? {} : past ? { logical_date: { $lte: run.logical_date } } : { logical_date: { $gte: run.logical_date } };
-  const runs = await ctx.store.dagRuns.find({ dag_id: dagId, ...cond }, { projection: { run_id: 1 } }).toArray();
-  return runs.map((r) => r.run_id);
 }

@@ -4,13 +4,13 @@
  */
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import type { Filter } from 'mongodb';
-import { TASK_INSTANCE_STATES, type TaskInstanceDoc } from '../../store/schema.ts';
+import { TASK_INSTANCE_STATES, type TaskInstanceState } from '../../store/schema.ts';
+import { listTaskInstances } from '../../app/queries/task-instance-queries.ts';
+import { markTaskInstances } from '../../app/use-cases/mark-task-instances.ts';
 import type { ApiContext } from '../api-context.ts';
 import { tiReference } from '../serializers.ts';
 import { withTriggers } from '../task-instance-loader.ts';
 import { csvList, isoDate, paginationQuery, sortFor } from '../http/pagination.ts';
-import { markTaskInstances } from '../task-instance-actions.ts';
 
 const RunParams = z.object({ dag_id: z.string().min(1), dag_run_id: z.string().min(1) });
 const TiParams = RunParams.extend({ task_id: z.string().min(1) });
@@ -47,24 +47,24 @@ export function taskInstanceRoutes(app: FastifyInstance, ctx: ApiContext): void 
     async (req) => {
       const { dag_id, dag_run_id } = req.params as z.infer<typeof RunParams>;
       const q = req.query as z.infer<typeof ListQuery>;
-      const filter: Filter<TaskInstanceDoc> = {};
-      if (dag_id !== '~') filter.dag_id = dag_id;
       if (dag_run_id !== '~') {
         if (dag_id !== '~') await ctx.requireRun(dag_id, dag_run_id);
-        filter.run_id = dag_run_id;
       } else if (dag_id !== '~') await ctx.requireDag(dag_id);
-      if (q.state?.length) filter.state = { $in: q.state.map((s) => (s === 'none' ? null : s)) as TaskInstanceDoc['state'][] };
-      if (q.queue?.length) filter.queue = { $in: q.queue };
-      if (q.task_ids?.length) filter.task_id = { $in: q.task_ids };
-      if (q.updated_at_gte) filter.updated_at = { $gte: q.updated_at_gte };
-      if (q.start_date_gte || q.start_date_lte)
-        filter.start_date = { ...(q.start_date_gte ? { $gte: q.start_date_gte } : {}), ...(q.start_date_lte ? { $lte: q.start_date_lte } : {}) };
       const sort = sortFor(q.order_by, ORDER, 'task_id');
-      const [docs, total] = await Promise.all([
-        ctx.store.taskInstances.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
-        ctx.store.taskInstances.countDocuments(filter),
-      ]);
-      return { task_instances: await withTriggers(ctx.store, docs), total_entries: total };
+      const page = await listTaskInstances(
+        ctx.store,
+        {
+          dagId: dag_id === '~' ? undefined : dag_id,
+          runId: dag_run_id === '~' ? undefined : dag_run_id,
+          states: q.state?.length ? q.state.map((s) => (s === 'none' ? null : s) as TaskInstanceState) : undefined,
+          queues: q.queue,
+          taskIds: q.task_ids?.length ? q.task_ids : undefined,
+          updatedAt: { gte: q.updated_at_gte },
+          startDate: { gte: q.start_date_gte, lte: q.start_date_lte },
+        },
+        { sort, offset: q.offset, limit: q.limit },
+      );
+      return { task_instances: await withTriggers(ctx.store, page.items), total_entries: page.total };
     },
   );
 
@@ -86,7 +86,7 @@ export function taskInstanceRoutes(app: FastifyInstance, ctx: ApiContext): void 
       const body = req.body as z.infer<typeof PatchBody>;
       const ti = await ctx.requireTi(dag_id, dag_run_id, task_id);
       if (body.dry_run) return tiReference(ti);
-      await markTaskInstances(ctx, [ti], body.new_state);
+      await markTaskInstances(ctx.app, [ti], body.new_state);
       return tiReference(ti);
     },
   );

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { taskInstanceId, type TaskLogDoc } from '../../store/schema.ts';
+import { TaskLogRepository } from '../../store/repositories/task-log-repository.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import type { ApiContext } from '../api-context.ts';
 
@@ -52,11 +53,10 @@ export function taskLogRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const q = req.query as z.infer<typeof Query>;
       const ti = await ctx.requireTi(p.dag_id, p.dag_run_id, p.task_id, q.map_index);
       const after = decodeToken(q.token);
-      const lines = await ctx.store.taskLogs
-        .find({ ti_id: taskInstanceId(p.dag_id, p.dag_run_id, p.task_id, q.map_index), try_number: p.task_try_number, seq: { $gt: after } })
-        .sort({ seq: 1 })
-        .limit(q.limit)
-        .toArray();
+      const lines = await new TaskLogRepository(ctx.store).read(taskInstanceId(p.dag_id, p.dag_run_id, p.task_id, q.map_index), p.task_try_number, {
+        afterSeq: after,
+        limit: q.limit,
+      });
       const last = lines.length ? lines[lines.length - 1]!.seq : after;
       const content = lines.map(formatLogLine).join('\n');
       const token = encodeToken(last);

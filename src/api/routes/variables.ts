@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
+import { getVariable, listVariables } from '../../app/queries/variable-queries.ts';
+import { VariableRepository } from '../../store/repositories/variable-repository.ts';
 import type { ApiContext } from '../api-context.ts';
 import { apiVariable } from '../serializers.ts';
 import { csvList, paginationQuery, sortFor } from '../http/pagination.ts';
@@ -15,27 +17,25 @@ const Body = z
 const PatchBody = z.object({ key: z.string().optional(), value: z.string().optional(), description: z.string().nullish() }).strict();
 
 export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const col = ctx.store.variables;
+  const repo = new VariableRepository(ctx.store);
 
   app.get('/api/v1/variables', { schema: { querystring: z.object(paginationQuery), tags: ['Variable'], summary: 'List variables' } }, async (req) => {
     const q = req.query as { limit: number; offset: number; order_by?: string };
     const sort = sortFor(q.order_by, { key: '_id', description: 'description' }, 'key');
-    const [docs, total] = await Promise.all([col.find({}).sort(sort).skip(q.offset).limit(q.limit).toArray(), col.countDocuments({})]);
-    return { variables: docs.map(apiVariable), total_entries: total };
+    const page = await listVariables(ctx.store, { sort, offset: q.offset, limit: q.limit });
+    return { variables: page.items.map(apiVariable), total_entries: page.total };
   });
 
   app.get('/api/v1/variables/:variable_key', { schema: { params: KeyParams, tags: ['Variable'], summary: 'Get a variable' } }, async (req) => {
     const { variable_key } = req.params as z.infer<typeof KeyParams>;
-    const doc = await col.findOne({ _id: variable_key });
+    const doc = await getVariable(ctx.store, variable_key);
     if (!doc) throw new NotFoundError('VARIABLE_NOT_FOUND', `Variable does not exist: '${variable_key}'`);
     return apiVariable(doc);
   });
 
   app.post('/api/v1/variables', { schema: { body: Body, tags: ['Variable'], summary: 'Create or replace a variable' } }, async (req) => {
     const b = req.body as z.infer<typeof Body>;
-    const doc = { key: b.key, val: b.value, description: b.description ?? null, is_encrypted: false, updated_at: new Date() };
-    await col.replaceOne({ _id: b.key }, doc, { upsert: true });
-    return apiVariable({ _id: b.key, ...doc });
+    return apiVariable(await repo.set(b.key, b.value, b.description ?? null));
   });
 
   app.patch(
@@ -48,10 +48,10 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (b.key !== undefined && b.key !== variable_key)
         throw new InvalidInputError('Invalid request body', [{ path: 'key', message: `must match the path ('${variable_key}'); renaming is not supported` }]);
       const fields = update_mask?.length ? update_mask : ['value', 'description'];
-      const set: Record<string, unknown> = { updated_at: new Date() };
-      if (fields.includes('value') && b.value !== undefined) set.val = b.value;
-      if (fields.includes('description') && b.description !== undefined) set.description = b.description;
-      const doc = await col.findOneAndUpdate({ _id: variable_key }, { $set: set }, { returnDocument: 'after' });
+      const doc = await repo.update(variable_key, {
+        value: fields.includes('value') ? b.value : undefined,
+        description: fields.includes('description') ? b.description : undefined,
+      });
       if (!doc) throw new NotFoundError('VARIABLE_NOT_FOUND', `Variable does not exist: '${variable_key}'`);
       return apiVariable(doc);
     },
@@ -59,8 +59,7 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete('/api/v1/variables/:variable_key', { schema: { params: KeyParams, tags: ['Variable'], summary: 'Delete a variable' } }, async (req, reply) => {
     const { variable_key } = req.params as z.infer<typeof KeyParams>;
-    const r = await col.deleteOne({ _id: variable_key });
-    if (r.deletedCount === 0) throw new NotFoundError('VARIABLE_NOT_FOUND', `Variable does not exist: '${variable_key}'`);
+    if (!(await repo.delete(variable_key))) throw new NotFoundError('VARIABLE_NOT_FOUND', `Variable does not exist: '${variable_key}'`);
     return reply.code(204).send();
   });
 }

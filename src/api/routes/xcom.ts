@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors/not-found-error.ts';
+import { getXCom, listXComs } from '../../app/queries/xcom-queries.ts';
 import type { ApiContext } from '../api-context.ts';
 import { apiXCom } from '../serializers.ts';
 import { paginationQuery, sortFor } from '../http/pagination.ts';
@@ -17,13 +18,13 @@ export function xcomRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const { dag_id, dag_run_id, task_id } = req.params as z.infer<typeof TiParams>;
       const q = req.query as z.infer<typeof ListQuery>;
-      const filter = { dag_id, run_id: dag_run_id, task_id, ...(q.map_index !== undefined ? { map_index: q.map_index } : {}) };
       const sort = sortFor(q.order_by, { key: 'key', timestamp: 'timestamp' }, 'key');
-      const [docs, total] = await Promise.all([
-        ctx.store.xcom.find(filter).sort(sort).skip(q.offset).limit(q.limit).toArray(),
-        ctx.store.xcom.countDocuments(filter),
-      ]);
-      return { xcom_entries: docs.map((x) => apiXCom(x, false)), total_entries: total };
+      const page = await listXComs(
+        ctx.store,
+        { dagId: dag_id, runId: dag_run_id, taskId: task_id, mapIndex: q.map_index },
+        { sort, offset: q.offset, limit: q.limit },
+      );
+      return { xcom_entries: page.items.map((x) => apiXCom(x, false)), total_entries: page.total };
     },
   );
 
@@ -40,7 +41,7 @@ export function xcomRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const { dag_id, dag_run_id, task_id, xcom_key } = req.params as z.infer<typeof KeyParams>;
       const { map_index } = req.query as { map_index: number };
-      const doc = await ctx.store.xcom.findOne({ dag_id, run_id: dag_run_id, task_id, key: xcom_key, map_index });
+      const doc = await getXCom(ctx.store, { dagId: dag_id, runId: dag_run_id, taskId: task_id, mapIndex: map_index }, xcom_key);
       if (!doc) throw new NotFoundError('NOT_FOUND', `XCom entry '${xcom_key}' of task '${task_id}' in run '${dag_run_id}' of DAG '${dag_id}' not found`);
       return apiXCom(doc, true);
     },

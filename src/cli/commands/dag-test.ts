@@ -5,9 +5,7 @@
  */
 import { z } from 'zod';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
-import { manualDataInterval } from '../../scheduler/timetable.ts';
-import { DagRunTransitions } from '../../store/transitions/dag-run-transitions.ts';
-import { isoUtc } from '../../util/time-format.ts';
+import { triggerDagRun } from '../../app/use-cases/trigger-dag-run.ts';
 import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { requireDag } from '../dag-lookup.ts';
@@ -37,30 +35,19 @@ export async function runDagTest(ctx: CliContext, args: Array<string | undefined
   const localAws = await provideLocalAwsForTest({ settings: ctx.settings, dag, store: scratch.store });
   if (localAws) ctx.onClose(() => localAws.close());
   const { store } = scratch;
-  const runtime = new InProcessRuntime({ store, dag, logger: inProcessLogger(ctx), components: { scheduler: true, worker: true, triggerer: true } });
+  const runtime = await InProcessRuntime.open({ store, dag, logger: inProcessLogger(ctx), components: { scheduler: true, worker: true, triggerer: true } });
   ctx.onClose(() => runtime.stop());
 
-  const { DagBag } = await import('../../dag-processing/dag-bag.ts');
-  await DagBag.fromDags([dag]).syncToStore(store);
-  const logical = v.date ?? new Date();
-  const run = await new DagRunTransitions(store, runtime.bus).create({
-    dagId: dag.dagId,
-    runId: `manual__${isoUtc(logical)}`,
-    runType: 'manual',
-    logicalDate: logical,
-    dataInterval: manualDataInterval(dag.schedule, logical),
-    conf: v.conf ?? {},
-    externalTrigger: true,
-  });
+  await runtime.dagBag.syncToStore(store);
+  const run = await triggerDagRun(runtime.app, { dagId: dag.dagId, logicalDate: v.date, conf: v.conf ?? {} });
   await runtime.start();
 
   const view = new RunProgressView(ctx.writer, ctx.format);
   const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), v.timeout * 1000).unref());
-  const final = await followRun(store, dag.dagId, run.run_id, view, {
+  const final = await followRun(runtime.app, dag.dagId, run.run_id, view, {
     intervalMs: 250,
     taskOrder: dag.topologicalOrder(),
     done: timedOut,
-    changes$: runtime.bus.changes$,
   });
   if (!final) throw new DeferflowError('DAG_RUN_NOT_FOUND', `The test run ${run.run_id} disappeared`);
   view.final(final);

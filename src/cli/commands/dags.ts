@@ -7,12 +7,10 @@ import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { DAG } from '../../dag/dag.ts';
-import { DagRunTransitions } from '../../store/transitions/dag-run-transitions.ts';
-import { TaskInstanceTransitions } from '../../store/transitions/task-instance-transitions.ts';
 import { DagRepository } from '../../store/repositories/dag-repository.ts';
-import { manualDataInterval } from '../../scheduler/timetable.ts';
-import { taskSpecsOf } from '../../scheduler/task-specs.ts';
-import { isoUtc } from '../../util/time-format.ts';
+import { AppContext } from '../../app/app-context.ts';
+import { RUN_ID_PATTERN, triggerDagRun } from '../../app/use-cases/trigger-dag-run.ts';
+import { setDagPaused } from '../../app/use-cases/pause-dag.ts';
 import { action, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { findDagRun, loadDagBag, requireDag, syncDagBag } from '../dag-lookup.ts';
@@ -71,10 +69,7 @@ const triggerInput = z.object({
   dagId: dagIdArg,
   execDate: logicalDate.optional(),
   conf: jsonObject.optional(),
-  runId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:+\-~]{1,250}$/, "must be 1-250 letters, digits or '_.:+-~'")
-    .optional(),
+  runId: z.string().regex(RUN_ID_PATTERN, "must be 1-250 letters, digits or '_.:+-~'").optional(),
 });
 
 async function triggerDag(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
@@ -86,19 +81,14 @@ async function triggerDag(ctx: CliContext, args: Array<string | undefined>, opts
   );
   const store = await ctx.store();
   const dag = await requireDag(ctx, input.dagId);
-  await syncDagBag(ctx, store);
-  const logical = input.execDate ?? new Date();
-  const run = await new DagRunTransitions(store).create({
+  // The folder's DAGs are recorded first, so schedulers and the UI know the DAG of the new run.
+  const bag = await syncDagBag(ctx, store);
+  const run = await triggerDagRun(new AppContext({ store, dags: bag }), {
     dagId: dag.dagId,
-    runId: input.runId ?? `manual__${isoUtc(logical)}`,
-    runType: 'manual',
-    logicalDate: logical,
-    dataInterval: manualDataInterval(dag.schedule, logical),
+    runId: input.runId,
+    logicalDate: input.execDate,
     conf: input.conf ?? {},
-    externalTrigger: true,
   });
-  // Airflow creates a run's task instances with the run; the scheduler's own insert is idempotent.
-  await new TaskInstanceTransitions(store).createForRun(run, taskSpecsOf(dag));
   const row = {
     dag_id: run.dag_id,
     dag_run_id: run.run_id,
@@ -124,12 +114,14 @@ async function triggerDag(ctx: CliContext, args: Array<string | undefined>, opts
 async function setPaused(ctx: CliContext, args: Array<string | undefined>, paused: boolean): Promise<void> {
   const dagId = validate(dagIdArg, args[0], { '': 'DAG_ID' }, 'Invalid DAG id');
   const store = await ctx.store();
-  const repo = new DagRepository(store);
-  if (!(await repo.get(dagId))) {
+  const app = new AppContext({ store });
+  let doc = await setDagPaused(app, dagId, paused);
+  if (!doc) {
+    // Not recorded yet: it must be in the folder (else DAG_NOT_FOUND says where we looked); record it.
     await requireDag(ctx, dagId);
     await syncDagBag(ctx, store);
+    doc = await new DagRepository(store).pause(dagId, paused);
   }
-  const doc = await repo.pause(dagId, paused);
   printMessage(ctx.writer, ctx.format, `Dag: ${doc.dag_id}, paused: ${doc.is_paused}`, { dag_id: doc.dag_id, is_paused: doc.is_paused });
 }
 

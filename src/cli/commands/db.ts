@@ -4,36 +4,11 @@
  */
 import type { Command } from 'commander';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
-import { COLLECTIONS } from '../../store/schema.ts';
-import type { Store } from '../../store/store.ts';
+import { databaseName, indexStatus, serverName } from '../../app/queries/database-info.ts';
 import { redactMongoUri } from '../../config/settings.ts';
 import { action } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { printMessage, printObject, printRows } from '../output/renderer.ts';
-
-const ID_ONLY: ReadonlySet<string> = new Set([COLLECTIONS.variables, COLLECTIONS.connections, COLLECTIONS.importErrors]);
-const INDEXED: ReadonlySet<string> = new Set(Object.values(COLLECTIONS).filter((c) => !ID_ONLY.has(c)));
-
-interface IndexStatus {
-  collection: string;
-  indexes: number;
-  ok: boolean;
-}
-
-async function indexStatus(store: Store): Promise<IndexStatus[]> {
-  const out: IndexStatus[] = [];
-  for (const name of Object.values(COLLECTIONS)) {
-    let count = 0;
-    try {
-      count = (await store.db.collection(name).indexes()).length;
-    } catch {
-      count = 0; // collection does not exist yet
-    }
-    // Collections looked up only by _id need no secondary index (and exist once first written).
-    out.push({ collection: name, indexes: count, ok: count > 0 || !INDEXED.has(name) });
-  }
-  return out;
-}
 
 async function check(ctx: CliContext): Promise<void> {
   const uri = ctx.mongoUri();
@@ -41,13 +16,7 @@ async function check(ctx: CliContext): Promise<void> {
   const started = Date.now();
   const { version } = await store.ping();
   const latencyMs = Date.now() - started;
-  let server = 'MongoDB';
-  try {
-    const hello = (await store.db.command({ buildInfo: 1 })) as { ferretdbVersion?: string; ferretdb?: unknown };
-    if (hello.ferretdbVersion || hello.ferretdb) server = `FerretDB ${hello.ferretdbVersion ?? ''}`.trim();
-  } catch {
-    // buildInfo already worked in ping(); a second failure changes nothing we report
-  }
+  const server = await serverName(store);
   // Store.connect ensured the indexes; list them to show the collections are usable.
   const indexes = await indexStatus(store);
   const missing = indexes.filter((i) => !i.ok);
@@ -55,7 +24,7 @@ async function check(ctx: CliContext): Promise<void> {
     printObject(ctx.writer, 'json', {
       ok: missing.length === 0,
       uri: redactMongoUri(uri),
-      database: store.db.databaseName,
+      database: databaseName(store),
       server,
       version,
       latency_ms: latencyMs,
@@ -65,7 +34,7 @@ async function check(ctx: CliContext): Promise<void> {
     printObject(ctx.writer, ctx.format, {
       status: missing.length ? 'indexes missing' : 'ok',
       uri: redactMongoUri(uri),
-      database: store.db.databaseName,
+      database: databaseName(store),
       server,
       version,
       latency_ms: latencyMs,
@@ -87,7 +56,7 @@ async function check(ctx: CliContext): Promise<void> {
 async function init(ctx: CliContext): Promise<void> {
   const store = await ctx.store();
   await store.ensureIndexes();
-  printMessage(ctx.writer, ctx.format, `Initialized database ${store.db.databaseName}: indexes created`, { database: store.db.databaseName });
+  printMessage(ctx.writer, ctx.format, `Initialized database ${databaseName(store)}: indexes created`, { database: databaseName(store) });
 }
 
 export function registerDbCommands(program: Command): void {

@@ -2,8 +2,9 @@
  * The long-running processes: `webserver`, `scheduler`, `worker`, `triggerer`, `standalone`,
  * `local-aws`. Each runs until SIGINT/SIGTERM, then stops cleanly (workers finish or hand back
  * their tries, triggerers release their triggers without touching remote jobs).
- * Process implementations (fastify, the AWS SDK, …) are imported when their command runs, so
- * short commands like `variables get` start fast.
+ * Each is assembled by the composition root (src/composition), imported when its command runs
+ * together with the process implementations (fastify, the AWS SDK, …), so short commands like
+ * `variables get` start fast.
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -17,31 +18,36 @@ export function processLogger(ctx: CliContext, name: string) {
   return createLogger({ level: ctx.settings.logLevel, format: ctx.settings.logFormat, name });
 }
 
+/** The composition root on the deployment's store (imported when a process command runs: it is heavy). */
+async function openRoot(ctx: CliContext, name: string) {
+  const { CompositionRoot } = await import('../../composition/composition-root.ts');
+  const logger = processLogger(ctx, name);
+  const root = await CompositionRoot.open({ logger, store: await ctx.store() });
+  ctx.onClose(() => root.stop());
+  return { root, logger };
+}
+
 async function webserver(ctx: CliContext): Promise<void> {
-  const { startWebserver } = await import('../../api/server.ts');
-  const store = await ctx.store();
-  const logger = processLogger(ctx, 'webserver');
+  const { root, logger } = await openRoot(ctx, 'webserver');
   const dagBag = await loadDagBag(ctx);
   const { host, port, authToken } = ctx.settings.webserver;
-  const server = await startWebserver({ store, dagBag, host, port, logger, auth: authToken ? { token: authToken } : undefined });
+  const server = await root.startWebserver({ dagBag, host, port, auth: authToken ? { token: authToken } : undefined });
   ctx.writer.err(`deferflow webserver listening on ${server.url}`);
   const signal = await untilSignal();
   logger.info({ signal }, 'webserver stopping');
-  await server.close();
+  await root.stop();
 }
 
 /** Scheduler: parses the DAGs folder, records it, and schedules until stopped. */
 async function scheduler(ctx: CliContext): Promise<void> {
-  const { Scheduler } = await import('../../scheduler/scheduler.ts');
-  const store = await ctx.store();
-  const logger = processLogger(ctx, 'scheduler');
-  const dagBag = await syncDagBag(ctx, store);
+  const { root, logger } = await openRoot(ctx, 'scheduler');
+  const dagBag = await syncDagBag(ctx, root.store);
   for (const e of dagBag.importErrors) logger.warn({ file: e.file }, `DAG import error: ${e.message}`);
-  const s = new Scheduler({ store, dagBag, logger });
-  await s.start();
-  ctx.writer.err(`deferflow scheduler ${s.id} running (${dagBag.size} DAGs from ${ctx.settings.dagsFolder})`);
+  const { scheduler: s } = await root.createProcesses({ dagBag, scheduler: {} });
+  await root.start();
+  ctx.writer.err(`deferflow scheduler ${s!.id} running (${dagBag.size} DAGs from ${ctx.settings.dagsFolder})`);
   await untilSignal();
-  await s.stop();
+  await root.stop();
 }
 
 const queuesFlag = z
@@ -52,24 +58,14 @@ const queuesFlag = z
 /** Worker: claims queued task instances up to its slots; deferring tasks free their slot at once. */
 async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const queues = opts.queues === undefined ? undefined : validate(queuesFlag, opts.queues, { '': '--queues' }, 'Invalid input');
-  const [{ Worker }, { AwsClientFactory }, { awsDeferralProvider }, { composeDeferral }] = await Promise.all([
-    import('../../worker/worker.ts'),
-    import('../../providers/aws/aws-clients.ts'),
-    import('../../providers/aws/deferral/aws-deferral-provider.ts'),
-    import('../../triggers/deferral-provider.ts'),
-  ]);
-  const store = await ctx.store();
-  const logger = processLogger(ctx, 'worker');
+  const { root } = await openRoot(ctx, 'worker');
   const dagBag = await loadDagBag(ctx);
-  const aws = AwsClientFactory.forStore(store);
-  const deferral = composeDeferral([awsDeferralProvider(aws)]);
-  const w = new Worker({ store, dagBag, logger, slots: ctx.settings.workerSlots, queues, services: deferral.services, triggerKinds: deferral.triggerKinds });
-  await w.start();
-  ctx.writer.err(`deferflow worker ${w.id} running with ${w.slots} slots${queues ? ` on queues ${queues.join(', ')}` : ''}`);
+  // Graceful on stop: running tries finish (or are aborted after the grace period) before we exit.
+  const { worker: w } = await root.createProcesses({ dagBag, worker: { slots: ctx.settings.workerSlots, queues }, workerStop: { graceful: true } });
+  await root.start();
+  ctx.writer.err(`deferflow worker ${w!.id} running with ${w!.slots} slots${queues ? ` on queues ${queues.join(', ')}` : ''}`);
   await untilSignal();
-  // Graceful: running tries finish (or are aborted after the grace period) before we exit.
-  await w.stop({ graceful: true });
-  aws.destroy();
+  await root.stop();
 }
 
 const eventsQueueFlag = z.string().url('must be an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/deferflow-sagemaker-events');
@@ -81,28 +77,19 @@ async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts
     queueUrl === undefined
       ? undefined
       : validate(eventsQueueFlag, queueUrl, { '': opts.eventsQueueUrl ? '--events-queue-url' : 'DEFERFLOW_EVENTS_QUEUE_URL' }, 'Invalid input');
-  const [{ Triggerer }, { AwsClientFactory }, { SqsEventSource }, { awsDeferralProvider }, { composeDeferral }] = await Promise.all([
-    import('../../../triggerer/triggerer.ts'),
-    import('../../providers/aws/aws-clients.ts'),
-    import('../../../triggerer/sources/sqs-event-source.ts'),
-    import('../../providers/aws/deferral/aws-deferral-provider.ts'),
-    import('../../triggers/deferral-provider.ts'),
-  ]);
-  const store = await ctx.store();
-  const logger = processLogger(ctx, 'triggerer');
-  const aws = AwsClientFactory.forStore(store);
+  const { root, logger } = await openRoot(ctx, 'triggerer');
+  const { awsClients } = await root.services();
   const awsConnId = (opts.awsConnId as string | undefined) ?? null;
-  const eventSources = url ? [new SqsEventSource({ client: aws.sqs(awsConnId), queueUrl: url, logger })] : [];
-  const deferral = composeDeferral([awsDeferralProvider(aws)]);
-  const t = new Triggerer({ store, logger, capacity: ctx.settings.triggererCapacity, eventSources, deferral });
-  await t.start();
+  const { SqsEventSource } = await import('../../../triggerer/sources/sqs-event-source.ts');
+  const eventSources = url ? [new SqsEventSource({ client: awsClients.sqs(awsConnId), queueUrl: url, logger })] : [];
+  const { triggerer: t } = await root.createProcesses({ eventSources, triggerer: { capacity: ctx.settings.triggererCapacity } });
+  await root.start();
   ctx.writer.err(
-    `deferflow triggerer ${t.id} running (capacity ${ctx.settings.triggererCapacity}${url ? `, events from ${url}` : ', no event queue: SageMaker jobs are found by reconcile sweeps'})`,
+    `deferflow triggerer ${t!.id} running (capacity ${ctx.settings.triggererCapacity}${url ? `, events from ${url}` : ', no event queue: SageMaker jobs are found by reconcile sweeps'})`,
   );
   await untilSignal();
   // Releases the triggers for adoption; never cancels the remote jobs.
-  await t.stop();
-  aws.destroy();
+  await root.stop();
 }
 
 export const hostPortFlags = (opts: Opts) => ({ webserverHost: opts.host as string | undefined, webserverPort: opts.port as string | undefined });

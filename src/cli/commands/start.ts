@@ -18,6 +18,8 @@ import { wantsLocalAws } from '../../config/settings.ts';
 import { createLogger } from '../../log/logger.ts';
 import { VariableRepository } from '../../store/repositories/variable-repository.ts';
 import type { TriggerDoc } from '../../store/schema.ts';
+import { getTrigger } from '../../app/queries/trigger-queries.ts';
+import { AppContext } from '../../app/app-context.ts';
 import { formatDuration } from '../../util/duration.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../standalone/embedded-stack.ts';
 import { summarizeRun, type RunSummary } from '../../standalone/run-summary.ts';
@@ -90,11 +92,10 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
   say(`Triggered ${dag.dagId} run ${run.run_id}`);
   const view = new RunProgressView(lineWriter(ctx.writer), ctx.format);
   const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), v.timeout * 1000).unref());
-  const following = followRun(stack.store, dag.dagId, run.run_id, view, {
+  const following = followRun(new AppContext({ store: stack.store, bus: stack.runtime.bus, dags: stack.runtime.dagBag }), dag.dagId, run.run_id, view, {
     intervalMs: 500,
     taskOrder: dag.topologicalOrder(),
     done: Promise.race([timedOut, signal]),
-    changes$: stack.runtime.bus.changes$,
   });
   const jobLines = announceDeferrals(stack, dag.dagId, run.run_id, say);
   const final = await following;
@@ -144,7 +145,7 @@ function announceDeferrals(stack: EmbeddedStack, dagId: string, runId: string, s
     const time = new Date().toISOString().slice(11, 19);
     if (ti.state === 'deferred' && ti.trigger_id) {
       const triggerId = ti.trigger_id;
-      void stack.store.triggers.findOne({ _id: triggerId }).then(
+      void getTrigger(stack.store, triggerId).then(
         (t: TriggerDoc | null) => {
           const what = t?.description ?? t?.kind ?? 'its trigger';
           triggers.set(ti.task_id, what);

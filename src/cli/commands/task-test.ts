@@ -5,19 +5,17 @@
  * defers is resumed here too (triggerer in-process). One try only, as in Airflow: a try that
  * would be retried counts as failed. Exit 0 only on success.
  */
-import { filter, firstValueFrom, merge, timer, map } from 'rxjs';
 import { z } from 'zod';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
-import { DagBag } from '../../dag-processing/dag-bag.ts';
-import { manualDataInterval } from '../../scheduler/timetable.ts';
-import { taskSpecsOf } from '../../scheduler/task-specs.ts';
 import { TaskLogRepository } from '../../store/repositories/task-log-repository.ts';
+import { XComRepository } from '../../store/repositories/xcom-repository.ts';
 import { FINISHED_TI_STATES, taskInstanceId, type TaskInstanceDoc } from '../../store/schema.ts';
-import { DagRunTransitions } from '../../store/transitions/dag-run-transitions.ts';
-import { TaskInstanceTransitions } from '../../store/transitions/task-instance-transitions.ts';
 import { maskSecrets } from '../../connections/secret-masker.ts';
-import { isoUtc } from '../../util/time-format.ts';
+import { findDagRun } from '../../app/queries/dag-run-queries.ts';
+import { getTaskInstanceById } from '../../app/queries/task-instance-queries.ts';
+import { triggerDagRun } from '../../app/use-cases/trigger-dag-run.ts';
+import { waitForTaskInstance } from '../../app/use-cases/watch-changes.ts';
 import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { requireDag } from '../dag-lookup.ts';
@@ -55,7 +53,7 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
     const asDate = logicalDate.safeParse(v.when);
     if (asDate.success) logical = asDate.data;
     else {
-      const existing = await scratch.source?.dagRuns.findOne({ dag_id: v.dagId, run_id: v.when });
+      const existing = scratch.source ? await findDagRun(scratch.source, v.dagId, v.when) : null;
       if (!existing) {
         throw new DeferflowError(
           'INVALID_INPUT',
@@ -70,23 +68,21 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
   conf = { ...conf, ...(v.params ?? {}) };
 
   const { store } = scratch;
-  const runtime = new InProcessRuntime({ store, dag, logger: inProcessLogger(ctx), components: { scheduler: false, worker: true, triggerer: true }, slots: 1 });
-  ctx.onClose(() => runtime.stop());
-  await DagBag.fromDags([dag]).syncToStore(store);
-  const runs = new DagRunTransitions(store, runtime.bus);
-  const tis = new TaskInstanceTransitions(store, runtime.bus);
-  const created = await runs.create({
-    dagId: dag.dagId,
-    runId: `manual__${isoUtc(logical)}`,
-    runType: 'manual',
-    logicalDate: logical,
-    dataInterval: manualDataInterval(dag.schedule, logical),
-    conf,
-    externalTrigger: true,
+  const runtime = await InProcessRuntime.open({
+    store,
+    dag,
+    logger: inProcessLogger(ctx),
+    components: { scheduler: false, worker: true, triggerer: true },
+    slots: 1,
   });
-  const run = (await runs.start(created._id)) ?? created;
+  ctx.onClose(() => runtime.stop());
+  await runtime.dagBag.syncToStore(store);
+  const app = runtime.app;
   // Only this task's instance exists: no upstream to wait for, nothing downstream to start.
-  await tis.createForRun(run, taskSpecsOf(dag, [v.taskId]));
+  const created = await triggerDagRun(app, { dagId: dag.dagId, logicalDate: logical, conf, onlyTasks: [v.taskId] });
+  // This command plays the scheduler for its one task: it starts the run and queues the task itself.
+  const run = (await app.runs.start(created._id)) ?? created;
+  const tis = app.tis;
   const tiId = taskInstanceId(dag.dagId, run.run_id, v.taskId);
 
   // No scheduler here: queue the task ourselves, first and after a deferral resumes it.
@@ -97,22 +93,12 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
   await runtime.start();
   await tis.schedule(tiId);
 
-  const finishedOnBus = runtime.bus.changes$.pipe(
-    filter((c) => c.kind === 'task_instance' && c.ti._id === tiId && DONE.has(c.ti.state)),
-    map(() => true),
-  );
-  // The bus tells at once; the poll is a safety net.
-  const polled = timer(500).pipe(map(() => false));
-  for (;;) {
-    const doc = await store.taskInstances.findOne({ _id: tiId });
-    if (doc && DONE.has(doc.state)) break;
-    await firstValueFrom(merge(finishedOnBus, polled));
-  }
+  // The bus tells at once; the feed's poll is a safety net.
+  await waitForTaskInstance(app, { _id: tiId, dag_id: dag.dagId, run_id: run.run_id }, (t) => DONE.has(t.state), { pollMs: 500 });
   await runtime.stop();
-  const ti = (await store.taskInstances.findOne({ _id: tiId })) as TaskInstanceDoc;
+  const ti = (await getTaskInstanceById(store, tiId)) as TaskInstanceDoc;
   const lines = await new TaskLogRepository(store).read(tiId, Math.max(1, ti.try_number));
-  const xcom = await store.xcom.findOne({ dag_id: dag.dagId, run_id: run.run_id, task_id: v.taskId, key: 'return_value' });
-  const returnValue: unknown = xcom ? JSON.parse(xcom.value) : null;
+  const returnValue: unknown = (await new XComRepository(store).pull(dag.dagId, run.run_id, v.taskId)) ?? null;
   const state = ti.state === 'up_for_retry' ? 'failed' : ti.state;
 
   if (ctx.format === 'json') {

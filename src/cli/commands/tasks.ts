@@ -8,12 +8,13 @@ import { z } from 'zod';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import type { DAG } from '../../dag/dag.ts';
-import { FINISHED_TI_STATES, dagRunId, taskInstanceId, type DagDoc, type TaskInstanceDoc } from '../../store/schema.ts';
+import { FINISHED_TI_STATES, type TaskInstanceDoc, type TaskInstanceState } from '../../store/schema.ts';
 import type { Store } from '../../store/store.ts';
-import { TaskInstanceTransitions } from '../../store/transitions/task-instance-transitions.ts';
-import { DagRunTransitions } from '../../store/transitions/dag-run-transitions.ts';
-import { TriggerTransitions } from '../../store/transitions/trigger-transitions.ts';
 import { TaskLogRepository } from '../../store/repositories/task-log-repository.ts';
+import { AppContext } from '../../app/app-context.ts';
+import { getDag } from '../../app/queries/dag-queries.ts';
+import { findTaskInstances, getTaskInstance, getTaskInstanceById } from '../../app/queries/task-instance-queries.ts';
+import { clearTaskInstances, FAILED_STATES, selectTaskInstancesToClear } from '../../app/use-cases/clear-task-instances.ts';
 import { maskSecrets } from '../../connections/secret-masker.ts';
 import { action, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
@@ -21,12 +22,9 @@ import { requireDag, requireDagRun } from '../dag-lookup.ts';
 import { printMessage, printRows, printScalar, toJsonValue } from '../output/renderer.ts';
 import { dagIdArg, logicalDate, positiveIntString, taskIdArg, validate } from '../validation.ts';
 
-const runRef = z.string({ error: 'is required' }).min(1, 'is required');
+const RUNNING_ONLY: TaskInstanceState[] = ['running'];
 
-/** Task ids of a DAG in a stable order: from the folder when it parses, else the stored summary. */
-async function dagDoc(store: Store, dagId: string): Promise<DagDoc | null> {
-  return store.dags.findOne({ _id: dagId });
-}
+const runRef = z.string({ error: 'is required' }).min(1, 'is required');
 
 async function listTasks(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
   const dagId = validate(dagIdArg, args[0], { '': 'DAG_ID' }, 'Invalid DAG id');
@@ -86,10 +84,10 @@ async function statesForDagRun(ctx: CliContext, args: Array<string | undefined>)
   );
   const store = await ctx.store();
   const dagRun = await requireDagRun(store, dagId, run);
-  const tis = await store.taskInstances.find({ dag_id: dagId, run_id: dagRun.run_id }).sort({ task_id: 1 }).toArray();
+  const tis = await findTaskInstances(store, { dagId, runId: dagRun.run_id }, { task_id: 1 });
   // Tasks the scheduler has not created rows for yet are shown as "none", as Airflow would.
   const known = new Set(tis.map((t) => t.task_id));
-  const missing = ((await dagDoc(store, dagId))?.tasks ?? []).map((t) => t.task_id).filter((id) => !known.has(id));
+  const missing = ((await getDag(store, dagId))?.tasks ?? []).map((t) => t.task_id).filter((id) => !known.has(id));
   const rows = [
     ...tis.map((t) => ({
       dag_id: t.dag_id,
@@ -127,7 +125,7 @@ async function statesForDagRun(ctx: CliContext, args: Array<string | undefined>)
 
 async function findTaskInstance(store: Store, dagId: string, run: string, taskId: string): Promise<{ ti: TaskInstanceDoc | null; runId: string }> {
   const dagRun = await requireDagRun(store, dagId, run);
-  const ti = await store.taskInstances.findOne({ _id: taskInstanceId(dagId, dagRun.run_id, taskId) });
+  const ti = await getTaskInstance(store, dagId, dagRun.run_id, taskId);
   return { ti, runId: dagRun.run_id };
 }
 
@@ -141,7 +139,7 @@ async function taskState(ctx: CliContext, args: Array<string | undefined>): Prom
   const store = await ctx.store();
   const { ti } = await findTaskInstance(store, input.dagId, input.run, input.taskId);
   if (!ti) {
-    const doc = await dagDoc(store, input.dagId);
+    const doc = await getDag(store, input.dagId);
     if (doc && !doc.tasks.some((t) => t.task_id === input.taskId)) {
       throw new NotFoundError(
         'TASK_NOT_FOUND',
@@ -200,7 +198,7 @@ async function taskLogs(ctx: CliContext, args: Array<string | undefined>, opts: 
     const lines = await repo.read(ti._id, tryNumber, { afterSeq: after });
     print(lines);
     if (lines.length) continue;
-    const now = await store.taskInstances.findOne({ _id: ti._id });
+    const now = await getTaskInstanceById(store, ti._id);
     const over = !now || now.try_number > tryNumber || (FINISHED_TI_STATES as readonly (string | null)[]).includes(now.state) || now.state === 'up_for_retry';
     if (over) return;
   }
@@ -240,20 +238,17 @@ async function clearTasks(ctx: CliContext, args: Array<string | undefined>, opts
     { dagId: 'DAG_ID', taskRegex: '--task-regex', start: '--start-date', end: '--end-date' },
     'Invalid input',
   );
-  const store = await ctx.store();
-  const runFilter: Record<string, unknown> = { dag_id: input.dagId };
-  if (input.start || input.end) runFilter.logical_date = { ...(input.start ? { $gte: input.start } : {}), ...(input.end ? { $lte: input.end } : {}) };
-  const runs = await store.dagRuns.find(runFilter).toArray();
-  const re = input.taskRegex ? new RegExp(input.taskRegex) : null;
-  const doc = await dagDoc(store, input.dagId);
-  let taskIds = re ? (doc?.tasks ?? []).map((t) => t.task_id).filter((id) => re.test(id)) : null;
-  if (taskIds && opts.downstream) taskIds = [...new Set([...taskIds, ...relativesOf(doc!, taskIds, 'downstream')])];
-  if (taskIds && opts.upstream) taskIds = [...new Set([...taskIds, ...relativesOf(doc!, taskIds, 'upstream')])];
-  const tiFilter: Record<string, unknown> = { dag_id: input.dagId, run_id: { $in: runs.map((r) => r.run_id) } };
-  if (taskIds) tiFilter.task_id = { $in: taskIds };
-  if (opts.onlyFailed) tiFilter.state = { $in: ['failed', 'upstream_failed'] };
-  if (opts.onlyRunning) tiFilter.state = 'running';
-  const tis = await store.taskInstances.find(tiFilter).sort({ logical_date: 1, task_id: 1 }).toArray();
+  const app = new AppContext({ store: await ctx.store() });
+  const { dag: doc, tis } = await selectTaskInstancesToClear(app, {
+    dagId: input.dagId,
+    logicalDate: { gte: input.start, lte: input.end },
+    taskIdPattern: input.taskRegex ? new RegExp(input.taskRegex) : undefined,
+    includeDownstream: Boolean(opts.downstream),
+    includeUpstream: Boolean(opts.upstream),
+    // --only-running wins over --only-failed; it means `running` (Airflow's CLI), deferred excluded.
+    states: opts.onlyRunning ? RUNNING_ONLY : opts.onlyFailed ? FAILED_STATES : undefined,
+    orderBy: 'logical_date',
+  });
   if (tis.length === 0) {
     printMessage(ctx.writer, ctx.format, 'No task instances to clear', { cleared: 0 });
     return;
@@ -270,20 +265,7 @@ async function clearTasks(ctx: CliContext, args: Array<string | undefined>, opts
       return;
     }
   }
-  const tiT = new TaskInstanceTransitions(store);
-  const trT = new TriggerTransitions(store);
-  const retries = new Map((doc?.tasks ?? []).map((t) => [t.task_id, t.retries]));
-  const cleared: TaskInstanceDoc[] = [];
-  for (const ti of tis) {
-    let before: TaskInstanceDoc | null = null;
-    // The guard is the row's version: a concurrent write makes us retry on the fresh row.
-    for (let i = 0; i < 3 && !before; i++) before = await tiT.clear(ti._id, retries.get(ti.task_id) ?? 0);
-    if (!before) continue;
-    cleared.push(before);
-    if (before.trigger_id) await trT.delete(before.trigger_id);
-  }
-  const runT = new DagRunTransitions(store);
-  for (const id of new Set(cleared.map((t) => dagRunId(t.dag_id, t.run_id)))) await runT.requeue(id);
+  const cleared = await clearTaskInstances(app, doc, tis, { resetDagRuns: true });
   printMessage(
     ctx.writer,
     ctx.format,
@@ -293,22 +275,6 @@ async function clearTasks(ctx: CliContext, args: Array<string | undefined>, opts
       task_instances: cleared.map((t) => ({ dag_id: t.dag_id, run_id: t.run_id, task_id: t.task_id, previous_state: t.state })),
     },
   );
-}
-
-function relativesOf(dag: DagDoc, start: string[], direction: 'downstream' | 'upstream'): string[] {
-  const byId = new Map(dag.tasks.map((t) => [t.task_id, t]));
-  const seen = new Set<string>();
-  const stack = [...start];
-  while (stack.length) {
-    const t = byId.get(stack.pop()!);
-    for (const next of (direction === 'downstream' ? t?.downstream_task_ids : t?.upstream_task_ids) ?? []) {
-      if (!seen.has(next)) {
-        seen.add(next);
-        stack.push(next);
-      }
-    }
-  }
-  return [...seen];
 }
 
 export function registerTasksCommands(program: Command): void {

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { TriggerDoc } from '../../store/schema.ts';
+import { oldestTriggers } from '../../app/queries/trigger-queries.ts';
 import { formatDuration } from '../../util/duration.ts';
 import { action, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
@@ -16,8 +17,7 @@ const listInput = z.object({ dagId: dagIdArg.optional(), limit: positiveIntStrin
 async function listTriggersCommand(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const input = validate(listInput, { dagId: opts.dagId, limit: opts.limit }, { dagId: '--dag-id', limit: '--limit' }, 'Invalid input');
   const store = await ctx.store();
-  const filter = input.dagId ? { dag_id: input.dagId } : {};
-  const docs: TriggerDoc[] = await store.triggers.find(filter).sort({ created_at: 1 }).limit(input.limit).toArray();
+  const docs: TriggerDoc[] = await oldestTriggers(store, { dagId: input.dagId }, input.limit);
   const now = Date.now();
   const rows = docs.map((t) => ({
     id: t._id,

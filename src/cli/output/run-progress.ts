@@ -2,13 +2,15 @@
  * Live view of one DAG run's task states, for `dags test` and `start`:
  *  - on a terminal: a table redrawn in place, states coloured like Airflow's grid;
  *  - otherwise (CI logs, pipes): one line per state change, so the log reads as a timeline.
- * It polls the store (cheap: one indexed query per tick) so it shows the same truth whether the
+ * It follows the run through the change feed (src/app/use-cases/watch-changes.ts: the in-process
+ * bus at once, plus a poll of the run's rows by updated_at) so it shows the same truth whether the
  * work runs in this process or in other processes sharing the database.
  */
-import type { Observable } from 'rxjs';
 import type { DagRunDoc, TaskInstanceDoc } from '../../store/schema.ts';
-import type { StateChange } from '../../store/state-change-bus.ts';
 import type { Store } from '../../store/store.ts';
+import type { AppContext } from '../../app/app-context.ts';
+import { runWithTaskInstances } from '../../app/queries/dag-run-queries.ts';
+import { watchRun } from '../../app/use-cases/watch-changes.ts';
 import { formatDuration } from '../../util/duration.ts';
 import type { OutputFormat } from './output-format.ts';
 import { renderTable, toJsonValue, type Writer } from './renderer.ts';
@@ -64,10 +66,8 @@ export function snapshotOf(run: DagRunDoc, tis: TaskInstanceDoc[], taskOrder: st
 }
 
 export async function readSnapshot(store: Store, dagId: string, runId: string, taskOrder: string[] = []): Promise<RunSnapshot | null> {
-  const run = await store.dagRuns.findOne({ dag_id: dagId, run_id: runId });
-  if (!run) return null;
-  const tis = await store.taskInstances.find({ dag_id: dagId, run_id: runId }).toArray();
-  return snapshotOf(run, tis, taskOrder);
+  const found = await runWithTaskInstances(store, dagId, runId);
+  return found ? snapshotOf(found.run, found.tis, taskOrder) : null;
 }
 
 const COLUMNS = [{ key: 'task_id' }, { key: 'state', state: true }, { key: 'try_number' }, { key: 'duration' }, { key: 'start_date' }, { key: 'end_date' }];
@@ -153,51 +153,59 @@ export class RunProgressView {
 }
 
 /**
- * Feed the view until the run ends (when `stopWhenFinished`, the default) or `done` resolves.
- * With `changes$` (the in-process state-change bus) every transition is shown as it happens;
- * the store is polled every `intervalMs` as well, which is all there is for runs whose work
- * happens in other processes. Returns the last snapshot read from the store.
+ * Feed the view until the run ends (when `stopWhenFinished`, the default) or `done` resolves: every
+ * change the feed reports is shown as it happens (this process's at once, other processes' within
+ * `intervalMs`). Returns the run as read from the store at the end.
  */
 export async function followRun(
-  store: Store,
+  app: AppContext,
   dagId: string,
   runId: string,
   view: RunProgressView,
-  opts: { intervalMs?: number; taskOrder?: string[]; done?: Promise<unknown>; stopWhenFinished?: boolean; changes$?: Observable<StateChange> } = {},
+  opts: { intervalMs?: number; taskOrder?: string[]; done?: Promise<unknown>; stopWhenFinished?: boolean } = {},
 ): Promise<RunSnapshot | null> {
-  let finished = false;
-  opts.done?.then(
-    () => (finished = true),
-    () => (finished = true),
-  );
+  const stopWhenFinished = opts.stopWhenFinished !== false;
   let run: DagRunDoc | null = null;
   const tis = new Map<string, TaskInstanceDoc>();
-  // Keep the newest version of each row: bus events and polls can arrive in either order.
+  // Keep the newest version of each row: the feed passes only newer ones, the first read may be older.
   const mergeTi = (ti: TaskInstanceDoc): void => {
     const cur = tis.get(ti.task_id);
     if (!cur || cur.version <= ti.version) tis.set(ti.task_id, ti);
   };
-  const sub = opts.changes$?.subscribe((c) => {
-    if (c.kind === 'task_instance' && c.ti.dag_id === dagId && c.ti.run_id === runId) mergeTi(c.ti);
-    else if (c.kind === 'dag_run' && c.run.dag_id === dagId && c.run.run_id === runId) run = c.run;
-    else return;
-    if (run) view.update(snapshotOf(run, [...tis.values()], opts.taskOrder));
+  const mergeRun = (r: DagRunDoc): void => {
+    if (!run || run.updated_at <= r.updated_at) run = r;
+  };
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const show = (): void => {
+    if (!run) return;
+    view.update(snapshotOf(run, [...tis.values()], opts.taskOrder));
+    if (stopWhenFinished && (run.state === 'success' || run.state === 'failed')) finish();
+  };
+  const feed = watchRun(app, dagId, runId, { pollMs: opts.intervalMs ?? 250 });
+  const sub = feed.changes$.subscribe((c) => {
+    if (c.kind === 'task_instance') mergeTi(c.ti);
+    else if (c.kind === 'dag_run') mergeRun(c.run);
+    show();
   });
   try {
-    let last: RunSnapshot | null = null;
-    for (;;) {
-      const snap = await readSnapshot(store, dagId, runId, opts.taskOrder);
-      if (snap) {
-        last = snap;
-        run = await store.dagRuns.findOne({ dag_id: dagId, run_id: runId });
-        for (const ti of await store.taskInstances.find({ dag_id: dagId, run_id: runId }).toArray()) mergeTi(ti);
-        if (run) view.update(snapshotOf(run, [...tis.values()], opts.taskOrder));
-        if (opts.stopWhenFinished !== false && (snap.state === 'success' || snap.state === 'failed')) return snap;
-      }
-      if (finished) return (await readSnapshot(store, dagId, runId, opts.taskOrder)) ?? last;
-      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+    // Read after subscribing: nothing that changes in between is missed.
+    const now = await runWithTaskInstances(app.store, dagId, runId);
+    if (now) {
+      mergeRun(now.run);
+      for (const ti of now.tis) mergeTi(ti);
+      show();
     }
+    await Promise.race([
+      finished,
+      opts.done?.then(
+        () => undefined,
+        () => undefined,
+      ) ?? new Promise<never>(() => undefined),
+    ]);
   } finally {
-    sub?.unsubscribe();
+    sub.unsubscribe();
+    feed.complete();
   }
+  return readSnapshot(app.store, dagId, runId, opts.taskOrder);
 }

@@ -35,9 +35,14 @@ export class DagRepository {
 
   /** Pause / unpause; returns the updated doc. */
   async pause(dagId: string, paused = true): Promise<DagDoc> {
-    const doc = await this.store.dags.findOneAndUpdate({ _id: dagId }, { $set: { is_paused: paused } }, { returnDocument: 'after' });
+    const doc = await this.setPaused(dagId, paused);
     if (!doc) throw new NotFoundError('DAG_NOT_FOUND', `DAG '${dagId}' not found`);
     return doc;
+  }
+
+  /** Pause / unpause; null when no such DAG is stored. */
+  setPaused(dagId: string, paused: boolean): Promise<DagDoc | null> {
+    return this.store.dags.findOneAndUpdate({ _id: dagId }, { $set: { is_paused: paused } }, { returnDocument: 'after' });
   }
 
   /**

@@ -50,6 +50,14 @@ export class VariableRepository {
     return doc;
   }
 
+  /** Change the value and/or description of an existing variable; null when it does not exist. */
+  update(key: string, fields: { value?: string; description?: string | null }): Promise<VariableDoc | null> {
+    const set: Partial<VariableDoc> = { updated_at: new Date() };
+    if (fields.value !== undefined) set.val = fields.value;
+    if (fields.description !== undefined) set.description = fields.description;
+    return this.store.variables.findOneAndUpdate({ _id: key }, { $set: set }, { returnDocument: 'after' });
+  }
+
   async delete(key: string): Promise<boolean> {
     const r = await this.store.variables.deleteOne({ _id: key });
     return r.deletedCount === 1;

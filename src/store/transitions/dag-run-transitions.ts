@@ -100,6 +100,12 @@ export class DagRunTransitions {
     return this.guarded({ _id: id }, { $set: { state: 'queued', end_date: null }, $inc: { clear_number: 1 } });
   }
 
+  /** Delete the run row (its task instances, triggers, XComs and logs are deleted first by the caller). */
+  async delete(id: string): Promise<boolean> {
+    const r = await this.store.dagRuns.deleteOne({ _id: id });
+    return r.deletedCount === 1;
+  }
+
   /** Set a run's state by hand (API PATCH / UI mark). */
   async markState(id: string, state: DagRunState): Promise<DagRunDoc | null> {
     const before = await this.store.dagRuns.findOne({ _id: id });

@@ -5,21 +5,25 @@
  * stale, and it must not act on it. That single rule is what makes several schedulers, workers and
  * triggerers safe at once without transactions (which FerretDB v1 lacks).
  *
- * Who calls what:
- *   scheduler: createForRun, schedule, skip/upstreamFail, queue, retryReady, reapZombie,
- *              failDeferredPastDeadline,
- *              queueFromNone, removeMissingTask
- *   worker:    claim, heartbeat, finish, defer
- *   triggerer: resumeFromTrigger, failFromTrigger
- *   api/cli:   clear, markState
+ * What each transition writes is built in task-instance-plans.ts; which edges (from → to) each may
+ * take, and who calls it, is the table in task-instance-edges.ts — every write is checked against
+ * it before it is sent.
+ *
+ * Compound steps ("…AndDropTrigger"): a transition that ends a deferral and the deletion of the
+ * trigger row the task waited on, so no call site can forget the second half.
  */
 import { randomUUID } from 'node:crypto';
-import type { Filter, UpdateFilter } from 'mongodb';
+import type { Filter, Sort, UpdateFilter } from 'mongodb';
 import { AtomicUpdater } from './atomic-updater.ts';
 import { isDuplicateKey } from './duplicate-key.ts';
+import { assertTiEdges, type TiTransition } from './task-instance-edges.ts';
+import { TI_PLANS, type DeferArgs, type FinishOutcome, type TiPlan } from './task-instance-plans.ts';
+import { TriggerTransitions } from './trigger-transitions.ts';
 import type { Store } from '../store.ts';
 import type { StateChangeBus } from '../state-change-bus.ts';
-import { taskInstanceId, type DagRunDoc, type TaskInstanceDoc, type TaskInstanceState } from '../schema.ts';
+import { taskInstanceId, type DagRunDoc, type FailReason, type TaskInstanceDoc, type TaskInstanceState } from '../schema.ts';
+
+export type { DeferArgs, FinishOutcome } from './task-instance-plans.ts';
 
 export interface TaskSpec {
   task_id: string;
@@ -27,20 +31,6 @@ export interface TaskSpec {
   queue: string;
   priority_weight: number;
   retries: number;
-}
-
-export type FinishOutcome =
-  | { state: 'success' }
-  | { state: 'skipped'; reason?: string }
-  | { state: 'failed'; error: string }
-  | { state: 'up_for_retry'; error: string; retryAt: Date }
-  | { state: 'up_for_reschedule'; rescheduleAt: Date };
-
-export interface DeferArgs {
-  triggerId: string;
-  nextMethod: string;
-  nextKwargs: Record<string, unknown>;
-  triggerTimeout: Date | null;
 }
 
 export interface ClaimOptions {
@@ -76,6 +66,7 @@ function freshFields(): Omit<
     next_kwargs: null,
     trigger_timeout: null,
     trigger_event: null,
+    fail_reason: null,
     deferred_at: null,
     resumed_at: null,
     execution_deadline: null,
@@ -88,17 +79,23 @@ function freshFields(): Omit<
   };
 }
 
-const RELEASE_LEASE = { worker_id: null, lease_token: null, lease_expires_at: null } as const;
+/** A reason given as text only (tests, older callers) is a trigger failure. */
+function asFailReason(reason: FailReason | string): FailReason {
+  return typeof reason === 'string' ? { kind: 'trigger_failure', message: reason } : reason;
+}
 
 export class TaskInstanceTransitions {
   /** Atomic guarded writes on every server (per-document locks where updates are not atomic). */
   private readonly atomic: AtomicUpdater<TaskInstanceDoc>;
+  /** For the compound steps: the trigger a finished deferral waited on is deleted with it. */
+  private readonly triggers: TriggerTransitions;
 
   constructor(
     private readonly store: Store,
     private readonly bus?: StateChangeBus,
   ) {
     this.atomic = new AtomicUpdater(store.db, store.taskInstances);
+    this.triggers = new TriggerTransitions(store, bus);
   }
 
   private get col() {
@@ -106,23 +103,28 @@ export class TaskInstanceTransitions {
   }
 
   /**
-   * The one primitive: guarded update, bump version, stamp updated_at, emit the change.
-   * Returns the document after the update, or null when the guard did not match.
+   * The one primitive: check the plan against the edge table, guarded update, bump version, stamp
+   * updated_at, emit the change. Returns the document after the update, or null when the guard did
+   * not match.
    */
-  async guarded(filter: Filter<TaskInstanceDoc>, update: UpdateFilter<TaskInstanceDoc>, previous?: TaskInstanceState): Promise<TaskInstanceDoc | null> {
-    const now = new Date();
-    const doc = await this.atomic.findOneAndUpdate(filter, {
-      ...update,
-      $set: { ...(update.$set ?? {}), updated_at: now },
-      $inc: { ...(update.$inc ?? {}), version: 1 },
-    } as UpdateFilter<TaskInstanceDoc>);
-    if (doc)
-      this.bus?.emit({
-        kind: 'task_instance',
-        at: now,
-        previous: previous ?? (typeof filter.state === 'string' || filter.state === null ? (filter.state as TaskInstanceState) : undefined),
-        ti: doc,
-      });
+  private async apply(
+    transition: TiTransition,
+    plan: TiPlan,
+    previous?: TaskInstanceState,
+    now = new Date(),
+    opts: { emit?: boolean } = {},
+  ): Promise<TaskInstanceDoc | null> {
+    assertTiEdges(transition, plan.filter, plan.update);
+    const doc = await this.atomic.findOneAndUpdate(
+      plan.filter,
+      {
+        ...plan.update,
+        $set: { ...(plan.update.$set ?? {}), updated_at: now },
+        $inc: { ...(plan.update.$inc ?? {}), version: 1 },
+      } as UpdateFilter<TaskInstanceDoc>,
+      plan.sort ? { sort: plan.sort as Sort } : {},
+    );
+    if (doc && opts.emit !== false) this.bus?.emit({ kind: 'task_instance', at: now, previous: previous ?? singleState(plan.filter), ti: doc });
     return doc;
   }
 
@@ -153,24 +155,25 @@ export class TaskInstanceTransitions {
     }
   }
 
+  /** Delete every task instance of a run (the run is being deleted: not a state change, rows go away). */
+  async deleteForRun(dagId: string, runId: string): Promise<number> {
+    const r = await this.col.deleteMany({ dag_id: dagId, run_id: runId });
+    return r.deletedCount;
+  }
+
   /** none → scheduled (dependencies met). */
   schedule(tiId: string): Promise<TaskInstanceDoc | null> {
-    return this.guarded({ _id: tiId, state: null }, { $set: { state: 'scheduled' } }, null);
+    return this.apply('schedule', TI_PLANS.schedule(tiId));
   }
 
   /** none → skipped / upstream_failed (trigger rule decided). */
   settleWithoutRunning(tiId: string, state: 'skipped' | 'upstream_failed' | 'removed'): Promise<TaskInstanceDoc | null> {
-    const now = new Date();
-    return this.guarded({ _id: tiId, state: { $in: [null, 'scheduled'] } }, { $set: { state, start_date: now, end_date: now, duration: 0 } });
+    return this.apply('settleWithoutRunning', TI_PLANS.settleWithoutRunning(tiId, state, new Date()));
   }
 
   /** up_for_retry / up_for_reschedule → scheduled once their delay passed. */
   retryReady(tiId: string, from: 'up_for_retry' | 'up_for_reschedule', now = new Date()): Promise<TaskInstanceDoc | null> {
-    return this.guarded(
-      { _id: tiId, state: from, $or: [{ scheduled_after: null }, { scheduled_after: { $lte: now } }] },
-      { $set: { state: 'scheduled', scheduled_after: null } },
-      from,
-    );
+    return this.apply('retryReady', TI_PLANS.retryReady(tiId, from, now));
   }
 
   /**
@@ -179,8 +182,7 @@ export class TaskInstanceTransitions {
    * (nobody can act on the intermediate `scheduled` state in between anyway).
    */
   queueFromNone(tiId: string): Promise<TaskInstanceDoc | null> {
-    const now = new Date();
-    return this.guarded({ _id: tiId, state: null }, { $set: { state: 'queued', queued_dttm: now } }, null);
+    return this.apply('queueFromNone', TI_PLANS.queueFromNone(tiId, new Date()));
   }
 
   /**
@@ -188,17 +190,19 @@ export class TaskInstanceTransitions {
    * trigger the caller deletes) becomes `removed`, as Airflow's verify_integrity does.
    */
   removeMissingTask(tiId: string, from: TaskInstanceState): Promise<TaskInstanceDoc | null> {
-    const now = new Date();
-    return this.guarded(
-      { _id: tiId, state: from },
-      { $set: { ...RELEASE_LEASE, state: 'removed', end_date: now, trigger_id: null, next_method: null, next_kwargs: null, trigger_event: null } },
-      from,
-    );
+    return this.apply('removeMissingTask', TI_PLANS.removeMissingTask(tiId, from, new Date()), from);
+  }
+
+  /** removeMissingTask, then delete the trigger the instance waited on (when it was deferred). */
+  async removeMissingTaskAndDropTrigger(ti: Pick<TaskInstanceDoc, '_id' | 'state' | 'trigger_id'>): Promise<TaskInstanceDoc | null> {
+    const after = await this.removeMissingTask(ti._id, ti.state);
+    if (after && ti.trigger_id) await this.triggers.delete(ti.trigger_id);
+    return after;
   }
 
   /** scheduled → queued (handed to the workers' queue). */
   queue(tiId: string): Promise<TaskInstanceDoc | null> {
-    return this.guarded({ _id: tiId, state: 'scheduled' }, { $set: { state: 'queued', queued_dttm: new Date() } }, 'scheduled');
+    return this.apply('queue', TI_PLANS.queue(tiId, new Date()));
   }
 
   /**
@@ -206,46 +210,22 @@ export class TaskInstanceTransitions {
    * failed. Guarded by the lease token the sweeper saw, so a worker that heartbeats in between wins.
    */
   async reapZombie(ti: TaskInstanceDoc, retryAt: Date | null, reason: string): Promise<TaskInstanceDoc | null> {
-    const now = new Date();
-    const canRetry = retryAt !== null && ti.try_number <= ti.max_tries;
-    return this.guarded(
-      { _id: ti._id, state: 'running', lease_token: ti.lease_token, lease_expires_at: { $lt: now } },
-      {
-        $set: {
-          ...RELEASE_LEASE,
-          state: canRetry ? 'up_for_retry' : 'failed',
-          scheduled_after: canRetry ? retryAt : null,
-          end_date: now,
-          last_error: reason,
-          next_method: null,
-          next_kwargs: null,
-          trigger_event: null,
-        },
-      },
-      'running',
-    );
+    return this.apply('reapZombie', TI_PLANS.reapZombie(ti, retryAt, reason, new Date()));
   }
 
   /**
    * A deferred task past its trigger timeout or execution deadline resumes into `__fail__` so the
-   * worker fails it through the normal path (retries and callbacks apply). Returns the trigger id
-   * to delete.
+   * worker fails it through the normal path (retries and callbacks apply).
    */
-  async failDeferredPastDeadline(ti: TaskInstanceDoc, error: string): Promise<TaskInstanceDoc | null> {
-    return this.guarded(
-      { _id: ti._id, state: 'deferred', trigger_id: ti.trigger_id },
-      {
-        $set: {
-          state: 'scheduled',
-          trigger_id: null,
-          next_method: '__fail__',
-          trigger_event: JSON.stringify({ error }),
-          resumed_at: new Date(),
-          scheduled_after: null,
-        },
-      },
-      'deferred',
-    );
+  async failDeferredPastDeadline(ti: Pick<TaskInstanceDoc, '_id' | 'trigger_id'>, reason: FailReason): Promise<TaskInstanceDoc | null> {
+    return this.apply('failDeferredPastDeadline', TI_PLANS.failDeferredPastDeadline(ti, reason, new Date()));
+  }
+
+  /** failDeferredPastDeadline, then delete its trigger (a failed delete is left to the triggerer's orphan sweep). */
+  async failPastDeadlineAndDropTrigger(ti: Pick<TaskInstanceDoc, '_id' | 'trigger_id'>, reason: FailReason): Promise<TaskInstanceDoc | null> {
+    const after = await this.failDeferredPastDeadline(ti, reason);
+    if (after && ti.trigger_id) await this.triggers.delete(ti.trigger_id).catch(() => false);
+    return after;
   }
 
   // ------------------------------------------------------------------ worker
@@ -256,37 +236,28 @@ export class TaskInstanceTransitions {
    */
   async claim(opts: ClaimOptions): Promise<TaskInstanceDoc | null> {
     const now = new Date();
-    const token = randomUUID();
-    const base: Filter<TaskInstanceDoc> = { state: 'queued', ...(opts.queues?.length ? { queue: { $in: opts.queues } } : {}) };
-    const own = {
-      state: 'running' as const,
-      worker_id: opts.workerId,
-      lease_token: token,
-      lease_expires_at: new Date(now.getTime() + opts.leaseMs),
+    const owner = {
+      workerId: opts.workerId,
       hostname: opts.hostname,
       pid: opts.pid,
+      leaseToken: randomUUID(),
+      leaseExpiresAt: new Date(now.getTime() + opts.leaseMs),
+      queues: opts.queues,
     };
-    const sort = { priority_weight: -1, queued_dttm: 1 } as const;
     // Resumes first: they finish work already in flight.
-    let doc = await this.atomic.findOneAndUpdate(
-      { ...base, next_method: { $ne: null } },
-      { $set: { ...own, updated_at: now }, $inc: { version: 1 } },
-      { sort },
-    );
+    // Emitted below, once the row is complete (execution_deadline).
+    const quiet = { emit: false };
+    let doc = await this.apply('claim', TI_PLANS.claim('resume', owner, now), 'queued', now, quiet);
     if (!doc) {
-      doc = await this.atomic.findOneAndUpdate(
-        { ...base, next_method: null },
-        { $set: { ...own, start_date: now, end_date: null, duration: null, last_error: null, updated_at: now }, $inc: { version: 1, try_number: 1 } },
-        { sort },
-      );
+      doc = await this.apply('claim', TI_PLANS.claim('fresh', owner, now), 'queued', now, quiet);
       if (doc && opts.executionTimeoutMs) {
         const ms = opts.executionTimeoutMs(doc);
         if (ms != null) {
           const deadline = new Date(now.getTime() + ms);
-          await this.atomic.updateOne({ _id: doc._id, lease_token: token }, { $set: { execution_deadline: deadline } });
+          await this.atomic.updateOne({ _id: doc._id, lease_token: owner.leaseToken }, { $set: { execution_deadline: deadline } });
           doc.execution_deadline = deadline;
         } else if (doc.execution_deadline) {
-          await this.atomic.updateOne({ _id: doc._id, lease_token: token }, { $set: { execution_deadline: null } });
+          await this.atomic.updateOne({ _id: doc._id, lease_token: owner.leaseToken }, { $set: { execution_deadline: null } });
           doc.execution_deadline = null;
         }
       }
@@ -307,32 +278,7 @@ export class TaskInstanceTransitions {
     outcome: FinishOutcome,
     extra: { renderedFields?: string | null; heldMs: number },
   ): Promise<TaskInstanceDoc | null> {
-    const now = new Date();
-    const set: Partial<TaskInstanceDoc> = {
-      ...RELEASE_LEASE,
-      state: outcome.state,
-      end_date: now,
-      duration: ti.start_date ? (now.getTime() - ti.start_date.getTime()) / 1000 : null,
-      // A finished try never resumes again; a retry starts fresh.
-      next_method: null,
-      next_kwargs: null,
-      trigger_event: null,
-      trigger_id: null,
-      scheduled_after: null,
-      last_error: null,
-      // Counted into deferred_ms by this very update; reset so a later try does not count it again.
-      deferred_at: null,
-      resumed_at: null,
-    };
-    if (extra.renderedFields !== undefined) set.rendered_fields = extra.renderedFields;
-    if (outcome.state === 'failed' || outcome.state === 'up_for_retry') set.last_error = outcome.error;
-    if (outcome.state === 'up_for_retry') set.scheduled_after = outcome.retryAt;
-    if (outcome.state === 'up_for_reschedule') set.scheduled_after = outcome.rescheduleAt;
-    return this.guarded(
-      { _id: ti._id, state: 'running', lease_token: token },
-      { $set: set, $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) } },
-      'running',
-    );
+    return this.apply('finish', TI_PLANS.finish(ti, token, outcome, extra, new Date()));
   }
 
   /**
@@ -340,24 +286,7 @@ export class TaskInstanceTransitions {
    * caller the moment this returns. Null when we lost the row — the caller must delete the trigger.
    */
   defer(ti: TaskInstanceDoc, token: string, args: DeferArgs, extra: { renderedFields?: string | null; heldMs: number }): Promise<TaskInstanceDoc | null> {
-    const now = new Date();
-    const set: Partial<TaskInstanceDoc> = {
-      ...RELEASE_LEASE,
-      state: 'deferred',
-      trigger_id: args.triggerId,
-      next_method: args.nextMethod,
-      next_kwargs: JSON.stringify(args.nextKwargs ?? {}),
-      trigger_timeout: args.triggerTimeout,
-      trigger_event: null,
-      deferred_at: now,
-      resumed_at: null,
-    };
-    if (extra.renderedFields !== undefined) set.rendered_fields = extra.renderedFields;
-    return this.guarded(
-      { _id: ti._id, state: 'running', lease_token: token },
-      { $set: set, $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) } },
-      'running',
-    );
+    return this.apply('defer', TI_PLANS.defer(ti, token, args, extra, new Date()));
   }
 
   // ------------------------------------------------------------------ triggerer
@@ -369,29 +298,29 @@ export class TaskInstanceTransitions {
    * instead of scanning (FerretDB pushes down only _id filters).
    */
   resumeFromTrigger(triggerId: string, event: unknown, tiId?: string): Promise<TaskInstanceDoc | null> {
-    return this.guarded(
-      { ...(tiId ? { _id: tiId } : {}), trigger_id: triggerId, state: 'deferred' },
-      { $set: { state: 'scheduled', trigger_id: null, trigger_event: JSON.stringify(event ?? null), resumed_at: new Date(), scheduled_after: null } },
-      'deferred',
-    );
+    return this.apply('resumeFromTrigger', TI_PLANS.resumeFromTrigger(triggerId, event, tiId, new Date()));
   }
 
-  /** The trigger failed (threw, unknown kind, timed out): resume into `__fail__` so retries apply. */
-  failFromTrigger(triggerId: string, error: string, tiId?: string): Promise<TaskInstanceDoc | null> {
-    return this.guarded(
-      { ...(tiId ? { _id: tiId } : {}), trigger_id: triggerId, state: 'deferred' },
-      {
-        $set: {
-          state: 'scheduled',
-          trigger_id: null,
-          next_method: '__fail__',
-          trigger_event: JSON.stringify({ error }),
-          resumed_at: new Date(),
-          scheduled_after: null,
-        },
-      },
-      'deferred',
-    );
+  /** The trigger failed (threw, unknown kind, timed out): resume into `__fail__` so retries apply. A bare message is a trigger failure. */
+  failFromTrigger(triggerId: string, reason: FailReason | string, tiId?: string): Promise<TaskInstanceDoc | null> {
+    return this.apply('failFromTrigger', TI_PLANS.failFromTrigger(triggerId, asFailReason(reason), tiId, new Date()));
+  }
+
+  /**
+   * A trigger decided (an event, or a failure / timeout): resume its task (or fail it into
+   * `__fail__`), then delete the trigger as fired. Null when the task was not deferred on it; the
+   * trigger is then left for the caller to judge (it may be mid-deferral).
+   */
+  async resolveTriggerAndDropIt(
+    trigger: { triggerId: string; tiId?: string },
+    outcome: { type: 'event'; payload: unknown } | { type: 'failure'; reason: FailReason },
+  ): Promise<TaskInstanceDoc | null> {
+    const ti =
+      outcome.type === 'event'
+        ? await this.resumeFromTrigger(trigger.triggerId, outcome.payload, trigger.tiId)
+        : await this.failFromTrigger(trigger.triggerId, outcome.reason, trigger.tiId);
+    if (ti) await this.triggers.delete(trigger.triggerId, 'fired');
+    return ti;
   }
 
   // ------------------------------------------------------------------ api / cli
@@ -404,50 +333,38 @@ export class TaskInstanceTransitions {
   async clear(tiId: string, retries: number): Promise<TaskInstanceDoc | null> {
     const before = await this.col.findOne({ _id: tiId });
     if (!before) return null;
-    const after = await this.guarded(
-      { _id: tiId, version: before.version },
-      {
-        $set: {
-          ...RELEASE_LEASE,
-          state: null,
-          max_tries: before.try_number + retries,
-          scheduled_after: null,
-          queued_dttm: null,
-          end_date: null,
-          trigger_id: null,
-          next_method: null,
-          next_kwargs: null,
-          trigger_event: null,
-          trigger_timeout: null,
-          execution_deadline: null,
-          last_error: null,
-        },
-      },
-      before.state,
-    );
+    const after = await this.apply('clear', TI_PLANS.clear(before, retries), before.state);
     return after ? before : null;
+  }
+
+  /** clear, then delete the trigger the task waited on. Returns the previous doc. */
+  async clearAndDropTrigger(tiId: string, retries: number): Promise<TaskInstanceDoc | null> {
+    const before = await this.clear(tiId, retries);
+    if (before?.trigger_id) await this.triggers.delete(before.trigger_id);
+    return before;
   }
 
   /** Mark success / failed / skipped by hand. Returns the previous doc (to delete its trigger). */
   async markState(tiId: string, state: 'success' | 'failed' | 'skipped'): Promise<TaskInstanceDoc | null> {
     const before = await this.col.findOne({ _id: tiId });
     if (!before) return null;
-    const now = new Date();
-    const after = await this.guarded(
-      { _id: tiId, version: before.version },
-      { $set: { ...RELEASE_LEASE, state, end_date: now, trigger_id: null, next_method: null, next_kwargs: null, trigger_event: null, scheduled_after: null } },
-      before.state,
-    );
+    const after = await this.apply('markState', TI_PLANS.markState(before, state, new Date()), before.state);
     return after ? before : null;
+  }
+
+  /** markState, then delete the trigger the task waited on. Returns the previous doc. */
+  async markStateAndDropTrigger(tiId: string, state: 'success' | 'failed' | 'skipped'): Promise<TaskInstanceDoc | null> {
+    const before = await this.markState(tiId, state);
+    if (before?.trigger_id) await this.triggers.delete(before.trigger_id);
+    return before;
   }
 }
 
-/** Deferred time accrued by a resumed task, counted once when its worker next writes the row. */
-function deferredMsOf(ti: TaskInstanceDoc): number {
-  if (ti.deferred_at && ti.resumed_at && ti.resumed_at >= ti.deferred_at) {
-    return ti.resumed_at.getTime() - ti.deferred_at.getTime();
-  }
-  return 0;
+/** The one state a guard names, for the bus's `previous`; undefined when it admits several. */
+function singleState(filter: Filter<TaskInstanceDoc>): TaskInstanceState | undefined {
+  const s = (filter as { state?: unknown }).state;
+  return typeof s === 'string' || s === null ? (s as TaskInstanceState) : undefined;
 }
 
 export { isDuplicateKey };
+export { deferredMsOf } from './task-instance-plans.ts';

@@ -55,6 +55,12 @@ export class TriggerTransitions {
     return r.deletedCount === 1;
   }
 
+  /** Delete every trigger row of a run (the run is being deleted). */
+  async deleteForRun(dagId: string, runId: string): Promise<number> {
+    const r = await this.store.triggers.deleteMany({ dag_id: dagId, run_id: runId });
+    return r.deletedCount;
+  }
+
   // ------------------------------------------------------------------ triggerer ownership
 
   /**

@@ -47,8 +47,16 @@ const dagOf = (id: string, args: Partial<OperatorArgs> & { trigger_timeout?: num
   new DAG({ dagId: `defer_${id}`, defaultArgs: { retry_delay: 0 } }, () => {
     new WaitForJob({ taskId: id, job_name: 'job-{{ run_id }}', ...args });
   });
+/** What each typed `__fail__` reason made the try fail with (on_failure_callback's error). */
+const failures: Record<string, { name: string; message: string }> = {};
+const recordFailure = (ctx: TaskContext, err?: unknown): void => {
+  const e = err as Error;
+  failures[ctx.ti.task_id] = { name: e.name, message: e.message };
+};
 const dags = {
   happy: dagOf('happy'),
+  typed_trigger_timeout: dagOf('typed_trigger_timeout', { trigger_timeout: 0.2, on_failure_callback: recordFailure }),
+  typed_manual: dagOf('typed_manual', { on_failure_callback: recordFailure }),
   fail_path: dagOf('fail_path', { retries: 1 }),
   trigger_timeout: dagOf('trigger_timeout', { trigger_timeout: 0.2 }),
   exec_timeout: dagOf('exec_timeout', { execution_timeout: 0.4 }),
@@ -152,5 +160,37 @@ describe('deferral', () => {
     const done = await h.ti('defer_exec_timeout', 'r4', 'exec_timeout');
     expect(done.last_error).toMatch(/execution_timeout/);
     expect(done.try_number).toBe(1);
+  });
+});
+
+describe('the typed __fail__ reason', () => {
+  it('decides the error of the failed try: execution_timeout → TaskTimeout, trigger timeout → a plain trigger error', async () => {
+    await h.trigger('defer_typed_trigger_timeout', 'r5');
+    expect((await h.waitForRun('defer_typed_trigger_timeout', 'r5')).state).toBe('failed');
+    await h.waitFor('the failure callback', async () => failures.typed_trigger_timeout ?? null);
+    expect(failures.typed_trigger_timeout).toMatchObject({ name: 'Error', message: expect.stringMatching(/^Trigger timeout: the trigger did not fire/) });
+    // A task with no deadline of its own, resumed into __fail__ by its execution_timeout: only the
+    // stored reason can make this a TaskTimeout (the message does not say so).
+    await h.trigger('defer_typed_manual', 'r6');
+    const ti = await deferredTi('defer_typed_manual', 'r6', 'typed_manual', 1);
+    expect(ti.execution_deadline).toBeNull();
+    const failed = await h.tis.failDeferredPastDeadline(ti, { kind: 'execution_timeout', message: 'deadline of the whole try passed' });
+    expect(failed?.fail_reason).toEqual({ kind: 'execution_timeout', message: 'deadline of the whole try passed' });
+    expect((await h.waitForRun('defer_typed_manual', 'r6')).state).toBe('failed');
+    await h.waitFor('the failure callback', async () => failures.typed_manual ?? null);
+    expect(failures.typed_manual).toEqual({ name: 'TaskTimeout', message: 'deadline of the whole try passed' });
+  });
+
+  it('is stored with the resume (the event keeps the message) and cleared when the try ends', async () => {
+    await h.trigger('defer_happy', 'r7');
+    const ti = await deferredTi('defer_happy', 'r7', 'happy', 1);
+    const failed = await h.tis.failFromTrigger(ti.trigger_id!, { kind: 'trigger_timeout', message: 'Trigger timeout' });
+    expect(failed?.fail_reason).toEqual({ kind: 'trigger_timeout', message: 'Trigger timeout' });
+    expect(failed?.next_method).toBe('__fail__');
+    expect(JSON.parse(failed!.trigger_event!)).toEqual({ error: 'Trigger timeout' });
+    expect((await h.waitForRun('defer_happy', 'r7')).state).toBe('failed');
+    const done = await h.ti('defer_happy', 'r7', 'happy');
+    expect(done.fail_reason).toBeNull();
+    expect(done.last_error).toBe('Trigger timeout');
   });
 });
