@@ -39,8 +39,9 @@ export default defineConfig({
       forks: { minForks: 1, maxForks: 2 },
     },
     fileParallelism: true,
-    // Integration tests start servers and run DAGs end to end; unit tests finish far below this.
-    testTimeout: 30_000,
+    // Integration tests start servers and run DAGs end to end, on a machine that may be busy;
+    // unit tests finish far below this. Waits inside tests are on conditions, with their own limits.
+    testTimeout: 120_000,
     hookTimeout: 60_000,
     teardownTimeout: 20_000,
     // Quiet processes under test unless a test asks for logs.

@@ -125,7 +125,10 @@ export class HeldTrigger {
     this.doc = null;
     const built = this.build(doc);
     if ('failure' in built) {
-      this.decide({ type: 'failure', error: built.failure, kind: built.how === 'timeout' ? 'trigger_timeout' : 'trigger_failure' }, built.how);
+      this.decide(
+        built.how === 'timeout' ? { type: 'failure', error: built.failure, kind: 'trigger_timeout' } : { type: 'failure', error: built.failure },
+        built.how,
+      );
       return;
     }
     const fail = (error: string): void => this.decide({ type: 'failure', error }, 'failure');

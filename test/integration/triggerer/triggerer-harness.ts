@@ -124,7 +124,7 @@ export class TriggererHarness {
     return this.store.triggers.findOne({ _id: id });
   }
 
-  async waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+  async waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 90_000): Promise<T> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const v = await fn();

@@ -183,7 +183,7 @@ describe('held trigger state machine', () => {
     expect(s.stored).toEqual([
       { type: 'failure', error: expect.stringMatching(/Unknown trigger kind 'nope'/) },
       { type: 'failure', error: expect.stringMatching(/Invalid kwargs for trigger kind 'test.OnPing': hold/) },
-      { type: 'failure', error: 'Trigger timeout' },
+      { type: 'failure', error: 'Trigger timeout', kind: 'trigger_timeout' },
     ]);
   });
 
