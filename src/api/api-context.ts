@@ -10,12 +10,12 @@ import { DagRunTransitions } from '../store/transitions/dag-run-transitions.ts';
 import { TriggerTransitions } from '../store/transitions/trigger-transitions.ts';
 import { dagRunId, taskInstanceId, type DagDoc, type DagRunDoc, type TaskInstanceDoc } from '../store/schema.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
-import type { DAG } from '../dag/dag.ts';
+import type { DagDefinition } from '../dag-processing/dag-definition.ts';
 import type { LiveChanges } from './live/live-changes.ts';
 
 /** The part of a DagBag the API uses (structural, so any loader fits). */
 export interface DagLookup {
-  getDag(dagId: string): DAG | undefined;
+  getDag(dagId: string): DagDefinition | undefined;
 }
 
 export class ApiContext {

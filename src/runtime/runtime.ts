@@ -26,7 +26,7 @@ import { DagRunTransitions } from '../store/transitions/dag-run-transitions.ts';
 import { TaskInstanceTransitions } from '../store/transitions/task-instance-transitions.ts';
 import { TriggerTransitions } from '../store/transitions/trigger-transitions.ts';
 import type { DAG } from '../dag/dag.ts';
-import { DagBag } from '../dag-processing/dag-bag.ts';
+import { openDagSource, type ManagedDagSource, type OpenDagSourceOptions } from '../dag-processing/dag-sources.ts';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.ts';
 import { manualDataInterval } from '../scheduler/timetable.ts';
 import { Worker, type WorkerOptions } from '../worker/worker.ts';
@@ -53,6 +53,8 @@ export interface RuntimeOptions {
   store?: Store;
   dagsFolder?: string;
   dags?: DAG[];
+  /** With dagsFolder: the DAG processor here (default on) and its knobs. */
+  dagProcessing?: { processor?: boolean; refreshIntervalMs?: number } & OpenDagSourceOptions['processing'];
   /** Which processes run in this one (default: all three). `true` or their options. */
   components?: {
     scheduler?: ComponentOpts<Omit<SchedulerOptions, 'store' | 'dagBag' | 'bus' | 'logger'>>;
@@ -96,7 +98,7 @@ export class Runtime {
   private constructor(
     readonly store: Store,
     readonly bus: StateChangeBus,
-    readonly dagBag: DagBag,
+    readonly dagBag: ManagedDagSource,
     readonly logger: Logger,
     readonly services: Record<string, unknown>,
     opts: RuntimeOptions,
@@ -143,8 +145,8 @@ export class Runtime {
       mongo = await resolveMongo(opts.mongoUri ?? process.env.MONGODB_URI);
       store = await Store.connect({ uri: mongo.uri });
     }
-    const dagBag = opts.dags ? DagBag.fromDags(opts.dags) : opts.dagsFolder ? await DagBag.load(opts.dagsFolder, { logger }) : DagBag.fromDags([]);
-    await dagBag.syncToStore(store);
+    const { processor, refreshIntervalMs, ...processing } = opts.dagProcessing ?? {};
+    const dagBag = await openDagSource({ store, logger, dags: opts.dags, dagsFolder: opts.dagsFolder, processor, processing, refreshIntervalMs });
     const services: Record<string, unknown> = { ...(opts.services ?? {}) };
     if (!services.awsClients) {
       const factory = new AwsClientFactory({ connections: new ConnectionRepository(store) });
@@ -168,6 +170,7 @@ export class Runtime {
     this.stopped = true;
     this.standaloneSubs.unsubscribe();
     await Promise.all([this.triggerer?.stop(), this.worker?.stop(), this.scheduler?.stop()]);
+    await this.dagBag.close();
     this.feed.complete();
     this.bus.complete();
     if (this.ownedStore) await this.store.close();

@@ -1,12 +1,13 @@
 /**
  * `deferflow dags …` — Airflow 2's dags CLI: list, list-import-errors, trigger, test, pause,
- * unpause, state, show. Listing parses the DAGs folder (as Airflow does) and, when a database is
- * configured, records the result there so schedulers and the UI see the same DAGs.
+ * unpause, state, show. Listing parses the DAGs folder (as Airflow does, in child processes) and
+ * records nothing: DAGs and import errors in the database are the DAG processor's alone.
  */
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import type { DAG } from '../../dag/dag.ts';
+import { NotFoundError } from '../../errors/not-found-error.ts';
+import type { DagDefinition as DAG } from '../../dag-processing/dag-definition.ts';
 import { DagRunTransitions } from '../../store/transitions/dag-run-transitions.ts';
 import { TaskInstanceTransitions } from '../../store/transitions/task-instance-transitions.ts';
 import { DagRepository } from '../../store/repositories/dag-repository.ts';
@@ -15,7 +16,7 @@ import { taskSpecsOf } from '../../scheduler/task-specs.ts';
 import { isoUtc } from '../../util/time-format.ts';
 import { action, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
-import { findDagRun, loadDagBag, requireDag, syncDagBag } from '../dag-lookup.ts';
+import { findDagRun, loadDagBag, requireDag } from '../dag-lookup.ts';
 import { printMessage, printObject, printRows, printScalar, toJsonValue } from '../output/renderer.ts';
 import { dagIdArg, jsonObject, logicalDate, validate } from '../validation.ts';
 
@@ -33,10 +34,7 @@ async function listDags(ctx: CliContext): Promise<void> {
   const bag = await loadDagBag(ctx);
   const store = await optionalStore(ctx);
   let paused = new Map<string, boolean>();
-  if (store) {
-    await bag.syncToStore(store);
-    paused = new Map((await new DagRepository(store).list()).map((d) => [d.dag_id, d.is_paused]));
-  }
+  if (store) paused = new Map((await new DagRepository(store).list()).map((d) => [d.dag_id, d.is_paused]));
   const rows = [...bag.dags.values()]
     .sort((a, b) => a.dagId.localeCompare(b.dagId))
     .map((d) => ({
@@ -52,15 +50,11 @@ async function listDags(ctx: CliContext): Promise<void> {
 }
 
 function ownersOf(dag: DAG): string[] {
-  const owners = new Set<string>();
-  for (const t of dag.taskList) owners.add(String(t.args.owner ?? dag.defaultArgs.owner ?? 'airflow'));
-  return [...owners].sort();
+  return [...new Set(dag.taskList.map((t) => t.owner))].sort();
 }
 
 async function listImportErrors(ctx: CliContext): Promise<void> {
   const bag = await loadDagBag(ctx);
-  const store = await optionalStore(ctx);
-  if (store) await bag.syncToStore(store);
   const rows = bag.importErrors.map((e) => ({ filepath: e.file, error: ctx.format === 'table' ? e.message : e.stack }));
   printRows(ctx.writer, ctx.format, rows, [{ key: 'filepath' }, { key: 'error' }], 'No data found');
   // Airflow exits 1 when there are import errors, so CI can gate on this command.
@@ -85,8 +79,9 @@ async function triggerDag(ctx: CliContext, args: Array<string | undefined>, opts
     'Cannot trigger',
   );
   const store = await ctx.store();
+  // The DAG as this command parses it; the run waits for a scheduler whose DAG processor has it
+  // (and is flagged on the run if none can load it).
   const dag = await requireDag(ctx, input.dagId);
-  await syncDagBag(ctx, store);
   const logical = input.execDate ?? new Date();
   const run = await new DagRunTransitions(store).create({
     dagId: dag.dagId,
@@ -127,7 +122,11 @@ async function setPaused(ctx: CliContext, args: Array<string | undefined>, pause
   const repo = new DagRepository(store);
   if (!(await repo.get(dagId))) {
     await requireDag(ctx, dagId);
-    await syncDagBag(ctx, store);
+    throw new NotFoundError(
+      'DAG_NOT_FOUND',
+      `DAG '${dagId}' is in ${ctx.settings.dagsFolder} but not recorded in the database yet: the DAG processor records DAGs once it has parsed their files`,
+      'Start `deferflow scheduler` (it runs a DAG processor) or `deferflow dag-processor` on this DAGs folder, then retry.',
+    );
   }
   const doc = await repo.pause(dagId, paused);
   printMessage(ctx.writer, ctx.format, `Dag: ${doc.dag_id}, paused: ${doc.is_paused}`, { dag_id: doc.dag_id, is_paused: doc.is_paused });

@@ -12,7 +12,6 @@ import { validate } from '../validation.ts';
 import { createLogger } from '../../log/logger.ts';
 import { action, untilSignal, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
-import { loadDagBag, syncDagBag } from '../dag-lookup.ts';
 
 export function processLogger(ctx: CliContext, name: string) {
   return createLogger({ level: ctx.settings.logLevel, name });
@@ -22,27 +21,33 @@ async function webserver(ctx: CliContext): Promise<void> {
   const { startWebserver } = await import('../../api/server.ts');
   const store = await ctx.store();
   const logger = processLogger(ctx, 'webserver');
-  const dagBag = await loadDagBag(ctx);
   const { host, port, authToken } = ctx.settings.webserver;
-  const server = await startWebserver({ store, dagBag, host, port, logger, auth: authToken ? { token: authToken } : undefined });
+  // No DAG files here: the API reads the DAGs the DAG processor recorded.
+  const server = await startWebserver({ store, host, port, logger, auth: authToken ? { token: authToken } : undefined });
   ctx.writer.err(`deferflow webserver listening on ${server.url}`);
   const signal = await untilSignal();
   logger.info({ signal }, 'webserver stopping');
   await server.close();
 }
 
-/** Scheduler: parses the DAGs folder, records it, and schedules until stopped. */
+/**
+ * Scheduler: runs a DAG processor on the DAGs folder (unless DEFERFLOW_STANDALONE_DAG_PROCESSOR
+ * says one runs elsewhere) and schedules the DAGs it records until stopped.
+ */
 async function scheduler(ctx: CliContext): Promise<void> {
-  const { Scheduler } = await import('../../scheduler/scheduler.ts');
+  const [{ Scheduler }, { openDagSource }] = await Promise.all([import('../../scheduler/scheduler.ts'), import('../../dag-processing/dag-sources.ts')]);
   const store = await ctx.store();
   const logger = processLogger(ctx, 'scheduler');
-  const dagBag = await syncDagBag(ctx, store);
-  for (const e of dagBag.importErrors) logger.warn({ file: e.file }, `DAG import error: ${e.message}`);
+  const withProcessor = !ctx.settings.dagProcessing.standaloneProcessor;
+  const dagBag = await openDagSource({ store, logger, dagsFolder: ctx.settings.dagsFolder, processor: withProcessor, processing: ctx.settings.dagProcessing });
   const s = new Scheduler({ store, dagBag, logger });
   await s.start();
-  ctx.writer.err(`deferflow scheduler ${s.id} running (${dagBag.size} DAGs from ${ctx.settings.dagsFolder})`);
+  ctx.writer.err(
+    `deferflow scheduler ${s.id} running (${dagBag.size} DAGs from ${ctx.settings.dagsFolder}${withProcessor ? '' : '; DAG processor: standalone'})`,
+  );
   await untilSignal();
   await s.stop();
+  await dagBag.close();
 }
 
 const queuesFlag = z
@@ -53,10 +58,16 @@ const queuesFlag = z
 /** Worker: claims queued task instances up to its slots; deferring tasks free their slot at once. */
 async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const queues = opts.queues === undefined ? undefined : validate(queuesFlag, opts.queues, { '': '--queues' }, 'Invalid input');
-  const [{ Worker }, { AwsClientFactory }] = await Promise.all([import('../../worker/worker.ts'), import('../../providers/aws/aws-clients.ts')]);
+  const [{ Worker }, { AwsClientFactory }, { openDagSource }] = await Promise.all([
+    import('../../worker/worker.ts'),
+    import('../../providers/aws/aws-clients.ts'),
+    import('../../dag-processing/dag-sources.ts'),
+  ]);
   const store = await ctx.store();
   const logger = processLogger(ctx, 'worker');
-  const dagBag = await loadDagBag(ctx);
+  // DAGs as the DAG processor recorded them; a task's file is imported here only after a child
+  // process imported that content cleanly.
+  const dagBag = await openDagSource({ store, logger, dagsFolder: ctx.settings.dagsFolder, processor: false, processing: ctx.settings.dagProcessing });
   const aws = new AwsClientFactory({ connections: new ConnectionRepository(store) });
   const w = new Worker({ store, dagBag, logger, slots: ctx.settings.workerSlots, queues, services: { awsClients: aws } });
   await w.start();
@@ -64,6 +75,7 @@ async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: O
   await untilSignal();
   // Graceful: running tries finish (or are aborted after the grace period) before we exit.
   await w.stop({ graceful: true });
+  await dagBag.close();
   aws.destroy();
 }
 

@@ -70,8 +70,7 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
   });
   ctx.onClose(() => stack.stop());
 
-  const dag = stack.runtime.dagBag.getDag(v.dagId);
-  if (!dag) {
+  if (!stack.runtime.dagBag.getDag(v.dagId)) {
     const errors = stack.runtime.dagBag.importErrors.map((e) => `${e.file}: ${e.message.split('\n')[0]}`);
     throw new NotFoundError(
       'DAG_NOT_FOUND',
@@ -79,6 +78,8 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
       'Run from the repository root, or point DEFERFLOW_DAGS_FOLDER at the folder holding the seed DAGs.',
     );
   }
+  // The live DAG (operators and all): the run summary reads each SageMaker task's connection.
+  const dag = await stack.runtime.dagBag.loadDag(v.dagId);
   if (!local) await requireVariables(stack, ['s3_bucket', 'role']);
   say(describeStack(stack, Date.now() - t0));
 
