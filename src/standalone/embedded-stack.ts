@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { Runtime } from '../runtime/runtime.ts';
+import { Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
 import { Store } from '../store/store.ts';
 import { resolveMongo, type MongoTarget } from '../store/embedded-mongo.ts';
 import { ConnectionRepository } from '../connections/connection-repository.ts';
@@ -57,6 +57,8 @@ export interface EmbeddedStackOptions {
   /** DEFERFLOW_HOME: local AWS data lives under it; with `writeState`, standalone.json too. */
   home: string;
   dagsFolder?: string;
+  /** The DAG processor's knobs (import timeout, rescan and re-parse intervals, parsing processes). */
+  dagProcessing?: RuntimeOptions['dagProcessing'];
   /** Local AWS on (true / options) or off (false: real AWS, or the user's own emulator). Default on. */
   localAws?: boolean | EmbeddedLocalAwsOptions;
   /** Webserver on (true / options) or off. Default on. */
@@ -201,6 +203,7 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     const runtime = await Runtime.create({
       store,
       dagsFolder: opts.dagsFolder,
+      dagProcessing: opts.dagProcessing,
       logger: opts.logger,
       services: { awsClients },
       eventSources,

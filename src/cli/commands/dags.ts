@@ -148,6 +148,8 @@ async function dagState(ctx: CliContext, args: Array<string | undefined>): Promi
   }
   const conf = run ? (JSON.parse(run.conf) as Record<string, unknown>) : {};
   ctx.writer.out(`${run?.state ?? 'None'}${Object.keys(conf).length ? `, ${JSON.stringify(conf)}` : ''}`);
+  // Airflow's one line stays on stdout; why the run cannot move goes to stderr.
+  if (run?.dag_load_error) ctx.writer.err(`Warning: no scheduler can load this run's DAG: ${run.dag_load_error}`);
 }
 
 /** Graphviz DOT of the DAG (what `airflow dags show` prints); json: tasks and their edges. */

@@ -59,6 +59,7 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
     mongoUri: ctx.settings.mongoUri,
     home: ctx.settings.home,
     dagsFolder: ctx.settings.dagsFolder,
+    dagProcessing: ctx.settings.dagProcessing,
     localAws: local ? { dataDir } : false,
     stageDelayMs: START_STAGE_DELAY_MS,
     webserver: serve
