@@ -93,6 +93,9 @@ export class DagProcessor {
   private readonly reports = new Subject<ScanReport>();
   /** Every completed scan, after its writes. */
   readonly scans$: Observable<ScanReport> = this.reports.asObservable();
+  private readonly batches = new Subject<ParsedFileReport[]>();
+  /** Each batch of files as soon as it is recorded (a scan records several when files take long). */
+  readonly recorded$: Observable<ParsedFileReport[]> = this.batches.asObservable();
   private pending: ScanKind | null = null;
   private loop: Promise<void> | null = null;
   private waiters: Array<() => void> = [];
@@ -212,13 +215,7 @@ export class DagProcessor {
       toParse.push({ file, mtimeMs: st.mtimeMs, size: st.size, hash });
     }
     const deleted = [...this.files.keys()].filter((f) => !listedSet.has(f));
-    const signal = this.abort.signal;
-    const results = await parseDagFiles(
-      toParse.map((p) => p.file),
-      { timeoutMs: this.importTimeoutMs, folder: this.folder, concurrency: this.opts.parsingProcesses, logger: this.log, signal },
-    );
-    if (signal.aborted) throw new Error('DAG processor stopping');
-    const parsed = await this.apply(results, toParse, deleted, now);
+    const parsed = await this.parseAndRecord(toParse, deleted, now);
     if (first) await this.forgetVanished(listedSet);
     const report: ScanReport = { kind, at: new Date(now), files: listed.length, parsed, deleted, durationMs: performance.now() - t0 };
     if (parsed.length || deleted.length) {
@@ -229,6 +226,88 @@ export class DagProcessor {
     }
     this.reports.next(report);
     return report;
+  }
+
+  /**
+   * Parse the files and record each result as soon as it is in — written in batches of whatever
+   * arrived meanwhile — so a file that hangs until the import timeout holds back no other file.
+   * A result that claims a dag id still owned by a file not parsed yet in this scan waits for that
+   * file (the DAG may be moving from one file to the other); at the end it is recorded anyway and
+   * the claim, if still contested, is a duplicate.
+   */
+  private async parseAndRecord(
+    toParse: ReadonlyArray<{ file: string; mtimeMs: number; size: number; hash: string }>,
+    deleted: string[],
+    now: number,
+  ): Promise<ParsedFileReport[]> {
+    const pending = new Set(toParse.map((p) => p.file));
+    const reports: ParsedFileReport[] = [];
+    let queue: FileParse[] = [];
+    let held: FileParse[] = [];
+    let deletions = deleted;
+    let writing: Promise<void> | null = null;
+    let failed: unknown = null;
+    const blocked = (r: FileParse): boolean =>
+      !r.error &&
+      r.dags.some((d) => {
+        const owner = this.owners.get(d.dag_id);
+        return owner !== undefined && owner !== r.file && pending.has(owner);
+      });
+    const flush = async (): Promise<void> => {
+      while (queue.length || deletions.length) {
+        const batch = queue;
+        queue = [];
+        const ready = batch.filter((r) => !blocked(r));
+        held.push(...batch.filter((r) => blocked(r)));
+        const recorded = await this.apply(ready, toParse, deletions, now);
+        deletions = [];
+        reports.push(...recorded);
+        this.batches.next(recorded);
+        for (const r of ready) pending.delete(r.file);
+        const release = held.filter((r) => !blocked(r));
+        held = held.filter((r) => blocked(r));
+        queue.push(...release);
+      }
+    };
+    const kick = (): void => {
+      writing ??= flush()
+        .catch((e: unknown) => {
+          failed ??= e;
+        })
+        .finally(() => {
+          writing = null;
+          if (!failed && (queue.length || deletions.length)) kick();
+        });
+    };
+    const signal = this.abort.signal;
+    await parseDagFiles(
+      toParse.map((p) => p.file),
+      {
+        timeoutMs: this.importTimeoutMs,
+        folder: this.folder,
+        concurrency: this.opts.parsingProcesses,
+        logger: this.log,
+        signal,
+        onResult: (r) => {
+          if (signal.aborted) return;
+          queue.push(r);
+          kick();
+        },
+      },
+    );
+    if (signal.aborted) throw new Error('DAG processor stopping');
+    kick();
+    while (writing) await writing;
+    if (held.length) {
+      // Whoever they waited for is done (or failed and keeps its DAGs): record them now.
+      pending.clear();
+      queue.push(...held);
+      held = [];
+      kick();
+      while (writing) await writing;
+    }
+    if (failed) throw failed;
+    return reports;
   }
 
   /** Record what the children found; the in-memory state changes only once the writes succeeded. */

@@ -80,8 +80,8 @@ class FolderDagSource implements ManagedDagSource {
   ) {
     // Written by the processor here: refresh at once, and what it imported cleanly needs no
     // second check before a worker of this process imports it.
-    this.sub = processor?.scans$.subscribe((report) => {
-      for (const p of report.parsed) if (!p.error && p.sourceHash) loader.markValidated(p.file, p.sourceHash);
+    this.sub = processor?.recorded$.subscribe((parsed) => {
+      for (const p of parsed) if (!p.error && p.sourceHash) loader.markValidated(p.file, p.sourceHash);
       void catalog.refresh().catch(() => undefined);
     });
   }

@@ -21,6 +21,8 @@ export interface ParseOptions {
   logger?: Logger;
   /** Aborting kills the children at once; files not parsed by then are left out of the result. */
   signal?: AbortSignal;
+  /** Called with each file's result as soon as it is known (a hanging file delays no other). */
+  onResult?: (result: FileParse) => void;
 }
 
 /** Airflow's dagbag_import_timeout. */
@@ -61,16 +63,19 @@ export async function parseDagFiles(files: ReadonlyArray<string>, opts: ParseOpt
             importMs: answer.kind === 'timeout' ? answer.afterMs : 0,
           };
           opts.logger?.warn({ file, failure: answer.kind }, `DAG import error: ${results[i]?.error?.message}`);
+          opts.onResult?.(results[i]!);
           if (answer.kind === 'start') {
             // The child cannot start at all (broken install): every remaining file would fail alike.
             while (next < files.length) {
               const j = next++;
               results[j] = { file: files[j], sourceHash: null, dags: [], error: failureError(files[j], answer), failure: 'start', importMs: 0 };
+              opts.onResult?.(results[j]!);
             }
           }
         } else if (answer.kind === 'parsed') {
           const { kind: _, ...parse } = answer;
           results[i] = parse;
+          opts.onResult?.(parse);
         }
       }
     } finally {
