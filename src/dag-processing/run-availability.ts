@@ -35,6 +35,7 @@ export class RunDagAvailability {
     const missing = new Set<string>();
     for (const run of active) {
       if (source.getDag(run.dag_id)) {
+        this.reasons.delete(run.dag_id);
         if (run.dag_load_error) await this.flags.clearUnloadable(run._id, now);
       } else missing.add(run.dag_id);
     }

@@ -119,7 +119,8 @@ export class SafeDagLoader {
       await ensureTypeScriptLoader();
       registerDagModuleHooks(this.opts.folder ? [this.opts.folder] : []);
       // A new URL per content: the module cache would otherwise hand back the previous version.
-      const mod = (await import(`${pathToFileURL(file).href}?v=${hash.slice(0, 16)}`)) as Record<string, unknown>;
+      // (Not `?v=`: Vite, which runs our tests, strips that one as its own cache buster.)
+      const mod = (await import(`${pathToFileURL(file).href}?deferflow-source=${hash.slice(0, 16)}`)) as Record<string, unknown>;
       const dags = new Map<string, DAG>();
       for (const dag of collectDags(mod)) {
         dag.validate();
