@@ -38,7 +38,10 @@ try {
     const f = join(dir, `bench_${i}.ts`);
     const tasks = Array.from({ length: 10 }, (_, t) => `  const t${t} = task('t${t}', () => ${t});`).join('\n');
     const chain = Array.from({ length: 9 }, (_, t) => `t${t}.then(t${t + 1});`).join(' ');
-    await writeFile(f, `import { DAG, task } from ${JSON.stringify(SRC)};\nexport default new DAG({ dagId: 'bench_${i}' }, () => {\n${tasks}\n  ${chain}\n});\n`);
+    await writeFile(
+      f,
+      `import { DAG, task } from ${JSON.stringify(SRC)};\nexport default new DAG({ dagId: 'bench_${i}' }, () => {\n${tasks}\n  ${chain}\n});\n`,
+    );
     files.push(f);
   }
 
@@ -58,7 +61,12 @@ try {
     const ms = performance.now() - t0;
     const bad = r.filter((x) => x.error);
     if (bad.length) throw new Error(`bench files failed to parse: ${bad.map((b) => b.error?.message).join('; ')}`);
-    return { files: list.length, wall_ms: round(ms), ms_per_file: round(ms / list.length), import_ms_per_file_in_child: round(r.reduce((a, x) => a + x.importMs, 0) / list.length) };
+    return {
+      files: list.length,
+      wall_ms: round(ms),
+      ms_per_file: round(ms / list.length),
+      import_ms_per_file_in_child: round(r.reduce((a, x) => a + x.importMs, 0) / list.length),
+    };
   };
   const seeds = await listDagFiles(join(ROOT, 'dags'));
   const parse = {

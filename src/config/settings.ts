@@ -29,12 +29,13 @@ const positiveInt = (what: string) =>
 
 /** Seconds as users write them (fractions allowed), > 0. */
 const positiveSeconds = (what: string) =>
-  z.coerce.number({ error: `${what} must be a number of seconds` }).positive(`${what} must be more than 0 seconds`).finite(`${what} must be finite`);
+  z.coerce
+    .number({ error: `${what} must be a number of seconds` })
+    .positive(`${what} must be more than 0 seconds`)
+    .finite(`${what} must be finite`);
 
 const booleanFlag = (what: string) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: `${what} must be true or false` })
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+  z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: `${what} must be true or false` }).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const optionalString = z
   .string()

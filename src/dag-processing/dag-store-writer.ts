@@ -58,7 +58,13 @@ export async function recordParsedDags(store: Store, dags: ReadonlyArray<Version
   const now = opts.now ?? new Date();
   // Versions first: a scheduler that sees a row's new version must find it.
   await new DagVersionRepository(store).record(
-    dags.map((d) => ({ dagId: d.data.dag_id, version: d.version, fileloc: d.data.fileloc, sourceHash: d.data.source_hash, serialized: JSON.stringify(d.data) })),
+    dags.map((d) => ({
+      dagId: d.data.dag_id,
+      version: d.version,
+      fileloc: d.data.fileloc,
+      sourceHash: d.data.source_hash,
+      serialized: JSON.stringify(d.data),
+    })),
     now,
   );
   await new DagRepository(store).upsertParsed(dags.map((d) => dagDocFields(d, { processorSubdir: opts.processorSubdir, now })));

@@ -78,7 +78,9 @@ export class SafeDagLoader {
   async load(file: string): Promise<ReadonlyMap<string, DAG>> {
     const t0 = performance.now();
     const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
-      throw new DagImportError(`Cannot read DAG file ${file}: ${e.code === 'ENOENT' ? 'it does not exist (deleted, or the DAGs folder is mounted elsewhere here)' : e.message}`);
+      throw new DagImportError(
+        `Cannot read DAG file ${file}: ${e.code === 'ENOENT' ? 'it does not exist (deleted, or the DAGs folder is mounted elsewhere here)' : e.message}`,
+      );
     });
     const known = this.byFile.get(file);
     if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) {

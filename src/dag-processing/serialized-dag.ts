@@ -128,12 +128,7 @@ export function dagVersionOf(data: SerializedDagData): string {
 }
 
 /** Runs a serialized DAG's callback where its file can be imported (a child process). */
-export type DagCallbackRunner = (request: {
-  file: string;
-  dagId: string;
-  which: 'success' | 'failure';
-  info: Parameters<DagCallback>[0];
-}) => Promise<void>;
+export type DagCallbackRunner = (request: { file: string; dagId: string; which: 'success' | 'failure'; info: Parameters<DagCallback>[0] }) => Promise<void>;
 
 class SerializedTask implements TaskDefinition {
   readonly upstreamTaskIds: ReadonlySet<string>;

@@ -54,7 +54,9 @@ describe('deferflow on unsafe DAG files', { timeout: 120_000 }, () => {
     expect(by['never_settles.ts']).toContain('never finished');
     expect(by['exits.ts']).toContain(`process.exit(3) while being imported`);
     expect(by['exits.ts']).toContain(`${join(UNSAFE, 'exits.ts')}:5:9`);
-    expect(by['throws.ts']).toBe(`Error: config.yaml not found\n    at loadConfig (${join(UNSAFE, 'throws.ts')}:5:9)\n    at <anonymous> (${join(UNSAFE, 'throws.ts')}:7:58)`);
+    expect(by['throws.ts']).toBe(
+      `Error: config.yaml not found\n    at loadConfig (${join(UNSAFE, 'throws.ts')}:5:9)\n    at <anonymous> (${join(UNSAFE, 'throws.ts')}:7:58)`,
+    );
     expect(by['bad_retry_delay.ts']).toContain('defaultArgs.retry_delay: Invalid duration "soon"');
 
     const db = h.client.db(h.dbName);
@@ -127,7 +129,9 @@ describe('a scheduler process and its DAGs folder', { timeout: 240_000 }, () => 
       note: null,
       updated_at: new Date(),
     } as never);
-    await waitFor('the run to be flagged', async () => (await runs.findOne({ _id: 'cli_live|manual__2025-04-11T00:00:00+00:00' }))?.dag_load_error).catch(diagnose);
+    await waitFor('the run to be flagged', async () => (await runs.findOne({ _id: 'cli_live|manual__2025-04-11T00:00:00+00:00' }))?.dag_load_error).catch(
+      diagnose,
+    );
     const state = await h.run(['dags', 'state', 'cli_live', '2025-04-11'], { env });
     expect(state.stdout.trim()).toBe('queued');
     expect(state.stderr).toContain(`Warning: no scheduler can load this run's DAG: DAG 'cli_live' is no longer defined in ${join(folder, 'cli_live.ts')}`);

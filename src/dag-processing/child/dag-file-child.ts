@@ -40,7 +40,7 @@ class ExitDuringImport extends Error {
   }
 }
 
-async function importFile(file: string, run: () => Promise<void>): Promise<void> {
+async function underImportGuard(run: () => Promise<void>): Promise<void> {
   // A file calling process.exit() would end this process with only an exit code to show; turned
   // into an exception, it becomes an import error with the file:line of the call. Restored after.
   const realExit = process.exit;
@@ -69,7 +69,7 @@ export async function parseFile(file: string, folder: string | null): Promise<Fi
   }
   try {
     let dags: DAG[] = [];
-    await importFile(file, async () => {
+    await underImportGuard(async () => {
       dags = collectDags((await import(pathToFileURL(file).href)) as Record<string, unknown>);
     });
     const seen = new Set<string>();
@@ -88,7 +88,7 @@ export async function parseFile(file: string, folder: string | null): Promise<Fi
 async function runCallback(msg: Extract<ToChild, { kind: 'callback' }>): Promise<string | undefined> {
   try {
     let dag: DAG | undefined;
-    await importFile(msg.file, async () => {
+    await underImportGuard(async () => {
       dag = collectDags((await import(pathToFileURL(msg.file).href)) as Record<string, unknown>).find((d) => d.dagId === msg.dagId);
     });
     if (!dag) return `DAG '${msg.dagId}' is no longer defined in ${msg.file}`;

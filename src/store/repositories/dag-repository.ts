@@ -154,9 +154,7 @@ export class DagRepository {
    */
   async upsertImportErrors(errors: ReadonlyArray<ImportErrorInput>, now = new Date()): Promise<void> {
     if (errors.length === 0) return;
-    const existing = new Map(
-      (await this.store.importErrors.find({ _id: { $in: errors.map((e) => e.file) } }).toArray()).map((d) => [d._id, d] as const),
-    );
+    const existing = new Map((await this.store.importErrors.find({ _id: { $in: errors.map((e) => e.file) } }).toArray()).map((d) => [d._id, d] as const));
     const changed = errors.filter((e) => {
       const d = existing.get(e.file);
       return !d || d.stacktrace !== e.stack || d.message !== e.message;

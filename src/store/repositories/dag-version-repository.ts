@@ -53,6 +53,10 @@ export class DagVersionRepository {
 
   /** A DAG's versions, newest first. */
   list(dagId: string, limit = 100): Promise<DagVersionDoc[]> {
-    return this.store.dagVersions.find({ dag_id: dagId }, { projection: { serialized: 0 } }).sort({ created_at: -1 }).limit(limit).toArray();
+    return this.store.dagVersions
+      .find({ dag_id: dagId }, { projection: { serialized: 0 } })
+      .sort({ created_at: -1 })
+      .limit(limit)
+      .toArray();
   }
 }

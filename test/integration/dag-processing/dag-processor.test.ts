@@ -56,7 +56,10 @@ describe('DagProcessor', { timeout: 120_000 }, () => {
   it('keeps dags, dag_versions and import_errors in step with the folder', async () => {
     await writeFile(join(folder, 'a.ts'), dagFile(['proc_a']));
     await writeFile(join(folder, 'b.ts'), dagFile(['proc_b']));
-    await writeFile(join(folder, 'broken.ts'), `import { DAG } from ${JSON.stringify(SRC)};\nexport default new DAG({ dagId: 'proc_fixed' });\nthrow new Error('not yet');\n`);
+    await writeFile(
+      join(folder, 'broken.ts'),
+      `import { DAG } from ${JSON.stringify(SRC)};\nexport default new DAG({ dagId: 'proc_fixed' });\nthrow new Error('not yet');\n`,
+    );
     const p = processor();
     const first = await p.start();
     expect(first.parsed.map((f) => f.file.slice(folder.length + 1)).sort()).toEqual(['a.ts', 'b.ts', 'broken.ts']);
@@ -134,8 +137,19 @@ describe('DagProcessor', { timeout: 120_000 }, () => {
     const dir = await mkdtemp(join(tmpdir(), 'deferflow-dagproc-hang-'));
     try {
       await writeFile(join(dir, 'ok.ts'), dagFile(['proc_hang_neighbour']));
-      await writeFile(join(dir, 'hang.ts'), `import { DAG } from ${JSON.stringify(SRC)};\nexport const d = new DAG({ dagId: 'proc_hang' });\nwhile (true) {}\n`);
-      const p = new DagProcessor({ store, folder: dir, logger, watch: false, importTimeoutMs: 1_000, minFileProcessIntervalMs: 0, dirListIntervalMs: 3_600_000 });
+      await writeFile(
+        join(dir, 'hang.ts'),
+        `import { DAG } from ${JSON.stringify(SRC)};\nexport const d = new DAG({ dagId: 'proc_hang' });\nwhile (true) {}\n`,
+      );
+      const p = new DagProcessor({
+        store,
+        folder: dir,
+        logger,
+        watch: false,
+        importTimeoutMs: 1_000,
+        minFileProcessIntervalMs: 0,
+        dirListIntervalMs: 3_600_000,
+      });
       const reports: ScanReport[] = [];
       p.scans$.subscribe((r) => reports.push(r));
       const first = await p.start();
@@ -144,7 +158,12 @@ describe('DagProcessor', { timeout: 120_000 }, () => {
       expect(reports.at(-1)?.parsed.map((f) => f.file.slice(dir.length + 1))).toEqual(['ok.ts']);
       await writeFile(join(dir, 'hang.ts'), dagFile(['proc_hang']));
       await p.request('full');
-      expect(reports.at(-1)?.parsed.map((f) => f.file.slice(dir.length + 1)).sort()).toEqual(['hang.ts', 'ok.ts']);
+      expect(
+        reports
+          .at(-1)
+          ?.parsed.map((f) => f.file.slice(dir.length + 1))
+          .sort(),
+      ).toEqual(['hang.ts', 'ok.ts']);
       expect(p.brokenFiles).toEqual([]);
       await p.stop();
     } finally {

@@ -74,7 +74,14 @@ describe('DAG-level arguments', () => {
       dagrunTimeout: '1h30m',
       maxActiveRuns: 1,
       maxActiveTasks: 4,
-      defaultArgs: { retries: 0, retry_delay: 'PT5M', max_retry_delay: { hours: 1 }, execution_timeout: '0:10:00', priority_weight: -3, trigger_rule: 'all_done' },
+      defaultArgs: {
+        retries: 0,
+        retry_delay: 'PT5M',
+        max_retry_delay: { hours: 1 },
+        execution_timeout: '0:10:00',
+        priority_weight: -3,
+        trigger_rule: 'all_done',
+      },
     });
     expect(dag.dagrunTimeoutMs).toBe(5_400_000);
   });
@@ -89,7 +96,7 @@ describe('task arguments', () => {
           task('flaky', () => 1, { retries: -3, retry_delay: 'soon' }); // MARK:task
         }),
     );
-    expect(e.message).toContain("Task 'flaky': retries: must be at least 0, got -3; retry_delay: Invalid duration \"soon\"");
+    expect(e.message).toContain('Task \'flaky\': retries: must be at least 0, got -3; retry_delay: Invalid duration "soon"');
     expect(e.location).toEqual({ file: THIS_FILE, line: lineOf('MARK:task') });
   });
 
