@@ -124,6 +124,12 @@ export class TaskRunner {
       return;
     }
     const task = dag.getTask(ti.task_id);
+    // The claim sets the deadline from the DAG definitions this worker had read; a DAG recorded
+    // moments before may not have reached them yet. Enforce the live task's timeout here then.
+    if (!resuming && ti.execution_deadline === null && task.executionTimeoutMs !== null && ti.start_date) {
+      ti.execution_deadline = new Date(ti.start_date.getTime() + task.executionTimeoutMs);
+      log.warn(`execution_timeout applied by this worker only (deadline ${ti.execution_deadline.toISOString()}): the DAG was newer than its definitions`);
+    }
     log.info(
       resuming
         ? `Resuming try ${ti.try_number} of ${ti.max_tries + 1} with ${ti.next_method}`

@@ -18,7 +18,8 @@ export function childProcessCallbackRunner(opts: CallbackRunnerOptions): DagCall
   return async ({ file, dagId, which, info }) => {
     const child = new DagFileChildProcess({ folders: opts.folder ? [opts.folder] : [] }, { startTimeoutMs: Math.max(opts.importTimeoutMs, 30_000) });
     try {
-      const answer = await child.request({ kind: 'callback', file, dagId, which, info }, opts.importTimeoutMs + (opts.callbackTimeoutMs ?? 60_000));
+      const timeoutMs = opts.importTimeoutMs + (opts.callbackTimeoutMs ?? 60_000);
+      const answer = await child.request({ kind: 'callback', file, dagId, which, info, timeoutMs }, timeoutMs);
       if (isChildFailure(answer)) throw new Error(failureError(file, answer).message);
       if (answer.kind === 'callback-done' && answer.error) throw new Error(answer.error);
     } finally {

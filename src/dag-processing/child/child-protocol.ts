@@ -12,9 +12,10 @@ export interface ChildConfig {
   folders: string[];
 }
 
+/** `timeoutMs`: the import timeout the parent enforces (the child reports where it hangs just before). */
 export type ToChild =
-  | { kind: 'parse'; file: string; folder: string | null }
-  | { kind: 'callback'; file: string; dagId: string; which: 'success' | 'failure'; info: Parameters<DagCallback>[0] };
+  | { kind: 'parse'; file: string; folder: string | null; timeoutMs: number }
+  | { kind: 'callback'; file: string; dagId: string; which: 'success' | 'failure'; info: Parameters<DagCallback>[0]; timeoutMs: number };
 
 export interface FileParse {
   file: string;

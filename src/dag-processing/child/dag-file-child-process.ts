@@ -11,6 +11,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { childLaunch } from './child-launch.ts';
 import type { ChildConfig, FromChild, ToChild } from './child-protocol.ts';
+import { HANG_MARK } from './watchdog.ts';
 
 export type ChildFailure =
   | { kind: 'timeout'; afterMs: number; output: string }
@@ -119,14 +120,24 @@ export class DagFileChildProcess {
     this.output = '';
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        const p = this.pending;
-        this.pending = null;
-        this.kill();
-        p?.resolve({ kind: 'timeout', afterMs: timeoutMs, output: this.output });
+        // The child's watchdog reports where the import is stuck just before the timeout; on a
+        // loaded machine that report may lag, so give it a moment before killing the child.
+        void this.untilHangReported(Math.max(2_000, timeoutMs / 2)).then(() => {
+          const p = this.pending;
+          if (!p) return;
+          this.pending = null;
+          this.kill();
+          p.resolve({ kind: 'timeout', afterMs: timeoutMs, output: this.output });
+        });
       }, timeoutMs);
       this.pending = { resolve, timer, timeoutMs };
       this.child.send(msg);
     });
+  }
+
+  private async untilHangReported(graceMs: number): Promise<void> {
+    const until = Date.now() + graceMs;
+    while (!this.output.includes(HANG_MARK) && Date.now() < until && this.alive) await new Promise((r) => setTimeout(r, 25));
   }
 
   /** Let an idle child end by itself (it exits when the channel closes). */

@@ -7,7 +7,6 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { DAG } from '../../dag/dag.ts';
 import { DagImportError } from '../../errors/dag-import-error.ts';
 import { errorMessage } from '../../errors/deferflow-error.ts';
@@ -16,21 +15,10 @@ import { serializeDag, sha256 } from '../serialized-dag.ts';
 import type { ChildConfig, FileParse, FromChild, ToChild } from './child-protocol.ts';
 import { registerDagModuleHooks } from './esm-hooks.ts';
 import { importErrorOf } from './import-error-entry.ts';
+import { ChildWatchdog } from './watchdog.ts';
 
 const exitProcess = process.exit.bind(process);
-
-/**
- * Ends this process when its parent is gone (killed without closing the channel): checked from a
- * worker thread, because the main thread may be stuck in a DAG file's endless loop.
- */
-function startOrphanGuard(): void {
-  const guard = new Worker(
-    `const { workerData } = require('node:worker_threads');
-     setInterval(() => { if (process.ppid !== workerData.parent) process.kill(process.pid, 'SIGKILL'); }, 1000);`,
-    { eval: true, workerData: { parent: process.ppid } },
-  );
-  guard.unref();
-}
+let watchdog: ChildWatchdog | null = null;
 
 /** Raised in place of `process.exit()` while a file is imported, so the error points at the call. */
 class ExitDuringImport extends Error {
@@ -40,7 +28,7 @@ class ExitDuringImport extends Error {
   }
 }
 
-async function underImportGuard(run: () => Promise<void>): Promise<void> {
+async function underImportGuard(timeoutMs: number, run: () => Promise<void>): Promise<void> {
   // A file calling process.exit() would end this process with only an exit code to show; turned
   // into an exception, it becomes an import error with the file:line of the call. Restored after.
   const realExit = process.exit;
@@ -51,15 +39,17 @@ async function underImportGuard(run: () => Promise<void>): Promise<void> {
   // that can never settle then empties the event loop, and the process ends at once (exit 13)
   // instead of waiting out the import timeout.
   process.channel?.unref();
+  watchdog?.arm(timeoutMs);
   try {
     await run();
   } finally {
+    watchdog?.disarm();
     process.channel?.ref();
     process.exit = realExit;
   }
 }
 
-export async function parseFile(file: string, folder: string | null): Promise<FileParse> {
+export async function parseFile(file: string, folder: string | null, timeoutMs: number): Promise<FileParse> {
   const t0 = performance.now();
   let sourceHash: string | null = null;
   try {
@@ -69,7 +59,7 @@ export async function parseFile(file: string, folder: string | null): Promise<Fi
   }
   try {
     let dags: DAG[] = [];
-    await underImportGuard(async () => {
+    await underImportGuard(timeoutMs, async () => {
       dags = collectDags((await import(pathToFileURL(file).href)) as Record<string, unknown>);
     });
     const seen = new Set<string>();
@@ -88,7 +78,7 @@ export async function parseFile(file: string, folder: string | null): Promise<Fi
 async function runCallback(msg: Extract<ToChild, { kind: 'callback' }>): Promise<string | undefined> {
   try {
     let dag: DAG | undefined;
-    await underImportGuard(async () => {
+    await underImportGuard(msg.timeoutMs, async () => {
       dag = collectDags((await import(pathToFileURL(msg.file).href)) as Record<string, unknown>).find((d) => d.dagId === msg.dagId);
     });
     if (!dag) return `DAG '${msg.dagId}' is no longer defined in ${msg.file}`;
@@ -106,10 +96,10 @@ export async function runChild(config: ChildConfig): Promise<void> {
     process.send?.(m);
   };
   registerDagModuleHooks(config.folders);
-  startOrphanGuard();
+  watchdog = new ChildWatchdog();
   process.on('disconnect', () => exitProcess(0));
   process.on('message', (raw: ToChild) => {
-    if (raw.kind === 'parse') void parseFile(raw.file, raw.folder).then((r) => send({ kind: 'parsed', ...r }));
+    if (raw.kind === 'parse') void parseFile(raw.file, raw.folder, raw.timeoutMs).then((r) => send({ kind: 'parsed', ...r }));
     else if (raw.kind === 'callback') void runCallback(raw).then((error) => send({ kind: 'callback-done', ...(error ? { error } : {}) }));
   });
   send({ kind: 'ready' });

@@ -9,7 +9,10 @@ import type { Logger } from 'pino';
 import type { DagImportErrorEntry } from '../dag-definition.ts';
 import type { FileParse } from './child-protocol.ts';
 import { type ChildFailure, DagFileChildProcess, isChildFailure } from './dag-file-child-process.ts';
+import { isInternalFrameFile } from '../../dag/definition-site.ts';
+import { readFileSync } from 'node:fs';
 import { importErrorText } from './import-error-entry.ts';
+import { hangFramesIn, withoutHangReport } from './watchdog.ts';
 
 export interface ParseOptions {
   /** Per-file import timeout (ms). */
@@ -51,7 +54,7 @@ export async function parseDagFiles(files: ReadonlyArray<string>, opts: ParseOpt
           child = new DagFileChildProcess({ folders: folder ? [folder] : [] }, { startTimeoutMs: Math.max(opts.timeoutMs, 30_000) });
           children.add(child);
         }
-        const answer = await child.request({ kind: 'parse', file, folder }, opts.timeoutMs);
+        const answer = await child.request({ kind: 'parse', file, folder, timeoutMs: opts.timeoutMs }, opts.timeoutMs);
         if (opts.signal?.aborted) break;
         if (isChildFailure(answer)) {
           results[i] = {
@@ -93,14 +96,19 @@ export async function parseDagFiles(files: ReadonlyArray<string>, opts: ParseOpt
 
 /** What a dead or killed child means for the file it was importing. */
 export function failureError(file: string, f: ChildFailure): DagImportErrorEntry {
-  const tail = f.output.trim() ? `\nOutput of the import before it ended:\n${f.output.trim().split('\n').slice(-20).join('\n')}` : '';
+  const output = withoutHangReport(f.output).trim();
+  const tail = output ? `\nOutput of the import before it ended:\n${output.split('\n').slice(-20).join('\n')}` : '';
   switch (f.kind) {
-    case 'timeout':
+    case 'timeout': {
+      const at = stuckAt(file, f.output);
+      const where = at ? `it was still running ${at.file === file ? `line ${at.line}` : `${at.file}:${at.line}`}${at.text ? ` (\`${at.text}\`)` : ''}` : `${file} is still running code at import time`;
       return importErrorText(
         file,
-        `DAG file import timed out after ${formatSeconds(f.afterMs)} (dagbag_import_timeout): ${file} is still running code at import time — ` +
-          `an endless loop, a network call or a slow computation at the top level? Move it into a task, or raise DEFERFLOW_DAGBAG_IMPORT_TIMEOUT.${tail}`,
+        `DAG file import timed out after ${formatSeconds(f.afterMs)} (dagbag_import_timeout): ${where} — ` +
+          `an endless loop, a network call or a slow computation at the top level? Move it into a task, or raise DEFERFLOW_DAGBAG_IMPORT_TIMEOUT. (${file}${at?.file === file ? `:${at.line}` : ''})${tail}`,
+        at?.file === file ? at.line : undefined,
       );
+    }
     case 'exit':
       if (f.signal) return importErrorText(file, `Importing ${file} killed its process (signal ${f.signal}).${tail}`);
       if (f.code === 0 || f.code === 13) {
@@ -114,6 +122,24 @@ export function failureError(file: string, f: ChildFailure): DagImportErrorEntry
     case 'start':
       return importErrorText(file, `Could not import ${file}: ${f.message}.${tail}`);
   }
+}
+
+/**
+ * Where the watchdog found the import stuck: the innermost frame in the DAG file itself, else in
+ * any other user file (a helper it imports), with that line's text.
+ */
+function stuckAt(file: string, output: string): { file: string; line: number; text: string } | null {
+  const frames = hangFramesIn(output);
+  if (!frames) return null;
+  const frame = frames.find((x) => x.file === file) ?? frames.find((x) => !isInternalFrameFile(x.file));
+  if (!frame) return null;
+  let text = '';
+  try {
+    text = (readFileSync(frame.file, 'utf8').split('\n')[frame.line - 1] ?? '').trim().slice(0, 120);
+  } catch {
+    // The line's text is a convenience; the location is what matters.
+  }
+  return { ...frame, text };
 }
 
 function formatSeconds(ms: number): string {

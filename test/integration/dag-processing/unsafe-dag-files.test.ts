@@ -25,7 +25,10 @@ describe('unsafe DAG files', { timeout: 120_000 }, () => {
     expect(by['good.ts'].dags[0]).toMatchObject({ relative_fileloc: 'good.ts', fileloc: join(FOLDER, 'good.ts') });
 
     expect(by['hangs.ts'].failure).toBe('timeout');
-    expect(by['hangs.ts'].error?.message).toContain(`DAG file import timed out after 2 s (dagbag_import_timeout): ${join(FOLDER, 'hangs.ts')}`);
+    // Where it hangs, source-mapped to the TypeScript line (as Airflow's timeout traceback shows).
+    expect(by['hangs.ts'].error?.message).toContain('DAG file import timed out after 2 s (dagbag_import_timeout): it was still running line 5 (`while (true) {}`)');
+    expect(by['hangs.ts'].error?.message).toContain(`(${join(FOLDER, 'hangs.ts')}:5)`);
+    expect(by['hangs.ts'].error?.line).toBe(5);
 
     expect(by['never_settles.ts'].failure).toBe('exit');
     expect(by['never_settles.ts'].error?.message).toContain('never finished: a top-level await in it waits on a promise that can never settle');
