@@ -101,7 +101,9 @@ export function failureError(file: string, f: ChildFailure): DagImportErrorEntry
   switch (f.kind) {
     case 'timeout': {
       const at = stuckAt(file, f.output);
-      const where = at ? `it was still running ${at.file === file ? `line ${at.line}` : `${at.file}:${at.line}`}${at.text ? ` (\`${at.text}\`)` : ''}` : `${file} is still running code at import time`;
+      const where = at
+        ? `it was still running ${at.file === file ? `line ${at.line}` : `${at.file}:${at.line}`}${at.text ? ` (\`${at.text}\`)` : ''}`
+        : `${file} is still running code at import time`;
       return importErrorText(
         file,
         `DAG file import timed out after ${formatSeconds(f.afterMs)} (dagbag_import_timeout): ${where} — ` +

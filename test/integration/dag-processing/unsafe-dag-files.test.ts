@@ -26,7 +26,9 @@ describe('unsafe DAG files', { timeout: 120_000 }, () => {
 
     expect(by['hangs.ts'].failure).toBe('timeout');
     // Where it hangs, source-mapped to the TypeScript line (as Airflow's timeout traceback shows).
-    expect(by['hangs.ts'].error?.message).toContain('DAG file import timed out after 2 s (dagbag_import_timeout): it was still running line 5 (`while (true) {}`)');
+    expect(by['hangs.ts'].error?.message).toContain(
+      'DAG file import timed out after 2 s (dagbag_import_timeout): it was still running line 5 (`while (true) {}`)',
+    );
     expect(by['hangs.ts'].error?.message).toContain(`(${join(FOLDER, 'hangs.ts')}:5)`);
     expect(by['hangs.ts'].error?.line).toBe(5);
 
