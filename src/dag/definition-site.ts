@@ -2,6 +2,8 @@
  * Where in the user's DAG file something was defined, read from the call stack, so import errors
  * (duplicate task id, cycle, unknown upstream) can name file and line without a build step.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface DefinitionSite {
@@ -10,16 +12,23 @@ export interface DefinitionSite {
 }
 
 /**
- * deferflow's own code — this package's src/ or dist/ (wherever this file runs from), any
- * installed package, Node internals — is never the definition site. The seed DAGs in the
- * package's dags/ folder and test fixtures are user code and stay visible.
+ * deferflow's own code — this package's src/ or dist/ (wherever this file runs from, however the
+ * build lays dist/ out), any installed package, Node internals — is never the definition site.
+ * The seed DAGs in the package's dags/ folder and test fixtures are user code and stay visible.
  */
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OWN_CODE = [`${PACKAGE_ROOT}src/`, `${PACKAGE_ROOT}dist/`];
 const INTERNAL = /[\\/]node_modules[\\/]|^node:|<anonymous>|^internal[\\/]/;
+let ownCode: string[] | null = null;
+
+function ownCodeDirs(): string[] {
+  if (ownCode) return ownCode;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  ownCode = [join(dir, 'src') + sep, join(dir, 'dist') + sep];
+  return ownCode;
+}
 
 export function isInternalFrameFile(file: string): boolean {
-  return INTERNAL.test(file) || OWN_CODE.some((dir) => file.startsWith(dir));
+  return INTERNAL.test(file) || ownCodeDirs().some((d) => file.startsWith(d));
 }
 
 /** `file`, `line` of a stack frame line (`at fn (file:///x.ts:3:5)` or `at /x.ts:3:5`), if any. */
