@@ -14,8 +14,9 @@
  *  - deleted files' DAGs are deactivated. The first scan also deactivates DAGs recorded for this
  *    folder whose files vanished while no processor ran.
  *
- * Lifecycle: stopped → starting (first full scan; a folder that cannot be read fails start) →
- * running → stopping (in-flight imports are killed, nothing more is written) → stopped.
+ * Lifecycle: stopped → starting (a folder that cannot be read fails start) → running (the first
+ * full scan begins; start() waits for it up to startupWaitMs) → stopping (in-flight imports are
+ * killed, nothing more is written) → stopped.
  * Scan requests never overlap: one arriving during a scan runs once right after it (a full scan
  * covers a pending changes-only one).
  */
@@ -51,6 +52,8 @@ export interface DagProcessorOptions {
   watch?: boolean;
   /** Quiet period after file-system events before scanning (default 250 ms). */
   debounceMs?: number;
+  /** How long start() waits for the first scan before letting the process start (default min(import timeout, 10 s)). */
+  startupWaitMs?: number;
 }
 
 export interface ParsedFileReport {
@@ -98,7 +101,11 @@ export class DagProcessor {
   readonly recorded$: Observable<ParsedFileReport[]> = this.batches.asObservable();
   private pending: ScanKind | null = null;
   private loop: Promise<void> | null = null;
-  private waiters: Array<() => void> = [];
+  private waiters: Array<(report: ScanReport | null) => void> = [];
+  /** The scan in progress: files not recorded yet, and when each began importing. */
+  private progress: { unrecorded: Set<string>; started: Map<string, number> } | null = null;
+  /** The next scan is the first since start (it also forgets DAGs of files gone meanwhile). */
+  private firstScan = true;
   private triggers?: Subscription;
   private abort = new AbortController();
   private readonly importTimeoutMs: number;
@@ -126,14 +133,19 @@ export class DagProcessor {
     return [...this.files].filter(([, s]) => s.error).map(([f]) => f);
   }
 
-  /** Parse the whole folder once, record it, then keep watching. */
-  async start(): Promise<ScanReport> {
+  /**
+   * Start watching and parse the whole folder. Resolves with the first scan's report once it is
+   * complete — or, if files are still importing after `startupWaitMs`, with null: the process
+   * can start on the DAGs recorded so far while a slow or hanging file runs out its timeout
+   * (its result is recorded when it comes). A folder that cannot be read fails start.
+   */
+  async start(): Promise<ScanReport | null> {
     if (this.state !== 'stopped') throw new Error(`DAG processor is ${this.state}`);
     this.state = 'starting';
     this.abort = new AbortController();
-    let first: ScanReport;
+    this.firstScan = true;
     try {
-      first = await this.scan('full', true);
+      await listDagFiles(this.folder, { safeMode: this.opts.safeMode });
     } catch (e) {
       this.state = 'stopped';
       throw e;
@@ -143,18 +155,42 @@ export class DagProcessor {
     this.triggers = scanTriggers$({ fileEvents$, dirListIntervalMs: this.dirListIntervalMs, debounceMs: this.opts.debounceMs ?? 250 }).subscribe(
       (kind) => void this.request(kind),
     );
+    const first = this.request('full');
+    const waitMs = this.opts.startupWaitMs ?? Math.min(this.importTimeoutMs, 10_000);
+    let report: ScanReport | null = null;
+    let done = false;
+    void first.then((r) => {
+      report = r;
+      done = true;
+    });
+    // Stop waiting only when every file not recorded yet has been importing for waitMs: files
+    // merely queued behind a slow one, or a slow but ordinary import, are still waited for.
+    while (!done && !this.onlySlowFilesLeft(waitMs)) await new Promise((r) => setTimeout(r, 50));
     this.log.info(
-      { dags: this.owners.size, importErrors: first.parsed.filter((p) => p.error).length, dirListIntervalMs: this.dirListIntervalMs },
+      report
+        ? { dags: this.owners.size, importErrors: this.brokenFiles.length, dirListIntervalMs: this.dirListIntervalMs }
+        : { dags: this.owners.size, stillImporting: true, dirListIntervalMs: this.dirListIntervalMs },
       'DAG processor running',
     );
-    return first;
+    return report;
   }
 
-  /** Ask for a scan; resolves when a scan that began after this request has finished. */
-  request(kind: ScanKind): Promise<void> {
-    if (this.state !== 'running') return Promise.resolve();
+  private onlySlowFilesLeft(waitMs: number): boolean {
+    const p = this.progress;
+    if (!p || p.unrecorded.size === 0) return false;
+    const before = Date.now() - waitMs;
+    for (const f of p.unrecorded) {
+      const started = p.started.get(f);
+      if (started === undefined || started > before) return false;
+    }
+    return true;
+  }
+
+  /** Ask for a scan; resolves with the report of a scan that began after this request (null if it failed or the processor stopped). */
+  request(kind: ScanKind): Promise<ScanReport | null> {
+    if (this.state !== 'running') return Promise.resolve(null);
     this.pending = broaderScan(this.pending, kind);
-    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
+    const done = new Promise<ScanReport | null>((resolve) => this.waiters.push(resolve));
     this.loop ??= this.drain().finally(() => {
       this.loop = null;
     });
@@ -167,14 +203,16 @@ export class DagProcessor {
       const waiting = this.waiters;
       this.pending = null;
       this.waiters = [];
+      let report: ScanReport | null = null;
       try {
-        await this.scan(kind, false);
+        report = await this.scan(kind, this.firstScan);
+        this.firstScan = false;
       } catch (e) {
         if (this.state === 'running') this.log.error({ err: e }, 'DAG folder scan failed; retrying at the next one');
       }
-      for (const w of waiting) w();
+      for (const w of waiting) w(report);
     }
-    for (const w of this.waiters.splice(0)) w();
+    for (const w of this.waiters.splice(0)) w(null);
   }
 
   async stop(): Promise<void> {
@@ -241,6 +279,8 @@ export class DagProcessor {
     now: number,
   ): Promise<ParsedFileReport[]> {
     const pending = new Set(toParse.map((p) => p.file));
+    const progress = { unrecorded: new Set(pending), started: new Map<string, number>() };
+    this.progress = progress;
     const reports: ParsedFileReport[] = [];
     let queue: FileParse[] = [];
     let held: FileParse[] = [];
@@ -261,6 +301,7 @@ export class DagProcessor {
         held.push(...batch.filter((r) => blocked(r)));
         const recorded = await this.apply(ready, toParse, deletions, now);
         deletions = [];
+        for (const r of recorded) progress.unrecorded.delete(r.file);
         reports.push(...recorded);
         this.batches.next(recorded);
         for (const r of ready) pending.delete(r.file);
@@ -280,22 +321,14 @@ export class DagProcessor {
         });
     };
     const signal = this.abort.signal;
-    await parseDagFiles(
-      toParse.map((p) => p.file),
-      {
-        timeoutMs: this.importTimeoutMs,
-        folder: this.folder,
-        concurrency: this.opts.parsingProcesses,
-        logger: this.log,
-        signal,
-        onResult: (r) => {
-          if (signal.aborted) return;
-          queue.push(r);
-          kick();
-        },
-      },
-    );
-    if (signal.aborted) throw new Error('DAG processor stopping');
+    try {
+      await this.parseInto(toParse, signal, progress, (r) => {
+        queue.push(r);
+        kick();
+      });
+    } finally {
+      this.progress = null;
+    }
     kick();
     while (writing) await writing;
     if (held.length) {
@@ -308,6 +341,29 @@ export class DagProcessor {
     }
     if (failed) throw failed;
     return reports;
+  }
+
+  private async parseInto(
+    toParse: ReadonlyArray<{ file: string }>,
+    signal: AbortSignal,
+    progress: { started: Map<string, number> },
+    record: (r: FileParse) => void,
+  ): Promise<void> {
+    await parseDagFiles(
+      toParse.map((p) => p.file),
+      {
+        timeoutMs: this.importTimeoutMs,
+        folder: this.folder,
+        concurrency: this.opts.parsingProcesses,
+        logger: this.log,
+        signal,
+        onStart: (file) => progress.started.set(file, Date.now()),
+        onResult: (r) => {
+          if (!signal.aborted) record(r);
+        },
+      },
+    );
+    if (signal.aborted) throw new Error('DAG processor stopping');
   }
 
   /** Record what the children found; the in-memory state changes only once the writes succeeded. */

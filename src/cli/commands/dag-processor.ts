@@ -17,7 +17,15 @@ async function dagProcessor(ctx: CliContext, _args: Array<string | undefined>, o
   const { DagProcessor } = await import('../../dag-processing/dag-processor.ts');
   const store = await ctx.store();
   const logger = processLogger(ctx, 'dag-processor');
-  const p = new DagProcessor({ store, folder: ctx.settings.dagsFolder, logger, ...ctx.settings.dagProcessing, watch: runs === undefined });
+  // With --num-runs the runs are whole scans: wait for the first however long its files take.
+  const p = new DagProcessor({
+    store,
+    folder: ctx.settings.dagsFolder,
+    logger,
+    ...ctx.settings.dagProcessing,
+    watch: runs === undefined,
+    ...(runs === undefined ? {} : { startupWaitMs: Number.POSITIVE_INFINITY }),
+  });
   await p.start();
   const summary = (): string => `${p.dagIds.length} DAGs, ${p.brokenFiles.length} import errors`;
   try {

@@ -26,6 +26,8 @@ export interface ParseOptions {
   signal?: AbortSignal;
   /** Called with each file's result as soon as it is known (a hanging file delays no other). */
   onResult?: (result: FileParse) => void;
+  /** Called when a child starts importing a file. */
+  onStart?: (file: string) => void;
 }
 
 /** Airflow's dagbag_import_timeout. */
@@ -54,6 +56,7 @@ export async function parseDagFiles(files: ReadonlyArray<string>, opts: ParseOpt
           child = new DagFileChildProcess({ folders: folder ? [folder] : [] }, { startTimeoutMs: Math.max(opts.timeoutMs, 30_000) });
           children.add(child);
         }
+        opts.onStart?.(file);
         const answer = await child.request({ kind: 'parse', file, folder, timeoutMs: opts.timeoutMs }, opts.timeoutMs);
         if (opts.signal?.aborted) break;
         if (isChildFailure(answer)) {

@@ -29,8 +29,19 @@ function dagFile(dagIds: string[], value = 1): string {
   ].join('\n');
 }
 
+/** Scans only when asked; start() waits for its whole first scan, however loaded the machine. */
 const processor = (opts: Partial<ConstructorParameters<typeof DagProcessor>[0]> = {}) =>
-  new DagProcessor({ store, folder, logger, watch: false, importTimeoutMs: 10_000, minFileProcessIntervalMs: 60_000, dirListIntervalMs: 3_600_000, ...opts });
+  new DagProcessor({
+    store,
+    folder,
+    logger,
+    watch: false,
+    startupWaitMs: Number.POSITIVE_INFINITY,
+    importTimeoutMs: 10_000,
+    minFileProcessIntervalMs: 60_000,
+    dirListIntervalMs: 3_600_000,
+    ...opts,
+  });
 
 async function active(): Promise<Record<string, string>> {
   const rows = await store.dags.find({ is_active: true }).toArray();
@@ -61,7 +72,7 @@ describe('DagProcessor', { timeout: 120_000 }, () => {
       `import { DAG } from ${JSON.stringify(SRC)};\nexport default new DAG({ dagId: 'proc_fixed' });\nthrow new Error('not yet');\n`,
     );
     const p = processor();
-    const first = await p.start();
+    const first = (await p.start())!;
     expect(first.parsed.map((f) => f.file.slice(folder.length + 1)).sort()).toEqual(['a.ts', 'b.ts', 'broken.ts']);
     expect(await active()).toEqual({ proc_a: 'a.ts', proc_b: 'b.ts' });
     const a1 = await store.dags.findOne({ _id: 'proc_a' });
@@ -149,10 +160,11 @@ describe('DagProcessor', { timeout: 120_000 }, () => {
         importTimeoutMs: 1_000,
         minFileProcessIntervalMs: 0,
         dirListIntervalMs: 3_600_000,
+        startupWaitMs: Number.POSITIVE_INFINITY,
       });
       const reports: ScanReport[] = [];
       p.scans$.subscribe((r) => reports.push(r));
-      const first = await p.start();
+      const first = (await p.start())!;
       expect(first.parsed.find((f) => f.file.endsWith('hang.ts'))?.error).toContain('timed out after 1 s');
       await p.request('full');
       expect(reports.at(-1)?.parsed.map((f) => f.file.slice(dir.length + 1))).toEqual(['ok.ts']);
