@@ -7,6 +7,8 @@
 import { relative } from 'node:path';
 import { DagBag } from '../dag-processing/dag-bag.ts';
 import type { DagDefinition } from '../dag-processing/dag-definition.ts';
+import { SerializedDag, type SerializedDagData } from '../dag-processing/serialized-dag.ts';
+import { DagVersionRepository } from '../store/repositories/dag-version-repository.ts';
 import type { DAG } from '../dag/dag.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
 import type { DagRunDoc } from '../store/schema.ts';
@@ -43,6 +45,20 @@ export async function requireDag(ctx: CliContext, dagId: string): Promise<DagDef
       ? 'Fix the import errors shown by `deferflow dags list-import-errors`, or check the DAG id.'
       : 'Check the DAG id with `deferflow dags list`, or point DEFERFLOW_DAGS_FOLDER at the folder holding it.',
   );
+}
+
+/**
+ * The DAG as the DAG processor recorded it (what schedulers run), else as this command parses it
+ * from the folder — Airflow's `dags trigger` reads the database too. Saves a parse per trigger.
+ */
+export async function requireRecordedDag(ctx: CliContext, store: Store, dagId: string): Promise<DagDefinition> {
+  const doc = await store.dags.findOne({ _id: dagId, is_active: true }, { projection: { version: 1 } });
+  const version = doc?.version;
+  if (version) {
+    const [row] = await new DagVersionRepository(store).getMany([{ dagId, version }]);
+    if (row) return new SerializedDag(JSON.parse(row.serialized) as SerializedDagData, { version });
+  }
+  return requireDag(ctx, dagId);
 }
 
 /**

@@ -16,7 +16,7 @@ import { taskSpecsOf } from '../../scheduler/task-specs.ts';
 import { isoUtc } from '../../util/time-format.ts';
 import { action, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
-import { findDagRun, loadDagBag, requireDag } from '../dag-lookup.ts';
+import { findDagRun, loadDagBag, requireDag, requireRecordedDag } from '../dag-lookup.ts';
 import { printMessage, printObject, printRows, printScalar, toJsonValue } from '../output/renderer.ts';
 import { dagIdArg, jsonObject, logicalDate, validate } from '../validation.ts';
 
@@ -79,9 +79,9 @@ async function triggerDag(ctx: CliContext, args: Array<string | undefined>, opts
     'Cannot trigger',
   );
   const store = await ctx.store();
-  // The DAG as this command parses it; the run waits for a scheduler whose DAG processor has it
-  // (and is flagged on the run if none can load it).
-  const dag = await requireDag(ctx, input.dagId);
+  // As recorded by the DAG processor, else as this command parses it; a run of a DAG no
+  // scheduler has yet waits for one (and is flagged on the run if none can load it).
+  const dag = await requireRecordedDag(ctx, store, input.dagId);
   const logical = input.execDate ?? new Date();
   const run = await new DagRunTransitions(store).create({
     dagId: dag.dagId,
