@@ -22,6 +22,7 @@ export const CONFORMANCE_TESTS = [
   'test/integration/scheduler/racing.test.ts',
   'test/integration/providers/connection-repository.test.ts',
   'test/integration/triggerer/triggerer.test.ts',
+  'test/integration/store/doc-locks.test.ts',
 ];
 
 export default defineConfig({

@@ -5,6 +5,7 @@
  * right after it instead of being lost).
  *
  * Each loop (`runOnce`):
+ *   0. flag active runs whose DAG no scheduler can load (and unflag those whose DAG loads again);
  *   1. create scheduled runs from timetables (unpaused active DAGs; cursor in the dags doc);
  *   2. start queued runs up to max_active_runs (creating their task instances first);
  *   3. for running runs, from ONE query of their task instances: add missing / remove vanished
@@ -165,22 +166,38 @@ export class Scheduler {
     const result: SchedulerLoopResult = { runsCreated: 0, tisScheduled: 0, tisQueued: 0, runsFinished: 0, zombies: 0, loopMs: 0 };
     await this.heartbeatIfDue();
 
-    const active = await this.store.dagRuns
-      .find({ state: { $in: ['queued', 'running'] } })
-      .sort({ logical_date: 1 })
-      .toArray();
-    // Runs whose DAG nobody can load are flagged (never silently queued); isolated from the rest.
-    await this.availability.check(active, this.dagBag).catch((e: unknown) => this.log.warn({ err: e }, 'could not check which runs lack their DAG'));
-    result.runsCreated = await this.createScheduledRuns(now, active);
-    const running = await this.startQueuedRuns(active);
-    await this.processRunningRuns(running, now, result);
-    result.zombies = await this.reapZombies(now);
-    await this.failDeferredPastDeadline(now);
+    // Each step is isolated: one that throws (a bad row, a DAG whose arguments cannot be used, a
+    // transient database error) is logged and the loop goes on, so zombies are reaped and deadlines
+    // enforced every loop whatever else fails.
+    const active = await this.step('read active runs', [] as DagRunDoc[], () =>
+      this.store.dagRuns
+        .find({ state: { $in: ['queued', 'running'] } })
+        .sort({ logical_date: 1 })
+        .toArray(),
+    );
+    // Runs whose DAG nobody can load are flagged (never silently queued).
+    await this.step('flag runs whose DAG cannot be loaded', undefined, () => this.availability.check(active, this.dagBag));
+    result.runsCreated = await this.step('create scheduled runs', 0, () => this.createScheduledRuns(now, active));
+    const running = await this.step('start queued runs', [] as DagRunDoc[], () => this.startQueuedRuns(active));
+    await this.step('evaluate running runs', undefined, () => this.processRunningRuns(running, now, result));
+    result.zombies = await this.step('reap zombies', 0, () => this.reapZombies(now));
+    await this.step('fail deferred tasks past their deadline', undefined, () => this.failDeferredPastDeadline(now));
 
     result.loopMs = performance.now() - t0;
     this.metrics?.loop?.(result);
     if (result.runsCreated || result.tisQueued || result.runsFinished || result.zombies) this.log.debug(result, 'scheduler loop');
     return result;
+  }
+
+  /** Run one loop step; on error log it, count it, and return `fallback` so the loop goes on. */
+  private async step<R>(name: string, fallback: R, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (e) {
+      this.metrics?.loopError?.(e);
+      this.log.error({ err: e, step: name }, `scheduler step failed: ${name}; the other steps go on`);
+      return fallback;
+    }
   }
 
   private async heartbeatIfDue(): Promise<void> {
@@ -276,15 +293,19 @@ export class Scheduler {
       let n = runningCount.get(dagId) ?? 0;
       for (const run of queued) {
         if (n >= dag.maxActiveRuns) break;
-        // The version it starts with, recorded once on the run (edited DAGs apply to new runs).
-        const version = this.dagBag.versionOf(dagId);
-        if (version && !run.dag_version) await this.runFlags.recordVersion(run._id, version);
-        // Task instances first: a run never shows as running without them (integrity is re-checked anyway).
-        await this.tis.createForRun(run, taskSpecsOf(dag));
-        const started = await this.runs.start(run._id);
-        if (started) {
-          running.push(started);
-          n += 1;
+        try {
+          // The version it starts with, recorded once on the run (edited DAGs apply to new runs).
+          const version = this.dagBag.versionOf(dagId);
+          if (version && !run.dag_version) await this.runFlags.recordVersion(run._id, version);
+          // Task instances first: a run never shows as running without them (integrity is re-checked anyway).
+          await this.tis.createForRun(run, taskSpecsOf(dag));
+          const started = await this.runs.start(run._id);
+          if (started) {
+            running.push(started);
+            n += 1;
+          }
+        } catch (e) {
+          this.log.error({ err: e, dag_id: run.dag_id, run_id: run.run_id }, 'could not start queued run');
         }
       }
     }
@@ -476,17 +497,23 @@ export class Scheduler {
     const reaped = await mapLimit(zombies, this.concurrency, async (ti) => {
       const task = this.dagBag.getDag(ti.dag_id)?.hasTask(ti.task_id) ? this.dagBag.getDag(ti.dag_id)!.getTask(ti.task_id) : undefined;
       let retryAt: Date | null = null;
+      let reason = `Zombie: worker ${ti.worker_id ?? '?'} on ${ti.hostname ?? '?'} stopped heartbeating (lease expired ${ti.lease_expires_at?.toISOString()})`;
       if (task) {
-        const delay = nextRetryDelayMs({
-          retryDelayMs: task.retryDelayMs,
-          exponentialBackoff: task.retryExponentialBackoff,
-          maxRetryDelayMs: task.maxRetryDelayMs,
-          tryNumber: Math.max(1, ti.try_number),
-          jitterKey: retryJitterKey({ dagId: ti.dag_id, taskId: ti.task_id, logicalDate: ti.logical_date, tryNumber: Math.max(1, ti.try_number) }),
-        });
-        retryAt = new Date(now.getTime() + delay);
+        try {
+          const delay = nextRetryDelayMs({
+            retryDelayMs: task.retryDelayMs,
+            exponentialBackoff: task.retryExponentialBackoff,
+            maxRetryDelayMs: task.maxRetryDelayMs,
+            tryNumber: Math.max(1, ti.try_number),
+            jitterKey: retryJitterKey({ dagId: ti.dag_id, taskId: ti.task_id, logicalDate: ti.logical_date, tryNumber: Math.max(1, ti.try_number) }),
+          });
+          retryAt = new Date(now.getTime() + delay);
+        } catch (e) {
+          // The task's retry arguments cannot be used: no retry can be scheduled, so the try fails
+          // with the reason instead of staying a zombie that every loop trips over.
+          reason += `; no retry: its retry delay cannot be computed (${errorMessage(e)})`;
+        }
       }
-      const reason = `Zombie: worker ${ti.worker_id ?? '?'} on ${ti.hostname ?? '?'} stopped heartbeating (lease expired ${ti.lease_expires_at?.toISOString()})`;
       const after = await this.tis.reapZombie(ti, retryAt, reason).catch((e: unknown) => this.writeFailed(e, ti));
       if (after) {
         this.log.warn({ dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, try_number: ti.try_number, state: after.state }, reason);

@@ -14,9 +14,10 @@ import {
   ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { startTestAws, type TestAws } from './helpers.ts';
+import { clientConfig, startTestAws, type TestAws } from './helpers.ts';
 
 let t: TestAws;
 beforeAll(async () => {
@@ -26,11 +27,21 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe('S3', () => {
-  it('creates, lists and heads buckets; duplicate create is BucketAlreadyOwnedByYou', async () => {
+  it('creates, lists and heads buckets; a repeated create is 200 in us-east-1 and BucketAlreadyOwnedByYou elsewhere (as S3)', async () => {
     const list = await t.s3.send(new ListBucketsCommand({}));
     expect(list.Buckets?.map((b) => b.Name)).toContain('data');
     await t.s3.send(new HeadBucketCommand({ Bucket: 'data' }));
-    await expect(t.s3.send(new CreateBucketCommand({ Bucket: 'data' }))).rejects.toMatchObject({ name: 'BucketAlreadyOwnedByYou' });
+    const again = await t.s3.send(new CreateBucketCommand({ Bucket: 'data' }));
+    expect(again.$metadata.httpStatusCode).toBe(200);
+    const eu = new S3Client({ ...clientConfig(t.aws), region: 'eu-west-1', forcePathStyle: true });
+    await eu.send(new CreateBucketCommand({ Bucket: 'data-eu', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    await expect(eu.send(new CreateBucketCommand({ Bucket: 'data-eu', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))).rejects.toMatchObject(
+      {
+        name: 'BucketAlreadyOwnedByYou',
+        $metadata: { httpStatusCode: 409 },
+      },
+    );
+    eu.destroy();
     await expect(t.s3.send(new HeadBucketCommand({ Bucket: 'nope' }))).rejects.toMatchObject({ name: 'NotFound' });
     await expect(t.s3.send(new CreateBucketCommand({ Bucket: 'Bad_Name' }))).rejects.toMatchObject({ name: 'InvalidBucketName' });
   });

@@ -123,13 +123,18 @@ describe('script mode (SageMaker container contract)', () => {
     expect((await finished('knn-bad-type')).FailureReason).toMatch(/^ClientError: .*'k' must be a positive integer/s);
   }, 40_000);
 
-  it('an image that is neither mapped nor built-in fails clearly; missing input data fails with ClientError', async () => {
+  it('an image that is neither mapped nor built-in fails clearly; an empty input prefix is rejected at creation (as SageMaker does)', async () => {
     await t.sm.send(trainReq('unknown-image', '999999999999.dkr.ecr.us-east-1.amazonaws.com/mystery:1', {}));
     expect((await finished('unknown-image')).FailureReason).toMatch(/^ClientError: Local AWS cannot run training image/);
     const req = trainReq('no-data', SCRIPT_IMAGE, {});
     req.input.InputDataConfig![0].DataSource!.S3DataSource!.S3Uri = 's3://scripts/missing-prefix/';
-    await t.sm.send(req);
-    expect((await finished('no-data')).FailureReason).toMatch(/^ClientError: Data download failed/);
+    await expect(t.sm.send(req)).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(
+        /^No S3 objects found under S3 URL "s3:\/\/scripts\/missing-prefix\/" given in input data source\. Please ensure that the bucket exists in the selected region \(us-east-1\)/,
+      ),
+    });
+    await expect(t.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'no-data' }))).rejects.toMatchObject({ name: 'ValidationException' });
   }, 40_000);
 
   it('processing job: inputs mapped to local dirs, outputs uploaded after exit, ExitMessage', async () => {

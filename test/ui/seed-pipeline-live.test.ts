@@ -142,7 +142,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
     await confBox.fill(JSON.stringify(CONF));
     await page.locator('.trigger-form button[type="submit"]').click();
     let run: DagRunDoc | null = null;
-    await until(async () => (run = await stack.store.dagRuns.findOne({ dag_id: DAG_ID })) !== null, 'run created from the form', 10_000);
+    await until(async () => (run = await stack.store.dagRuns.findOne({ dag_id: DAG_ID })) !== null, 'run created from the form', 45_000);
     const runId = run!.run_id;
     expect(runId).toMatch(/^manual__/);
     expect(JSON.parse(run!.conf)).toEqual(CONF);
@@ -150,7 +150,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
     await page.locator('.run-info code.conf-inline').filter({ hasText: 'from the browser' }).waitFor();
 
     // The scheduler's task instances appear as a column; data_prep runs, train_model defers.
-    await until(async () => (await cell(runId, 'train_model').count()) === 1, 'the run column appears', 20_000);
+    await until(async () => (await cell(runId, 'train_model').count()) === 1, 'the run column appears', 45_000);
     expect(await page.locator(`.ti-cell[data-ti^="${runId}|"]`).count()).toBe(TASKS.length);
     await until(async () => (await bg(runId, 'train_model')) === purple, 'train_model deferred (mediumpurple)', 60_000);
     expect(await bg(runId, 'data_prep')).toBe(green);
@@ -160,11 +160,11 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
     const panel = page.locator('.ti-panel');
     await panel.locator('.badge[data-state="deferred"]').waitFor();
     expect(await panel.textContent()).toMatch(/knn-iris-\d{8}T\d{6}/);
-    await until(async () => /deferring until it ends/.test((await panel.locator('pre.log').textContent()) ?? ''), 'train_model log shows the deferral', 10_000);
+    await until(async () => /deferring until it ends/.test((await panel.locator('pre.log').textContent()) ?? ''), 'train_model log shows the deferral', 45_000);
     // The try's duration keeps counting while it waits (deferral counts towards execution_timeout).
     const shown = await panel.locator('.ti-duration').textContent();
     expect(shown).toMatch(/so far$/);
-    await until(async () => (await panel.locator('.ti-duration').textContent()) !== shown, 'duration ticks while deferred', 5000);
+    await until(async () => (await panel.locator('.ti-duration').textContent()) !== shown, 'duration ticks while deferred', 30_000);
     await page.screenshot({ path: join(ARTIFACTS, 'seed-grid-deferred.png') });
 
     // Deferrals page by the nav link (client-side routing): the training job is listed.
@@ -179,7 +179,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
     await page.goBack();
     await cell(runId, 'train_model').waitFor();
     await until(async () => (await Promise.all(TASKS.map((t) => bg(runId, t)))).every((c) => c === green), 'every task success (green)', 90_000);
-    await until(async () => (await page.locator('.run-info .run-state').getAttribute('data-state')) === 'success', 'run shown as success', 10_000);
+    await until(async () => (await page.locator('.run-info .run-state').getAttribute('data-state')) === 'success', 'run shown as success', 45_000);
     expect((await stack.store.dagRuns.findOne({ _id: run!._id }))!.state).toBe('success');
 
     // evaluate's log in the task panel carries the accuracy.
@@ -188,7 +188,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
     await until(
       async () => /model accuracy on the held-out set: \d+\.\d%/.test((await panel.locator('pre.log').textContent()) ?? ''),
       'accuracy line in the evaluate log',
-      10_000,
+      45_000,
     );
     await page.screenshot({ path: join(ARTIFACTS, 'seed-grid-success.png') });
 

@@ -217,7 +217,11 @@ export class S3Store {
 
   async createBucket(name: string, region: string): Promise<BucketInfo> {
     validateBucketName(name);
-    if (this.buckets.has(name)) {
+    const existing = this.buckets.get(name);
+    // us-east-1 keeps S3's legacy answer: creating a bucket you already own there succeeds (200)
+    // and changes nothing; every other region answers 409 BucketAlreadyOwnedByYou.
+    if (existing && existing.info.region === 'us-east-1' && region === 'us-east-1') return existing.info;
+    if (existing) {
       throw new AwsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {
         status: 409,
         fields: { BucketName: name },

@@ -9,7 +9,7 @@ import { validationError } from '../errors.ts';
 import type { EventBusService } from '../eventbridge/bus.ts';
 import type { ProcessRunner } from '../jobs/runner.ts';
 import type { LogsStore } from '../logs/store.ts';
-import type { S3Store } from '../s3/store.ts';
+import { parseS3Uri, type S3Store } from '../s3/store.ts';
 import type { Scheduler } from '../scheduler.ts';
 import type { ScriptImage } from '../types.ts';
 import { decodeToken, encodeToken, isObject, optNumber, optString, timestampMs, type JsonObject } from '../util.ts';
@@ -146,4 +146,24 @@ export function listPage<T>(spec: ListSpec<T>): { items: T[]; NextToken?: string
 
 export function tagsFrom(v: unknown): Tag[] {
   return Array.isArray(v) ? v.filter(isObject).map((t) => ({ Key: String(t.Key), Value: String(t.Value ?? '') })) : [];
+}
+
+/**
+ * SageMaker lists an S3 input at creation (CreateTrainingJob, CreateTransformJob) and rejects the
+ * request when nothing is there — the job is never created. A prefix that empties after creation
+ * still fails the job later ("ClientError: Data download failed"), in jobs/workspace.ts.
+ * Manifest inputs name their objects in the manifest file itself, which must exist.
+ */
+export function assertS3InputExists(d: Pick<SageMakerDeps, 's3' | 'region'>, uri: string, dataType: string, roleArn: string | undefined): void {
+  const { bucket, key } = parseS3Uri(uri);
+  let found = false;
+  if (d.s3.hasBucket(bucket)) {
+    if (dataType === 'S3Prefix') found = d.s3.list(bucket, { prefix: key, maxKeys: 2 }).contents.some((m) => !m.key.endsWith('/'));
+    else found = d.s3.list(bucket, { prefix: key, maxKeys: 1 }).contents.some((m) => m.key === key);
+  }
+  if (found) return;
+  const role = roleArn ? ` and that the role "${roleArn}"` : ' and that the role';
+  throw validationError(
+    `No S3 objects found under S3 URL "${uri}" given in input data source. Please ensure that the bucket exists in the selected region (${d.region}), that objects exist under that S3 prefix,${role} has "s3:ListBucket" permissions on bucket "${bucket}".`,
+  );
 }

@@ -14,7 +14,7 @@ import { downloadS3, freshDir, packDir, uploadFile, writeJson, dirHasFiles, Data
 import { tsNodeCommand, type RunningProcess } from '../jobs/runner.ts';
 import type { TimerHandle } from '../scheduler.ts';
 import { stringMap, type JsonObject } from '../util.ts';
-import { arn, listPage, tagsFrom, toApi, type Rec, type SageMakerDeps } from './common.ts';
+import { arn, assertS3InputExists, listPage, tagsFrom, toApi, type Rec, type SageMakerDeps } from './common.ts';
 import { KNN_METRIC_DEFINITIONS, resolveImage } from './images.ts';
 import { decodeHp, JobLog, MetricCollector, stageWait, StopRequested, unlessStopped, type MetricDefinition } from './jobkit.ts';
 import { DETAIL_TYPES, publishState } from './publish.ts';
@@ -157,6 +157,10 @@ export class TrainingService {
         'ResourceInUse',
         `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${jobArn})`,
       );
+    }
+    for (const c of (body.InputDataConfig as Rec[] | undefined) ?? []) {
+      const s3 = ((c.DataSource as Rec | undefined)?.S3DataSource as Rec | undefined) ?? undefined;
+      if (s3 && typeof s3.S3Uri === 'string') assertS3InputExists(this.deps, s3.S3Uri, String(s3.S3DataType ?? 'S3Prefix'), body.RoleArn as string | undefined);
     }
     const now = Date.now();
     const outPath = (body.OutputDataConfig as Rec).S3OutputPath as string;

@@ -9,7 +9,7 @@ import { AwsError, validationError } from '../errors.ts';
 import { extractModel, freshDir, DataDownloadError } from '../jobs/workspace.ts';
 import { parseS3Uri } from '../s3/store.ts';
 import type { JsonObject } from '../util.ts';
-import { arn, listPage, tagsFrom, toApi, type Rec, type SageMakerDeps } from './common.ts';
+import { arn, assertS3InputExists, listPage, tagsFrom, toApi, type Rec, type SageMakerDeps } from './common.ts';
 import { resolveImage } from './images.ts';
 import { JobLog, stageWait, StopRequested, unlessStopped } from './jobkit.ts';
 import { ModelService } from './models.ts';
@@ -74,7 +74,9 @@ export class TransformService {
     if (this.state.get('transform', name)) {
       throw new AwsError('ResourceInUse', `Job name must be unique within an AWS account and region, and a job with this name already exists (${jobArn})`);
     }
-    this.models.getModel(body.ModelName);
+    const model = this.models.getModel(body.ModelName);
+    const input = ((body.TransformInput as Rec).DataSource as Rec).S3DataSource as Rec;
+    assertS3InputExists(this.deps, input.S3Uri as string, String(input.S3DataType), model.d.ExecutionRoleArn as string | undefined);
     const now = Date.now();
     const d: Rec = {
       TransformJobName: name,

@@ -75,22 +75,17 @@ export class AtomicUpdater<T extends Document & { _id: string }> {
       const id = (filter as { _id: string })._id;
       return this.withLock(id, true, () => this.col.findOneAndUpdate(filter, update, { returnDocument: 'after' }));
     }
-    // A claim: look at a few candidates, take the first whose lock is free and still matches.
+    // A claim: look at a few candidates in the caller's order (priority, then FIFO) and take the
+    // first whose lock is free and that still matches. Concurrent claimers start at the same
+    // candidate; the losers find its lock busy and move on to the next one, as SKIP LOCKED does.
     const sortKeys = opts.sort && typeof opts.sort === 'object' && !Array.isArray(opts.sort) ? Object.keys(opts.sort) : [];
     const projection = Object.fromEntries([['_id', 1], ...sortKeys.map((k) => [k, 1])]);
     for (let round = 0; round < 3; round++) {
       const cursor = this.col.find(filter, { projection }).limit(32);
       if (opts.sort) cursor.sort(opts.sort);
-      const candidates = (await cursor.toArray()) as Array<Record<string, unknown> & { _id: string }>;
+      const candidates = (await cursor.toArray()) as Array<{ _id: string }>;
       if (candidates.length === 0) return null;
-      // Concurrent claimers see the same candidates: each starts at a random one among those that
-      // tie with the best on the FIRST sort key (priority holds; FIFO within it is approximate),
-      // so they rarely collide on one lock.
-      const key = (c: Record<string, unknown>): string => JSON.stringify(sortKeys.length ? (c[sortKeys[0]] ?? null) : null);
-      let ties = 1;
-      while (ties < candidates.length && key(candidates[ties]) === key(candidates[0])) ties++;
-      const start = Math.floor(Math.random() * ties);
-      for (const c of [...candidates.slice(start), ...candidates.slice(0, start)]) {
+      for (const c of candidates) {
         const doc = await this.withLock(c._id, false, () =>
           this.col.findOneAndUpdate({ ...filter, _id: c._id } as Filter<T>, update, { returnDocument: 'after' }),
         );
@@ -142,12 +137,18 @@ export class AtomicUpdater<T extends Document & { _id: string }> {
     } catch (e) {
       if (!isDuplicateKey(e)) throw e;
     }
-    // Held by someone: take it over only if its holder died (expired). Checked on a fraction of
-    // attempts only: a live holder releases within milliseconds, and every read costs a round trip.
-    if (Math.random() > 0.1) return null;
+    // Held by someone: take it over at once if its holder died (the lock expired) — on the first
+    // busy encounter, so a process killed while holding a lock delays that document by lockTtlMs
+    // at most, never by the luck of who looks. A live holder's lock is left alone.
     const current = await this.locks.findOne({ _id: lockId });
     if (current && current.expires_at.getTime() < Date.now()) {
-      await this.locks.deleteOne({ _id: lockId, holder: current.holder });
+      await this.locks.deleteOne({ _id: lockId, holder: current.holder, expires_at: current.expires_at });
+      try {
+        await this.locks.insertOne({ _id: lockId, holder: token, expires_at: new Date(Date.now() + this.lockTtlMs) });
+        return token;
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e;
+      }
     }
     return null;
   }
