@@ -108,6 +108,10 @@ export interface ApiDagRun {
   note: string | null;
   clear_number: number;
   updated_at: Iso;
+  /** Version of the DAG the run started with (deferflow; Airflow 3 has dag_versions). */
+  dag_version: string | null;
+  /** Why no scheduler can load the run's DAG, while that is so (deferflow). */
+  dag_load_error: string | null;
 }
 
 export function apiDagRun(r: DagRunDoc): ApiDagRun {
@@ -128,6 +132,8 @@ export function apiDagRun(r: DagRunDoc): ApiDagRun {
     note: r.note,
     clear_number: r.clear_number,
     updated_at: iso(r.updated_at),
+    dag_version: r.dag_version ?? null,
+    dag_load_error: r.dag_load_error ?? null,
   };
 }
 

@@ -4,7 +4,7 @@
  * processes), the DAG definitions this process holds (if any) and the transitions — the only way a
  * state changes.
  */
-import type { DAG } from '../dag/dag.ts';
+import type { DagDefinition } from '../dag-processing/dag-definition.ts';
 import type { Store } from '../store/store.ts';
 import type { StateChangeBus } from '../store/state-change-bus.ts';
 import type { DagDoc } from '../store/schema.ts';
@@ -17,7 +17,7 @@ import { TriggerTransitions } from '../store/transitions/trigger-transitions.ts'
  * hold none (a webserver without a DAGs folder) work from the stored DAG metadata instead.
  */
 export interface DagDefinitions {
-  getDag(dagId: string): DAG | undefined;
+  getDag(dagId: string): DagDefinition | undefined;
 }
 
 export interface AppContextOptions {

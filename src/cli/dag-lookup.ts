@@ -1,14 +1,18 @@
 /**
  * Shared look-ups for the `dags` and `tasks` commands: the DAG folder as a DagBag (Airflow's CLI
- * parses the folder too), a DAG that must exist, and a DAG run named by run id *or* logical date
- * (Airflow accepts both: `tasks states-for-dag-run my_dag 2025-04-09`).
+ * parses the folder too — here in child processes, and without recording anything: only the DAG
+ * processor writes DAGs and import errors), a DAG that must exist, and a DAG run named by run id
+ * *or* logical date (Airflow accepts both: `tasks states-for-dag-run my_dag 2025-04-09`).
  */
 import { relative } from 'node:path';
 import { DagBag } from '../dag-processing/dag-bag.ts';
+import type { DagDefinition } from '../dag-processing/dag-definition.ts';
+import { SerializedDag, type SerializedDagData } from '../dag-processing/serialized-dag.ts';
+import { DagVersionRepository } from '../store/repositories/dag-version-repository.ts';
 import type { DAG } from '../dag/dag.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
-import type { Store } from '../store/store.ts';
 import type { DagRunDoc } from '../store/schema.ts';
+import type { Store } from '../store/store.ts';
 import { findDagRun as findRunByIdOrDate } from '../app/queries/dag-run-queries.ts';
 import { createLogger } from '../log/logger.ts';
 import type { CliContext } from './context.ts';
@@ -21,13 +25,16 @@ export function loadDagBag(ctx: CliContext): Promise<DagBag> {
   let p = bags.get(ctx);
   if (!p) {
     // DAG import problems are reported by the commands themselves; keep the logger for real failures.
-    p = DagBag.load(ctx.settings.dagsFolder, { logger: createLogger({ level: 'error', format: ctx.settings.logFormat, destination: process.stderr }) });
+    p = DagBag.load(ctx.settings.dagsFolder, {
+      logger: createLogger({ level: 'error', format: ctx.settings.logFormat, destination: process.stderr }),
+      importTimeoutMs: ctx.settings.dagProcessing.importTimeoutMs,
+    });
     bags.set(ctx, p);
   }
   return p;
 }
 
-export async function requireDag(ctx: CliContext, dagId: string): Promise<DAG> {
+export async function requireDag(ctx: CliContext, dagId: string): Promise<DagDefinition> {
   const bag = await loadDagBag(ctx);
   const dag = bag.getDag(dagId);
   if (dag) return dag;
@@ -41,11 +48,27 @@ export async function requireDag(ctx: CliContext, dagId: string): Promise<DAG> {
   );
 }
 
-/** Parse the DAG folder and record what it found (DAGs, import errors) in the store. */
-export async function syncDagBag(ctx: CliContext, store: Store): Promise<DagBag> {
-  const bag = await loadDagBag(ctx);
-  await bag.syncToStore(store);
-  return bag;
+/**
+ * The DAG as the DAG processor recorded it (what schedulers run), else as this command parses it
+ * from the folder — Airflow's `dags trigger` reads the database too. Saves a parse per trigger.
+ */
+export async function requireRecordedDag(ctx: CliContext, store: Store, dagId: string): Promise<DagDefinition> {
+  const doc = await store.dags.findOne({ _id: dagId, is_active: true }, { projection: { version: 1 } });
+  const version = doc?.version;
+  if (version) {
+    const [row] = await new DagVersionRepository(store).getMany([{ dagId, version }]);
+    if (row) return new SerializedDag(JSON.parse(row.serialized) as SerializedDagData, { version });
+  }
+  return requireDag(ctx, dagId);
+}
+
+/**
+ * The live DAG for commands that run its tasks here (`dags test`, `tasks test`): imported in this
+ * process only after a child process imported the same file content cleanly.
+ */
+export async function requireLiveDag(ctx: CliContext, dagId: string): Promise<DAG> {
+  await requireDag(ctx, dagId);
+  return (await loadDagBag(ctx)).loadDag(dagId);
 }
 
 /** A run by run id, else by logical date (when the text is a date). */

@@ -15,6 +15,7 @@ import { registerDagsCommands } from './commands/dags.ts';
 import { registerTasksCommands } from './commands/tasks.ts';
 import { registerTriggersCommands } from './commands/triggers.ts';
 import { registerProcessCommands } from './commands/processes.ts';
+import { registerDagProcessorCommand } from './commands/dag-processor.ts';
 import { registerAwsCommands } from './commands/aws.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerStandaloneCommand } from './commands/standalone.ts';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerStandaloneCommand(program);
   registerProcessCommands(program);
+  registerDagProcessorCommand(program);
   registerDbCommands(program);
   registerDagsCommands(program);
   registerTasksCommands(program);

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { Store } from '../store/store.ts';
 import { resolveMongo } from '../store/embedded-mongo.ts';
 import { StateChangeBus } from '../store/state-change-bus.ts';
-import type { DagBag } from '../dag-processing/dag-bag.ts';
+import type { DagSource } from '../dag-processing/dag-definition.ts';
 import { AppContext } from '../app/app-context.ts';
 import type { Scheduler, SchedulerOptions } from '../scheduler/scheduler.ts';
 import type { Worker, WorkerOptions } from '../worker/worker.ts';
@@ -50,7 +50,7 @@ export type TriggererProcessOptions = Omit<TriggererOptions, 'store' | 'bus' | '
 
 export interface ProcessesOptions {
   /** DAG definitions the scheduler and worker run (loaded by the caller, however it loads them); a triggerer needs none. */
-  dagBag?: DagBag;
+  dagBag?: DagSource;
   /** Shared event streams for the triggerer (SQS, the local AWS, an app's Observable). */
   eventSources?: EventSource[];
   /** Which processes to build, with their options; absent or false: not here. */
@@ -75,7 +75,7 @@ export interface WebserverProcessOptions {
   portFallback?: boolean;
   auth?: AuthOptions;
   /** DAG definitions the API may consult (retries to grant again on clear, a new run's task instances). */
-  dagBag?: DagBag;
+  dagBag?: DagSource;
   /** The in-process Runtime (standalone / embedded). */
   runtime?: unknown;
   livePollMs?: number;
@@ -95,7 +95,7 @@ export class CompositionRoot {
   private readonly teardown: Array<{ what: string; fn: () => Promise<void> | void }> = [];
   private stopping: Promise<void> | null = null;
   private processes: Processes = { scheduler: null, worker: null, triggerer: null };
-  private dagBag: DagBag | null = null;
+  private dagBag: DagSource | null = null;
   private made: Promise<ProcessServices> | null = null;
   private started = false;
 

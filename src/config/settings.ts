@@ -28,6 +28,16 @@ const positiveInt = (what: string) =>
     .int(`${what} must be a whole number`)
     .min(1, `${what} must be at least 1`);
 
+/** Seconds as users write them (fractions allowed), > 0. */
+const positiveSeconds = (what: string) =>
+  z.coerce
+    .number({ error: `${what} must be a number of seconds` })
+    .positive(`${what} must be more than 0 seconds`)
+    .finite(`${what} must be finite`);
+
+const booleanFlag = (what: string) =>
+  z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: `${what} must be true or false` }).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
 const optionalString = z
   .string()
   .optional()
@@ -48,6 +58,11 @@ export const SETTINGS_ENV = {
   localAwsDataDir: 'DEFERFLOW_LOCAL_AWS_DATA_DIR',
   triggererCapacity: 'DEFERFLOW_TRIGGERER_CAPACITY',
   workerSlots: 'DEFERFLOW_WORKER_SLOTS',
+  dagbagImportTimeout: 'DEFERFLOW_DAGBAG_IMPORT_TIMEOUT',
+  dagDirListInterval: 'DEFERFLOW_DAG_DIR_LIST_INTERVAL',
+  minFileProcessInterval: 'DEFERFLOW_MIN_FILE_PROCESS_INTERVAL',
+  parsingProcesses: 'DEFERFLOW_DAG_PARSING_PROCESSES',
+  standaloneDagProcessor: 'DEFERFLOW_STANDALONE_DAG_PROCESSOR',
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS_ENV;
@@ -80,6 +95,11 @@ const rawSchema = z.object({
   localAwsDataDir: optionalString,
   triggererCapacity: positiveInt('the triggerer capacity').optional(),
   workerSlots: positiveInt('the worker slot count').optional(),
+  dagbagImportTimeout: positiveSeconds('the DAG file import timeout').optional(),
+  dagDirListInterval: positiveSeconds('the DAG folder rescan interval').optional(),
+  minFileProcessInterval: positiveSeconds('the DAG file re-parse interval').optional(),
+  parsingProcesses: positiveInt('the number of DAG parsing processes').optional(),
+  standaloneDagProcessor: booleanFlag('DEFERFLOW_STANDALONE_DAG_PROCESSOR').optional(),
 });
 
 export type SettingsInput = z.input<typeof rawSchema>;
@@ -97,6 +117,21 @@ export interface Settings {
   localAws: { mode: (typeof LOCAL_AWS_MODES)[number]; port: number; dataDir: string };
   triggererCapacity: number;
   workerSlots: number;
+  dagProcessing: DagProcessingSettings;
+}
+
+/** The DAG processor's knobs (Airflow's [core] / [scheduler] / [dag_processor] names in comments). */
+export interface DagProcessingSettings {
+  /** dagbag_import_timeout: one DAG file's import, in a child process. */
+  importTimeoutMs: number;
+  /** dag_dir_list_interval: full rescan of the folder (new, changed and deleted files). */
+  dirListIntervalMs: number;
+  /** min_file_process_interval: unchanged files are re-parsed this often (dynamic DAGs). */
+  minFileProcessIntervalMs: number;
+  /** parsing_processes: child processes importing at once. */
+  parsingProcesses: number;
+  /** standalone_dag_processor: true = `scheduler` runs none (run `deferflow dag-processor`). */
+  standaloneProcessor: boolean;
 }
 
 export const DEFAULTS = {
@@ -110,6 +145,12 @@ export const DEFAULTS = {
   triggererCapacity: 10_000,
   // Airflow's [celery] worker_concurrency.
   workerSlots: 16,
+  // Airflow's dagbag_import_timeout and min_file_process_interval; Airflow lists the folder every
+  // 5 minutes, deferflow every 30 s (and at once on file-system events).
+  dagbagImportTimeoutS: 30,
+  dagDirListIntervalS: 30,
+  minFileProcessIntervalS: 30,
+  parsingProcesses: 2,
 } as const;
 
 function absolute(p: string, cwd: string): string {
@@ -170,6 +211,13 @@ export function loadSettings(
     },
     triggererCapacity: s.triggererCapacity ?? DEFAULTS.triggererCapacity,
     workerSlots: s.workerSlots ?? DEFAULTS.workerSlots,
+    dagProcessing: {
+      importTimeoutMs: Math.round((s.dagbagImportTimeout ?? DEFAULTS.dagbagImportTimeoutS) * 1000),
+      dirListIntervalMs: Math.round((s.dagDirListInterval ?? DEFAULTS.dagDirListIntervalS) * 1000),
+      minFileProcessIntervalMs: Math.round((s.minFileProcessInterval ?? DEFAULTS.minFileProcessIntervalS) * 1000),
+      parsingProcesses: s.parsingProcesses ?? DEFAULTS.parsingProcesses,
+      standaloneProcessor: s.standaloneDagProcessor ?? false,
+    },
   };
 }
 
@@ -202,6 +250,7 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
     localAws: settings.localAws,
     triggererCapacity: settings.triggererCapacity,
     workerSlots: settings.workerSlots,
+    dagProcessing: settings.dagProcessing,
   };
 }
 

@@ -16,10 +16,11 @@ import type { Schedule } from '../scheduler/timetable.ts';
 import { validateSchedule } from '../scheduler/timetable.ts';
 import type { Duration } from '../util/duration.ts';
 import { parseDuration } from '../util/duration.ts';
+import { DAG_BRAND } from './dag-brand.ts';
 import { captureDefinitionSite, type DefinitionSite } from './definition-site.ts';
 import { withDagContext } from './dag-context.ts';
 import type { BaseOperator } from './operator.ts';
-import type { BaseTaskArgs } from './task-args.ts';
+import { durationProblem, integerProblem, taskArgProblems, type BaseTaskArgs } from './task-args.ts';
 
 const DAG_ID_RE = /^[a-zA-Z0-9_.-]{1,250}$/;
 
@@ -54,7 +55,40 @@ function toDate(v: Date | string | undefined | null, field: string, site: Defini
   return d;
 }
 
+/**
+ * Everything wrong with the DAG-level options, one line each. Checked at construction so a bad
+ * value is an import error at the `new DAG(` line instead of a throw in a scheduler loop.
+ */
+function dagOptionProblems(o: DagOptions): string[] {
+  const out: Array<string | null> = [
+    integerProblem('maxActiveRuns', o.maxActiveRuns, 1),
+    integerProblem('maxActiveTasks', o.maxActiveTasks, 1),
+    durationProblem('dagrunTimeout', o.dagrunTimeout, { nullable: true, positive: true }),
+  ];
+  for (const key of ['catchup', 'isPausedUponCreation'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') out.push(`${key}: must be true or false, got ${JSON.stringify(o[key])}`);
+  }
+  for (const key of ['description', 'docMd'] as const) {
+    if (o[key] !== undefined && o[key] !== null && typeof o[key] !== 'string') out.push(`${key}: must be a string`);
+  }
+  if (o.tags !== undefined && (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== 'string'))) out.push('tags: must be an array of strings');
+  if (o.params !== undefined && (o.params === null || typeof o.params !== 'object' || Array.isArray(o.params))) {
+    out.push('params: must be an object of parameter names to default values');
+  }
+  for (const key of ['onSuccessCallback', 'onFailureCallback'] as const) {
+    if (o[key] !== undefined && o[key] !== null && typeof o[key] !== 'function') out.push(`${key}: must be a function`);
+  }
+  if (o.defaultArgs !== undefined && (o.defaultArgs === null || typeof o.defaultArgs !== 'object' || Array.isArray(o.defaultArgs))) {
+    out.push('defaultArgs: must be an object of task arguments');
+  } else if (o.defaultArgs) {
+    out.push(...taskArgProblems(o.defaultArgs).map((p) => `defaultArgs.${p}`));
+  }
+  return out.filter((p): p is string => p !== null);
+}
+
 export class DAG {
+  /** Brand shared by every copy of deferflow (see dag-brand.ts). */
+  readonly [DAG_BRAND] = true;
   readonly dagId: string;
   readonly description?: string;
   readonly schedule: Schedule;
@@ -83,6 +117,8 @@ export class DAG {
       throw new DagImportError(`Invalid dagId ${JSON.stringify(options?.dagId)}: use 1-250 letters, digits, '_', '.' or '-'`, this.definedAt);
     }
     this.dagId = options.dagId;
+    const problems = dagOptionProblems(options);
+    if (problems.length) throw new DagImportError(`DAG '${this.dagId}': ${problems.join('; ')}`, this.definedAt);
     this.description = options.description;
     this.schedule = options.schedule ?? null;
     try {
@@ -159,6 +195,9 @@ export class DAG {
    */
   validate(): void {
     for (const t of this.taskList) {
+      // The effective arguments (default_args merged in), in case they changed after construction.
+      const problems = taskArgProblems(t.args);
+      if (problems.length) throw new DagImportError(`Task '${t.taskId}' in DAG '${this.dagId}': ${problems.join('; ')}`, t.definedAt);
       for (const up of t.declaredUpstreamIds) {
         const u = this.tasks.get(up);
         if (!u) throw new DagImportError(`Task '${t.taskId}' in DAG '${this.dagId}' names unknown upstream task '${up}'`, t.definedAt);

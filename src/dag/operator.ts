@@ -15,7 +15,7 @@ import { currentDag } from './dag-context.ts';
 import type { DAG } from './dag.ts';
 import { TaskDeferred, type DeferRequest } from './task-deferred.ts';
 import type { TaskContext } from './task-context.ts';
-import { TASK_ARG_DEFAULTS, type BaseTaskArgs, type OperatorArgs, type TaskCallback } from './task-args.ts';
+import { TASK_ARG_DEFAULTS, taskArgProblems, type BaseTaskArgs, type OperatorArgs, type TaskCallback } from './task-args.ts';
 import { XComArg } from './xcom-arg.ts';
 
 const TASK_ID_RE = /^[a-zA-Z0-9_.-]{1,250}$/;
@@ -47,6 +47,8 @@ export abstract class BaseOperator {
     this.taskId = taskId;
     const { dag, upstream_task_ids, ...rest } = args;
     this.args = { ...rest, taskId };
+    const problems = taskArgProblems(this.args);
+    if (problems.length) throw new DagImportError(`Task '${taskId}': ${problems.join('; ')}`, this.definedAt);
     if (upstream_task_ids) this.declaredUpstreamIds.push(...upstream_task_ids);
     const target = dag ?? currentDag();
     if (target) target.addTask(this);
@@ -98,6 +100,9 @@ export abstract class BaseOperator {
   }
   get queue(): string {
     return this.args.queue ?? TASK_ARG_DEFAULTS.queue;
+  }
+  get owner(): string {
+    return String(this.args.owner ?? TASK_ARG_DEFAULTS.owner);
   }
   callback(name: 'on_success_callback' | 'on_failure_callback' | 'on_retry_callback' | 'on_execute_callback'): TaskCallback | undefined {
     const cb = this.args[name];

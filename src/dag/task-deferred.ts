@@ -15,10 +15,19 @@ export interface DeferRequest {
   timeout?: Duration | null;
 }
 
+/** Brand shared by every copy of deferflow (see dag-brand.ts): a DAG file's own copy may throw it. */
+const DEFERRED_BRAND: unique symbol = Symbol.for('deferflow.taskDeferred');
+
 export class TaskDeferred extends Error {
+  readonly [DEFERRED_BRAND] = true;
   readonly code = 'TASK_DEFERRED' as const;
   constructor(readonly request: DeferRequest) {
     super(`Task deferred until trigger ${'kind' in request.trigger ? request.trigger.kind : 'event'} fires; resume method ${request.method}`);
     this.name = 'TaskDeferred';
   }
+}
+
+/** A TaskDeferred from any copy of deferflow. */
+export function isTaskDeferred(e: unknown): e is TaskDeferred {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[DEFERRED_BRAND] === true;
 }

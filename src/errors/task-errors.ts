@@ -4,8 +4,19 @@
  */
 import { DeferflowError } from './deferflow-error.ts';
 
+/**
+ * Brand shared by every copy of deferflow: a task whose DAG file imported deferflow from another
+ * install still steers its outcome (see src/dag/dag-brand.ts).
+ */
+const TASK_SIGNAL: unique symbol = Symbol.for('deferflow.taskSignal');
+
+function signalOf(e: unknown): unknown {
+  return typeof e === 'object' && e !== null ? (e as Record<symbol, unknown>)[TASK_SIGNAL] : undefined;
+}
+
 /** The task ends `skipped` (downstream trigger rules see a skip, not a failure). */
 export class TaskSkipped extends DeferflowError {
+  readonly [TASK_SIGNAL] = 'skipped';
   constructor(message = 'Task skipped') {
     super('TASK_SKIPPED', message);
   }
@@ -13,6 +24,7 @@ export class TaskSkipped extends DeferflowError {
 
 /** The task ends `failed` without using its remaining retries. */
 export class TaskFailedNoRetry extends DeferflowError {
+  readonly [TASK_SIGNAL] = 'failed_no_retry';
   constructor(message: string, options?: { cause?: unknown }) {
     super('TASK_FAILED', message, options);
   }
@@ -23,4 +35,14 @@ export class TaskTimeout extends DeferflowError {
   constructor(message: string) {
     super('TASK_TIMEOUT', message);
   }
+}
+
+/** A TaskSkipped from any copy of deferflow. */
+export function isTaskSkipped(e: unknown): e is TaskSkipped {
+  return signalOf(e) === 'skipped';
+}
+
+/** A TaskFailedNoRetry from any copy of deferflow. */
+export function isTaskFailedNoRetry(e: unknown): e is TaskFailedNoRetry {
+  return signalOf(e) === 'failed_no_retry';
 }

@@ -19,7 +19,7 @@ import type { Store } from '../store/store.ts';
 import type { StateChangeBus } from '../store/state-change-bus.ts';
 import type { DagRunDoc } from '../store/schema.ts';
 import type { DAG } from '../dag/dag.ts';
-import { DagBag } from '../dag-processing/dag-bag.ts';
+import { openDagSource, type ManagedDagSource, type OpenDagSourceOptions } from '../dag-processing/dag-sources.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { Worker } from '../worker/worker.ts';
 import type { Triggerer } from '../../triggerer/triggerer.ts';
@@ -55,6 +55,8 @@ export interface RuntimeOptions {
   root?: CompositionRoot;
   dagsFolder?: string;
   dags?: DAG[];
+  /** With dagsFolder: the DAG processor here (default on) and its knobs. */
+  dagProcessing?: { processor?: boolean; refreshIntervalMs?: number } & OpenDagSourceOptions['processing'];
   /** Which processes run in this one (default: all three). `true` or their options. */
   components?: {
     scheduler?: ComponentOpts<SchedulerProcessOptions>;
@@ -99,7 +101,7 @@ export class Runtime {
 
   private constructor(
     private readonly root: CompositionRoot,
-    readonly dagBag: DagBag,
+    readonly dagBag: ManagedDagSource,
     processes: Processes,
     made: ProcessServices,
     private readonly pushSource: PushEventSource,
@@ -146,8 +148,9 @@ export class Runtime {
     const root =
       opts.root ?? (await CompositionRoot.open({ logger, store: opts.store, mongoUri: opts.mongoUri, services: opts.services, providers: opts.providers }));
     try {
-      const dagBag = opts.dags ? DagBag.fromDags(opts.dags) : opts.dagsFolder ? await DagBag.load(opts.dagsFolder, { logger }) : DagBag.fromDags([]);
-      await dagBag.syncToStore(root.store);
+      const { processor, refreshIntervalMs, ...processing } = opts.dagProcessing ?? {};
+      const dagBag = await openDagSource({ store: root.store, logger, dags: opts.dags, dagsFolder: opts.dagsFolder, processor, processing, refreshIntervalMs });
+      root.onStop('DAG source', () => dagBag.close());
       const c = opts.components ?? {};
       const want = <T>(v: ComponentOpts<T> | undefined): Partial<T> | false => (v === false ? false : v === true || v === undefined ? {} : v);
       const pushSource = new PushEventSource('runtime');

@@ -4,7 +4,7 @@
  * rules), and whether the run is finished and how (Airflow's leaf rule) or deadlocked. Pure, so it
  * is unit-tested without a database; the scheduler applies the decisions through guarded writes.
  */
-import type { DAG } from '../dag/dag.ts';
+import type { DagDefinition as DAG } from '../dag-processing/dag-definition.ts';
 import type { TaskInstanceState } from '../store/schema.ts';
 import { FINISHED_TI_STATES } from '../store/schema.ts';
 import { evaluateTriggerRule, summarizeUpstream, type RuleDecision } from './trigger-rules.ts';

@@ -5,6 +5,7 @@
  * right after it instead of being lost).
  *
  * Each loop (`runOnce`):
+ *   0. flag active runs whose DAG no scheduler can load (and unflag those whose DAG loads again);
  *   1. create scheduled runs from timetables (unpaused active DAGs; cursor in the dags doc);
  *   2. start queued runs up to max_active_runs (creating their task instances first);
  *   3. for running runs, from ONE query of their task instances: add missing / remove vanished
@@ -21,8 +22,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EMPTY, type Subscription, defer, exhaustMap, filter, from, merge, timer, catchError, NEVER } from 'rxjs';
-import type { DAG } from '../dag/dag.ts';
-import type { DagBag } from '../dag-processing/dag-bag.ts';
+import type { DagDefinition as DAG, DagSource } from '../dag-processing/dag-definition.ts';
+import { RunDagAvailability } from '../dag-processing/run-availability.ts';
 import { isDeferflowError, errorMessage } from '../errors/deferflow-error.ts';
 import type { Store } from '../store/store.ts';
 import type { StateChange, StateChangeBus } from '../store/state-change-bus.ts';
@@ -31,6 +32,7 @@ import { TaskInstanceTransitions } from '../store/transitions/task-instance-tran
 import { DagRunTransitions } from '../store/transitions/dag-run-transitions.ts';
 import { DagRepository } from '../store/repositories/dag-repository.ts';
 import { JobRepository } from '../store/repositories/job-repository.ts';
+import { DagRunFlagRepository } from '../store/repositories/dag-run-flag-repository.ts';
 import { nextDagRunInfo } from './timetable.ts';
 import { nextRetryDelayMs, retryJitterKey } from './retry-delay.ts';
 import { decideNoneStateTasks, isFinishedState, runOutcome } from './run-evaluator.ts';
@@ -40,7 +42,7 @@ import type { SchedulerLoopResult, SchedulerMetrics } from './scheduler-metrics.
 
 export interface SchedulerOptions {
   store: Store;
-  dagBag: DagBag;
+  dagBag: DagSource;
   bus?: StateChangeBus;
   logger: Logger;
   /** Poll interval between loops when nothing wakes the scheduler (default 500 ms). */
@@ -68,13 +70,15 @@ const ACTIVE_IN_SLOT: ReadonlySet<TaskInstanceState> = new Set<TaskInstanceState
 export class Scheduler {
   readonly id: string;
   private readonly store: Store;
-  private readonly dagBag: DagBag;
+  private readonly dagBag: DagSource;
   private readonly bus?: StateChangeBus;
   private readonly log: Logger;
   private readonly tis: TaskInstanceTransitions;
   private readonly runs: DagRunTransitions;
   private readonly dagRepo: DagRepository;
   private readonly jobs: JobRepository;
+  private readonly runFlags: DagRunFlagRepository;
+  private readonly availability: RunDagAvailability;
   private readonly clock: () => Date;
   private readonly loopIntervalMs: number;
   private readonly zombieThresholdMs: number;
@@ -89,7 +93,6 @@ export class Scheduler {
   private stopping = false;
   private registered = false;
   private lastHeartbeat = 0;
-  private readonly warnedMissingDags = new Set<string>();
 
   constructor(opts: SchedulerOptions) {
     this.id = opts.id ?? `scheduler-${randomUUID()}`;
@@ -101,6 +104,8 @@ export class Scheduler {
     this.runs = new DagRunTransitions(opts.store, opts.bus);
     this.dagRepo = new DagRepository(opts.store);
     this.jobs = new JobRepository(opts.store);
+    this.runFlags = new DagRunFlagRepository(opts.store);
+    this.availability = new RunDagAvailability({ store: opts.store, logger: this.log });
     this.clock = opts.clock ?? (() => new Date());
     this.loopIntervalMs = opts.loopIntervalMs ?? 500;
     this.zombieThresholdMs = opts.zombieThresholdMs ?? 0;
@@ -167,6 +172,8 @@ export class Scheduler {
         .sort({ logical_date: 1 })
         .toArray(),
     );
+    // Runs whose DAG nobody can load are flagged (never silently queued).
+    await this.step('flag runs whose DAG cannot be loaded', undefined, () => this.availability.check(active, this.dagBag));
     result.runsCreated = await this.step('create scheduled runs', 0, () => this.createScheduledRuns(now, active));
     const running = await this.step('start queued runs', [] as DagRunDoc[], () => this.startQueuedRuns(active));
     await this.step('evaluate running runs', undefined, () => this.processRunningRuns(running, now, result));
@@ -196,13 +203,9 @@ export class Scheduler {
     await this.jobs.heartbeat(this.id).catch((e: unknown) => this.log.warn({ err: e }, 'scheduler heartbeat failed'));
   }
 
+  /** Runs of a DAG this scheduler cannot load are left alone here (RunDagAvailability flags them). */
   private dagOf(dagId: string): DAG | undefined {
-    const dag = this.dagBag.getDag(dagId);
-    if (!dag && !this.warnedMissingDags.has(dagId)) {
-      this.warnedMissingDags.add(dagId);
-      this.log.warn({ dag_id: dagId }, "DAG has runs but is not in this scheduler's DAG bag; its runs are left alone");
-    }
-    return dag;
+    return this.dagBag.getDag(dagId);
   }
 
   // ------------------------------------------------------------------ 1. scheduled runs
@@ -288,6 +291,9 @@ export class Scheduler {
       for (const run of queued) {
         if (n >= dag.maxActiveRuns) break;
         try {
+          // The version it starts with, recorded once on the run (edited DAGs apply to new runs).
+          const version = this.dagBag.versionOf(dagId);
+          if (version && !run.dag_version) await this.runFlags.recordVersion(run._id, version);
           // Task instances first: a run never shows as running without them (integrity is re-checked anyway).
           await this.tis.createForRun(run, taskSpecsOf(dag));
           const started = await this.runs.start(run._id);

@@ -1,5 +1,5 @@
 /** DAG tasks → the TaskSpecs `TaskInstanceTransitions.createForRun` inserts. */
-import type { DAG } from '../dag/dag.ts';
+import type { DagDefinition as DAG } from '../dag-processing/dag-definition.ts';
 import type { TaskSpec } from '../store/transitions/task-instance-transitions.ts';
 
 export function taskSpecsOf(dag: DAG, taskIds: Iterable<string> = dag.taskIds): TaskSpec[] {

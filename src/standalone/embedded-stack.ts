@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { Runtime } from '../runtime/runtime.ts';
+import { Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
 import type { Store } from '../store/store.ts';
 import type { AwsClientFactory } from '../providers/aws/aws-clients.ts';
 import { setupSageMakerEvents, DEFAULT_EVENTS_QUEUE } from '../providers/aws/setup-events.ts';
@@ -54,6 +54,8 @@ export interface EmbeddedStackOptions {
   /** DEFERFLOW_HOME: local AWS data lives under it; with `writeState`, standalone.json too. */
   home: string;
   dagsFolder?: string;
+  /** The DAG processor's knobs (import timeout, rescan and re-parse intervals, parsing processes). */
+  dagProcessing?: RuntimeOptions['dagProcessing'];
   /** Local AWS on (true / options) or off (false: real AWS, or the user's own emulator). Default on. */
   localAws?: boolean | EmbeddedLocalAwsOptions;
   /** Webserver on (true / options) or off. Default on. */
@@ -162,6 +164,7 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     const runtime = await Runtime.create({
       root,
       dagsFolder: opts.dagsFolder,
+      dagProcessing: opts.dagProcessing,
       eventSources,
       components: {
         scheduler: { loopIntervalMs: pollMs },

@@ -74,6 +74,29 @@ export interface DagDoc {
   last_automated_data_interval_end: Date | null;
   next_dagrun: Date | null;
   next_dagrun_create_after: Date | null;
+  /** Current version (see dag_versions); absent on rows written before DAGs were versioned. */
+  version?: string | null;
+  /** The DAGs folder of the processor that parsed it (Airflow's processor_subdir). */
+  processor_subdir?: string | null;
+  /** fileloc relative to processor_subdir. */
+  relative_fileloc?: string | null;
+}
+
+/**
+ * One row per version of a DAG (Airflow's dag_version + serialized_dag): what a DAG processor
+ * parsed, as JSON (SerializedDagData). Schedulers and workers' claims read DAGs from here without
+ * running the DAG file's code; runs name the version they started with.
+ */
+export interface DagVersionDoc {
+  _id: string; // dagVersionId(dag_id, version)
+  dag_id: string;
+  version: string;
+  fileloc: string;
+  /** sha256 of the DAG file's content. */
+  source_hash: string | null;
+  /** SerializedDagData as JSON (task ids may hold '.', which FerretDB refuses in keys). */
+  serialized: string;
+  created_at: Date;
 }
 
 export interface DagRunDoc {
@@ -94,6 +117,14 @@ export interface DagRunDoc {
   clear_number: number;
   note: string | null;
   updated_at: Date;
+  /** Version of the DAG the run started with (set when a scheduler starts it). */
+  dag_version?: string | null;
+  /**
+   * Set while no scheduler can load the run's DAG (never parsed, deleted, deactivated): why, so UI,
+   * API and CLI show the run as stuck instead of silently queued. Cleared once it loads again.
+   */
+  dag_load_error?: string | null;
+  dag_load_error_at?: Date | null;
 }
 
 export interface TaskInstanceDoc {
@@ -244,8 +275,13 @@ export interface JobDoc {
 export interface ImportErrorDoc {
   _id: string; // filename
   filename: string;
+  /** The error with the DAG file's own stack frames only. */
   stacktrace: string;
+  /** When the processor first saw this error (unchanged while the same error repeats). */
   timestamp: Date;
+  /** One-paragraph message naming file:line, and the line. */
+  message?: string;
+  line?: number | null;
 }
 
 export interface TaskLogDoc {
@@ -272,8 +308,13 @@ export const COLLECTIONS = {
   connections: 'connections',
   jobs: 'jobs',
   importErrors: 'import_errors',
+  dagVersions: 'dag_versions',
   taskLogs: 'task_logs',
 } as const;
+
+export function dagVersionId(dagId: string, version: string): string {
+  return `${dagId}|${version}`;
+}
 
 export function dagRunId(dagId: string, runId: string): string {
   return `${dagId}|${runId}`;

@@ -8,6 +8,7 @@ import {
   type ConnectionDoc,
   type DagDoc,
   type DagRunDoc,
+  type DagVersionDoc,
   type ImportErrorDoc,
   type JobDoc,
   type TaskInstanceDoc,
@@ -36,6 +37,7 @@ export class Store {
   readonly jobs: Collection<JobDoc>;
   readonly importErrors: Collection<ImportErrorDoc>;
   readonly taskLogs: Collection<TaskLogDoc>;
+  readonly dagVersions: Collection<DagVersionDoc>;
 
   private constructor(
     readonly client: MongoClient,
@@ -52,6 +54,7 @@ export class Store {
     this.jobs = db.collection<JobDoc>(COLLECTIONS.jobs);
     this.importErrors = db.collection<ImportErrorDoc>(COLLECTIONS.importErrors);
     this.taskLogs = db.collection<TaskLogDoc>(COLLECTIONS.taskLogs);
+    this.dagVersions = db.collection<DagVersionDoc>(COLLECTIONS.dagVersions);
   }
 
   static async connect(opts: StoreOptions): Promise<Store> {
@@ -96,6 +99,10 @@ export class Store {
       this.jobs.createIndex({ job_type: 1, state: 1, latest_heartbeat: 1 }),
       this.taskLogs.createIndex({ ti_id: 1, try_number: 1, seq: 1 }),
       this.dags.createIndex({ is_active: 1, is_paused: 1 }),
+      // DAG processor: the DAGs of a file (deactivate what a file no longer defines)
+      this.dags.createIndex({ fileloc: 1 }),
+      // API / UI: a DAG's versions, newest first
+      this.dagVersions.createIndex({ dag_id: 1, created_at: -1 }),
     ]);
   }
 

@@ -13,12 +13,13 @@
  * try writes nothing (a worker whose row changed under it must never overwrite it).
  */
 import type { Logger } from 'pino';
-import type { DagBag } from '../dag-processing/dag-bag.ts';
+import type { DagSource } from '../dag-processing/dag-definition.ts';
+import type { DAG } from '../dag/dag.ts';
 import type { BaseOperator } from '../dag/operator.ts';
 import type { TaskContext, TaskInstanceHandle } from '../dag/task-context.ts';
-import { TaskDeferred } from '../dag/task-deferred.ts';
+import { isTaskDeferred, type TaskDeferred } from '../dag/task-deferred.ts';
 import { errorMessage } from '../errors/deferflow-error.ts';
-import { TaskFailedNoRetry, TaskSkipped, TaskTimeout } from '../errors/task-errors.ts';
+import { isTaskFailedNoRetry, isTaskSkipped, TaskTimeout } from '../errors/task-errors.ts';
 import { TaskLogSink } from '../log/task-log-sink.ts';
 import { maskSecrets } from '../log/secret-masker.ts';
 import { nextRetryDelayMs, retryJitterKey } from '../scheduler/retry-delay.ts';
@@ -50,7 +51,7 @@ export interface WorkerConnectionLookup {
 
 export interface TaskRunnerDeps {
   store: Store;
-  dagBag: DagBag;
+  dagBag: DagSource;
   logger: Logger;
   tis: TaskInstanceTransitions;
   triggers: TriggerTransitions;
@@ -109,16 +110,29 @@ export class TaskRunner {
 
   private async runWithLog(rt: RunningTry, log: Logger, resuming: boolean): Promise<void> {
     const ti = rt.ti;
-    const dag = this.deps.dagBag.getDag(ti.dag_id);
+    // The live DAG (its file imported here only after a child process imported it cleanly).
+    let dag: DAG | undefined;
+    let loadError: string | undefined;
+    try {
+      dag = await this.deps.dagBag.loadDag(ti.dag_id);
+    } catch (e) {
+      loadError = errorMessage(e);
+    }
     if (!dag?.hasTask(ti.task_id)) {
       const msg = dag
         ? `Task '${ti.task_id}' not found in DAG '${ti.dag_id}' (${dag.fileloc ?? 'no file'}); it may have been removed from the DAG file`
-        : `DAG '${ti.dag_id}' not found in this worker's DAG bag${this.deps.dagBag.importErrors.length ? ` (import errors in: ${this.deps.dagBag.importErrors.map((e) => e.file).join(', ')})` : ''}`;
+        : `DAG '${ti.dag_id}' could not be loaded in this worker: ${loadError ?? 'unknown DAG'}`;
       log.error(msg);
       await this.write(rt, log, { kind: 'finished', outcome: { state: 'failed', error: msg } }, undefined, null);
       return;
     }
     const task = dag.getTask(ti.task_id);
+    // The claim sets the deadline from the DAG definitions this worker had read; a DAG recorded
+    // moments before may not have reached them yet. Enforce the live task's timeout here then.
+    if (!resuming && ti.execution_deadline === null && task.executionTimeoutMs !== null && ti.start_date) {
+      ti.execution_deadline = new Date(ti.start_date.getTime() + task.executionTimeoutMs);
+      log.warn(`execution_timeout applied by this worker only (deadline ${ti.execution_deadline.toISOString()}): the DAG was newer than its definitions`);
+    }
     log.info(
       resuming
         ? `Resuming try ${ti.try_number} of ${ti.max_tries + 1} with ${ti.next_method}`
@@ -137,7 +151,7 @@ export class TaskRunner {
       renderedFields = this.renderFields(op, built.templateContext);
       outcome = await this.execute(rt, op, ctx, log, resuming);
     } catch (e) {
-      outcome = this.classifyError(e, ti);
+      outcome = this.classifyError(e, ti, task);
     }
     await this.write(rt, log, outcome, ctx, renderedFields, op);
   }
@@ -272,13 +286,13 @@ export class TaskRunner {
     }
   }
 
-  private classifyError(e: unknown, ti: TaskInstanceDoc): Outcome {
-    if (e instanceof TaskDeferred) return { kind: 'deferred', deferred: e };
-    if (e instanceof TaskSkipped) return { kind: 'finished', outcome: { state: 'skipped', reason: e.message }, error: e };
-    if (e instanceof TaskFailedNoRetry) return { kind: 'finished', outcome: { state: 'failed', error: e.message }, error: e };
+  private classifyError(e: unknown, ti: TaskInstanceDoc, task: BaseOperator): Outcome {
+    // By brand, not class: the DAG file may have imported another copy of deferflow.
+    if (isTaskDeferred(e)) return { kind: 'deferred', deferred: e };
+    if (isTaskSkipped(e)) return { kind: 'finished', outcome: { state: 'skipped', reason: e.message }, error: e };
+    if (isTaskFailedNoRetry(e)) return { kind: 'finished', outcome: { state: 'failed', error: e.message }, error: e };
     const error = e instanceof WorkerShutdown ? e.message : errorMessage(e);
     if (ti.try_number <= ti.max_tries) {
-      const task = this.deps.dagBag.getDag(ti.dag_id)!.getTask(ti.task_id);
       const delay = nextRetryDelayMs({
         retryDelayMs: task.retryDelayMs,
         exponentialBackoff: task.retryExponentialBackoff,
@@ -325,7 +339,7 @@ export class TaskRunner {
         }
         await this.xcoms.push(ti, XCOM_RETURN_KEY, JSON.parse(json) as unknown);
       } catch (e) {
-        const failed = this.classifyError(e, ti);
+        const failed: Outcome = op ? this.classifyError(e, ti, op) : { kind: 'finished', outcome: { state: 'failed', error: errorMessage(e) } };
         if (failed.kind === 'finished') {
           fin = failed.outcome;
           cause = e;

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { EMPTY, Subject, type Subscription, catchError, defer, exhaustMap, filter, from, merge, timer, NEVER } from 'rxjs';
-import type { DagBag } from '../dag-processing/dag-bag.ts';
+import type { DagSource } from '../dag-processing/dag-definition.ts';
 import type { Store } from '../store/store.ts';
 import type { StateChangeBus } from '../store/state-change-bus.ts';
 import type { TaskInstanceDoc } from '../store/schema.ts';
@@ -31,7 +31,7 @@ import type { TriggerKindRegistry } from '../triggers/trigger-kind-registry.ts';
 
 export interface WorkerOptions {
   store: Store;
-  dagBag: DagBag;
+  dagBag: DagSource;
   bus?: StateChangeBus;
   logger: Logger;
   /** Tries run at once (default 16). */
@@ -67,7 +67,7 @@ export class Worker {
   private readonly tis: TaskInstanceTransitions;
   private readonly jobs: JobRepository;
   private readonly runner: TaskRunner;
-  private readonly dagBag: DagBag;
+  private readonly dagBag: DagSource;
   private readonly queues?: string[];
   private readonly leaseMs: number;
   private readonly heartbeatMs: number;

@@ -17,15 +17,24 @@ interface TiRow {
 }
 
 describe('deferflow dags', { timeout: 90_000 }, () => {
-  it('lists the DAGs of the folder and records them in the store', async () => {
+  it('lists the DAGs of the folder without recording anything; the DAG processor records them', async () => {
     const r = await h.run(['dags', 'list', '--output', 'json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([
       { dag_id: 'cli_fan', fileloc: 'fan_out_fan_in.ts', owners: 'airflow', is_paused: false },
       { dag_id: 'cli_simple', fileloc: 'fan_out_fan_in.ts', owners: 'ml-team', is_paused: false },
     ]);
-    const ids = (await h.client.db(h.dbName).collection('dags').find({}).toArray()).map((d) => d._id).sort();
+    const db = h.client.db(h.dbName);
+    // Only the DAG processor writes DAGs and import errors (issue 12): a listing leaves no trace.
+    expect(await db.collection('dags').countDocuments()).toBe(0);
+    expect(await db.collection('import_errors').countDocuments()).toBe(0);
+
+    const processed = await h.run(['dag-processor', '--num-runs', '1']);
+    expect(processed.code, processed.stderr).toBe(0);
+    expect(processed.stderr).toContain('2 DAGs, 1 import errors');
+    const ids = (await db.collection('dags').find({}).toArray()).map((d) => d._id).sort();
     expect(ids).toEqual(['cli_fan', 'cli_simple']);
+    expect((await db.collection('import_errors').find({}).toArray()).map((e) => String(e._id).split('/').pop())).toEqual(['broken_dag.ts']);
   });
 
   it('lists import errors with the broken file and exits 1 (as Airflow does)', async () => {

@@ -16,7 +16,7 @@
  *   - conf, note and external_trigger=true are stored as given; a taken run id or logical date is
  *     DAG_RUN_EXISTS.
  */
-import type { DAG } from '../../dag/dag.ts';
+import type { DagDefinition } from '../../dag-processing/dag-definition.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import { manualDataInterval } from '../../scheduler/timetable.ts';
@@ -55,7 +55,7 @@ export async function triggerDagRun(app: AppContext, req: TriggerDagRunRequest):
   if (req.runId !== undefined && !RUN_ID_PATTERN.test(req.runId)) {
     throw new InvalidInputError('Invalid run id', [{ path: 'runId', message: `${JSON.stringify(req.runId)}: use ${RUN_ID_RULE}` }]);
   }
-  const definition: DAG | undefined = app.dags?.getDag(req.dagId);
+  const definition: DagDefinition | undefined = app.dags?.getDag(req.dagId);
   const schedule = definition ? definition.schedule : (req.storedDag ?? (await getDag(app.store, req.dagId)))?.schedule;
   if (schedule === undefined) {
     throw new NotFoundError(

@@ -8,7 +8,7 @@ import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { triggerDagRun } from '../../app/use-cases/trigger-dag-run.ts';
 import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
-import { requireDag } from '../dag-lookup.ts';
+import { requireLiveDag } from '../dag-lookup.ts';
 import { InProcessRuntime, inProcessLogger, openScratchStore } from '../in-process.ts';
 import { provideLocalAwsForTest } from '../../standalone/local-aws-for-test.ts';
 import { followRun, RunProgressView } from '../output/run-progress.ts';
@@ -28,7 +28,7 @@ export async function runDagTest(ctx: CliContext, args: Array<string | undefined
     { dagId: 'DAG_ID', date: 'EXECUTION_DATE', conf: '--conf', timeout: '--timeout' },
     'Cannot test the DAG',
   );
-  const dag = await requireDag(ctx, v.dagId);
+  const dag = await requireLiveDag(ctx, v.dagId);
   const scratch = await openScratchStore(ctx, 'dagtest');
   ctx.onClose(() => scratch.close());
   // No AWS configured and no stack running: a local AWS for this command (see local-aws-for-test.ts).

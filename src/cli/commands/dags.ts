@@ -1,19 +1,20 @@
 /**
  * `deferflow dags …` — Airflow 2's dags CLI: list, list-import-errors, trigger, test, pause,
- * unpause, state, show. Listing parses the DAGs folder (as Airflow does) and, when a database is
- * configured, records the result there so schedulers and the UI see the same DAGs.
+ * unpause, state, show. Listing parses the DAGs folder (as Airflow does, in child processes) and
+ * records nothing: DAGs and import errors in the database are the DAG processor's alone.
  */
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import type { DAG } from '../../dag/dag.ts';
+import { NotFoundError } from '../../errors/not-found-error.ts';
+import type { DagDefinition as DAG } from '../../dag-processing/dag-definition.ts';
 import { DagRepository } from '../../store/repositories/dag-repository.ts';
 import { AppContext } from '../../app/app-context.ts';
 import { RUN_ID_PATTERN, triggerDagRun } from '../../app/use-cases/trigger-dag-run.ts';
 import { setDagPaused } from '../../app/use-cases/pause-dag.ts';
 import { action, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
-import { findDagRun, loadDagBag, requireDag, syncDagBag } from '../dag-lookup.ts';
+import { findDagRun, loadDagBag, requireDag, requireRecordedDag } from '../dag-lookup.ts';
 import { printMessage, printObject, printRows, printScalar, toJsonValue } from '../output/renderer.ts';
 import { dagIdArg, jsonObject, logicalDate, validate } from '../validation.ts';
 
@@ -31,10 +32,7 @@ async function listDags(ctx: CliContext): Promise<void> {
   const bag = await loadDagBag(ctx);
   const store = await optionalStore(ctx);
   let paused = new Map<string, boolean>();
-  if (store) {
-    await bag.syncToStore(store);
-    paused = new Map((await new DagRepository(store).list()).map((d) => [d.dag_id, d.is_paused]));
-  }
+  if (store) paused = new Map((await new DagRepository(store).list()).map((d) => [d.dag_id, d.is_paused]));
   const rows = [...bag.dags.values()]
     .sort((a, b) => a.dagId.localeCompare(b.dagId))
     .map((d) => ({
@@ -50,15 +48,11 @@ async function listDags(ctx: CliContext): Promise<void> {
 }
 
 function ownersOf(dag: DAG): string[] {
-  const owners = new Set<string>();
-  for (const t of dag.taskList) owners.add(String(t.args.owner ?? dag.defaultArgs.owner ?? 'airflow'));
-  return [...owners].sort();
+  return [...new Set(dag.taskList.map((t) => t.owner))].sort();
 }
 
 async function listImportErrors(ctx: CliContext): Promise<void> {
   const bag = await loadDagBag(ctx);
-  const store = await optionalStore(ctx);
-  if (store) await bag.syncToStore(store);
   const rows = bag.importErrors.map((e) => ({ filepath: e.file, error: ctx.format === 'table' ? e.message : e.stack }));
   printRows(ctx.writer, ctx.format, rows, [{ key: 'filepath' }, { key: 'error' }], 'No data found');
   // Airflow exits 1 when there are import errors, so CI can gate on this command.
@@ -80,10 +74,10 @@ async function triggerDag(ctx: CliContext, args: Array<string | undefined>, opts
     'Cannot trigger',
   );
   const store = await ctx.store();
-  const dag = await requireDag(ctx, input.dagId);
-  // The folder's DAGs are recorded first, so schedulers and the UI know the DAG of the new run.
-  const bag = await syncDagBag(ctx, store);
-  const run = await triggerDagRun(new AppContext({ store, dags: bag }), {
+  // As recorded by the DAG processor, else as this command parses it; a run of a DAG no
+  // scheduler has yet waits for one (and is flagged on the run if none can load it).
+  const dag = await requireRecordedDag(ctx, store, input.dagId);
+  const run = await triggerDagRun(new AppContext({ store, dags: { getDag: (id) => (id === dag.dagId ? dag : undefined) } }), {
     dagId: dag.dagId,
     runId: input.runId,
     logicalDate: input.execDate,
@@ -115,12 +109,15 @@ async function setPaused(ctx: CliContext, args: Array<string | undefined>, pause
   const dagId = validate(dagIdArg, args[0], { '': 'DAG_ID' }, 'Invalid DAG id');
   const store = await ctx.store();
   const app = new AppContext({ store });
-  let doc = await setDagPaused(app, dagId, paused);
+  const doc = await setDagPaused(app, dagId, paused);
   if (!doc) {
     // Not recorded yet: it must be in the folder (else DAG_NOT_FOUND says where we looked); record it.
     await requireDag(ctx, dagId);
-    await syncDagBag(ctx, store);
-    doc = await new DagRepository(store).pause(dagId, paused);
+    throw new NotFoundError(
+      'DAG_NOT_FOUND',
+      `DAG '${dagId}' is in ${ctx.settings.dagsFolder} but not recorded in the database yet: the DAG processor records DAGs once it has parsed their files`,
+      'Start `deferflow scheduler` (it runs a DAG processor) or `deferflow dag-processor` on this DAGs folder, then retry.',
+    );
   }
   printMessage(ctx.writer, ctx.format, `Dag: ${doc.dag_id}, paused: ${doc.is_paused}`, { dag_id: doc.dag_id, is_paused: doc.is_paused });
 }
@@ -141,6 +138,8 @@ async function dagState(ctx: CliContext, args: Array<string | undefined>): Promi
   }
   const conf = run ? (JSON.parse(run.conf) as Record<string, unknown>) : {};
   ctx.writer.out(`${run?.state ?? 'None'}${Object.keys(conf).length ? `, ${JSON.stringify(conf)}` : ''}`);
+  // Airflow's one line stays on stdout; why the run cannot move goes to stderr.
+  if (run?.dag_load_error) ctx.writer.err(`Warning: no scheduler can load this run's DAG: ${run.dag_load_error}`);
 }
 
 /** Graphviz DOT of the DAG (what `airflow dags show` prints); json: tasks and their edges. */

@@ -12,7 +12,6 @@ import { validate } from '../validation.ts';
 import { createLogger } from '../../log/logger.ts';
 import { action, untilSignal, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
-import { loadDagBag, syncDagBag } from '../dag-lookup.ts';
 
 export function processLogger(ctx: CliContext, name: string) {
   return createLogger({ level: ctx.settings.logLevel, format: ctx.settings.logFormat, name });
@@ -29,23 +28,36 @@ async function openRoot(ctx: CliContext, name: string) {
 
 async function webserver(ctx: CliContext): Promise<void> {
   const { root, logger } = await openRoot(ctx, 'webserver');
-  const dagBag = await loadDagBag(ctx);
   const { host, port, authToken } = ctx.settings.webserver;
-  const server = await root.startWebserver({ dagBag, host, port, auth: authToken ? { token: authToken } : undefined });
+  // No DAG files here: the API reads the DAGs the DAG processor recorded.
+  const server = await root.startWebserver({ host, port, auth: authToken ? { token: authToken } : undefined });
   ctx.writer.err(`deferflow webserver listening on ${server.url}`);
   const signal = await untilSignal();
   logger.info({ signal }, 'webserver stopping');
   await root.stop();
 }
 
-/** Scheduler: parses the DAGs folder, records it, and schedules until stopped. */
+/**
+ * Scheduler: runs a DAG processor on the DAGs folder (unless DEFERFLOW_STANDALONE_DAG_PROCESSOR
+ * says one runs elsewhere) and schedules the DAGs it records until stopped.
+ */
 async function scheduler(ctx: CliContext): Promise<void> {
   const { root, logger } = await openRoot(ctx, 'scheduler');
-  const dagBag = await syncDagBag(ctx, root.store);
-  for (const e of dagBag.importErrors) logger.warn({ file: e.file }, `DAG import error: ${e.message}`);
+  const { openDagSource } = await import('../../dag-processing/dag-sources.ts');
+  const withProcessor = !ctx.settings.dagProcessing.standaloneProcessor;
+  const dagBag = await openDagSource({
+    store: root.store,
+    logger,
+    dagsFolder: ctx.settings.dagsFolder,
+    processor: withProcessor,
+    processing: ctx.settings.dagProcessing,
+  });
+  root.onStop('DAG source', () => dagBag.close());
   const { scheduler: s } = await root.createProcesses({ dagBag, scheduler: {} });
   await root.start();
-  ctx.writer.err(`deferflow scheduler ${s!.id} running (${dagBag.size} DAGs from ${ctx.settings.dagsFolder})`);
+  ctx.writer.err(
+    `deferflow scheduler ${s!.id} running (${dagBag.size} DAGs from ${ctx.settings.dagsFolder}${withProcessor ? '' : '; DAG processor: standalone'})`,
+  );
   await untilSignal();
   await root.stop();
 }
@@ -58,8 +70,18 @@ const queuesFlag = z
 /** Worker: claims queued task instances up to its slots; deferring tasks free their slot at once. */
 async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const queues = opts.queues === undefined ? undefined : validate(queuesFlag, opts.queues, { '': '--queues' }, 'Invalid input');
-  const { root } = await openRoot(ctx, 'worker');
-  const dagBag = await loadDagBag(ctx);
+  const { root, logger } = await openRoot(ctx, 'worker');
+  const { openDagSource } = await import('../../dag-processing/dag-sources.ts');
+  // DAGs as the DAG processor recorded them; a task's file is imported here only after a child
+  // process imported that content cleanly.
+  const dagBag = await openDagSource({
+    store: root.store,
+    logger,
+    dagsFolder: ctx.settings.dagsFolder,
+    processor: false,
+    processing: ctx.settings.dagProcessing,
+  });
+  root.onStop('DAG source', () => dagBag.close());
   // Graceful on stop: running tries finish (or are aborted after the grace period) before we exit.
   const { worker: w } = await root.createProcesses({ dagBag, worker: { slots: ctx.settings.workerSlots, queues }, workerStop: { graceful: true } });
   await root.start();

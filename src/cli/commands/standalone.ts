@@ -32,6 +32,7 @@ async function standalone(ctx: CliContext, _args: Array<string | undefined>, opt
     mongoUri: ctx.settings.mongoUri,
     home: ctx.settings.home,
     dagsFolder: ctx.settings.dagsFolder,
+    dagProcessing: ctx.settings.dagProcessing,
     // A fixed port only when asked for (DEFERFLOW_LOCAL_AWS_PORT): the seed connections follow the stack either way.
     localAws: local ? { dataDir: ctx.settings.localAws.dataDir, port: process.env.DEFERFLOW_LOCAL_AWS_PORT ? ctx.settings.localAws.port : 0 } : false,
     webserver: {

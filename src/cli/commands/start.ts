@@ -61,6 +61,7 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
     mongoUri: ctx.settings.mongoUri,
     home: ctx.settings.home,
     dagsFolder: ctx.settings.dagsFolder,
+    dagProcessing: ctx.settings.dagProcessing,
     localAws: local ? { dataDir } : false,
     stageDelayMs: START_STAGE_DELAY_MS,
     webserver: serve
@@ -72,8 +73,7 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
   });
   ctx.onClose(() => stack.stop());
 
-  const dag = stack.runtime.dagBag.getDag(v.dagId);
-  if (!dag) {
+  if (!stack.runtime.dagBag.getDag(v.dagId)) {
     const errors = stack.runtime.dagBag.importErrors.map((e) => `${e.file}: ${e.message.split('\n')[0]}`);
     throw new NotFoundError(
       'DAG_NOT_FOUND',
@@ -81,6 +81,8 @@ async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Op
       'Run from the repository root, or point DEFERFLOW_DAGS_FOLDER at the folder holding the seed DAGs.',
     );
   }
+  // The live DAG (operators and all): the run summary reads each SageMaker task's connection.
+  const dag = await stack.runtime.dagBag.loadDag(v.dagId);
   if (!local) await requireVariables(stack, ['s3_bucket', 'role']);
   say(describeStack(stack, Date.now() - t0));
 

@@ -18,7 +18,7 @@ import { triggerDagRun } from '../../app/use-cases/trigger-dag-run.ts';
 import { waitForTaskInstance } from '../../app/use-cases/watch-changes.ts';
 import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
-import { requireDag } from '../dag-lookup.ts';
+import { requireLiveDag } from '../dag-lookup.ts';
 import { InProcessRuntime, inProcessLogger, openScratchStore } from '../in-process.ts';
 import { provideLocalAwsForTest } from '../../standalone/local-aws-for-test.ts';
 import { toJsonValue } from '../output/renderer.ts';
@@ -36,7 +36,7 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
     { dagId: 'DAG_ID', taskId: 'TASK_ID', when: 'EXECUTION_DATE_OR_RUN_ID', params: '--task-params' },
     'Cannot test the task',
   );
-  const dag = await requireDag(ctx, v.dagId);
+  const dag = await requireLiveDag(ctx, v.dagId);
   if (!dag.hasTask(v.taskId)) {
     throw new NotFoundError('TASK_NOT_FOUND', `Task '${v.taskId}' not found in DAG '${v.dagId}'`, `The DAG has: ${dag.taskIds.sort().join(', ')}`);
   }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
-import type { DAG } from '../../dag/dag.ts';
+import type { DagDefinition as DAG } from '../../dag-processing/dag-definition.ts';
 import { FINISHED_TI_STATES, type TaskInstanceDoc, type TaskInstanceState } from '../../store/schema.ts';
 import type { Store } from '../../store/store.ts';
 import { TaskLogRepository } from '../../store/repositories/task-log-repository.ts';

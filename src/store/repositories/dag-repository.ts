@@ -1,6 +1,7 @@
 /**
- * The `dags` collection: DAG metadata written by DAG discovery (DagBag.syncToStore) and read by the
- * scheduler, API and UI. `is_paused` belongs to users: syncing never overwrites it.
+ * The `dags` and `import_errors` collections: DAG metadata written by the DAG processor (and by
+ * DagBag.syncToStore for DAGs built in code) and read by the scheduler, API and UI. `is_paused`
+ * belongs to users: syncing never overwrites it.
  */
 import { isDuplicateKey } from '../transitions/duplicate-key.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
@@ -12,6 +13,13 @@ export type DagParsedFields = Omit<
   DagDoc,
   'is_paused' | 'last_automated_data_interval_start' | 'last_automated_data_interval_end' | 'next_dagrun' | 'next_dagrun_create_after'
 >;
+
+export interface ImportErrorInput {
+  file: string;
+  stack: string;
+  message?: string;
+  line?: number;
+}
 
 export class DagRepository {
   constructor(private readonly store: Store) {}
@@ -119,15 +127,48 @@ export class DagRepository {
     await this.store.dags.updateOne({ _id: dagId }, { $set: { next_dagrun: logicalDate, next_dagrun_create_after: createAfter } });
   }
 
+  /** Mark these DAGs inactive. */
+  async deactivate(ids: ReadonlyArray<string>): Promise<number> {
+    if (ids.length === 0) return 0;
+    const r = await this.store.dags.updateMany({ _id: { $in: [...ids] }, is_active: true }, { $set: { is_active: false } });
+    return r.modifiedCount;
+  }
+
+  /** Active DAGs of `file` that it no longer defines go inactive; returns their ids. */
+  async deactivateFileDags(file: string, keepIds: ReadonlyArray<string>): Promise<string[]> {
+    const gone = await this.store.dags.find({ fileloc: file, is_active: true, _id: { $nin: [...keepIds] } }, { projection: { _id: 1 } }).toArray();
+    await this.deactivate(gone.map((d) => d._id));
+    return gone.map((d) => d._id);
+  }
+
+  /** Where every active DAG comes from (a processor's full scan deactivates those of vanished files). */
+  listActiveFilelocs(): Promise<Array<Pick<DagDoc, '_id' | 'fileloc' | 'processor_subdir'>>> {
+    return this.store.dags.find({ is_active: true }, { projection: { _id: 1, fileloc: 1, processor_subdir: 1 } }).toArray();
+  }
+
   /** Replace the import errors with the current set (one doc per broken file). */
-  async replaceImportErrors(errors: ReadonlyArray<{ file: string; stack: string }>, now = new Date()): Promise<void> {
+  async replaceImportErrors(errors: ReadonlyArray<ImportErrorInput>, now = new Date()): Promise<void> {
     const files = errors.map((e) => e.file);
     await this.store.importErrors.deleteMany({ _id: { $nin: files } });
+    await this.upsertImportErrors(errors, now);
+  }
+
+  /**
+   * Record import errors of these files. A file failing with the same error again keeps the
+   * timestamp of when it first failed so (re-parsing every interval does not make it look new).
+   */
+  async upsertImportErrors(errors: ReadonlyArray<ImportErrorInput>, now = new Date()): Promise<void> {
     if (errors.length === 0) return;
+    const existing = new Map((await this.store.importErrors.find({ _id: { $in: errors.map((e) => e.file) } }).toArray()).map((d) => [d._id, d] as const));
+    const changed = errors.filter((e) => {
+      const d = existing.get(e.file);
+      return !d || d.stacktrace !== e.stack || d.message !== e.message;
+    });
+    if (changed.length === 0) return;
     const write = () =>
       this.store.importErrors.bulkWrite(
-        errors.map((e) => {
-          const doc: ImportErrorDoc = { _id: e.file, filename: e.file, stacktrace: e.stack, timestamp: now };
+        changed.map((e) => {
+          const doc: ImportErrorDoc = { _id: e.file, filename: e.file, stacktrace: e.stack, timestamp: now, message: e.message, line: e.line ?? null };
           return { replaceOne: { filter: { _id: e.file }, replacement: doc, upsert: true } };
         }),
         { ordered: false },
@@ -137,6 +178,12 @@ export class DagRepository {
       if (!isDuplicateKey(e)) throw e;
       return write();
     });
+  }
+
+  /** These files import fine now (or are gone). */
+  async deleteImportErrors(files: ReadonlyArray<string>): Promise<void> {
+    if (files.length === 0) return;
+    await this.store.importErrors.deleteMany({ _id: { $in: [...files] } });
   }
 
   listImportErrors(): Promise<ImportErrorDoc[]> {

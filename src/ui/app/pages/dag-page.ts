@@ -105,6 +105,8 @@ export function renderDagPage(root: HTMLElement, dagId: string, view: View, runP
       ' ',
       h('strong', {}, run.dag_run_id),
       h('span', { class: 'muted' }, ` · logical ${fmtDate(run.logical_date)} · started ${fmtDate(run.start_date)} · ended ${fmtDate(run.end_date)}`),
+      run.dag_version ? h('span', { class: 'muted', title: 'DAG version this run started with' }, ` · version ${run.dag_version}`) : '',
+      run.dag_load_error ? h('div', { class: 'error run-load-error', 'data-role': 'dag-load-error' }, `DAG cannot be loaded: ${run.dag_load_error}`) : '',
       Object.keys((run.conf ?? {}) as object).length ? h('code', { class: 'conf-inline' }, JSON.stringify(run.conf)) : '',
       h(
         'span',

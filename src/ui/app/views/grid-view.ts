@@ -18,7 +18,7 @@ export function renderGrid(model: DagModel, selected: { runId: string | null; ta
         h('button', {
           class: `run-bar${r.dag_run_id === selected.runId ? ' selected' : ''}`,
           'data-run': r.dag_run_id,
-          title: `${r.dag_run_id}\n${r.state}`,
+          title: `${r.dag_run_id}\n${r.state}${r.dag_load_error ? `\nDAG cannot be loaded: ${r.dag_load_error}` : ''}`,
           style: { background: stateColor(r.state) },
           onclick: () => on.selectRun(r.dag_run_id),
         }),
