@@ -134,6 +134,12 @@ describe('SageMaker job trigger against the local AWS', () => {
 
   it('throttling backs off without failing anything', async () => {
     await createJob('e2e-throttled');
+    // The job ends first, so the start-up Describe — throttled, backing off, then answered — is
+    // what resumes the task (its event is dropped and no sweep runs), however slow the machine.
+    await h.waitFor(
+      'job completed',
+      async () => (await aws.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'e2e-throttled' }))).TrainingJobStatus === 'Completed',
+    );
     aws.aws.setFaults({ throttleRate: 1, eventDropRate: 1 });
     const before = await metric(h.metrics.awsThrottled);
     const d = await h.deferTask(new SageMakerJobTrigger({ job_type: 'training', job_name: 'e2e-throttled' }));
