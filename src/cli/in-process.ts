@@ -21,7 +21,7 @@ import { CompositionRoot } from '../composition/composition-root.ts';
 import { resolveMongo, type MongoTarget } from '../store/embedded-mongo.ts';
 import { createLogger } from '../log/logger.ts';
 import type { CliContext } from './context.ts';
-import { readStandaloneState } from './context.ts';
+import { readStandaloneState } from '../standalone/standalone-state-file.ts';
 
 export interface ScratchStore {
   store: Store;

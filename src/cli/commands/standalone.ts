@@ -10,7 +10,8 @@ import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { wantsLocalAws } from '../../config/settings.ts';
 import { startEmbeddedStack } from '../../standalone/embedded-stack.ts';
 import { action, untilSignal, type Opts } from '../command-kit.ts';
-import { readStandaloneState, type CliContext } from '../context.ts';
+import type { CliContext } from '../context.ts';
+import { readStandaloneState } from '../../standalone/standalone-state-file.ts';
 import { processLogger, hostPortFlags } from './processes.ts';
 import { toJsonValue } from '../output/renderer.ts';
 
