@@ -21,6 +21,19 @@ export interface ErrorCatalogueEntry {
 }
 
 export const ERROR_CATALOGUE = {
+  TASK_SKIPPED: {
+    status: 200,
+    exit: 1,
+    title: 'Task skipped',
+    meaning: 'Thrown by a task (TaskSkipped) to end its try as skipped; downstream trigger rules see a skip, not a failure.',
+  },
+  TASK_DEFERRED: {
+    status: 200,
+    exit: 1,
+    title: 'Task deferred',
+    meaning:
+      'Thrown by `operator.defer()` (TaskDeferred): the worker stores the trigger, moves the task to deferred and frees its slot. A signal, not a failure.',
+  },
   INVALID_INPUT: {
     status: 400,
     exit: 2,
@@ -55,7 +68,7 @@ export const ERROR_CATALOGUE = {
     status: 404,
     exit: 1,
     title: 'Connection not found',
-    meaning: 'No connection with that conn_id, neither stored nor in a DEFERFLOW_CONN_<ID> environment variable.',
+    meaning: 'No connection with that conn_id, neither stored nor in a `DEFERFLOW_CONN_<ID>` environment variable.',
   },
   DAG_RUN_EXISTS: { status: 409, exit: 1, title: 'DAG run already exists', meaning: 'The DAG already has a run with that run id or logical date.' },
   CONNECTION_EXISTS: { status: 409, exit: 1, title: 'Connection already exists', meaning: 'A connection with that conn_id is already stored.' },
@@ -71,19 +84,6 @@ export const ERROR_CATALOGUE = {
     title: 'Task instance lease lost',
     meaning:
       "The task instance changed under the worker running it (cleared, marked, or reaped as a zombie): the try's abort reason; the try never writes the task instance again.",
-  },
-  TASK_SKIPPED: {
-    status: 200,
-    exit: 1,
-    title: 'Task skipped',
-    meaning: 'Thrown by a task (TaskSkipped) to end its try as skipped; downstream trigger rules see a skip, not a failure.',
-  },
-  TASK_DEFERRED: {
-    status: 200,
-    exit: 1,
-    title: 'Task deferred',
-    meaning:
-      'Thrown by operator.defer() (TaskDeferred): the worker stores the trigger, moves the task to deferred and frees its slot. A signal, not a failure.',
   },
   TASK_FAILED: {
     status: 500,
@@ -102,13 +102,13 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     title: 'Trigger failed',
     meaning:
-      'The trigger a deferred task waited on failed (threw, unknown kind, invalid kwargs, its resource vanished) or resumed it with no usable event; the task fails through __fail__ and its retries apply.',
+      'The trigger a deferred task waited on failed (threw, unknown kind, invalid kwargs, its resource vanished) or resumed it with no usable event; the task fails through `__fail__` and its retries apply.',
   },
   TRIGGER_TIMEOUT: {
     status: 500,
     exit: 1,
     title: 'Trigger timeout',
-    meaning: "The deferral's timeout passed before its trigger fired; the task fails through __fail__ and its retries apply.",
+    meaning: "The deferral's timeout passed before its trigger fired; the task fails through `__fail__` and its retries apply.",
   },
   SAGEMAKER_JOB_FAILED: {
     status: 500,
@@ -127,13 +127,14 @@ export const ERROR_CATALOGUE = {
     status: 500,
     exit: 1,
     title: 'Secret key error',
-    meaning: 'DEFERFLOW_SECRET_KEY (or $DEFERFLOW_HOME/secret.key) is malformed, unreadable, or not the key the stored connection secrets were encrypted with.',
+    meaning:
+      '`DEFERFLOW_SECRET_KEY` (or `$DEFERFLOW_HOME/secret.key`) is malformed, unreadable, or not the key the stored connection secrets were encrypted with.',
   },
   INTERNAL_ERROR: {
     status: 500,
     exit: 1,
     title: 'Internal server error',
-    meaning: 'Anything not raised on purpose: a bug in deferflow; rerun with DEFERFLOW_LOG_LEVEL=debug for the stack and report it.',
+    meaning: 'Anything not raised on purpose: a bug in deferflow; rerun with `DEFERFLOW_LOG_LEVEL=debug` for the stack and report it.',
   },
   AWS_ERROR: { status: 502, exit: 1, title: 'AWS request failed', meaning: 'An AWS call failed; the message names the action and the AWS error code.' },
   WORKER_SHUTDOWN: {
@@ -146,7 +147,7 @@ export const ERROR_CATALOGUE = {
     status: 504,
     exit: 1,
     title: 'Timed out waiting for a DAG run to finish',
-    meaning: 'A DAG run did not finish within the time a caller waited for it (`deferflow start` / `dags test` --timeout, Runtime.waitForRun).',
+    meaning: 'A DAG run did not finish within the time a caller waited for it (`--timeout` of `deferflow start` and `dags test`, `Runtime.waitForRun`).',
   },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
