@@ -32,6 +32,7 @@ import { deferralRoutes } from './routes/deferrals.ts';
 import { eventRoutes } from './routes/events.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { uiRoutes } from '../ui/ui-routes.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export const API_TOKEN_ENV = 'DEFERFLOW_API_TOKEN';
 
@@ -56,7 +57,7 @@ export interface BuildServerOptions {
 }
 
 export async function buildServer(opts: BuildServerOptions): Promise<FastifyInstance> {
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host ?? DEFAULTS.webserverHost;
   assertBindable(host, opts.auth);
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
@@ -118,10 +119,10 @@ export interface RunningWebserver {
 
 /** Build and listen. Auth defaults to DEFERFLOW_API_TOKEN when set. */
 export async function startWebserver(opts: StartWebserverOptions): Promise<RunningWebserver> {
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host ?? DEFAULTS.webserverHost;
   const envToken = process.env[API_TOKEN_ENV];
   const auth = opts.auth ?? (envToken ? { token: envToken } : undefined);
   const app = await buildServer({ ...opts, host, auth });
-  const address = await app.listen({ host, port: opts.port ?? 8080 });
+  const address = await app.listen({ host, port: opts.port ?? DEFAULTS.webserverPort });
   return { app, url: address, close: () => app.close() };
 }

@@ -82,7 +82,7 @@ export class InProcessRuntime {
     await root.createProcesses({
       dagBag,
       scheduler: c.scheduler && { loopIntervalMs: 100, heartbeatMs: 2000 },
-      worker: c.worker && { slots: opts.slots ?? 16, pollIntervalMs: 100, logFlushMs: 100 },
+      worker: c.worker && { slots: opts.slots, pollIntervalMs: 100, logFlushMs: 100 },
       triggerer: c.triggerer && { pollIntervalMs: 200, sweepIntervalMs: 2000, heartbeatMs: 2000 },
       // The command is over: a try still running is aborted (it fails through the normal path).
       workerStop: { graceful: false },
