@@ -39,8 +39,6 @@ export const API_TOKEN_ENV = 'DEFERFLOW_API_TOKEN';
 export interface BuildServerOptions {
   store: Store;
   bus?: StateChangeBus;
-  /** The in-process Runtime (standalone / embedded); reserved for runtime-only views. */
-  runtime?: unknown;
   dagBag?: DagLookup;
   auth?: AuthOptions;
   /** Where it will listen; with auth absent, anything but loopback is refused. */
@@ -67,7 +65,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   });
   const live = new LiveChanges(opts.store, opts.bus, { pollMs: opts.livePollMs, logger: opts.logger });
   app.addHook('onClose', async () => live.close());
-  const ctx = new ApiContext(opts.store, opts.bus, live, opts.metricsRegistry ?? processRegistry, opts.dagBag, opts.runtime);
+  const ctx = new ApiContext(opts.store, opts.bus, live, opts.metricsRegistry ?? processRegistry, opts.dagBag);
   let repo: ConnectionRepository | undefined = opts.connections;
   const connections = () => (repo ??= new ConnectionRepository(opts.store));
 

@@ -77,8 +77,6 @@ export interface WebserverProcessOptions {
   auth?: AuthOptions;
   /** DAG definitions the API may consult (retries to grant again on clear, a new run's task instances). */
   dagBag?: DagSource;
-  /** The in-process Runtime (standalone / embedded). */
-  runtime?: unknown;
   livePollMs?: number;
 }
 
@@ -235,7 +233,6 @@ export class CompositionRoot {
     const base = {
       store: this.store,
       bus: this.bus,
-      runtime: opts.runtime,
       dagBag: opts.dagBag ?? this.dagBag ?? undefined,
       host: opts.host ?? DEFAULTS.webserverHost,
       auth: opts.auth,

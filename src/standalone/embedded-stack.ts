@@ -183,7 +183,6 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     if (opts.webserver !== false) {
       const ws = typeof opts.webserver === 'object' ? opts.webserver : {};
       const server = await root.startWebserver({
-        runtime,
         dagBag: runtime.dagBag,
         host: ws.host,
         port: ws.port,
