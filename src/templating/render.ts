@@ -269,7 +269,8 @@ function installRuntimePatch(): PatchState {
   return state;
 }
 
-const state = installRuntimePatch();
+// Installed at the first render, not on import: importing this module changes nothing global.
+let patch: PatchState | null = null;
 
 // ----- environment and filters ---------------------------------------------------------------------
 
@@ -520,6 +521,7 @@ function cleanNunjucksMessage(err: unknown): string {
 export function renderTemplate(template: string, context: Record<string, unknown>): string {
   // Jinja's default keep_trailing_newline=False drops a single trailing newline of the source.
   const source = template.replace(/(?:\r\n|\r|\n)$/, '');
+  const state = (patch ??= installRuntimePatch());
   state.depth += 1;
   try {
     return compile(source).render(context);
