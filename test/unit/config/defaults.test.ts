@@ -53,7 +53,7 @@ function readmeDefaults(): Map<string, string> {
     if (cells.length < 4 || !cells[1].startsWith('`')) continue;
     const vars = cells[1].split(' / ').map((v) => v.replace(/`/g, ''));
     const defaults = cells[2].split(' / ');
-    vars.forEach((v, i) => out.set(v, (defaults[vars.length === defaults.length ? i : 0] ?? '').replace(/`/g, '')));
+    for (const [i, v] of vars.entries()) out.set(v, (defaults[vars.length === defaults.length ? i : 0] ?? '').replace(/`/g, ''));
   }
   return out;
 }
@@ -108,7 +108,10 @@ describe('defaults (src/config/defaults.ts)', () => {
           const lit = literalValue(n.right);
           if (opt && lit !== undefined) {
             const want = typeof DEFAULTS[opt.key] === 'number' ? (DEFAULTS[opt.key] as number) * opt.scale : DEFAULTS[opt.key];
-            if (lit === want) repeats.push(`${where(n)}: \`${n.getText()}\` repeats DEFAULTS.${opt.key}; write \`?? DEFAULTS.${opt.key}${opt.scale === 1 ? '' : ` * ${opt.scale}`}\``);
+            if (lit === want)
+              repeats.push(
+                `${where(n)}: \`${n.getText()}\` repeats DEFAULTS.${opt.key}; write \`?? DEFAULTS.${opt.key}${opt.scale === 1 ? '' : ` * ${opt.scale}`}\``,
+              );
           }
         }
         ts.forEachChild(n, visit);

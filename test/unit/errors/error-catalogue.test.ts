@@ -259,7 +259,8 @@ describe('the error catalogue (src/errors/error-codes.ts)', () => {
       if (!got) problems.push(`README.md "## Errors" lacks the row for ${c}; add:\n${want}`);
       else if (got !== want) problems.push(`README.md "## Errors" row for ${c} disagrees with ${CATALOGUE_FILE}; make it:\n${want}`);
     }
-    for (const c of rows.keys()) if (!(c in CATALOGUE)) problems.push(`README.md "## Errors" has a row for ${c}, which is not in ${CATALOGUE_FILE}: remove the row`);
+    for (const c of rows.keys())
+      if (!(c in CATALOGUE)) problems.push(`README.md "## Errors" has a row for ${c}, which is not in ${CATALOGUE_FILE}: remove the row`);
     expect(problems).toEqual([]);
   });
 });
