@@ -4,10 +4,15 @@
  * code of a CLI command that ends with it. Every error deferflow raises on purpose is a
  * DeferflowError carrying one of these codes; add codes here, never inline.
  *
+ * The two signals a task throws to steer its outcome, TaskSkipped and TaskDeferred, are
+ * DeferflowErrors with codes too (TASK_SKIPPED, TASK_DEFERRED): one hierarchy, and the worker tells
+ * them apart by their brands before it treats anything as a failure.
+ *
  * Kept honest by test/unit/errors/error-catalogue.test.ts: every code here is raised somewhere in
  * src/ or triggerer/, every code raised is here, every code is a row of the README's "Errors"
  * table (with this status, exit code and meaning), and every error class derives from
- * DeferflowError.
+ * DeferflowError — except the local AWS's AWS wire errors, the browser app's ApiError and the
+ * event-pattern compiler's internal error, listed there with their reasons.
  */
 export interface ErrorCatalogueEntry {
   /** The HTTP status of the API's problem document. */
