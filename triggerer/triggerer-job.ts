@@ -2,9 +2,8 @@
  * The triggerer's row in `jobs` (Airflow's Job table): its heartbeat is how other triggerers tell
  * a live owner from a dead one whose triggers they may adopt.
  */
-import { hostname } from 'node:os';
 import type { Store } from '../src/store/store.ts';
-import type { JobDoc } from '../src/store/schema.ts';
+import { JobRepository } from '../src/store/repositories/job-repository.ts';
 
 export class TriggererJob {
   constructor(
@@ -13,20 +12,9 @@ export class TriggererJob {
     private readonly capacity: number,
   ) {}
 
+  /** (Re)write the row as a fresh running job, as every process registers. */
   async register(now = new Date()): Promise<void> {
-    const doc: JobDoc = {
-      _id: this.id,
-      job_type: 'TriggererJob',
-      hostname: hostname(),
-      pid: process.pid,
-      state: 'running',
-      start_date: now,
-      end_date: null,
-      latest_heartbeat: now,
-      capacity: this.capacity,
-      load: 0,
-    };
-    await this.store.jobs.replaceOne({ _id: this.id }, doc, { upsert: true });
+    await new JobRepository(this.store).register('TriggererJob', { id: this.id, capacity: this.capacity, load: 0, now });
   }
 
   /** False when the row vanished (someone cleaned it up): the caller re-registers. */

@@ -38,6 +38,7 @@ import { EventDispatcher, type DispatcherTestHooks } from './routing/event-dispa
 import { EventRouter } from './routing/event-router.ts';
 import type { EventSource } from './sources/event-source.ts';
 import { TimerHeap } from './timer-heap.ts';
+import { DEFAULTS } from '../src/config/defaults.ts';
 
 /** Test hooks that widen race windows; never set in production. */
 export interface TriggererTestHooks extends DispatcherTestHooks {
@@ -115,7 +116,7 @@ export class Triggerer {
     this.store = opts.store;
     this.bus = opts.bus;
     this.logger = opts.logger.child({ component: 'triggerer', triggererId: this.id });
-    this.capacity = opts.capacity ?? 10_000;
+    this.capacity = opts.capacity ?? DEFAULTS.triggererCapacity;
     this.heartbeatMs = opts.heartbeatMs ?? 2_000;
     this.claimBatchSize = opts.claimBatch ?? 1_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1_000;

@@ -26,7 +26,6 @@ export class ApiContext {
     readonly live: LiveChanges,
     readonly metricsRegistry: Registry,
     readonly dagBag?: DagLookup,
-    readonly runtime?: unknown,
     app?: AppContext,
   ) {
     this.app = app ?? new AppContext({ store, bus, dags: dagBag });

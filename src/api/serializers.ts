@@ -3,7 +3,7 @@
  * Extra deferflow fields (deferral accounting, trigger) are added next to Airflow's, never instead.
  */
 import type { DagDoc, DagRunDoc, DagTaskSummary, ImportErrorDoc, JobDoc, TaskInstanceDoc, TriggerDoc, VariableDoc, XComDoc } from '../store/schema.ts';
-import { describeSchedule } from '../scheduler/timetable.ts';
+import { describeSchedule } from '../dag/timetable.ts';
 
 export type Iso = string | null;
 const iso = (d: Date | null | undefined): Iso => (d ? d.toISOString() : null);

@@ -32,14 +32,13 @@ import { deferralRoutes } from './routes/deferrals.ts';
 import { eventRoutes } from './routes/events.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { uiRoutes } from '../ui/ui-routes.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export const API_TOKEN_ENV = 'DEFERFLOW_API_TOKEN';
 
 export interface BuildServerOptions {
   store: Store;
   bus?: StateChangeBus;
-  /** The in-process Runtime (standalone / embedded); reserved for runtime-only views. */
-  runtime?: unknown;
   dagBag?: DagLookup;
   auth?: AuthOptions;
   /** Where it will listen; with auth absent, anything but loopback is refused. */
@@ -56,7 +55,7 @@ export interface BuildServerOptions {
 }
 
 export async function buildServer(opts: BuildServerOptions): Promise<FastifyInstance> {
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host ?? DEFAULTS.webserverHost;
   assertBindable(host, opts.auth);
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
@@ -66,7 +65,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   });
   const live = new LiveChanges(opts.store, opts.bus, { pollMs: opts.livePollMs, logger: opts.logger });
   app.addHook('onClose', async () => live.close());
-  const ctx = new ApiContext(opts.store, opts.bus, live, opts.metricsRegistry ?? processRegistry, opts.dagBag, opts.runtime);
+  const ctx = new ApiContext(opts.store, opts.bus, live, opts.metricsRegistry ?? processRegistry, opts.dagBag);
   let repo: ConnectionRepository | undefined = opts.connections;
   const connections = () => (repo ??= new ConnectionRepository(opts.store));
 
@@ -118,10 +117,10 @@ export interface RunningWebserver {
 
 /** Build and listen. Auth defaults to DEFERFLOW_API_TOKEN when set. */
 export async function startWebserver(opts: StartWebserverOptions): Promise<RunningWebserver> {
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host ?? DEFAULTS.webserverHost;
   const envToken = process.env[API_TOKEN_ENV];
   const auth = opts.auth ?? (envToken ? { token: envToken } : undefined);
   const app = await buildServer({ ...opts, host, auth });
-  const address = await app.listen({ host, port: opts.port ?? 8080 });
+  const address = await app.listen({ host, port: opts.port ?? DEFAULTS.webserverPort });
   return { app, url: address, close: () => app.close() };
 }

@@ -31,6 +31,7 @@ import type { RunningWebserver } from '../api/server.ts';
 import type { AuthOptions } from '../api/http/auth.ts';
 import type { FaultConfig, LocalAws } from '../local-aws/types.ts';
 import type { ProcessServices, Services } from './services.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export interface OpenOptions {
   logger: Logger;
@@ -76,8 +77,6 @@ export interface WebserverProcessOptions {
   auth?: AuthOptions;
   /** DAG definitions the API may consult (retries to grant again on clear, a new run's task instances). */
   dagBag?: DagSource;
-  /** The in-process Runtime (standalone / embedded). */
-  runtime?: unknown;
   livePollMs?: number;
 }
 
@@ -234,14 +233,13 @@ export class CompositionRoot {
     const base = {
       store: this.store,
       bus: this.bus,
-      runtime: opts.runtime,
       dagBag: opts.dagBag ?? this.dagBag ?? undefined,
-      host: opts.host ?? '127.0.0.1',
+      host: opts.host ?? DEFAULTS.webserverHost,
       auth: opts.auth,
       livePollMs: opts.livePollMs,
       logger: this.logger.child({ component: 'webserver' }),
     };
-    const port = opts.port ?? 8080;
+    const port = opts.port ?? DEFAULTS.webserverPort;
     let server: RunningWebserver;
     try {
       server = await startWebserver({ ...base, port });

@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors/invalid-input-error.ts';
 import { LOG_FORMATS, type LogFormat } from '../log/logger.ts';
+import { DEFAULTS } from './defaults.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -134,25 +135,6 @@ export interface DagProcessingSettings {
   standaloneProcessor: boolean;
 }
 
-export const DEFAULTS = {
-  dagsFolder: 'dags',
-  logLevel: 'info' as LogLevel,
-  logFormat: 'pretty' as LogFormat,
-  webserverHost: '127.0.0.1',
-  webserverPort: 8080,
-  localAwsPort: 4566,
-  // Airflow's [triggerer] default_capacity is 1000; deferflow's triggerer is built for far more.
-  triggererCapacity: 10_000,
-  // Airflow's [celery] worker_concurrency.
-  workerSlots: 16,
-  // Airflow's dagbag_import_timeout and min_file_process_interval; Airflow lists the folder every
-  // 5 minutes, deferflow every 30 s (and at once on file-system events).
-  dagbagImportTimeoutS: 30,
-  dagDirListIntervalS: 30,
-  minFileProcessIntervalS: 30,
-  parsingProcesses: 2,
-} as const;
-
 function absolute(p: string, cwd: string): string {
   const expanded = p === '~' ? homedir() : p.startsWith('~/') ? join(homedir(), p.slice(2)) : p;
   return isAbsolute(expanded) ? expanded : resolve(cwd, expanded);
@@ -205,7 +187,7 @@ export function loadSettings(
       authToken: s.apiAuthToken,
     },
     localAws: {
-      mode: s.localAws ?? 'auto',
+      mode: s.localAws ?? DEFAULTS.localAws,
       port: s.localAwsPort ?? DEFAULTS.localAwsPort,
       dataDir: absolute(s.localAwsDataDir ?? join(home, 'local-aws'), cwd),
     },
@@ -216,7 +198,7 @@ export function loadSettings(
       dirListIntervalMs: Math.round((s.dagDirListInterval ?? DEFAULTS.dagDirListIntervalS) * 1000),
       minFileProcessIntervalMs: Math.round((s.minFileProcessInterval ?? DEFAULTS.minFileProcessIntervalS) * 1000),
       parsingProcesses: s.parsingProcesses ?? DEFAULTS.parsingProcesses,
-      standaloneProcessor: s.standaloneDagProcessor ?? false,
+      standaloneProcessor: s.standaloneDagProcessor ?? DEFAULTS.standaloneDagProcessor,
     },
   };
 }

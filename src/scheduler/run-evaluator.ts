@@ -7,7 +7,7 @@
 import type { DagDefinition as DAG } from '../dag-processing/dag-definition.ts';
 import type { TaskInstanceState } from '../store/schema.ts';
 import { FINISHED_TI_STATES } from '../store/schema.ts';
-import { evaluateTriggerRule, summarizeUpstream, type RuleDecision } from './trigger-rules.ts';
+import { evaluateTriggerRule, summarizeUpstream, type RuleDecision } from '../dag/trigger-rules.ts';
 
 export type NoneDecision = Exclude<RuleDecision, 'wait'>;
 

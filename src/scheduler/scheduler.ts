@@ -33,7 +33,7 @@ import { DagRunTransitions } from '../store/transitions/dag-run-transitions.ts';
 import { DagRepository } from '../store/repositories/dag-repository.ts';
 import { JobRepository } from '../store/repositories/job-repository.ts';
 import { DagRunFlagRepository } from '../store/repositories/dag-run-flag-repository.ts';
-import { nextDagRunInfo } from './timetable.ts';
+import { nextDagRunInfo } from '../dag/timetable.ts';
 import { nextRetryDelayMs, retryJitterKey } from './retry-delay.ts';
 import { decideNoneStateTasks, isFinishedState, runOutcome } from './run-evaluator.ts';
 import { taskSpecsOf } from './task-specs.ts';

@@ -1,7 +1,7 @@
 /**
  * Document shapes of every collection. MongoDB is the only shared state between processes.
  *
- * Rules (ARCHITECTURE.md, "MongoDB usage"):
+ * Rules (docs/ARCHITECTURE.md, "MongoDB: the feature subset and why"):
  *  - Only what MongoDB ≥ 6 and FerretDB v1 both support: single-document atomic updates, unique
  *    indexes, find/sort/limit, simple aggregation, bulkWrite. No transactions, change streams, TTL.
  *  - Opaque user payloads (XCom values, trigger kwargs, events, run conf, next_kwargs, rendered

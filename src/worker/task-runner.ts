@@ -18,7 +18,7 @@ import type { DAG } from '../dag/dag.ts';
 import type { BaseOperator } from '../dag/operator.ts';
 import type { TaskContext, TaskInstanceHandle } from '../dag/task-context.ts';
 import { isTaskDeferred, type TaskDeferred } from '../dag/task-deferred.ts';
-import { errorMessage } from '../errors/deferflow-error.ts';
+import { DeferflowError, errorMessage } from '../errors/deferflow-error.ts';
 import { isTaskFailedNoRetry, isTaskSkipped, TaskTimeout } from '../errors/task-errors.ts';
 import { TaskLogSink } from '../log/task-log-sink.ts';
 import { maskSecrets } from '../log/secret-masker.ts';
@@ -254,7 +254,8 @@ export class TaskRunner {
       const reason = failReasonOf(ti);
       call = () => {
         // The deadline that ended the deferral was the task's own: the try timed out (Airflow's AirflowTaskTimeout).
-        throw reason.kind === 'execution_timeout' ? new TaskTimeout(reason.message) : new Error(reason.message);
+        if (reason.kind === 'execution_timeout') throw new TaskTimeout(reason.message);
+        throw new DeferflowError(reason.kind === 'trigger_timeout' ? 'TRIGGER_TIMEOUT' : 'TRIGGER_FAILED', reason.message);
       };
     } else if (resuming) {
       const method = (op as unknown as Record<string, unknown>)[ti.next_method!];

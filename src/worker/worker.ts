@@ -28,6 +28,7 @@ import { TaskRunner, type WorkerConnectionLookup } from './task-runner.ts';
 import type { Services } from '../services/services.ts';
 import { composeDeferral } from '../triggers/deferral-provider.ts';
 import type { TriggerKindRegistry } from '../triggers/trigger-kind-registry.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export interface WorkerOptions {
   store: Store;
@@ -87,7 +88,7 @@ export class Worker {
 
   constructor(opts: WorkerOptions) {
     this.id = opts.id ?? `worker-${randomUUID()}`;
-    this.slots = Math.max(1, opts.slots ?? 16);
+    this.slots = Math.max(1, opts.slots ?? DEFAULTS.workerSlots);
     this.store = opts.store;
     this.bus = opts.bus;
     this.dagBag = opts.dagBag;

@@ -44,7 +44,7 @@ export function toProblem(err: unknown, instance?: string): Problem {
       title: fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Unsupported media type' : 'Bad request',
     };
   }
-  return { type: TYPE_BASE + 'internal-error', title: 'Internal server error', status: 500, detail: errorMessage(err), instance };
+  return problemFor('INTERNAL_ERROR', errorMessage(err), { instance });
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {

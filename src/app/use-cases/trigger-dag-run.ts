@@ -19,7 +19,7 @@
 import type { DagDefinition } from '../../dag-processing/dag-definition.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
-import { manualDataInterval } from '../../scheduler/timetable.ts';
+import { manualDataInterval } from '../../dag/timetable.ts';
 import { taskSpecsOf } from '../../scheduler/task-specs.ts';
 import type { DagDoc, DagRunDoc } from '../../store/schema.ts';
 import { isoUtc } from '../../util/time-format.ts';

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { validate } from '../validation.ts';
 import { createLogger } from '../../log/logger.ts';
+import { DEFAULTS } from '../../config/defaults.ts';
 import { action, untilSignal, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 
@@ -120,27 +121,27 @@ export function registerProcessCommands(program: Command): void {
   program
     .command('webserver')
     .description('Serve the REST API, the UI and /metrics')
-    .option('-H, --host <host>', 'bind address (DEFERFLOW_WEBSERVER_HOST; default 127.0.0.1)')
-    .option('-p, --port <port>', 'port (DEFERFLOW_WEBSERVER_PORT; default 8080)')
+    .option('-H, --host <host>', `bind address (DEFERFLOW_WEBSERVER_HOST; default ${DEFAULTS.webserverHost})`)
+    .option('-p, --port <port>', `port (DEFERFLOW_WEBSERVER_PORT; default ${DEFAULTS.webserverPort})`)
     .action(action(webserver, hostPortFlags));
   program.command('scheduler').description('Run the scheduler: create DAG runs, decide ready tasks, retries and timeouts').action(action(scheduler));
   program
     .command('worker')
     .description('Run a worker: execute queued tasks up to --slots at once')
-    .option('-s, --slots <n>', 'tasks run at once (DEFERFLOW_WORKER_SLOTS; default 16)')
+    .option('-s, --slots <n>', `tasks run at once (DEFERFLOW_WORKER_SLOTS; default ${DEFAULTS.workerSlots})`)
     .option('-q, --queues <names>', 'only these queues, comma-separated (default: all)')
     .action(action(worker, (o) => ({ workerSlots: o.slots as string | undefined })));
   program
     .command('triggerer')
     .description("Run a triggerer: hold deferred tasks' triggers and resume them when their events arrive")
-    .option('--capacity <n>', 'triggers held at most (DEFERFLOW_TRIGGERER_CAPACITY; default 10000)')
+    .option('--capacity <n>', `triggers held at most (DEFERFLOW_TRIGGERER_CAPACITY; default ${DEFAULTS.triggererCapacity})`)
     .option('--events-queue-url <url>', 'SQS queue receiving SageMaker state-change events (DEFERFLOW_EVENTS_QUEUE_URL; see `aws setup-events`)')
     .option('--aws-conn-id <conn_id>', 'AWS connection for the queue (default: the SDK default chain)')
     .action(action(triggerer, (o) => ({ triggererCapacity: o.capacity as string | undefined })));
   program
     .command('local-aws')
     .description('Run the local AWS (SageMaker, S3, EventBridge, SQS, CloudWatch Logs, STS) for work without an AWS account')
-    .option('-p, --port <port>', 'port (DEFERFLOW_LOCAL_AWS_PORT; default 4566)')
+    .option('-p, --port <port>', `port (DEFERFLOW_LOCAL_AWS_PORT; default ${DEFAULTS.localAwsPort})`)
     .option('--data-dir <dir>', 'where buckets, queues and jobs persist (DEFERFLOW_LOCAL_AWS_DATA_DIR)')
     .action(action(localAws, (o) => ({ localAwsPort: o.port as string | undefined, localAwsDataDir: o.dataDir as string | undefined })));
 }

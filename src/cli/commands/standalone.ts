@@ -8,9 +8,11 @@
 import type { Command } from 'commander';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { wantsLocalAws } from '../../config/settings.ts';
+import { DEFAULTS } from '../../config/defaults.ts';
 import { startEmbeddedStack } from '../../standalone/embedded-stack.ts';
 import { action, untilSignal, type Opts } from '../command-kit.ts';
-import { readStandaloneState, type CliContext } from '../context.ts';
+import type { CliContext } from '../context.ts';
+import { readStandaloneState } from '../../standalone/standalone-state-file.ts';
 import { processLogger, hostPortFlags } from './processes.ts';
 import { toJsonValue } from '../output/renderer.ts';
 
@@ -91,7 +93,7 @@ export function registerStandaloneCommand(program: Command): void {
   program
     .command('standalone')
     .description('Run everything in one process: MongoDB (embedded unless MONGODB_URI), local AWS, scheduler, worker, triggerer, webserver')
-    .option('-H, --host <host>', 'webserver bind address (DEFERFLOW_WEBSERVER_HOST; default 127.0.0.1)')
-    .option('-p, --port <port>', 'webserver port (DEFERFLOW_WEBSERVER_PORT; default 8080, or a free one when 8080 is taken)')
+    .option('-H, --host <host>', `webserver bind address (DEFERFLOW_WEBSERVER_HOST; default ${DEFAULTS.webserverHost})`)
+    .option('-p, --port <port>', `webserver port (DEFERFLOW_WEBSERVER_PORT; default ${DEFAULTS.webserverPort}, or a free one when it is taken)`)
     .action(action(standalone, hostPortFlags));
 }

@@ -10,10 +10,10 @@ import type { TriggerDoc, TaskInstanceDoc } from '../schema.ts';
 
 /** Ownership value a triggerer saw on a trigger when it decided to claim it (null = unowned). */
 export type SeenOwner = string | null;
-import type { SerializedTrigger } from '../../triggers/serialized-trigger.ts';
 
 export interface NewTrigger {
-  trigger: SerializedTrigger;
+  /** A serialized trigger (SerializedTrigger of src/triggers), spelled out: the store depends on no layer above it. */
+  trigger: { kind: string; kwargs: Record<string, unknown> };
   deadline: Date | null;
   ti: Pick<TaskInstanceDoc, '_id' | 'dag_id' | 'run_id' | 'task_id'>;
   routingKeys?: string[];

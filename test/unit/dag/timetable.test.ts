@@ -7,7 +7,7 @@ import {
   type DagRunInfo,
   type DataInterval,
   type Schedule,
-} from '../../../src/scheduler/timetable.ts';
+} from '../../../src/dag/timetable.ts';
 
 const d = (s: string): Date => new Date(s);
 const iso = (x: Date): string => x.toISOString();

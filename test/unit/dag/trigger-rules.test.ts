@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TRIGGER_RULES, evaluateTriggerRule, summarizeUpstream, type RuleDecision, type TriggerRule } from '../../../src/scheduler/trigger-rules.ts';
+import { TRIGGER_RULES, evaluateTriggerRule, summarizeUpstream, type RuleDecision, type TriggerRule } from '../../../src/dag/trigger-rules.ts';
 
 const R: RuleDecision = 'ready';
 const W: RuleDecision = 'wait';
