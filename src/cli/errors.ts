@@ -6,11 +6,11 @@
 import { CommanderError } from 'commander';
 import { DeferflowError, errorMessage } from '../errors/deferflow-error.ts';
 import { maskSecrets } from '../connections/secret-masker.ts';
-import type { Writer } from './output/renderer.ts';
+import type { Writer } from './output/writer.ts';
 import type { OutputFormat } from './output/output-format.ts';
+import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.ts';
 
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.ts';
 
 export interface ReportedError {
   code: string;
