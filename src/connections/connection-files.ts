@@ -48,6 +48,7 @@ export function parseConnectionsFile(text: string, format: ConnectionFileFormat,
     throw new InvalidInputError(`${where} must hold an object of connections by id, such as {"my_conn": {"conn_type": "aws", "login": "…"}}`);
   }
   const out: Connection[] = [];
+  Object.keys(doc).forEach((connId, i) => checkConnId(connId, `${where}: the ${ordinal(i + 1)} connection`));
   for (const [connId, value] of Object.entries(doc)) {
     // Airflow accepts a one-element list for an id; more than one is ambiguous.
     let v = value;
@@ -70,6 +71,7 @@ function parseEnvFile(text: string, where: string): Connection[] {
     const eq = line.indexOf('=');
     if (eq <= 0) throw new InvalidInputError(`${at}: expected CONN_ID=URI or CONN_ID={json}, one connection per line`);
     const connId = line.slice(0, eq).trim();
+    checkConnId(connId, at);
     const value = line.slice(eq + 1).trim();
     if (seen.has(connId)) throw new InvalidInputError(`${at}: connection '${connId}' is given twice; give it once`);
     seen.add(connId);
@@ -84,6 +86,23 @@ function parseEnvFile(text: string, where: string): Connection[] {
     out.push(connectionOf(connId, parsed, `${at}: connection '${connId}'`));
   });
   return out;
+}
+
+const CONN_ID_RE = /^[A-Za-z0-9_.-]{1,250}$/;
+
+/**
+ * A key that is not a connection id is refused without being shown: in a malformed line it may
+ * well be part of a secret (an env line whose `=` sits inside the password).
+ */
+function checkConnId(connId: string, where: string): void {
+  if (!CONN_ID_RE.test(connId)) {
+    throw new InvalidInputError(`${where}: the connection id is not one (use 1-250 letters, digits, '_', '.' or '-'; env files: CONN_ID=URI, one per line)`);
+  }
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
 }
 
 /**

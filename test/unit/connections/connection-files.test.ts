@@ -74,6 +74,8 @@ describe('connection files (Airflow formats)', () => {
       [`{"x": {"conn_type": "aws", "password": "${SECRET}"`, 'json', /c\.json is not valid JSON/],
       [`x:\n  conn_type: aws\n  password: ${SECRET}\n  port: eighty\n`, 'yaml', /connection 'x' port must be a number/],
       [`ok=aws://a:b@/\nno equals sign ${SECRET}\n`, 'env', /c\.env:2: expected CONN_ID=URI/],
+      [`ok=aws://a:b@/\nbroken line ${SECRET}=x\n`, 'env', /c\.env:2: the connection id is not one/],
+      [`{"ok": "aws://a:b@/", "${SECRET}": "aws://x"}`, 'json', /c\.json: the 2nd connection: the connection id is not one/],
       [`x={"conn_type": "aws", "password": "${SECRET}"\n`, 'env', /c\.env:1: connection 'x' is not valid JSON/],
       ['x:\n  host: h\n', 'yaml', /connection 'x' .*conn_type: is required/],
       ['[1, 2]', 'json', /must hold an object of connections by id/],
