@@ -31,6 +31,7 @@ describe('deferflow version / info', { timeout: 120_000 }, () => {
     const info = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
     expect(Object.keys(info)).toEqual(['deferflow', 'system', 'paths', 'settings', 'process_layout', 'providers']);
     expect(info.deferflow).toMatchObject({ version: VERSION, node_version: process.version, database: expect.stringContaining('admin:***@') });
+    expect(info.paths).toMatchObject({ package_dir: ROOT, deferflow_home: h.home });
     expect(info.settings).toMatchObject({
       DEFERFLOW_API_TOKEN: '***',
       DEFERFLOW_SECRET_KEY: '***',

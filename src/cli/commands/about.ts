@@ -5,9 +5,9 @@
  * where, and which ones the database has heard from lately).
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { redactMongoUri, SETTINGS_ENV, wantsLocalAws, type SettingKey } from '../../config/settings.ts';
 import { SECRET_KEY_ENV } from '../../connections/secret-key.ts';
 import { liveJobCounts } from '../../app/queries/process-queries.ts';
@@ -31,7 +31,8 @@ export async function printInfo(ctx: CliContext): Promise<void> {
   const s = ctx.settings;
   const standalone = readStandaloneState(s.home);
   const local = wantsLocalAws(s);
-  const packageDir = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
+  // Through the package's self-reference: right from src/ and from dist/ alike.
+  const packageDir = dirname(createRequire(import.meta.url).resolve('deferflow/package.json'));
 
   const deferflow: Section = {
     version: deferflowVersion(),
