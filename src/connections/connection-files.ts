@@ -48,7 +48,9 @@ export function parseConnectionsFile(text: string, format: ConnectionFileFormat,
     throw new InvalidInputError(`${where} must hold an object of connections by id, such as {"my_conn": {"conn_type": "aws", "login": "…"}}`);
   }
   const out: Connection[] = [];
-  Object.keys(doc).forEach((connId, i) => checkConnId(connId, `${where}: the ${ordinal(i + 1)} connection`));
+  Object.keys(doc).forEach((connId, i) => {
+    checkConnId(connId, `${where}: the ${ordinal(i + 1)} connection`);
+  });
   for (const [connId, value] of Object.entries(doc)) {
     // Airflow accepts a one-element list for an id; more than one is ambiguous.
     let v = value;
