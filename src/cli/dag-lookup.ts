@@ -16,6 +16,9 @@ import type { Store } from '../store/store.ts';
 import { findDagRun as findRunByIdOrDate } from '../app/queries/dag-run-queries.ts';
 import { createLogger } from '../log/logger.ts';
 import type { CliContext } from './context.ts';
+import { z } from 'zod';
+import { getTaskInstance } from '../app/queries/task-instance-queries.ts';
+import type { TaskInstanceDoc } from '../store/schema.ts';
 import { logicalDate } from './validation.ts';
 
 const bags = new WeakMap<CliContext, Promise<DagBag>>();
@@ -87,4 +90,14 @@ export async function requireDagRun(store: Store, dagId: string, runIdOrDate: st
     );
   }
   return run;
+}
+
+/** A run named on the command line: its run id or its logical date. */
+export const runRef = z.string({ error: 'is required' }).min(1, 'is required');
+
+/** A task instance of the run named by run id or logical date (the run must exist; the task instance may not). */
+export async function findTaskInstance(store: Store, dagId: string, run: string, taskId: string): Promise<{ ti: TaskInstanceDoc | null; run: DagRunDoc }> {
+  const dagRun = await requireDagRun(store, dagId, run);
+  const ti = await getTaskInstance(store, dagId, dagRun.run_id, taskId);
+  return { ti, run: dagRun };
 }

@@ -8,11 +8,11 @@ import { CommanderError } from 'commander';
 import { DeferflowError, errorMessage } from '../errors/deferflow-error.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors/error-codes.ts';
 import { maskSecrets } from '../connections/secret-masker.ts';
-import type { Writer } from './output/renderer.ts';
+import type { Writer } from './output/writer.ts';
 import type { OutputFormat } from './output/output-format.ts';
+import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.ts';
 
-export const EXIT_FAILURE = ERROR_CATALOGUE.INTERNAL_ERROR.exit;
-export const EXIT_USAGE = ERROR_CATALOGUE.INVALID_INPUT.exit;
+export { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.ts';
 
 export interface ReportedError {
   code: ErrorCode;

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors/invalid-input-error.ts';
-import { LOG_FORMATS, type LogFormat } from '../log/logger.ts';
+import { LOG_FORMATS, type LogFormat } from '../log/log-format.ts';
 import { DEFAULTS } from './defaults.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

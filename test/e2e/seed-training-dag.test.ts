@@ -81,7 +81,7 @@ describe('seed 1 with separate processes', { timeout: 180_000 }, () => {
     });
     expect(rows.map((r) => [r.task_id, r.state])).toEqual([['train_task', 'success']]);
     const table = await h.run(['tasks', 'states-for-dag-run', 'sagemaker_training_dag', '2025-04-09'], { env });
-    expect(table.stdout).toMatch(/sagemaker_training_dag.*2025-04-09T00:00:00.000Z.*train_task.*success/);
+    expect(table.stdout).toMatch(/sagemaker_training_dag.*2025-04-09T00:00:00\+00:00.*train_task.*success/);
 
     // Job creation, its states and its output, in the task log.
     const logs = await h.run(['tasks', 'logs', 'sagemaker_training_dag', '2025-04-09', 'train_task'], { env });

@@ -5,18 +5,17 @@
  * `$DEFERFLOW_HOME/standalone.json`, so `deferflow dags trigger …`, `tasks states-for-dag-run …`,
  * `tasks test …` in another terminal work against it with no MONGODB_URI.
  */
-import type { Command } from 'commander';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { wantsLocalAws } from '../../config/settings.ts';
 import { DEFAULTS } from '../../config/defaults.ts';
 import { startEmbeddedStack } from '../../standalone/embedded-stack.ts';
-import { action, untilSignal, type Opts } from '../command-kit.ts';
+import { untilSignal, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { readStandaloneState } from '../../standalone/standalone-state-file.ts';
-import { processLogger, hostPortFlags } from './processes.ts';
+import { processLogger } from './processes.ts';
 import { toJsonValue } from '../output/renderer.ts';
 
-async function standalone(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function standalone(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const other = readStandaloneState(ctx.settings.home);
   if (other && other.pid !== process.pid) {
     throw new DeferflowError(
@@ -87,13 +86,4 @@ async function standalone(ctx: CliContext, _args: Array<string | undefined>, opt
   }
   const signal = await untilSignal();
   logger.info({ signal }, 'standalone stopping');
-}
-
-export function registerStandaloneCommand(program: Command): void {
-  program
-    .command('standalone')
-    .description('Run everything in one process: MongoDB (embedded unless MONGODB_URI), local AWS, scheduler, worker, triggerer, webserver')
-    .option('-H, --host <host>', `webserver bind address (DEFERFLOW_WEBSERVER_HOST; default ${DEFAULTS.webserverHost})`)
-    .option('-p, --port <port>', `webserver port (DEFERFLOW_WEBSERVER_PORT; default ${DEFAULTS.webserverPort}, or a free one when it is taken)`)
-    .action(action(standalone, hostPortFlags));
 }
