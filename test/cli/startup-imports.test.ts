@@ -20,7 +20,7 @@ const ROOT_URL = `${pathToFileURL(ROOT).href}/`;
 
 /** deferflow's own modules the program may load before any command runs. */
 const STARTUP_MODULES =
-  /^src\/(cli\/(bin\.mjs|source-condition-hooks\.mjs|main\.ts|command-kit\.ts|exit-codes\.ts|package-version\.ts|cli-process\.ts|program\/[a-z-]+\.ts|output\/(writer|output-format)\.ts)|log\/log-format\.ts)$/;
+  /^src\/(cli\/(bin\.mjs|source-condition-hooks\.mjs|main\.ts|command-kit\.ts|exit-codes\.ts|package-version\.ts|cli-process\.ts|program\/[a-z-]+\.ts|output\/(writer|output-format)\.ts)|log\/log-format\.ts|config\/defaults\.ts|errors\/error-codes\.ts)$/;
 /** Packages it may load: commander, and tsx with what tsx brings (the source executable registers it). */
 const STARTUP_PACKAGES = new Set(['commander', 'tsx', 'esbuild', 'get-tsconfig', 'resolve-pkg-maps']);
 

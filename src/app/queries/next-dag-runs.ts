@@ -4,7 +4,7 @@
  * as the scheduler recorded it — exactly as the scheduler will walk it (same function, same
  * catchup rule), so what this prints is what the scheduler creates. Reads nothing itself.
  */
-import { nextDagRunInfo, type DagRunInfo, type DataInterval, type Schedule } from '../../dag/timetable.ts';
+import { describeSchedule, nextDagRunInfo, type DagRunInfo, type DataInterval, type Schedule } from '../../dag/timetable.ts';
 import type { DagDoc } from '../../store/schema.ts';
 
 export interface ScheduleFacts {
@@ -51,4 +51,9 @@ export function nextScheduledRuns(facts: ScheduleFacts, count: number, now: Date
     cursor = info.dataInterval;
   }
   return out;
+}
+
+/** Airflow's `timetable_description` of a schedule ("At 00:00", "Never, external triggers only"…). */
+export function timetableDescription(schedule: Schedule): string {
+  return describeSchedule(schedule);
 }

@@ -10,14 +10,13 @@ import { relative } from 'node:path';
 import { z } from 'zod';
 import type { DagDefinition as DAG } from '../../dag-processing/dag-definition.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
-import { describeSchedule } from '../../dag/timetable.ts';
 import type { DagDoc } from '../../store/schema.ts';
 import type { Store } from '../../store/store.ts';
 import { DagRepository } from '../../store/repositories/dag-repository.ts';
 import { AppContext } from '../../app/app-context.ts';
 import { getDag } from '../../app/queries/dag-queries.ts';
 import { getImportError } from '../../app/queries/import-error-queries.ts';
-import { nextScheduledRuns, scheduleFactsOf } from '../../app/queries/next-dag-runs.ts';
+import { nextScheduledRuns, scheduleFactsOf, timetableDescription } from '../../app/queries/next-dag-runs.ts';
 import { deleteDag } from '../../app/use-cases/delete-dag.ts';
 import { setDagPaused } from '../../app/use-cases/pause-dag.ts';
 import type { Opts } from '../command-kit.ts';
@@ -118,7 +117,7 @@ export async function dagDetails(ctx: CliContext, args: Array<string | undefined
     owners: doc.owners,
     description: doc.description,
     schedule_interval: doc.schedule,
-    timetable_description: describeSchedule(doc.schedule),
+    timetable_description: timetableDescription(doc.schedule),
     tags: doc.tags,
     max_active_tasks: doc.max_active_tasks,
     max_active_runs: doc.max_active_runs,

@@ -7,7 +7,6 @@
  */
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { wantsLocalAws } from '../../config/settings.ts';
-import { DEFAULTS } from '../../config/defaults.ts';
 import { startEmbeddedStack } from '../../standalone/embedded-stack.ts';
 import { untilSignal, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';

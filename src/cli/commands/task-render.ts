@@ -13,9 +13,8 @@ import { z } from 'zod';
 import { renderTaskTemplateFields } from '../../app/queries/rendered-template-fields.ts';
 import { AppContext } from '../../app/app-context.ts';
 import { maskSecrets } from '../../connections/secret-masker.ts';
-import { DeferflowError } from '../../errors/deferflow-error.ts';
+import { DeferflowError, isDeferflowError } from '../../errors/deferflow-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
-import { TemplateRenderError } from '../../templating/render.ts';
 import { getTaskInstance } from '../../app/queries/task-instance-queries.ts';
 import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
@@ -57,10 +56,11 @@ export async function renderTask(ctx: CliContext, args: Array<string | undefined
   try {
     rendered = await renderTaskTemplateFields(new AppContext({ store }), dag, v.taskId, { run, logicalDate: date, taskInstance: ti });
   } catch (e) {
-    if (e instanceof TemplateRenderError) {
+    if (isDeferflowError(e) && e.code === 'TEMPLATE_RENDER_ERROR') {
+      const field = (e as DeferflowError & { fieldPath?: string }).fieldPath;
       throw new DeferflowError('TEMPLATE_RENDER_ERROR', maskSecrets(e.message), {
         cause: e,
-        hint: `Fix the template of ${e.fieldPath} in the DAG file; a worker would fail this task the same way.`,
+        hint: `Fix the template of ${field ?? 'that field'} in the DAG file; a worker would fail this task the same way.`,
       });
     }
     throw e;
