@@ -41,10 +41,11 @@ export async function requireDag(ctx: CliContext, dagId: string): Promise<DagDef
   const bag = await loadDagBag(ctx);
   const dag = bag.getDag(dagId);
   if (dag) return dag;
-  const broken = bag.importErrors.map((e) => relative(ctx.settings.dagsFolder, e.file) || e.file);
+  // Each file with the first line of its error: "not found" alone would send the user hunting.
+  const broken = bag.importErrors.map((e) => `${relative(ctx.settings.dagsFolder, e.file) || e.file}: ${firstLine(e.message)}`);
   throw new NotFoundError(
     'DAG_NOT_FOUND',
-    `DAG '${dagId}' not found in ${ctx.settings.dagsFolder}${broken.length ? ` (files that failed to import: ${broken.join(', ')})` : ''}`,
+    `DAG '${dagId}' not found in ${ctx.settings.dagsFolder}${broken.length ? ` (files that failed to import: ${broken.join('; ')})` : ''}`,
     broken.length
       ? 'Fix the import errors shown by `deferflow dags list-import-errors`, or check the DAG id.'
       : 'Check the DAG id with `deferflow dags list`, or point DEFERFLOW_DAGS_FOLDER at the folder holding it.',
@@ -100,4 +101,9 @@ export async function findTaskInstance(store: Store, dagId: string, run: string,
   const dagRun = await requireDagRun(store, dagId, run);
   const ti = await getTaskInstance(store, dagId, dagRun.run_id, taskId);
   return { ti, run: dagRun };
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
