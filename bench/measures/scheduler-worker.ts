@@ -29,6 +29,7 @@ import { StateChangeBus } from '../../src/store/state-change-bus.ts';
 import { DagRunTransitions } from '../../src/store/transitions/dag-run-transitions.ts';
 import { TimeDeltaTrigger } from '../../src/triggers/time-delta-trigger.ts';
 import { Worker } from '../../src/worker/worker.ts';
+import { profileCommands } from '../command-profile.ts';
 import { CommandCounter, per, tiStates, type WriteStatement } from '../support/command-counter.ts';
 import { processCpuMs } from '../support/mongo-java-server.ts';
 import type { MeasureContext } from './measure-context.ts';
@@ -69,6 +70,7 @@ export interface NoopResult {
   server_cpu_ms_per_ti: number | null;
   server_cpu_share: number | null;
   commands: Record<string, number>;
+  profile?: Array<Record<string, { n: number; ms: number; ms_avg: number }>>;
 }
 
 const CHAIN = 5;
@@ -111,6 +113,9 @@ export async function runNoop(opts: NoopOptions): Promise<NoopResult> {
   await bag.syncToStore(schedStore);
   await schedStore.dags.updateMany({}, { $set: { is_paused: false } });
   const counter = new CommandCounter([schedClient, ...workerClients]);
+  // BENCH_PROFILE=1: time by command shape (bench/command-profile.ts) in the result.
+  let profiling = false;
+  const profiles = process.env.BENCH_PROFILE ? [schedClient, ...workerClients].map((c) => profileCommands(c, () => profiling)) : [];
 
   const scheduler = new Scheduler({
     store: schedStore,
@@ -147,6 +152,7 @@ export async function runNoop(opts: NoopOptions): Promise<NoopResult> {
   const serverCpu0 = opts.serverPid ? processCpuMs(opts.serverPid) : null;
   const cpu0 = process.cpuUsage();
   counter.start();
+  profiling = true;
   const t0 = performance.now();
   await scheduler.start();
   for (const w of workers) await w.start();
@@ -162,6 +168,7 @@ export async function runNoop(opts: NoopOptions): Promise<NoopResult> {
   const runState = await finished;
   const wallMs = performance.now() - t0;
   const counts = counter.stop();
+  profiling = false;
   const cpu = process.cpuUsage(cpu0);
   const serverCpu1 = opts.serverPid ? processCpuMs(opts.serverPid) : null;
 
@@ -192,6 +199,7 @@ export async function runNoop(opts: NoopOptions): Promise<NoopResult> {
     server_cpu_ms_per_ti: serverCpuMs === null ? null : per(serverCpuMs, n, 3),
     server_cpu_share: serverCpuMs === null ? null : per(serverCpuMs, serverCpuMs + clientCpuMs, 3),
     commands: Object.fromEntries(Object.entries(counts.byCommand).sort((a, b) => b[1] - a[1])),
+    ...(profiles.length ? { profile: profiles.map((p) => p.snapshot()) } : {}),
   };
 }
 

@@ -169,9 +169,11 @@ export class TaskInstanceTransitions {
    * its version or its lease); otherwise the rows are read back once and each write is judged by
    * `won`. Winners are emitted on the bus; a losing write did nothing.
    */
-  async applyBatch(items: ReadonlyArray<TiBatchItem>, now = new Date(), opts: { skipBusy?: boolean } = {}): Promise<TiBatchResult> {
+  async applyBatch(items: ReadonlyArray<TiBatchItem>, opts: { skipBusy?: boolean } = {}): Promise<TiBatchResult> {
     const current = new Map<string, TaskInstanceDoc>();
     if (items.length === 0) return { after: [], current };
+    // The change stamp is this machine's time, whatever clock the plans were decided on.
+    const now = new Date();
     const ops = items.map((it) => {
       assertTiEdges(it.transition, it.plan.filter, it.plan.update);
       const id = (it.plan.filter as { _id?: unknown })._id;
@@ -203,7 +205,15 @@ export class TaskInstanceTransitions {
 
   /** Create the none-state rows of a run; idempotent (duplicates from a racing scheduler are ignored). */
   async createForRun(run: DagRunDoc, tasks: TaskSpec[]): Promise<number> {
-    if (tasks.length === 0) return 0;
+    return (await this.createRowsForRun(run, tasks)).inserted.length;
+  }
+
+  /**
+   * createForRun, answering the rows inserted (as stored) and whether every row was — false when
+   * some existed already (a racing scheduler made them; read them to know them).
+   */
+  async createRowsForRun(run: DagRunDoc, tasks: TaskSpec[]): Promise<{ inserted: TaskInstanceDoc[]; complete: boolean }> {
+    if (tasks.length === 0) return { inserted: [], complete: true };
     const docs: TaskInstanceDoc[] = tasks.map((t) => ({
       ...freshFields(),
       _id: taskInstanceId(run.dag_id, run.run_id, t.task_id),
@@ -216,13 +226,20 @@ export class TaskInstanceTransitions {
       queue: t.queue,
       priority_weight: t.priority_weight,
       max_tries: t.retries,
+      changed_by: this.writerId,
     }));
     try {
-      const r = await this.col.insertMany(docs, { ordered: false });
-      return r.insertedCount;
+      // Copies: insertMany adds _id to what it is given, and the caller keeps `docs`.
+      await this.col.insertMany(
+        docs.map((d) => ({ ...d })),
+        { ordered: false },
+      );
+      return { inserted: docs, complete: true };
     } catch (e) {
-      if (isDuplicateKey(e)) return (e as { result?: { insertedCount?: number } }).result?.insertedCount ?? 0;
-      throw e;
+      if (!isDuplicateKey(e)) throw e;
+      const errors = (e as { writeErrors?: Array<{ index: number }> | { index: number } }).writeErrors;
+      const failed = new Set((Array.isArray(errors) ? errors : errors ? [errors] : []).map((w) => w.index));
+      return { inserted: docs.filter((_, i) => !failed.has(i)), complete: false };
     }
   }
 
@@ -290,16 +307,12 @@ export class TaskInstanceTransitions {
           ? { transition: 'queueFromNone' as const, plan: TI_PLANS.queueFromNone(ti._id, now, queuedBy), before: ti, guardVersion: true }
           : { transition: 'queue' as const, plan: TI_PLANS.queue(ti._id, now, queuedBy), before: ti, guardVersion: true };
       }),
-      now,
     );
   }
 
   /** none → scheduled for ready rows over their DAG's capacity. */
-  scheduleMany(tis: ReadonlyArray<TaskInstanceDoc>, now = new Date()): Promise<TiBatchResult> {
-    return this.applyBatch(
-      tis.map((ti) => ({ transition: 'schedule' as const, plan: TI_PLANS.schedule(ti._id), before: ti, guardVersion: true })),
-      now,
-    );
+  scheduleMany(tis: ReadonlyArray<TaskInstanceDoc>): Promise<TiBatchResult> {
+    return this.applyBatch(tis.map((ti) => ({ transition: 'schedule' as const, plan: TI_PLANS.schedule(ti._id), before: ti, guardVersion: true })));
   }
 
   /** none / scheduled → skipped / upstream_failed, as their trigger rules decided. */
@@ -311,7 +324,6 @@ export class TaskInstanceTransitions {
         before: ti,
         guardVersion: true,
       })),
-      now,
     );
   }
 
@@ -324,7 +336,6 @@ export class TaskInstanceTransitions {
         before: ti,
         guardVersion: true,
       })),
-      now,
     );
   }
 
@@ -416,7 +427,7 @@ export class TaskInstanceTransitions {
         won: (row) => row.state === 'running' && row.lease_token === owner.leaseToken,
       };
     });
-    const { after } = await this.applyBatch(items, now, { skipBusy: true });
+    const { after } = await this.applyBatch(items, { skipBusy: true });
     return after.filter((a): a is TaskInstanceDoc => a !== null);
   }
 
@@ -481,11 +492,11 @@ export class TaskInstanceTransitions {
   }
 
   /** Outcomes of several tries (finishes and deferrals) in one round trip; index-aligned after-rows, null where lost. */
-  async settleTries(items: ReadonlyArray<TiBatchItem>, now = new Date()): Promise<Array<TaskInstanceDoc | null>> {
+  async settleTries(items: ReadonlyArray<TiBatchItem>): Promise<Array<TaskInstanceDoc | null>> {
     for (const it of items) {
       if (it.transition !== 'finish' && it.transition !== 'defer') throw new Error(`settleTries takes finishes and deferrals, not '${it.transition}'`);
     }
-    return (await this.applyBatch(items, now)).after;
+    return (await this.applyBatch(items)).after;
   }
 
   // ------------------------------------------------------------------ triggerer
