@@ -30,7 +30,7 @@ import { TaskInstanceTransitions, type FinishOutcome, type TiBatchItem } from '.
 import { FAIL_METHOD } from '../store/transitions/task-instance-plans.ts';
 import type { TriggerTransitions } from '../store/transitions/trigger-transitions.ts';
 import { XComRepository, XCOM_RETURN_KEY, type XComLoadRequest } from '../store/repositories/xcom-repository.ts';
-import type { TaskLogDoc, XComDoc } from '../store/schema.ts';
+import type { CallbackRequestDoc, TaskLogDoc, XComDoc } from '../store/schema.ts';
 import { VariableRepository } from '../store/repositories/variable-repository.ts';
 import { TaskLogRepository } from '../store/repositories/task-log-repository.ts';
 import { toJsonString } from '../store/repositories/json-safe.ts';
@@ -42,7 +42,8 @@ import { runInTaskScope } from '../services/task-scope.ts';
 import { parseDuration } from '../util/duration.ts';
 import { LeaseLost, WorkerShutdown } from './abort-reasons.ts';
 import { Coalescer } from './coalescer.ts';
-import type { RunningTry } from './running-try.ts';
+import { RunningTry } from './running-try.ts';
+import { TaskCallbacks, type TaskCallbackName } from './task-callbacks.ts';
 import { TryXComs } from './try-xcoms.ts';
 
 /** Synchronous connection access for templates (src/connections' ConnectionLookup fits). */
@@ -69,6 +70,8 @@ export interface TaskRunnerDeps {
   logFlushMs?: number;
   /** How long a write waits to be batched with other tries' writes (default 2 ms). */
   batchDelayMs?: number;
+  /** The worker's id: owner of the task callback requests it runs. */
+  workerId?: string;
 }
 
 type Outcome = { kind: 'finished'; outcome: FinishOutcome; error?: unknown; value?: unknown } | { kind: 'deferred'; deferred: TaskDeferred };
@@ -90,8 +93,10 @@ export class TaskRunner {
   private readonly logLines: Coalescer<TaskLogDoc[], void>;
   private readonly xcomLoads: Coalescer<XComLoadRequest, XComDoc[]>;
   private readonly logSink: Pick<TaskLogRepository, 'append'>;
+  readonly callbacks: TaskCallbacks;
 
   constructor(private readonly deps: TaskRunnerDeps) {
+    this.callbacks = new TaskCallbacks(deps.store, deps.workerId ?? 'worker', deps.logger);
     this.xcoms = new XComRepository(deps.store);
     this.variables = new VariableRepository(deps.store);
     this.logs = new TaskLogRepository(deps.store);
@@ -437,9 +442,22 @@ export class TaskRunner {
         }
       }
     }
+    const name: TaskCallbackName | null =
+      fin.state === 'success'
+        ? 'on_success_callback'
+        : fin.state === 'failed'
+          ? 'on_failure_callback'
+          : fin.state === 'up_for_retry'
+            ? 'on_retry_callback'
+            : null;
+    const cb = name && ctx && op ? op.callback(name) : undefined;
+    // The callback is requested before the outcome is written: if this process dies in between
+    // the state change and the callback, another worker runs it (task-callbacks.ts).
+    const request = cb && name ? await this.callbacks.request(ti, fin.state, name, cause === undefined ? null : errorMessage(cause)) : null;
     const after = await this.outcomes.request(TaskInstanceTransitions.finishItem(ti, rt.token, fin, { renderedFields, heldMs: rt.heldMs }, new Date()));
     if (!after) {
       rt.loseLease();
+      if (request) await this.callbacks.withdraw(request);
       log.warn(`Task instance changed under this worker; its ${fin.state} outcome was not recorded`);
       return;
     }
@@ -459,17 +477,40 @@ export class TaskRunner {
       default:
         break;
     }
-    if (!ctx || !op) return;
-    const name =
-      fin.state === 'success'
-        ? 'on_success_callback'
-        : fin.state === 'failed'
-          ? 'on_failure_callback'
-          : fin.state === 'up_for_retry'
-            ? 'on_retry_callback'
-            : null;
-    const cb = name ? op.callback(name) : undefined;
-    if (cb && name) await runCallback(name, () => runInTaskScope(this.deps.services, () => cb(ctx, cause)), log);
+    if (!ctx || !cb || !name) return;
+    const call = () => runCallback(name, () => runInTaskScope(this.deps.services, () => cb(ctx, cause)), log);
+    await (request ? this.callbacks.run(request, call) : call());
+  }
+
+  /**
+   * Run a task callback another process requested and could not run (its worker died after the
+   * try's outcome was written; a zombie the scheduler reaped), with a context rebuilt from the row.
+   * The callback cannot write the task instance (no lease); its log lines go to the try's log.
+   */
+  async runLeftBehindCallback(req: CallbackRequestDoc, ti: TaskInstanceDoc): Promise<void> {
+    const dag = await this.deps.dagBag.loadDag(ti.dag_id).catch(() => undefined);
+    const name = req.callback as TaskCallbackName;
+    const cb = dag?.hasTask(ti.task_id) ? dag.getTask(ti.task_id).callback(name) : undefined;
+    await this.callbacks.run(req, async () => {
+      if (!cb || !dag) return;
+      const task = dag.getTask(ti.task_id);
+      const rt = new RunningTry(ti);
+      const sink = new TaskLogSink({
+        repo: this.logSink,
+        parent: this.deps.logger,
+        ti,
+        tryNumber: ti.try_number,
+        lastSeq: await this.logs.lastSeq(ti._id, ti.try_number).catch(() => -1),
+        flushIntervalMs: this.deps.logFlushMs,
+      });
+      try {
+        const { ctx } = await this.buildContext(rt, task, sink.logger, true);
+        sink.logger.warn(`Running ${name} left behind by ${req.owner ?? 'a stopped process'} (attempt ${req.attempts})`);
+        await runCallback(name, () => runInTaskScope(this.deps.services, () => cb(ctx, new Error(req.reason ?? `Task ended ${req.state}`))), sink.logger);
+      } finally {
+        await sink.close();
+      }
+    });
   }
 
   /** The deferral contract: trigger row first, then running → deferred; undo the trigger if that lost. */

@@ -66,6 +66,8 @@ export interface WorkerOptions {
   minPollIntervalMs?: number;
   /** How long an outcome or log write waits to be batched with other slots' (default 2 ms). */
   batchDelayMs?: number;
+  /** How often the worker looks for task callbacks stopped processes left behind (default 5 s). */
+  callbackSweepMs?: number;
 }
 
 export class Worker {
@@ -97,6 +99,9 @@ export class Worker {
   private dead = false;
   private registered = false;
   private lastJobHeartbeat = 0;
+  private lastCallbackSweep = 0;
+  private adopting: Promise<void> | null = null;
+  private readonly callbackSweepMs: number;
   private wanted = false;
 
   constructor(opts: WorkerOptions) {
@@ -114,6 +119,7 @@ export class Worker {
     this.pollIntervalMs = opts.pollIntervalMs ?? 250;
     this.minPollIntervalMs = Math.min(opts.minPollIntervalMs ?? 20, this.pollIntervalMs);
     this.pollDelayMs = this.pollIntervalMs;
+    this.callbackSweepMs = opts.callbackSweepMs ?? 5000;
     this.runner = new TaskRunner({
       store: opts.store,
       dagBag: opts.dagBag,
@@ -126,6 +132,7 @@ export class Worker {
       leaseMs: this.leaseMs,
       logFlushMs: opts.logFlushMs,
       batchDelayMs: opts.batchDelayMs,
+      workerId: this.id,
     });
   }
 
@@ -244,6 +251,21 @@ export class Worker {
       this.lastJobHeartbeat = Date.now();
       await this.jobs.heartbeat(this.id, { load: this.running.size }).catch(() => undefined);
     }
+    // Not awaited: a left-behind callback that runs long must not hold up lease renewals.
+    if (!this.adopting && Date.now() - this.lastCallbackSweep >= this.callbackSweepMs) {
+      this.adopting = this.adoptCallbacks().finally(() => {
+        this.adopting = null;
+      });
+    }
+  }
+
+  /** Task callbacks left behind by stopped processes, for the DAGs this worker knows (task-callbacks.ts). */
+  private async adoptCallbacks(): Promise<void> {
+    this.lastCallbackSweep = Date.now();
+    if (this.stopping || this.dead) return;
+    await this.runner.callbacks
+      .adoptOrphans([...this.dagBag.dags.keys()], (req, ti) => this.runner.runLeftBehindCallback(req, ti))
+      .catch((e: unknown) => this.log.warn({ err: e }, 'could not look for task callbacks left behind'));
   }
 
   async stop(opts: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
@@ -267,6 +289,7 @@ export class Worker {
     }
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+    await this.adopting;
     if (this.registered && !this.dead) await this.jobs.markStopped(this.id).catch(() => undefined);
     this.registered = false;
     this.log.info('worker stopped');

@@ -251,7 +251,17 @@ describe('task-instance edge table', () => {
   });
 
   it('every state-changing method of TaskInstanceTransitions is covered above', () => {
-    const notStateChanges = new Set(['constructor', 'col', 'apply', 'stamped', 'createForRun', 'createRowsForRun', 'deleteForRun', 'heartbeat', 'heartbeatMany']);
+    const notStateChanges = new Set([
+      'constructor',
+      'col',
+      'apply',
+      'stamped',
+      'createForRun',
+      'createRowsForRun',
+      'deleteForRun',
+      'heartbeat',
+      'heartbeatMany',
+    ]);
     const covered = new Set(calls.map((c) => c.run.toString().match(/tis\.(\w+)\(/)?.[1]));
     const methods = Object.getOwnPropertyNames(TaskInstanceTransitions.prototype).filter((m) => !notStateChanges.has(m));
     expect(methods.filter((m) => !covered.has(m))).toEqual([]);
