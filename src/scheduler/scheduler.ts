@@ -36,7 +36,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Filter } from 'mongodb';
 import type { Logger } from 'pino';
-import { EMPTY, Subject, type Subscription, catchError, defer, exhaustMap, filter, from, merge } from 'rxjs';
+import { EMPTY, Subject, type Subscription, catchError, defer, exhaustMap, filter, from } from 'rxjs';
 import type { DagDefinition as DAG, DagSource } from '../dag-processing/dag-definition.ts';
 import { RunDagAvailability } from '../dag-processing/run-availability.ts';
 import { isDeferflowError, errorMessage } from '../errors/deferflow-error.ts';
@@ -636,7 +636,7 @@ export class Scheduler {
       rs.dirty = false;
       rs.wakeAt = null;
       try {
-        if (await this.evaluateRun(rs, dag, now, result, toQueue, retry)) result.runsFinished += 1;
+        if (await this.evaluateRun(rs, dag, now, toQueue, retry)) result.runsFinished += 1;
       } catch (e) {
         // Looked at again after a while, not on every pass.
         rs.wakeAt = nowMs + this.loopIntervalMs;
@@ -704,7 +704,6 @@ export class Scheduler {
     rs: RunState,
     dag: DAG,
     now: Date,
-    result: SchedulerLoopResult,
     toQueue: Array<{ ti: TaskInstanceDoc; dag: DAG; rs: RunState }>,
     retry: Array<{ ti: TaskInstanceDoc; dag: DAG; rs: RunState }>,
   ): Promise<boolean> {
