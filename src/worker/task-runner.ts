@@ -343,7 +343,7 @@ export class TaskRunner {
   private async execute(rt: RunningTry, op: BaseOperator, ctx: TaskContext, log: Logger, resuming: boolean): Promise<Outcome> {
     const ti = rt.ti;
     const onExecute = op.callback('on_execute_callback');
-    if (onExecute) await runCallback('on_execute_callback', () => runInTaskScope(this.deps.services, () => onExecute(ctx)), log);
+    if (onExecute) await runCallback('on_execute_callback', () => runInTaskScope(this.deps.services, () => onExecute(ctx), ctx.fence), log);
 
     let call: () => unknown;
     if (resuming && ti.next_method === FAIL_METHOD) {
@@ -375,7 +375,7 @@ export class TaskRunner {
     aborted.catch(() => undefined);
     try {
       // In the task's scope: hooks it builds itself (`new S3Hook(...)`) use this process's services.
-      const value = await Promise.race([runInTaskScope(this.deps.services, () => Promise.resolve().then(call)), aborted]);
+      const value = await Promise.race([runInTaskScope(this.deps.services, () => Promise.resolve().then(call), ctx.fence), aborted]);
       return { kind: 'finished', outcome: { state: 'success' }, value };
     } finally {
       if (timer) clearTimeout(timer);
