@@ -51,7 +51,7 @@ import { DagRunFlagRepository } from '../store/repositories/dag-run-flag-reposit
 import { CallbackRequestRepository } from '../store/repositories/callback-request-repository.ts';
 import { nextDagRunInfo } from './timetable.ts';
 import { nextRetryDelayMs, retryJitterKey } from './retry-delay.ts';
-import { decideNoneStateTasks, isFinishedState, runOutcome } from './run-evaluator.ts';
+import { decideTasks, isFinishedState, runOutcome } from './run-evaluator.ts';
 import { taskSpecsOf } from './task-specs.ts';
 import { mapLimit } from './map-limit.ts';
 import { ChangeCursor, type CursorWindow } from './change-cursor.ts';
@@ -682,7 +682,10 @@ export class Scheduler {
       if (a) {
         result.tisQueued += 1;
         if (picked[i]!.ti.state === null) result.tisScheduled += 1;
-      } else picked[i]!.rs.dirty = true;
+      } else {
+        picked[i]!.rs.dirty = true;
+        picked[i]!.rs.fullEval = true;
+      }
     });
     // Ready but over capacity: none → scheduled, queued in a later pass.
     const fromNone = overCapacity.filter((x) => x.ti.state === null);
@@ -712,32 +715,36 @@ export class Scheduler {
     const wakeAt = (ms: number) => {
       rs.wakeAt = Math.min(rs.wakeAt ?? Number.POSITIVE_INFINITY, ms);
     };
-    // Integrity: tasks added to the DAG get instances; vanished tasks' instances are removed.
-    const missing = dag.taskIds.filter((id) => !rs.tis.has(id));
-    if (missing.length) {
-      const made = await this.tis.createRowsForRun(run, taskSpecsOf(dag, missing));
-      for (const ti of made.inserted) this.took(ti);
-      if (!made.complete) {
-        await this.loadRun(run, Date.now());
-        return false;
+    // Integrity (when the run was read again or its DAG changed): tasks added to the DAG get
+    // instances; vanished tasks' instances are removed.
+    if (rs.fullEval || rs.checkedDag !== dag) {
+      rs.checkedDag = dag;
+      const missing = dag.taskIds.filter((id) => !rs.tis.has(id));
+      if (missing.length) {
+        const made = await this.tis.createRowsForRun(run, taskSpecsOf(dag, missing));
+        for (const ti of made.inserted) this.took(ti);
+        if (!made.complete) {
+          await this.loadRun(run, Date.now());
+          return false;
+        }
       }
-    }
-    for (const ti of [...rs.tis.values()]) {
-      if (dag.hasTask(ti.task_id) || isFinishedState(ti.state) || ti.state === 'running' || ti.state === 'queued') continue;
-      const removed = await this.tis.removeMissingTaskAndDropTrigger(ti);
-      if (removed) this.took(removed);
-      else rs.loadedAt = 0;
+      for (const ti of [...rs.tis.values()]) {
+        if (dag.hasTask(ti.task_id) || isFinishedState(ti.state) || ti.state === 'running' || ti.state === 'queued') continue;
+        const removed = await this.tis.removeMissingTaskAndDropTrigger(ti);
+        if (removed) this.took(removed);
+        else rs.loadedAt = 0;
+      }
+      rs.fullEval = true;
     }
 
-    const byTask = new Map([...rs.tis].filter(([id]) => dag.hasTask(id)));
-    const states = new Map<string, TaskInstanceState>([...byTask].map(([id, t]) => [id, t.state]));
+    const stateOf = (taskId: string): TaskInstanceState | undefined => (dag.hasTask(taskId) ? rs.tis.get(taskId)?.state : undefined);
 
     // dagrun_timeout: unfinished tasks are skipped and the run fails (Airflow's behaviour).
     if (dag.dagrunTimeoutMs !== null && run.start_date) {
       const deadline = run.start_date.getTime() + dag.dagrunTimeoutMs;
       if (nowMs > deadline) {
         await mapLimit(
-          [...byTask.values()].filter((t) => !isFinishedState(t.state)),
+          [...rs.tis.values()].filter((t) => dag.hasTask(t.task_id) && !isFinishedState(t.state)),
           this.concurrency,
           (t) => this.tis.markStateAndDropTrigger(t._id, 'skipped'),
         );
@@ -746,41 +753,56 @@ export class Scheduler {
       wakeAt(deadline + 1);
     }
 
-    // Trigger rules in waves: a settled skip / upstream_failed is seen by its downstream next wave;
-    // each wave is one write. A lost write means the run changed: it is evaluated again next pass.
-    for (let wave = 0; wave <= dag.taskIds.length; wave++) {
-      const decisions = decideNoneStateTasks(dag, states);
+    // Trigger rules of the none-state tasks whose upstream changed (all of them when the run is new
+    // or was read again), in waves: a settled skip / upstream_failed is seen by its downstream next
+    // wave; each wave is one write. A lost write means the run changed: it is evaluated again, whole.
+    let candidates = new Set<string>(rs.fullEval ? rs.inState(null) : []);
+    if (!rs.fullEval) {
+      for (const id of rs.changed) {
+        candidates.add(id);
+        if (dag.hasTask(id)) for (const d of dag.getTask(id).downstreamTaskIds) candidates.add(d);
+      }
+    }
+    rs.fullEval = false;
+    rs.changed.clear();
+    for (let wave = 0; wave <= dag.taskIds.length && candidates.size > 0; wave++) {
+      const decisions = decideTasks(dag, stateOf, candidates);
       const settle = [...decisions].filter(([, d]) => d !== 'ready') as Array<[string, 'skipped' | 'upstream_failed']>;
       if (settle.length === 0) {
-        for (const [taskId] of decisions) toQueue.push({ ti: byTask.get(taskId)!, dag, rs });
+        for (const [taskId] of decisions) toQueue.push({ ti: rs.tis.get(taskId)!, dag, rs });
         break;
       }
-      const r = await this.tis.settleMany(settle.map(([taskId, state]) => ({ ti: byTask.get(taskId)!, state })));
+      const r = await this.tis.settleMany(settle.map(([taskId, state]) => ({ ti: rs.tis.get(taskId)!, state })));
       this.tookBatch(r);
-      let lost = false;
-      settle.forEach(([taskId], i) => {
-        const row = r.after[i] ?? r.current.get(byTask.get(taskId)!._id) ?? null;
-        if (!r.after[i]) lost = true;
-        if (row) {
-          byTask.set(taskId, row);
-          states.set(taskId, row.state);
-        }
-      });
-      if (lost) {
+      if (r.after.some((a) => a === null)) {
+        rs.fullEval = true;
         rs.dirty = true;
         return false;
       }
+      candidates = new Set<string>();
+      for (const [taskId] of settle) for (const d of dag.getTask(taskId).downstreamTaskIds) candidates.add(d);
+      // Ready ones of this wave are decided again next wave (their upstream did not change).
+      for (const [taskId, d] of decisions) if (d === 'ready') candidates.add(taskId);
     }
+    // What this evaluation wrote itself needs no second look.
+    rs.changed.clear();
 
     // Retries whose delay passed → scheduled (then queued); scheduled rows are queued.
-    for (const t of byTask.values()) {
-      if (t.state === 'up_for_retry' || t.state === 'up_for_reschedule') {
+    for (const state of ['up_for_retry', 'up_for_reschedule'] as const) {
+      for (const id of rs.inState(state)) {
+        const t = rs.tis.get(id)!;
+        if (!dag.hasTask(id)) continue;
         if (t.scheduled_after === null || t.scheduled_after.getTime() <= nowMs) retry.push({ ti: t, dag, rs });
         else wakeAt(t.scheduled_after.getTime());
       }
-      if (t.state === 'scheduled') toQueue.push({ ti: t, dag, rs });
     }
+    for (const id of rs.inState('scheduled')) if (dag.hasTask(id)) toQueue.push({ ti: rs.tis.get(id)!, dag, rs });
 
+    // The outcome needs every row: looked at only once nothing but none-state rows may be left.
+    let active = 0;
+    for (const [state, ids] of rs.byState) if (state !== null && !isFinishedState(state)) active += ids.size;
+    if (active > 0) return false;
+    const states = new Map<string, TaskInstanceState>(dag.taskIds.map((id) => [id, stateOf(id) ?? null]));
     const outcome = runOutcome(dag, states);
     if (outcome === null) return false;
     if (outcome === 'deadlock') {
