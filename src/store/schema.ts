@@ -190,6 +190,8 @@ export interface TaskInstanceDoc {
    * re-reading rows its own process already told it about (src/scheduler/change-cursor.ts).
    */
   changed_by?: string | null;
+  /** The batched write (TaskInstanceTransitions.applyBatch) that made the last change, if it was one: how a batch tells its wins. */
+  change_id?: string | null;
   /** The scheduler that queued the current try (Airflow's queued_by_job_id). */
   queued_by_job_id?: string | null;
   /**

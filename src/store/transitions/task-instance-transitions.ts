@@ -172,14 +172,17 @@ export class TaskInstanceTransitions {
   async applyBatch(items: ReadonlyArray<TiBatchItem>, opts: { skipBusy?: boolean } = {}): Promise<TiBatchResult> {
     const current = new Map<string, TaskInstanceDoc>();
     if (items.length === 0) return { after: [], current };
-    // The change stamp is this machine's time, whatever clock the plans were decided on.
+    // The change stamp is this machine's time, whatever clock the plans were decided on; the
+    // batch's own id tells its wins from other writes when rows have to be read back.
     const now = new Date();
+    const changeId = randomUUID();
     const ops = items.map((it) => {
       assertTiEdges(it.transition, it.plan.filter, it.plan.update);
       const id = (it.plan.filter as { _id?: unknown })._id;
       if (typeof id !== 'string' || id !== it.before._id) throw new Error(`Batched transition '${it.transition}' must name its row's _id in its guard`);
       const filter = (it.guardVersion ? { ...it.plan.filter, version: it.before.version } : it.plan.filter) as Filter<TaskInstanceDoc> & { _id: string };
-      return { filter, update: this.stamped(it.plan.update, now) };
+      const update = this.stamped(it.plan.update, now);
+      return { filter, update: { ...update, $set: { ...update.$set, change_id: changeId } } as UpdateFilter<TaskInstanceDoc> };
     });
     const matched = await this.atomic.bulkUpdate(ops, opts);
     let after: Array<TaskInstanceDoc | null> = items.map((it, i) => (matched === items.length ? applyUpdate(it.before, ops[i]!.update) : null));
@@ -190,7 +193,7 @@ export class TaskInstanceTransitions {
         const row = current.get(it.before._id);
         if (!row) return null;
         if (matched === items.length) return row;
-        const won = it.won ?? ((r: TaskInstanceDoc) => r.changed_by === this.writerId && r.version === it.before.version + 1);
+        const won = it.won ?? ((r: TaskInstanceDoc) => r.change_id === changeId && r.version === it.before.version + 1);
         return won(row) && row.state === targetState(ops[i]!.update) ? row : null;
       });
     }
