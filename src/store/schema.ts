@@ -125,6 +125,8 @@ export interface DagRunDoc {
    */
   dag_load_error?: string | null;
   dag_load_error_at?: Date | null;
+  /** Incremented by every state transition (absent on rows written before it existed: 0). */
+  version?: number;
 }
 
 export interface TaskInstanceDoc {
@@ -182,6 +184,21 @@ export interface TaskInstanceDoc {
   /** Incremented by every transition; lets observers order and dedupe changes. */
   version: number;
   updated_at: Date;
+  /**
+   * Who made the last transition (the scheduler / worker / triggerer job id, or the API process's
+   * writer id). A batched write learns which of its rows it won by it, and a scheduler skips
+   * re-reading rows its own process already told it about (src/scheduler/change-cursor.ts).
+   */
+  changed_by?: string | null;
+  /** The batched write (TaskInstanceTransitions.applyBatch) that made the last change, if it was one: how a batch tells its wins. */
+  change_id?: string | null;
+  /** The scheduler that queued the current try (Airflow's queued_by_job_id). */
+  queued_by_job_id?: string | null;
+  /**
+   * Set when queued: the row resumes a deferral (next_method set). Workers claim these first —
+   * a resume finishes work already in flight (issue 14.3).
+   */
+  is_resume?: boolean;
 }
 
 /** What ended a deferral in `__fail__`: its trigger's deadline, the task's execution_timeout, or the trigger itself. */
@@ -298,6 +315,45 @@ export interface TaskLogDoc {
   msg: string;
 }
 
+/**
+ * A callback to run because a state changed (Airflow's CallbackRequest): a DAG's
+ * on_success/on_failure_callback when its run finished, or a task's on_*_callback when a try
+ * ended. Inserted before the state change it follows (deleted again if that change loses its
+ * race), run by whoever made the change, and deleted once run — so a process dying between the
+ * change and the callback leaves the request behind, and another process of the same role picks it
+ * up once its lease expired. A request whose state change did not happen (the row is not in the
+ * state it names) is dropped unrun.
+ */
+export interface CallbackRequestDoc {
+  /** Deterministic (see callbackRequestId): the same change never asks twice. */
+  _id: string;
+  kind: 'dag' | 'task';
+  dag_id: string;
+  run_id: string;
+  /** Task callbacks: the task, its try and the state the try ended in. */
+  task_id: string | null;
+  try_number: number | null;
+  /** The state the run / task instance must be in for the callback to run. */
+  state: string;
+  /** Which callback: on_success_callback, on_failure_callback, on_retry_callback … */
+  callback: string;
+  /** Why (a DAG callback's reason, a failed try's error message); null when none. */
+  reason: string | null;
+  /** Run clear number (DAG callbacks): a cleared and re-finished run asks again. */
+  clear_number: number | null;
+  created_at: Date;
+  /** The process running it, until lease_expires_at; a later taker re-runs it (at least once). */
+  owner: string | null;
+  lease_expires_at: Date;
+  attempts: number;
+}
+
+export function callbackRequestId(r: Pick<CallbackRequestDoc, 'kind' | 'dag_id' | 'run_id' | 'task_id' | 'try_number' | 'state' | 'clear_number'>): string {
+  return r.kind === 'dag'
+    ? `dag|${r.dag_id}|${r.run_id}|${r.clear_number ?? 0}|${r.state}`
+    : `task|${r.dag_id}|${r.run_id}|${r.task_id}|${r.try_number}|${r.state}`;
+}
+
 export const COLLECTIONS = {
   dags: 'dags',
   dagRuns: 'dag_runs',
@@ -310,6 +366,7 @@ export const COLLECTIONS = {
   importErrors: 'import_errors',
   dagVersions: 'dag_versions',
   taskLogs: 'task_logs',
+  callbackRequests: 'callback_requests',
 } as const;
 
 export function dagVersionId(dagId: string, version: string): string {

@@ -5,6 +5,7 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import {
   COLLECTIONS,
+  type CallbackRequestDoc,
   type ConnectionDoc,
   type DagDoc,
   type DagRunDoc,
@@ -38,6 +39,7 @@ export class Store {
   readonly importErrors: Collection<ImportErrorDoc>;
   readonly taskLogs: Collection<TaskLogDoc>;
   readonly dagVersions: Collection<DagVersionDoc>;
+  readonly callbackRequests: Collection<CallbackRequestDoc>;
 
   private constructor(
     readonly client: MongoClient,
@@ -55,6 +57,7 @@ export class Store {
     this.importErrors = db.collection<ImportErrorDoc>(COLLECTIONS.importErrors);
     this.taskLogs = db.collection<TaskLogDoc>(COLLECTIONS.taskLogs);
     this.dagVersions = db.collection<DagVersionDoc>(COLLECTIONS.dagVersions);
+    this.callbackRequests = db.collection<CallbackRequestDoc>(COLLECTIONS.callbackRequests);
   }
 
   static async connect(opts: StoreOptions): Promise<Store> {
@@ -83,9 +86,13 @@ export class Store {
       this.dagRuns.createIndex({ dag_id: 1, run_id: 1 }, { unique: true }),
       this.dagRuns.createIndex({ dag_id: 1, logical_date: 1 }, { unique: true }),
       this.dagRuns.createIndex({ state: 1, dag_id: 1 }),
+      // scheduler: runs changed since its cursor
+      this.dagRuns.createIndex({ updated_at: 1 }),
       // scheduler: task instances of a run; worker: queued by priority; zombie sweep by lease
       this.taskInstances.createIndex({ dag_id: 1, run_id: 1, task_id: 1, map_index: 1 }, { unique: true }),
       this.taskInstances.createIndex({ state: 1, priority_weight: -1, queued_dttm: 1 }),
+      // worker: claim resumes first, then by priority, FIFO
+      this.taskInstances.createIndex({ state: 1, is_resume: -1, priority_weight: -1, queued_dttm: 1 }),
       this.taskInstances.createIndex({ state: 1, lease_expires_at: 1 }),
       this.taskInstances.createIndex({ state: 1, scheduled_after: 1 }),
       this.taskInstances.createIndex({ trigger_id: 1 }),
@@ -98,6 +105,8 @@ export class Store {
       this.xcom.createIndex({ dag_id: 1, run_id: 1, task_id: 1 }),
       this.jobs.createIndex({ job_type: 1, state: 1, latest_heartbeat: 1 }),
       this.taskLogs.createIndex({ ti_id: 1, try_number: 1, seq: 1 }),
+      // schedulers / workers: callback requests whose runner died
+      this.callbackRequests.createIndex({ kind: 1, lease_expires_at: 1 }),
       this.dags.createIndex({ is_active: 1, is_paused: 1 }),
       // DAG processor: the DAGs of a file (deactivate what a file no longer defines)
       this.dags.createIndex({ fileloc: 1 }),

@@ -33,6 +33,13 @@ export interface ClaimOwner {
   queues?: string[];
 }
 
+/** What the scheduler records on a row it queues. */
+export interface QueuedBy {
+  schedulerId: string;
+  /** The row resumes a deferral: workers claim it before fresh tries. */
+  resume: boolean;
+}
+
 export interface TiPlan {
   filter: Filter<TaskInstanceDoc>;
   update: UpdateFilter<TaskInstanceDoc>;
@@ -72,13 +79,26 @@ function resumeIntoFail(guard: Filter<TaskInstanceDoc>, reason: FailReason, now:
   };
 }
 
-/** One builder per transition; the key is the transition's row in TI_EDGE_TABLE. */
+/** The order workers claim queued rows in: resumes first, then by priority, oldest first. */
+export const CLAIM_ORDER = { is_resume: -1, priority_weight: -1, queued_dttm: 1 } as const;
+
+function queuedByFields(by: QueuedBy | undefined): Partial<TaskInstanceDoc> {
+  return by ? { queued_by_job_id: by.schedulerId, is_resume: by.resume } : {};
+}
+
+/** One builder per transition; the key is the transition's row in TI_EDGE_TABLE (claimRow is claim's per-row form). */
 export const TI_PLANS = {
   schedule: (tiId: string): TiPlan => ({ filter: { _id: tiId, state: null }, update: { $set: { state: 'scheduled' } } }),
 
-  queueFromNone: (tiId: string, now: Date): TiPlan => ({ filter: { _id: tiId, state: null }, update: { $set: { state: 'queued', queued_dttm: now } } }),
+  queueFromNone: (tiId: string, now: Date, by?: QueuedBy): TiPlan => ({
+    filter: { _id: tiId, state: null },
+    update: { $set: { state: 'queued', queued_dttm: now, ...queuedByFields(by) } },
+  }),
 
-  queue: (tiId: string, now: Date): TiPlan => ({ filter: { _id: tiId, state: 'scheduled' }, update: { $set: { state: 'queued', queued_dttm: now } } }),
+  queue: (tiId: string, now: Date, by?: QueuedBy): TiPlan => ({
+    filter: { _id: tiId, state: 'scheduled' },
+    update: { $set: { state: 'queued', queued_dttm: now, ...queuedByFields(by) } },
+  }),
 
   settleWithoutRunning: (tiId: string, state: 'skipped' | 'upstream_failed' | 'removed', now: Date): TiPlan => ({
     filter: { _id: tiId, state: { $in: [null, 'scheduled'] } },
@@ -129,12 +149,44 @@ export const TI_PLANS = {
       hostname: owner.hostname,
       pid: owner.pid,
     };
-    const sort = { priority_weight: -1, queued_dttm: 1 } as const;
+    const sort = CLAIM_ORDER;
     if (kind === 'resume') return { filter: { ...base, next_method: { $ne: null } }, update: { $set: own }, sort };
     return {
       filter: { ...base, next_method: null },
       update: { $set: { ...own, start_date: now, end_date: null, duration: null, last_error: null }, $inc: { try_number: 1 } },
       sort,
+    };
+  },
+
+  /**
+   * One queued row a worker read as a claim candidate: queued → running under this worker's lease.
+   * A resume (next_method set) keeps its try number, start date and execution deadline; a fresh
+   * try starts try_number + 1, now, with its execution deadline (start + execution_timeout, known
+   * to the worker that loaded the DAG) on the row so any process can enforce it.
+   */
+  claimRow: (ti: Pick<TaskInstanceDoc, '_id' | 'next_method'>, owner: ClaimOwner, now: Date, executionTimeoutMs: number | null): TiPlan => {
+    const own = {
+      state: 'running' as const,
+      worker_id: owner.workerId,
+      lease_token: owner.leaseToken,
+      lease_expires_at: owner.leaseExpiresAt,
+      hostname: owner.hostname,
+      pid: owner.pid,
+    };
+    if (ti.next_method !== null) return { filter: { _id: ti._id, state: 'queued', next_method: ti.next_method }, update: { $set: own } };
+    return {
+      filter: { _id: ti._id, state: 'queued', next_method: null },
+      update: {
+        $set: {
+          ...own,
+          start_date: now,
+          end_date: null,
+          duration: null,
+          last_error: null,
+          execution_deadline: executionTimeoutMs === null ? null : new Date(now.getTime() + executionTimeoutMs),
+        },
+        $inc: { try_number: 1 },
+      },
     };
   },
 
@@ -174,6 +226,9 @@ export const TI_PLANS = {
       fail_reason: null,
       deferred_at: now,
       resumed_at: null,
+      // The deadline the worker enforced while running, on the row from here on: while deferred
+      // only the scheduler can enforce it.
+      execution_deadline: ti.execution_deadline,
     };
     if (extra.renderedFields !== undefined) set.rendered_fields = extra.renderedFields;
     return {
@@ -215,4 +270,4 @@ export const TI_PLANS = {
     filter: { _id: before._id, version: before.version, state: before.state },
     update: { $set: { ...RELEASE_LEASE, ...NO_DEFERRAL, state, end_date: now, scheduled_after: null } },
   }),
-} as const satisfies Record<TiTransition, (...args: never[]) => TiPlan>;
+} as const satisfies Record<TiTransition | 'claimRow', (...args: never[]) => TiPlan>;

@@ -25,7 +25,8 @@ import { SageMakerJobTrigger } from '../deferral/sagemaker-job-trigger.ts';
 import { taskInstanceId } from '../../../store/schema.ts';
 import type { TaskLogTarget } from '../../../store/repositories/task-log-repository.ts';
 import { isAlreadyExists, toAwsError } from '../aws-errors.ts';
-import { failsTask, failureReasonText, isTerminal, type Description, type SageMakerResource } from '../sagemaker/resources.ts';
+import { failsTask, failureReasonText, isTerminal, type Description, type SageMakerJobType, type SageMakerResource } from '../sagemaker/resources.ts';
+import { stopJob } from '../sagemaker/stop-job.ts';
 import { ACTIONS_IF_JOB_EXISTS, describeOrNull, isAdoptable, resolveJobName, type ActionIfJobExists } from '../sagemaker/job-name-resolver.ts';
 import { LogTailer, type LogCursor } from '../sagemaker/log-tailer.ts';
 import { withOwnershipTags } from '../sagemaker/ownership.ts';
@@ -226,6 +227,9 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
     // Recorded before Create: whoever picks this task up next knows which job it submitted.
     await ctx.ti.xcom_push(JOB_NAME_XCOM_KEY, res.name);
     ctx.log.info(`Creating SageMaker ${this.what(res.name)}`);
+    // Lease fencing (issue 14.0): a try paused past its lease (and retried elsewhere meanwhile)
+    // must not submit; checked right before Create and again right after it.
+    await ctx.fence();
     try {
       await this.kind.create(client, request, ctx.signal);
     } catch (e) {
@@ -241,7 +245,26 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
       }
       throw toAwsError(e, `${this.kind.operations.create} ${res.name}`);
     }
+    await this.fenceSubmitted(ctx, client, res.name);
     return res.name;
+  }
+
+  /**
+   * The try paused between its fence and Create may have lost its lease meanwhile: then the job
+   * it just submitted runs beside the live try's — stop it, and let the LeaseLost end this try.
+   */
+  private async fenceSubmitted(ctx: TaskContext, client: SageMakerClient, name: string): Promise<void> {
+    try {
+      await ctx.fence();
+    } catch (e) {
+      // By name: the worker's LeaseLost (a failed renewal for another reason is not a lost lease).
+      if (!(e instanceof Error && e.name === 'LeaseLost')) throw e;
+      ctx.log.warn(`This try lost its lease while submitting SageMaker ${this.what(name)}; stopping that job (the live try has its own)`);
+      await stopJob(client, this.kind.type as SageMakerJobType, name).catch((stopErr: unknown) =>
+        ctx.log.error({ err: stopErr }, `Could not stop SageMaker ${this.what(name)} submitted by a try that lost its lease`),
+      );
+      throw e;
+    }
   }
 
   /**
