@@ -23,6 +23,7 @@ export const CONFORMANCE_TESTS = [
   'test/integration/providers/connection-repository.test.ts',
   'test/integration/triggerer/triggerer.test.ts',
   'test/integration/store/doc-locks.test.ts',
+  'test/integration/store/task-instance-history.test.ts',
 ];
 
 export default defineConfig({

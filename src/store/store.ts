@@ -9,8 +9,10 @@ import {
   type DagDoc,
   type DagRunDoc,
   type DagVersionDoc,
+  type EventLogDoc,
   type ImportErrorDoc,
   type JobDoc,
+  type MetricsSnapshotDoc,
   type TaskInstanceDoc,
   type TaskLogDoc,
   type TriggerDoc,
@@ -38,6 +40,8 @@ export class Store {
   readonly importErrors: Collection<ImportErrorDoc>;
   readonly taskLogs: Collection<TaskLogDoc>;
   readonly dagVersions: Collection<DagVersionDoc>;
+  readonly eventLogs: Collection<EventLogDoc>;
+  readonly metricsSnapshots: Collection<MetricsSnapshotDoc>;
 
   private constructor(
     readonly client: MongoClient,
@@ -55,6 +59,8 @@ export class Store {
     this.importErrors = db.collection<ImportErrorDoc>(COLLECTIONS.importErrors);
     this.taskLogs = db.collection<TaskLogDoc>(COLLECTIONS.taskLogs);
     this.dagVersions = db.collection<DagVersionDoc>(COLLECTIONS.dagVersions);
+    this.eventLogs = db.collection<EventLogDoc>(COLLECTIONS.eventLogs);
+    this.metricsSnapshots = db.collection<MetricsSnapshotDoc>(COLLECTIONS.metricsSnapshots);
   }
 
   static async connect(opts: StoreOptions): Promise<Store> {
@@ -103,6 +109,11 @@ export class Store {
       this.dags.createIndex({ fileloc: 1 }),
       // API / UI: a DAG's versions, newest first
       this.dagVersions.createIndex({ dag_id: 1, created_at: -1 }),
+      // audit log (/eventLogs, the UI's audit page): newest first, overall and per DAG
+      this.eventLogs.createIndex({ dttm: -1 }),
+      this.eventLogs.createIndex({ dag_id: 1, dttm: -1 }),
+      // deferrals page: the recent process snapshots; clean-up of old ones
+      this.metricsSnapshots.createIndex({ updated_at: -1 }),
     ]);
   }
 

@@ -392,7 +392,13 @@ export class TaskRunner {
     const after = await this.deps.tis.defer(
       ti,
       rt.token,
-      { triggerId: doc._id, nextMethod: d.request.method, nextKwargs: d.request.kwargs ?? {}, triggerTimeout: deadline },
+      {
+        triggerId: doc._id,
+        nextMethod: d.request.method,
+        nextKwargs: d.request.kwargs ?? {},
+        triggerTimeout: deadline,
+        trigger: { kind: trigger.kind, description: meta.description ?? null },
+      },
       { renderedFields, heldMs: rt.heldMs },
     );
     if (!after) {
