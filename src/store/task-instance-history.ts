@@ -52,7 +52,7 @@ export function latestWindow(ti: HistorySource, endedAt: Date | null = null): Tr
 /** The latest window when it has closed by a resume (what a worker's next write moves to `try_deferrals`). */
 export function resumedWindow(ti: HistorySource): TryDeferralWindow | null {
   const w = latestWindow(ti);
-  return w && w.to ? w : null;
+  return w?.to ? w : null;
 }
 
 /** Every deferral window of the current try, oldest first; an open one ends at `openUntil` (null: left open). */
