@@ -21,7 +21,7 @@ import { Store } from '../store/store.ts';
 import { resolveMongo } from '../store/embedded-mongo.ts';
 import { StateChangeBus } from '../store/state-change-bus.ts';
 import type { DagSource } from '../dag-processing/dag-definition.ts';
-import { AppContext } from '../app/app-context.ts';
+import { AppContext, osUser } from '../app/app-context.ts';
 import type { Scheduler, SchedulerOptions } from '../scheduler/scheduler.ts';
 import type { Worker, WorkerOptions } from '../worker/worker.ts';
 import type { Triggerer, TriggererOptions } from '../../triggerer/triggerer.ts';
@@ -108,7 +108,7 @@ export class CompositionRoot {
     /** Where the store's database came from (uri null: a store given by the caller). */
     readonly mongo: { uri: string | null; embedded: boolean },
   ) {
-    this.app = new AppContext({ store, bus, dags: { getDag: (dagId) => this.dagBag?.getDag(dagId) } });
+    this.app = new AppContext({ store, bus, dags: { getDag: (dagId) => this.dagBag?.getDag(dagId) }, actor: { owner: osUser(), source: 'runtime' } });
   }
 
   /** Store and bus. On a failure part-way, what was opened is closed again before the error is rethrown. */
