@@ -29,6 +29,8 @@ export const ERROR_CATALOGUE = {
   SECRET_KEY_ERROR: { status: 500, title: 'Secret key error' },
   UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
   NOT_FOUND: { status: 404, title: 'Not found' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

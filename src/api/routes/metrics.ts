@@ -8,12 +8,17 @@ import type { Registry } from 'prom-client';
 import type { ApiContext } from '../api-context.ts';
 import { databaseGauges } from '../metrics/database-gauges.ts';
 import { registerStoreMetrics } from '../../metrics/store-metrics.ts';
+import { textResponse } from './responses.ts';
 
 export function metricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerStoreMetrics(ctx.store, ctx.metricsRegistry);
   const dbRegistry: Registry = databaseGauges(ctx.store);
-  app.get('/metrics', { schema: { tags: ['Monitoring'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
-    const [own, db] = await Promise.all([ctx.metricsRegistry.metrics(), dbRegistry.metrics()]);
-    return reply.type(ctx.metricsRegistry.contentType).send(`${own.trimEnd()}\n${db}`);
-  });
+  app.get(
+    '/metrics',
+    { schema: { tags: ['Monitoring'], summary: 'Prometheus metrics', response: { 200: textResponse('Prometheus text exposition format', 'text/plain') } } },
+    async (_req, reply) => {
+      const [own, db] = await Promise.all([ctx.metricsRegistry.metrics(), dbRegistry.metrics()]);
+      return reply.type(ctx.metricsRegistry.contentType).send(`${own.trimEnd()}\n${db}`);
+    },
+  );
 }

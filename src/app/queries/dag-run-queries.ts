@@ -7,6 +7,8 @@ import { rangeCondition, readPage, type DateRange, type Page, type PageRequest }
 export interface DagRunCriteria {
   /** Omitted: runs of every DAG. */
   dagId?: string;
+  /** Runs of any of these DAGs. */
+  dagIds?: string[];
   states?: string[];
   logicalDate?: DateRange;
   startDate?: DateRange;
@@ -17,6 +19,7 @@ export interface DagRunCriteria {
 export function listDagRuns(store: Store, c: DagRunCriteria, page: PageRequest): Promise<Page<DagRunDoc>> {
   const filter: Filter<DagRunDoc> = {};
   if (c.dagId !== undefined) filter.dag_id = c.dagId;
+  else if (c.dagIds?.length) filter.dag_id = { $in: c.dagIds };
   if (c.states?.length) filter.state = { $in: c.states as DagRunState[] };
   const ranges = { logical_date: c.logicalDate, start_date: c.startDate, end_date: c.endDate, updated_at: c.updatedAt } as const;
   for (const [field, r] of Object.entries(ranges)) {

@@ -27,7 +27,13 @@ export async function setDagRunState(app: AppContext, run: DagRunDoc, state: 'su
   const updated = await app.runs.markState(run._id, state);
   if (!updated) throw new DeferflowError('STATE_CONFLICT', `DAG run '${run.run_id}' changed while being set to ${state}; retry`);
   await audit(app, [
-    { event: `dag_run.${state}`, dagId: run.dag_id, runId: run.run_id, logicalDate: run.logical_date, details: { previous_state: run.state, new_state: state } },
+    {
+      event: `dag_run.${state}`,
+      dagId: run.dag_id,
+      runId: run.run_id,
+      logicalDate: run.logical_date,
+      details: { previous_state: run.state, new_state: state },
+    },
   ]);
   return updated;
 }

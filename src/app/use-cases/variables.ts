@@ -20,7 +20,10 @@ export async function setVariable(app: AppContext, key: string, value: string, d
 /** Change the value and/or description of an existing variable; null when there is none. */
 export async function updateVariable(app: AppContext, key: string, fields: { value?: string; description?: string | null }): Promise<VariableDoc | null> {
   const doc = await new VariableRepository(app.store).update(key, fields);
-  if (doc) await audit(app, [{ event: 'variable.update', details: { key, fields: Object.keys(fields).filter((k) => fields[k as keyof typeof fields] !== undefined) } }]);
+  if (doc)
+    await audit(app, [
+      { event: 'variable.update', details: { key, fields: Object.keys(fields).filter((k) => fields[k as keyof typeof fields] !== undefined) } },
+    ]);
   return doc;
 }
 
