@@ -12,8 +12,18 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { MetricsSnapshotDoc } from '../store/schema.ts';
 
-/** This process run's id in `metrics_snapshots` (a webserver reads its own figures live instead). */
-export const PROCESS_RUN_ID = randomUUID();
+const ids = new WeakMap<Registry, string>();
+
+/**
+ * The id of a registry's figures in `metrics_snapshots`: one per registry per process run (a
+ * process has one registry, so one row per process run). A webserver skips the row of its own
+ * registry and reads those figures live instead.
+ */
+export function snapshotIdFor(registry: Registry): string {
+  let id = ids.get(registry);
+  if (!id) ids.set(registry, (id = randomUUID()));
+  return id;
+}
 
 export const SNAPSHOT_HISTOGRAMS = ['deferflow_event_resume_latency_seconds'] as const;
 export const SNAPSHOT_COUNTERS = [
@@ -82,14 +92,17 @@ export class SnapshotWriter {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.write().catch((e: unknown) => this.o.logger?.warn({ err: e }, 'Could not store the metrics snapshot')), this.o.intervalMs ?? 10_000);
+    this.timer = setInterval(
+      () => void this.write().catch((e: unknown) => this.o.logger?.warn({ err: e }, 'Could not store the metrics snapshot')),
+      this.o.intervalMs ?? 10_000,
+    );
     this.timer.unref?.();
   }
 
   async write(now = new Date()): Promise<void> {
     const figures = await readFigures(this.o.registry);
     const doc: MetricsSnapshotDoc = {
-      _id: PROCESS_RUN_ID,
+      _id: snapshotIdFor(this.o.registry),
       process: this.o.process,
       hostname: hostname(),
       pid: process.pid,

@@ -8,7 +8,7 @@
  * Responses are serialized with JSON.stringify; with `validateResponses` (tests) each one is first
  * checked against its documented schema, so the document cannot claim what the server does not send.
  */
-import { z, type ZodType } from 'zod';
+import type { z, ZodType } from 'zod';
 import type { FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import { DeferflowError } from '../../errors/deferflow-error.ts';

@@ -15,7 +15,7 @@ import type { ApiContext } from '../api-context.ts';
 import { paginationQuery, sortFor } from '../http/pagination.ts';
 import { HEALTH_THRESHOLD_MS } from './health.ts';
 import { otherSnapshots } from '../../app/queries/metrics-snapshot-queries.ts';
-import { PROCESS_RUN_ID, readFigures } from '../../metrics/snapshot.ts';
+import { readFigures, snapshotIdFor } from '../../metrics/snapshot.ts';
 import type { TriggerWithStatus } from '../serializers.ts';
 import { DeferralCollectionSchema, ProblemSchema, type ApiDeferral, type DeferralTotals } from '../schemas/resources.ts';
 import { quantilesFromBuckets } from '../metrics/registry-readings.ts';
@@ -139,7 +139,7 @@ const LATENCY = 'deferflow_event_resume_latency_seconds';
  */
 async function allFigures(ctx: ApiContext) {
   const own = await readFigures(ctx.metricsRegistry);
-  const others = await otherSnapshots(ctx.store, PROCESS_RUN_ID);
+  const others = await otherSnapshots(ctx.store, snapshotIdFor(ctx.metricsRegistry));
   const readings: Array<Pick<MetricsSnapshotDoc, 'histograms' | 'counters'> & { started_at: Date | null }> = [
     { ...own, started_at: PROCESS_STARTED },
     ...others,

@@ -21,7 +21,7 @@ export function processLogger(ctx: CliContext, name: string) {
 async function openRoot(ctx: CliContext, name: string) {
   const { CompositionRoot } = await import('../../composition/composition-root.ts');
   const logger = processLogger(ctx, name);
-  const root = await CompositionRoot.open({ logger, store: await ctx.store() });
+  const root = await CompositionRoot.open({ logger, store: await ctx.store(), metrics: ctx.settings.metrics, announce: (line) => ctx.writer.err(line) });
   ctx.onClose(() => root.stop());
   return { root, logger };
 }
@@ -114,6 +114,10 @@ async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts
   await root.stop();
 }
 
+const METRICS_FLAG = '--metrics-port <port>';
+const METRICS_HELP = 'serve /metrics and /health on this port (DEFERFLOW_METRICS_PORT, host DEFERFLOW_METRICS_HOST; 0 = any free port; default off)';
+const metricsPortFlag = (opts: Opts) => ({ metricsPort: opts.metricsPort as string | undefined });
+
 export const hostPortFlags = (opts: Opts) => ({ webserverHost: opts.host as string | undefined, webserverPort: opts.port as string | undefined });
 
 export function registerProcessCommands(program: Command): void {
@@ -123,20 +127,26 @@ export function registerProcessCommands(program: Command): void {
     .option('-H, --host <host>', 'bind address (DEFERFLOW_WEBSERVER_HOST; default 127.0.0.1)')
     .option('-p, --port <port>', 'port (DEFERFLOW_WEBSERVER_PORT; default 8080)')
     .action(action(webserver, hostPortFlags));
-  program.command('scheduler').description('Run the scheduler: create DAG runs, decide ready tasks, retries and timeouts').action(action(scheduler));
+  program
+    .command('scheduler')
+    .description('Run the scheduler: create DAG runs, decide ready tasks, retries and timeouts')
+    .option(METRICS_FLAG, METRICS_HELP)
+    .action(action(scheduler, metricsPortFlag));
   program
     .command('worker')
     .description('Run a worker: execute queued tasks up to --slots at once')
     .option('-s, --slots <n>', 'tasks run at once (DEFERFLOW_WORKER_SLOTS; default 16)')
     .option('-q, --queues <names>', 'only these queues, comma-separated (default: all)')
-    .action(action(worker, (o) => ({ workerSlots: o.slots as string | undefined })));
+    .option(METRICS_FLAG, METRICS_HELP)
+    .action(action(worker, (o) => ({ workerSlots: o.slots as string | undefined, ...metricsPortFlag(o) })));
   program
     .command('triggerer')
     .description("Run a triggerer: hold deferred tasks' triggers and resume them when their events arrive")
     .option('--capacity <n>', 'triggers held at most (DEFERFLOW_TRIGGERER_CAPACITY; default 10000)')
     .option('--events-queue-url <url>', 'SQS queue receiving SageMaker state-change events (DEFERFLOW_EVENTS_QUEUE_URL; see `aws setup-events`)')
     .option('--aws-conn-id <conn_id>', 'AWS connection for the queue (default: the SDK default chain)')
-    .action(action(triggerer, (o) => ({ triggererCapacity: o.capacity as string | undefined })));
+    .option(METRICS_FLAG, METRICS_HELP)
+    .action(action(triggerer, (o) => ({ triggererCapacity: o.capacity as string | undefined, ...metricsPortFlag(o) })));
   program
     .command('local-aws')
     .description('Run the local AWS (SageMaker, S3, EventBridge, SQS, CloudWatch Logs, STS) for work without an AWS account')
