@@ -32,7 +32,7 @@ export function checkJsonBody(value: unknown, maxDepth = MAX_BODY_DEPTH): void {
       ]);
     }
     if (Array.isArray(v)) {
-      v.forEach((x, i) => stack.push({ v: x, depth: depth + 1, path: path ? `${path}.${i}` : String(i) }));
+      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], depth: depth + 1, path: path ? `${path}.${i}` : String(i) });
       continue;
     }
     for (const key of Object.keys(v)) {
