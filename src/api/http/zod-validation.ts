@@ -12,7 +12,7 @@ import type { z, ZodType } from 'zod';
 import type { FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
-import { partSchema } from '../schemas/registry.ts';
+import { apiComponents, partSchema } from '../schemas/registry.ts';
 
 const WHERE: Record<string, string> = { querystring: 'query parameter', body: 'request body', params: 'path parameter', headers: 'header' };
 
@@ -58,7 +58,7 @@ export function zodToOpenApi({ schema, url }: { schema: Record<string, unknown> 
   for (const [part, value] of Object.entries(schema)) {
     if (part === 'response' && value && typeof value === 'object') {
       const responses: Record<string, unknown> = {};
-      for (const [code, r] of Object.entries(value as Record<string, unknown>)) responses[code] = isZodSchema(r) ? responseSchema(r) : r;
+      for (const [code, r] of Object.entries(value as Record<string, unknown>)) responses[code] = isZodSchema(r) ? responseSchema(r, code) : r;
       out[part] = responses;
     } else if (isZodSchema(value)) {
       out[part] = partSchema(value, 'input', part === 'body');
@@ -69,8 +69,9 @@ export function zodToOpenApi({ schema, url }: { schema: Record<string, unknown> 
   return { schema: out, url };
 }
 
-function responseSchema(s: ZodType): Record<string, unknown> {
+function responseSchema(s: ZodType, code: string): Record<string, unknown> {
   const json = partSchema(s, 'output', true);
-  const description = s.description ?? 'Success';
+  const description =
+    code === 'default' ? 'Error: an RFC 7807 problem document saying what to fix' : (s.description ?? apiComponents.get(s)?.description ?? 'Success');
   return { description, ...json };
 }

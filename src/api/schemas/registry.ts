@@ -15,16 +15,20 @@ export interface ComponentMeta {
 }
 
 export const apiComponents = z.registry<ComponentMeta>();
+/** Which way each component is documented (the generated schemas carry only their id). */
+const ioById = new Map<string, ComponentMeta['io']>();
 
 /** Register a response component. */
 export function resource<T extends ZodType>(id: string, schema: T, description?: string): T {
   apiComponents.add(schema, { id, io: 'output', description });
+  ioById.set(id, 'output');
   return schema;
 }
 
 /** Register a request-body component. */
 export function requestBody<T extends ZodType>(id: string, schema: T, description?: string): T {
   apiComponents.add(schema, { id, io: 'input', description });
+  ioById.set(id, 'input');
   return schema;
 }
 
@@ -36,9 +40,10 @@ export function componentSchemas(): Record<string, unknown> {
   for (const io of ['output', 'input'] as const) {
     const { schemas } = z.toJSONSchema(apiComponents, { target: 'openapi-3.0', io, unrepresentable: 'any', uri: componentRef });
     for (const [id, s] of Object.entries(schemas)) {
+      if (ioById.get(id) !== io) continue; // each component in its own direction
       const json = { ...(s as Record<string, unknown>) };
-      if (json.io !== io) continue; // meta is copied into the schema; keep each component in its own direction
       delete json.$schema;
+      delete json.$id;
       delete json.id;
       delete json.io;
       out[id] = json;
@@ -65,7 +70,7 @@ function clean(v: unknown, top: boolean): unknown {
   if (!v || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (k === '$defs' || k === 'definitions' || k === '$schema') continue;
+    if (k === '$defs' || k === 'definitions' || k === '$schema' || k === '$id') continue;
     if (top && (k === 'id' || k === 'io')) continue;
     if (k === '$ref' && typeof x === 'string') out[k] = x.replace(/^#\/(\$defs|definitions)\//, '#/components/schemas/');
     else out[k] = clean(x, false);
