@@ -47,8 +47,13 @@ export const csvList = z
   )
   .optional();
 
-/** Boolean query parameter: 'true'/'false'/'1'/'0' (z.coerce.boolean would read 'false' as true). */
-export const boolQuery = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+/**
+ * Boolean query parameter: true/false/1/0, any case — Airflow's Python client sends Python's
+ * `True`/`False` (z.coerce.boolean would read 'false' as true).
+ */
+export const boolQuery = z
+  .union([z.boolean(), z.string().regex(/^(true|false|1|0)$/i, 'use true or false')])
+  .transform((v) => v === true || (typeof v === 'string' && /^(true|1)$/i.test(v)));
 
 /** ISO 8601 date-time in a query or body. */
 export const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));

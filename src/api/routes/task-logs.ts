@@ -10,6 +10,7 @@ import { taskInstanceId, type TaskLogDoc } from '../../store/schema.ts';
 import { TaskLogRepository } from '../../store/repositories/task-log-repository.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import type { ApiContext } from '../api-context.ts';
+import { boolQuery } from '../http/pagination.ts';
 import { LogContentSchema, ProblemSchema } from '../schemas/resources.ts';
 
 const Params = z.object({
@@ -20,7 +21,7 @@ const Params = z.object({
 });
 const Query = z.object({
   token: z.string().optional(),
-  full_content: z.union([z.boolean(), z.enum(['true', 'false'])]).optional(),
+  full_content: boolQuery.optional(),
   map_index: z.coerce.number().int().min(-1).default(-1),
   /** Page size; a tail asks again with the token for the rest. */
   limit: z.coerce.number().int().min(1).max(10_000).default(5000),
