@@ -37,6 +37,7 @@ import type {
 } from './schemas/resources.ts';
 
 export type {
+  ApiConnection,
   ApiDag,
   ApiDagDetail,
   ApiDagRun,
