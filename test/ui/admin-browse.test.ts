@@ -186,7 +186,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Admin and Browse pages (headless Chromium)', ()
       expect(await fresh.locator('svg.gantt g.gantt-row[data-task="train_model"] rect[data-segment="success"]').count()).toBeGreaterThan(0);
       await fresh.screenshot({ path: join(ARTIFACTS, 'gantt-after-reload.png') });
       // The panel's Tries tab: the try and the window, with what it waited on.
-      await fresh.locator('svg.gantt g.gantt-row[data-task="train_model"]').click();
+      // The task's link opens its panel (the Gantt repaints on live changes, so no click on a bar).
+      await fresh.goto(`${ws.url}/#/dags/sagemaker_pipeline/gantt/run_g/train_model`);
       await fresh.locator('.ti-panel [data-tab="tries"]').click();
       await fresh.locator('.ti-panel table.deferral-windows').waitFor();
       const text = (await fresh.locator('.ti-panel .tries').textContent()) ?? '';
@@ -251,7 +252,10 @@ describe.skipIf(!HAVE_CHROMIUM)('Admin and Browse pages (headless Chromium)', ()
     expect(await row.locator('.triggerer-cell').textContent()).toContain('vm-7 pid 4242');
     expect(await page.locator('.card[data-total="events"] .value').textContent()).toBe('0 / 0 / 0');
     await page.screenshot({ path: join(ARTIFACTS, 'deferrals-status.png') });
-    await row.locator('a').first().click();
+    // The row's link goes to the task instance panel of its run (followed by address: the page repaints live).
+    const href = (await row.locator('a').first().getAttribute('href'))!;
+    expect(href).toBe('#/dags/sagemaker_pipeline/grid/run_b/train_model');
+    await page.goto(`${ws.url}/${href}`);
     await page.locator('.ti-panel').waitFor();
     expect(await page.locator('.ti-panel').textContent()).toContain('InProgress (Training)');
     expect(pageErrors).toEqual([]);
