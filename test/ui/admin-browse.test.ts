@@ -48,7 +48,12 @@ describe.skipIf(!HAVE_CHROMIUM)('Admin and Browse pages (headless Chromium)', ()
       {
         params: JSON.stringify({
           epochs: 3,
-          instance_type: { __class: 'airflow.models.param.Param', value: 'ml.m5.large', description: 'SageMaker instance type', schema: { type: 'string', enum: ['ml.m5.large', 'ml.c5.xlarge'] } },
+          instance_type: {
+            __class: 'airflow.models.param.Param',
+            value: 'ml.m5.large',
+            description: 'SageMaker instance type',
+            schema: { type: 'string', enum: ['ml.m5.large', 'ml.c5.xlarge'] },
+          },
           dry_run: false,
         }),
       },
@@ -57,7 +62,16 @@ describe.skipIf(!HAVE_CHROMIUM)('Admin and Browse pages (headless Chromium)', ()
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -243,7 +257,15 @@ describe.skipIf(!HAVE_CHROMIUM)('Admin and Browse pages (headless Chromium)', ()
     // As a triggerer claims it and records what SageMaker said (scale-trig's fields).
     await store.triggers.updateOne(
       { _id: trigger._id },
-      { $set: { triggerer_id: 'job-triggerer-1', claimed_at: new Date(), last_status: 'InProgress', last_secondary_status: 'Training', last_seen_at: new Date() } },
+      {
+        $set: {
+          triggerer_id: 'job-triggerer-1',
+          claimed_at: new Date(),
+          last_status: 'InProgress',
+          last_secondary_status: 'Training',
+          last_seen_at: new Date(),
+        },
+      },
     );
     await page.goto(`${ws.url}/#/deferrals`);
     const row = page.locator('.deferrals tr[data-ti="sagemaker_pipeline|run_b|train_model"]');

@@ -68,7 +68,12 @@ export function renderConnections(root: HTMLElement): Page {
       h('label', {}, 'Port', port),
       h('label', {}, 'Extra (JSON; *** keeps a stored secret)', extra),
       error,
-      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), h('button', { type: 'button', onclick: () => clear(formBox) }, 'Cancel')),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit', class: 'primary' }, 'Save'),
+        h('button', { type: 'button', onclick: () => clear(formBox) }, 'Cancel'),
+      ),
     );
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -122,7 +127,12 @@ export function renderConnections(root: HTMLElement): Page {
       file,
       h('label', { class: 'inline' }, skip, ' keep connections that already exist'),
       result,
-      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Import'), h('button', { type: 'button', onclick: () => clear(formBox) }, 'Close')),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit', class: 'primary' }, 'Import'),
+        h('button', { type: 'button', onclick: () => clear(formBox) }, 'Close'),
+      ),
     );
     form.addEventListener('submit', async (e) => {
       e.preventDefault();

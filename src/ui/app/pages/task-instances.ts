@@ -10,7 +10,20 @@ import type { Page } from '../main.ts';
 import { badge } from './dag-runs.ts';
 import { dayEnd, dayStart, filterForm, PAGE, pager } from './list-kit.ts';
 
-const STATES = ['none', 'scheduled', 'queued', 'running', 'deferred', 'success', 'failed', 'up_for_retry', 'up_for_reschedule', 'upstream_failed', 'skipped', 'removed'];
+const STATES = [
+  'none',
+  'scheduled',
+  'queued',
+  'running',
+  'deferred',
+  'success',
+  'failed',
+  'up_for_retry',
+  'up_for_reschedule',
+  'upstream_failed',
+  'skipped',
+  'removed',
+];
 
 export function renderTaskInstances(root: HTMLElement): Page {
   const q = hashQuery();
@@ -57,7 +70,15 @@ export function renderTaskInstances(root: HTMLElement): Page {
             h('td', {}, String(t.try_number)),
             h('td', { class: 'small' }, fmtDate(t.start_date)),
             h('td', {}, t.duration != null ? fmtDuration(t.duration * 1000) : '—'),
-            h('td', {}, t.state === 'deferred' && t.deferred_at ? `for ${fmtDuration(now - Date.parse(t.deferred_at))}` : t.deferred_ms ? fmtDuration(t.deferred_ms) : '—'),
+            h(
+              'td',
+              {},
+              t.state === 'deferred' && t.deferred_at
+                ? `for ${fmtDuration(now - Date.parse(t.deferred_at))}`
+                : t.deferred_ms
+                  ? fmtDuration(t.deferred_ms)
+                  : '—',
+            ),
             h('td', { class: 'small' }, t.trigger?.description ?? t.deferrals.at(-1)?.waited_on ?? '—'),
             h('td', { class: 'small' }, t.hostname || '—'),
           ),

@@ -49,7 +49,12 @@ export function renderVariables(root: HTMLElement): Page {
       h('label', {}, 'Value', value),
       h('label', {}, 'Description', description),
       error,
-      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), h('button', { type: 'button', onclick: () => clear(formBox) }, 'Cancel')),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit', class: 'primary' }, 'Save'),
+        h('button', { type: 'button', onclick: () => clear(formBox) }, 'Cancel'),
+      ),
     );
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -87,7 +92,12 @@ export function renderVariables(root: HTMLElement): Page {
       file,
       h('label', { class: 'inline' }, skip, ' keep variables that already exist'),
       result,
-      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Import'), h('button', { type: 'button', onclick: () => clear(formBox) }, 'Close')),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit', class: 'primary' }, 'Import'),
+        h('button', { type: 'button', onclick: () => clear(formBox) }, 'Close'),
+      ),
     );
     form.addEventListener('submit', async (e) => {
       e.preventDefault();

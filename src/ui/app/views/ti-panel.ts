@@ -132,9 +132,16 @@ export class TiPanel {
     if (ti.trigger)
       rows.push(
         ['Trigger', `${ti.trigger.kind}${ti.trigger.description ? ` — ${ti.trigger.description}` : ''}`],
-        ['Triggerer', ti.triggerer_job ? `${ti.triggerer_job.hostname ?? '?'} (pid ${ti.triggerer_job.pid}, ${ti.triggerer_job.job_id.slice(0, 8)})` : 'unclaimed'],
+        [
+          'Triggerer',
+          ti.triggerer_job ? `${ti.triggerer_job.hostname ?? '?'} (pid ${ti.triggerer_job.pid}, ${ti.triggerer_job.job_id.slice(0, 8)})` : 'unclaimed',
+        ],
       );
-    if (ti.trigger?.last_status) rows.push(['Job status', `${ti.trigger.last_status}${ti.trigger.last_secondary_status ? ` (${ti.trigger.last_secondary_status})` : ''}, seen ${fmtDate(ti.trigger.last_seen_at)}`]);
+    if (ti.trigger?.last_status)
+      rows.push([
+        'Job status',
+        `${ti.trigger.last_status}${ti.trigger.last_secondary_status ? ` (${ti.trigger.last_secondary_status})` : ''}, seen ${fmtDate(ti.trigger.last_seen_at)}`,
+      ]);
     if (ti.trigger_timeout) rows.push(['Trigger timeout', fmtDate(ti.trigger_timeout)]);
     if (ti.deferred_ms) rows.push(['Slot time saved', fmtDuration(ti.deferred_ms)]);
     if (ti.last_error) rows.push(['Last error', h('pre', { class: 'error small' }, ti.last_error)]);
@@ -199,7 +206,11 @@ export class TiPanel {
       box.append(h('p', { class: 'muted' }, 'Not started yet.'));
       return;
     }
-    const select = h('select', { class: 'try-history-select' }, ...task_instances.map((t) => h('option', { value: t.try_number }, `Try ${t.try_number}: ${t.state ?? 'none'}`)));
+    const select = h(
+      'select',
+      { class: 'try-history-select' },
+      ...task_instances.map((t) => h('option', { value: t.try_number }, `Try ${t.try_number}: ${t.state ?? 'none'}`)),
+    );
     const detail = h('div', { class: 'try-detail' });
     const show = () => {
       clear(detail);
@@ -215,13 +226,35 @@ export class TiPanel {
       ];
       if (t.last_error) rows.push(['Error', t.last_error]);
       detail.append(
-        h('table', { class: 'kv' }, rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)))),
+        h(
+          'table',
+          { class: 'kv' },
+          rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))),
+        ),
         t.deferrals.length
           ? h(
               'table',
               { class: 'list deferral-windows', 'data-try': t.try_number },
-              h('thead', {}, h('tr', {}, h('th', {}, 'Deferred'), h('th', {}, 'Resumed'), h('th', {}, 'For'), h('th', {}, 'Waited on'), h('th', {}, 'Resumed by'))),
-              h('tbody', {}, ...t.deferrals.map((w: ApiDeferralWindow) => h('tr', {}, h('td', { class: 'small' }, fmtDate(w.from)), h('td', { class: 'small' }, fmtDate(w.to)), h('td', {}, fmtDuration((w.to ? Date.parse(w.to) : Date.now()) - Date.parse(w.from))), h('td', {}, w.waited_on ?? w.trigger_kind ?? '—'), h('td', {}, w.resumed_by ?? (w.to ? 'ended' : 'still waiting'))))),
+              h(
+                'thead',
+                {},
+                h('tr', {}, h('th', {}, 'Deferred'), h('th', {}, 'Resumed'), h('th', {}, 'For'), h('th', {}, 'Waited on'), h('th', {}, 'Resumed by')),
+              ),
+              h(
+                'tbody',
+                {},
+                ...t.deferrals.map((w: ApiDeferralWindow) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', { class: 'small' }, fmtDate(w.from)),
+                    h('td', { class: 'small' }, fmtDate(w.to)),
+                    h('td', {}, fmtDuration((w.to ? Date.parse(w.to) : Date.now()) - Date.parse(w.from))),
+                    h('td', {}, w.waited_on ?? w.trigger_kind ?? '—'),
+                    h('td', {}, w.resumed_by ?? (w.to ? 'ended' : 'still waiting')),
+                  ),
+                ),
+              ),
             )
           : h('p', { class: 'muted small' }, 'Did not defer.'),
       );

@@ -21,10 +21,14 @@ interface ParamSpec {
 export function paramSpecs(params: unknown): ParamSpec[] {
   if (!params || typeof params !== 'object') return [];
   return Object.entries(params as Record<string, unknown>).map(([name, raw]) => {
-    const p = raw && typeof raw === 'object' && (raw as { __class?: unknown }).__class ? (raw as { value?: unknown; default?: unknown; description?: unknown; schema?: Record<string, unknown> }) : null;
+    const p =
+      raw && typeof raw === 'object' && (raw as { __class?: unknown }).__class
+        ? (raw as { value?: unknown; default?: unknown; description?: unknown; schema?: Record<string, unknown> })
+        : null;
     const value = p ? (p.value ?? p.default ?? null) : raw;
     const schema = p?.schema ?? {};
-    const type = typeof schema.type === 'string' ? schema.type : Array.isArray(schema.type) ? String(schema.type.find((t) => t !== 'null') ?? '') || null : null;
+    const type =
+      typeof schema.type === 'string' ? schema.type : Array.isArray(schema.type) ? String(schema.type.find((t) => t !== 'null') ?? '') || null : null;
     return {
       name,
       value,
