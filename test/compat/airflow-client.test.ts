@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { Runtime } from '../../src/runtime/runtime.ts';
-import { DAG, task } from '../../src/dag/index.ts';
+import { DAG, Param, task } from '../../src/dag/index.ts';
 import { Store } from '../../src/store/store.ts';
 import { startWebserver, type RunningWebserver } from '../../src/api/server.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -40,11 +40,13 @@ beforeAll(async () => {
     return;
   }
   store = await Store.connect({ uri: MONGODB_URI, dbName: `deferflow_test_compat_${randomBytes(4).toString('hex')}` });
-  const dag = new DAG({ dagId: DAG_ID, startDate: '2025-01-01', isPausedUponCreation: false }, () => {
+  // Params: a Param's value reaches the task (greeting), a run's conf overrides one (who).
+  const params = { greeting: new Param('hi', { description: 'what to say' }), who: new Param('nobody', { type: 'string', description: 'who to greet' }) };
+  const dag = new DAG({ dagId: DAG_ID, startDate: '2025-01-01', isPausedUponCreation: false, params }, () => {
     task('say_hello', async (ctx) => {
-      const who = String(ctx.dag_run.conf.who ?? 'nobody');
+      const who = String(ctx.params.who);
       ctx.log.info(`hello ${who}`);
-      return { greeting: 'hi', who };
+      return { greeting: ctx.params.greeting, who };
     });
   });
   rt = await Runtime.create({
