@@ -47,8 +47,8 @@ export function renderDeferrals(root: HTMLElement): Page {
       ),
       card('events: received / not ours / malformed', `${totals.events.received} / ${totals.events.not_ours} / ${totals.events.malformed}`, 'events'),
       card(
-        'lost events recovered by sweep',
-        totals.lost_events_recovered_by_sweep === null ? 'n/a' : String(totals.lost_events_recovered_by_sweep),
+        totals.lost_events_recovered_by_sweep === null ? 'lost events recovered by sweep (no sweep recorded yet)' : 'lost events recovered by sweep',
+        totals.lost_events_recovered_by_sweep === null ? '—' : String(totals.lost_events_recovered_by_sweep),
         'recovered',
       ),
       card('unclaimed triggers', String(totals.unclaimed_triggers), 'unclaimed'),
