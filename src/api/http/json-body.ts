@@ -7,45 +7,21 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
+import { checkJsonValue, MAX_JSON_DEPTH } from '../../app/json-limits.ts';
 
 /** Deepest nesting accepted in a request body (objects and arrays). */
-export const MAX_BODY_DEPTH = 100;
+export const MAX_BODY_DEPTH = MAX_JSON_DEPTH;
 /** Largest request body accepted (fastify's bodyLimit). */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-const FORBIDDEN_KEYS = new Set(['__proto__']);
 
 function syntaxIssue(e: unknown): InvalidInputError {
   const message = e instanceof Error ? e.message : String(e);
   return new InvalidInputError('Request body is not valid JSON', [{ path: '', message }]);
 }
 
-/** Walk the parsed value without recursion: depth and forbidden keys, with the path of the first bad one. */
+/** Depth and forbidden keys of a parsed body, with the path of the first bad one. */
 export function checkJsonBody(value: unknown, maxDepth = MAX_BODY_DEPTH): void {
-  const stack: Array<{ v: unknown; depth: number; path: string }> = [{ v: value, depth: 0, path: '' }];
-  while (stack.length) {
-    const { v, depth, path } = stack.pop()!;
-    if (!v || typeof v !== 'object') continue;
-    if (depth >= maxDepth) {
-      throw new InvalidInputError('Request body is nested too deeply', [
-        { path, message: `nests more than ${maxDepth} levels of objects/arrays; flatten it (at most ${maxDepth} levels are accepted)` },
-      ]);
-    }
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], depth: depth + 1, path: path ? `${path}.${i}` : String(i) });
-      continue;
-    }
-    for (const key of Object.keys(v)) {
-      const at = path ? `${path}.${key}` : key;
-      const x = (v as Record<string, unknown>)[key];
-      if (FORBIDDEN_KEYS.has(key) || (key === 'constructor' && x && typeof x === 'object' && 'prototype' in x)) {
-        throw new InvalidInputError('Request body has a forbidden key', [
-          { path: at, message: `the key '${key}' is not accepted (it could rewrite object prototypes); rename it` },
-        ]);
-      }
-      stack.push({ v: x, depth: depth + 1, path: at });
-    }
-  }
+  checkJsonValue(value, { what: 'Request body', maxDepth });
 }
 
 export function registerJsonBodyParser(app: FastifyInstance): void {

@@ -25,6 +25,7 @@ import { taskSpecsOf } from '../../scheduler/task-specs.ts';
 import type { DagDoc, DagRunDoc } from '../../store/schema.ts';
 import { isoUtc } from '../../util/time-format.ts';
 import type { AppContext } from '../app-context.ts';
+import { checkJsonValue } from '../json-limits.ts';
 import { audit } from '../audit.ts';
 import { getDag } from '../queries/dag-queries.ts';
 
@@ -57,6 +58,8 @@ export async function triggerDagRun(app: AppContext, req: TriggerDagRunRequest):
   if (req.runId !== undefined && !RUN_ID_PATTERN.test(req.runId)) {
     throw new InvalidInputError('Invalid run id', [{ path: 'runId', message: `${JSON.stringify(req.runId)}: use ${RUN_ID_RULE}` }]);
   }
+  // Any front door (API, CLI --conf, Runtime): a conf too deep to store is refused with its path.
+  checkJsonValue(req.conf ?? {}, { what: 'The run conf', root: 'conf' });
   const definition: DagDefinition | undefined = app.dags?.getDag(req.dagId);
   const schedule = definition ? definition.schedule : (req.storedDag ?? (await getDag(app.store, req.dagId)))?.schedule;
   if (schedule === undefined) {
