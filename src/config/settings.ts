@@ -64,6 +64,8 @@ export const SETTINGS_ENV = {
   minFileProcessInterval: 'DEFERFLOW_MIN_FILE_PROCESS_INTERVAL',
   parsingProcesses: 'DEFERFLOW_DAG_PARSING_PROCESSES',
   standaloneDagProcessor: 'DEFERFLOW_STANDALONE_DAG_PROCESSOR',
+  metricsHost: 'DEFERFLOW_METRICS_HOST',
+  metricsPort: 'DEFERFLOW_METRICS_PORT',
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS_ENV;
@@ -76,6 +78,7 @@ export const SETTINGS_FLAG: Partial<Record<SettingKey, string>> = {
   localAwsDataDir: '--data-dir',
   triggererCapacity: '--capacity',
   workerSlots: '--slots',
+  metricsPort: '--metrics-port',
   logLevel: '--log-level',
   logFormat: '--log-format',
 };
@@ -101,6 +104,8 @@ const rawSchema = z.object({
   minFileProcessInterval: positiveSeconds('the DAG file re-parse interval').optional(),
   parsingProcesses: positiveInt('the number of DAG parsing processes').optional(),
   standaloneDagProcessor: booleanFlag('DEFERFLOW_STANDALONE_DAG_PROCESSOR').optional(),
+  metricsHost: optionalString,
+  metricsPort: port('the metrics port').optional(),
 });
 
 export type SettingsInput = z.input<typeof rawSchema>;
@@ -119,6 +124,11 @@ export interface Settings {
   triggererCapacity: number;
   workerSlots: number;
   dagProcessing: DagProcessingSettings;
+  /**
+   * Where `scheduler`, `worker` and `triggerer` serve /metrics and /health: off unless a port is
+   * given (0 = any free port; the address is printed at start).
+   */
+  metrics: { host: string; port: number | null };
 }
 
 /** The DAG processor's knobs (Airflow's [core] / [scheduler] / [dag_processor] names in comments). */
@@ -200,6 +210,7 @@ export function loadSettings(
       parsingProcesses: s.parsingProcesses ?? DEFAULTS.parsingProcesses,
       standaloneProcessor: s.standaloneDagProcessor ?? DEFAULTS.standaloneDagProcessor,
     },
+    metrics: { host: s.metricsHost ?? DEFAULTS.webserverHost, port: s.metricsPort ?? null },
   };
 }
 

@@ -90,6 +90,18 @@ export const ERROR_CATALOGUE = {
     meaning:
       "The task instance changed under the worker running it (cleared, marked, or reaped as a zombie): the try's abort reason; the try never writes the task instance again.",
   },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    exit: 1,
+    title: 'Payload too large',
+    meaning: 'An API request body is larger than the server accepts (1 MiB by default); send less, or split it (e.g. import variables in parts).',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    exit: 1,
+    title: 'Unsupported media type',
+    meaning: 'An API request body was sent with a content type other than application/json.',
+  },
   TASK_FAILED: {
     status: 500,
     exit: 1,

@@ -57,7 +57,7 @@ import { mapLimit } from './map-limit.ts';
 import { ChangeCursor, type CursorWindow } from './change-cursor.ts';
 import { RunState, RunStates } from './run-states.ts';
 import { DagCallbacks } from './dag-callbacks.ts';
-import type { SchedulerLoopResult, SchedulerMetrics } from './scheduler-metrics.ts';
+import type { SchedulerLoopResult, SchedulerMetrics } from '../metrics/scheduler-metrics.ts';
 
 export interface SchedulerOptions {
   store: Store;

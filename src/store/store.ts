@@ -10,8 +10,10 @@ import {
   type DagDoc,
   type DagRunDoc,
   type DagVersionDoc,
+  type EventLogDoc,
   type ImportErrorDoc,
   type JobDoc,
+  type MetricsSnapshotDoc,
   type TaskInstanceDoc,
   type TaskLogDoc,
   type TriggerDoc,
@@ -40,6 +42,8 @@ export class Store {
   readonly taskLogs: Collection<TaskLogDoc>;
   readonly dagVersions: Collection<DagVersionDoc>;
   readonly callbackRequests: Collection<CallbackRequestDoc>;
+  readonly eventLogs: Collection<EventLogDoc>;
+  readonly metricsSnapshots: Collection<MetricsSnapshotDoc>;
 
   private constructor(
     readonly client: MongoClient,
@@ -58,6 +62,8 @@ export class Store {
     this.taskLogs = db.collection<TaskLogDoc>(COLLECTIONS.taskLogs);
     this.dagVersions = db.collection<DagVersionDoc>(COLLECTIONS.dagVersions);
     this.callbackRequests = db.collection<CallbackRequestDoc>(COLLECTIONS.callbackRequests);
+    this.eventLogs = db.collection<EventLogDoc>(COLLECTIONS.eventLogs);
+    this.metricsSnapshots = db.collection<MetricsSnapshotDoc>(COLLECTIONS.metricsSnapshots);
   }
 
   static async connect(opts: StoreOptions): Promise<Store> {
@@ -112,6 +118,11 @@ export class Store {
       this.dags.createIndex({ fileloc: 1 }),
       // API / UI: a DAG's versions, newest first
       this.dagVersions.createIndex({ dag_id: 1, created_at: -1 }),
+      // audit log (/eventLogs, the UI's audit page): newest first, overall and per DAG
+      this.eventLogs.createIndex({ dttm: -1 }),
+      this.eventLogs.createIndex({ dag_id: 1, dttm: -1 }),
+      // deferrals page: the recent process snapshots; clean-up of old ones
+      this.metricsSnapshots.createIndex({ updated_at: -1 }),
     ]);
   }
 

@@ -12,6 +12,7 @@
  * remain, else failed. Every write is guarded by the lease token, and once the lease is lost the
  * try writes nothing (a worker whose row changed under it must never overwrite it).
  */
+import { paramValues } from '../dag/param.ts';
 import type { Logger } from 'pino';
 import type { DagSource } from '../dag-processing/dag-definition.ts';
 import type { DAG } from '../dag/dag.ts';
@@ -219,7 +220,8 @@ export class TaskRunner {
     xcoms.add(xcomDocs, resuming ? load : [...load, ti.task_id]);
     const dag = task.dag!;
     const conf = parseObject(run.conf);
-    const params = { ...dag.params, ...conf };
+    // A Param is its value here (the run's conf overrides it).
+    const params = { ...paramValues(dag.params), ...conf };
     const getXCom = (taskId: string, key: string): unknown => xcoms.get(taskId, key);
     const templateContext = buildTemplateContext({
       dagId: ti.dag_id,
@@ -526,7 +528,13 @@ export class TaskRunner {
       TaskInstanceTransitions.deferItem(
         ti,
         rt.token,
-        { triggerId: doc._id, nextMethod: d.request.method, nextKwargs: d.request.kwargs ?? {}, triggerTimeout: deadline },
+        {
+          triggerId: doc._id,
+          nextMethod: d.request.method,
+          nextKwargs: d.request.kwargs ?? {},
+          triggerTimeout: deadline,
+          trigger: { kind: trigger.kind, description: meta.description ?? null },
+        },
         { renderedFields, heldMs: rt.heldMs },
         new Date(),
       ),

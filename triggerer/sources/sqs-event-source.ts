@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { EventSource, IncomingEvent } from './event-source.ts';
 import { parseEventBridgeEnvelope } from '../../src/events/parse-event.ts';
 import { backoffDelayMs, sleep } from '../../src/util/backoff.ts';
+import { TriggererMetrics } from '../../src/metrics/triggerer-metrics.ts';
 
 export interface SqsEventSourceOptions {
   client: SQSClient;
@@ -34,6 +35,8 @@ export interface SqsEventSourceOptions {
   /** Unparsable messages: delete them (default) or leave them for the queue's redrive policy / DLQ. */
   onMalformed?: 'delete' | 'leave';
   logger?: Logger;
+  /** Where malformed messages are counted (default: the process registry's triggerer metrics). */
+  metrics?: TriggererMetrics;
 }
 
 interface InFlight {
@@ -44,10 +47,12 @@ interface InFlight {
 export class SqsEventSource implements EventSource {
   readonly name: string;
   readonly events$: Observable<IncomingEvent>;
-  private readonly opts: Required<Omit<SqsEventSourceOptions, 'logger' | 'name'>> & { logger?: Logger };
+  private readonly opts: Required<Omit<SqsEventSourceOptions, 'logger' | 'name' | 'metrics'>> & { logger?: Logger };
+  private readonly metrics: TriggererMetrics;
 
   constructor(opts: SqsEventSourceOptions) {
     this.name = opts.name ?? `sqs:${opts.queueUrl.split('/').pop() ?? opts.queueUrl}`;
+    this.metrics = opts.metrics ?? TriggererMetrics.for();
     this.opts = {
       client: opts.client,
       queueUrl: opts.queueUrl,
@@ -125,6 +130,7 @@ export class SqsEventSource implements EventSource {
         if (!m.ReceiptHandle) continue;
         const parsed = parseEventBridgeEnvelope(m.Body);
         if (!parsed.ok) {
+          this.metrics.eventsMalformed.inc({ source: this.name });
           logger?.error(
             { source: this.name, messageId: m.MessageId, reason: parsed.reason },
             `Malformed event message (${this.opts.onMalformed === 'delete' ? 'deleted' : 'left for the DLQ'})`,

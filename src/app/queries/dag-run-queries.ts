@@ -7,6 +7,8 @@ import { rangeCondition, readPage, type DateRange, type Page, type PageRequest, 
 export interface DagRunCriteria {
   /** Omitted: runs of every DAG. */
   dagId?: string;
+  /** Runs of any of these DAGs. */
+  dagIds?: string[];
   states?: string[];
   logicalDate?: DateRange;
   startDate?: DateRange;
@@ -19,6 +21,7 @@ export interface DagRunCriteria {
 function dagRunFilter(c: DagRunCriteria): Filter<DagRunDoc> {
   const filter: Filter<DagRunDoc> = {};
   if (c.dagId !== undefined) filter.dag_id = c.dagId;
+  else if (c.dagIds?.length) filter.dag_id = { $in: c.dagIds };
   if (c.states?.length) filter.state = { $in: c.states as DagRunState[] };
   if (c.excludeRunTypes?.length) filter.run_type = { $nin: c.excludeRunTypes };
   const ranges = { logical_date: c.logicalDate, start_date: c.startDate, end_date: c.endDate, updated_at: c.updatedAt } as const;

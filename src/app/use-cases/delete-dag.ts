@@ -2,7 +2,8 @@
  * Delete a DAG and everything recorded about it — `deferflow dags delete` and
  * DELETE /api/v1/dags/{dag_id} (Airflow's `delete_dag`): its runs with their task instances,
  * triggers, XComs and task logs, its serialized versions, the import error of its file when no
- * other DAG comes from that file, and the DAG row itself.
+ * other DAG comes from that file, and the DAG row itself. As in Airflow, the audit log is kept
+ * (and records the deletion: `dag.delete`).
  *
  * Deleting is not a state change: rows go away. The order keeps concurrent processes from
  * resurrecting what is being deleted: the DAG row goes first, so no scheduler creates another run
@@ -22,6 +23,7 @@
  */
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import type { AppContext } from '../app-context.ts';
+import { audit } from '../audit.ts';
 
 export interface DeletedDag {
   dagId: string;
@@ -81,5 +83,7 @@ export async function deleteDag(app: AppContext, dagId: string): Promise<Deleted
     const others = await store.dags.countDocuments({ fileloc: dag.fileloc });
     if (others === 0) await store.importErrors.deleteOne({ _id: dag.fileloc });
   }
-  return { dagId, deleted: { dagRuns, taskInstances, xcom, taskLogs, triggers } };
+  const deleted = { dagRuns, taskInstances, xcom, taskLogs, triggers };
+  await audit(app, [{ event: 'dag.delete', dagId, details: { ...deleted, fileloc: dag?.fileloc ?? null } }]);
+  return { dagId, deleted };
 }

@@ -89,6 +89,8 @@ export async function printInfo(ctx: CliContext): Promise<void> {
     minFileProcessInterval: s.dagProcessing.minFileProcessIntervalMs / 1000,
     parsingProcesses: s.dagProcessing.parsingProcesses,
     standaloneDagProcessor: s.dagProcessing.standaloneProcessor,
+    metricsHost: s.metrics.host,
+    metricsPort: s.metrics.port,
   };
   for (const [key, env] of Object.entries(SETTINGS_ENV) as Array<[SettingKey, string]>) {
     const value = effective[key];

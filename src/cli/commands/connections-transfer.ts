@@ -9,7 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { AppContext } from '../../app/app-context.ts';
-import { importConnections as importConnectionsUseCase } from '../../app/use-cases/import-connections.ts';
+import { importConnections as importConnectionsUseCase } from '../../app/use-cases/connections.ts';
 import {
   CONNECTION_FILE_FORMATS,
   CONNECTION_SERIALIZATIONS,
@@ -48,7 +48,7 @@ export async function importConnections(ctx: CliContext, args: Array<string | un
   const app = new AppContext({ store: await ctx.store() });
   const r = await importConnectionsUseCase(app, connections, { overwrite: Boolean(opts.overwrite) });
   if (ctx.format === 'json') {
-    ctx.writer.out(JSON.stringify({ imported: r.imported, skipped: r.skipped }));
+    ctx.writer.out(JSON.stringify({ imported: [...r.created, ...r.updated], skipped: r.skipped }));
     return;
   }
   if (connections.length === 0) ctx.writer.out(`No connections found in ${file}`);

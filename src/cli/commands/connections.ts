@@ -3,7 +3,7 @@
  * with `--conn-host/-login/-password/-schema/-port/-extra/-description`). Storage, encryption and
  * masking live in src/connections; this command never prints a password or a sensitive extra value.
  * `add` on an existing id fails as Airflow's does, except over a connection `deferflow standalone`
- * made for its local AWS, which it replaces (src/app/use-cases/add-connection.ts).
+ * made for its local AWS, which it replaces (src/app/use-cases/connections.ts).
  */
 import { z } from 'zod';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
@@ -13,7 +13,7 @@ import type { Connection, ConnectionInput } from '../../connections/connection.t
 import { maskSecrets } from '../../connections/secret-masker.ts';
 import type { Opts } from '../command-kit.ts';
 import { AppContext } from '../../app/app-context.ts';
-import { addConnection as addConnectionUseCase } from '../../app/use-cases/add-connection.ts';
+import { addConnection as addConnectionUseCase } from '../../app/use-cases/connections.ts';
 import type { CliContext } from '../context.ts';
 import { printMessage, printObject, printRows } from '../output/renderer.ts';
 import { validate } from '../validation.ts';

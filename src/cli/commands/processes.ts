@@ -20,7 +20,7 @@ export function processLogger(ctx: CliContext, name: string) {
 async function openRoot(ctx: CliContext, name: string) {
   const { CompositionRoot } = await import('../../composition/composition-root.ts');
   const logger = processLogger(ctx, name);
-  const root = await CompositionRoot.open({ logger, store: await ctx.store() });
+  const root = await CompositionRoot.open({ logger, store: await ctx.store(), metrics: ctx.settings.metrics, announce: (line) => ctx.writer.err(line) });
   ctx.onClose(() => root.stop());
   return { root, logger };
 }

@@ -11,7 +11,7 @@ import { NotFoundError } from '../../errors/not-found-error.ts';
 import { VariableRepository } from '../../store/repositories/variable-repository.ts';
 import type { Opts } from '../command-kit.ts';
 import { AppContext } from '../../app/app-context.ts';
-import { setVariable as setVariableUseCase } from '../../app/use-cases/set-variable.ts';
+import { setVariable as setVariableUseCase } from '../../app/use-cases/variables.ts';
 import type { ON_EXISTING_KEY } from '../program/variables.ts';
 import type { CliContext } from '../context.ts';
 import { printMessage, printRows, printScalar } from '../output/renderer.ts';

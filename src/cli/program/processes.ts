@@ -13,6 +13,10 @@ export const hostPortFlags = (opts: Opts) => ({ webserverHost: opts.host as stri
 
 const processes = () => import('../commands/processes.ts');
 
+const METRICS_FLAG = '--metrics-port <port>';
+const METRICS_HELP = 'serve /metrics and /health on this port (DEFERFLOW_METRICS_PORT, host DEFERFLOW_METRICS_HOST; 0 = any free port; default off)';
+const metricsPortFlag = (opts: Opts) => ({ metricsPort: opts.metricsPort as string | undefined });
+
 export function registerProcessCommands(program: Command): void {
   program
     .command('start')
@@ -36,16 +40,18 @@ export function registerProcessCommands(program: Command): void {
   program
     .command('scheduler')
     .description('Run the scheduler: create DAG runs, decide ready tasks, retries and timeouts')
-    .action(action(async () => (await processes()).scheduler));
+    .option(METRICS_FLAG, METRICS_HELP)
+    .action(action(async () => (await processes()).scheduler, metricsPortFlag));
   program
     .command('worker')
     .description('Run a worker: execute queued tasks up to --slots at once')
     .option('-s, --slots <n>', `tasks run at once (DEFERFLOW_WORKER_SLOTS; default ${DEFAULTS.workerSlots})`)
     .option('-q, --queues <names>', 'only these queues, comma-separated (default: all)')
+    .option(METRICS_FLAG, METRICS_HELP)
     .action(
       action(
         async () => (await processes()).worker,
-        (o) => ({ workerSlots: o.slots as string | undefined }),
+        (o) => ({ workerSlots: o.slots as string | undefined, ...metricsPortFlag(o) }),
       ),
     );
   program
@@ -54,10 +60,11 @@ export function registerProcessCommands(program: Command): void {
     .option('--capacity <n>', `triggers held at most (DEFERFLOW_TRIGGERER_CAPACITY; default ${DEFAULTS.triggererCapacity})`)
     .option('--events-queue-url <url>', 'SQS queue receiving SageMaker state-change events (DEFERFLOW_EVENTS_QUEUE_URL; see `aws setup-events`)')
     .option('--aws-conn-id <conn_id>', 'AWS connection for the queue (default: the SDK default chain)')
+    .option(METRICS_FLAG, METRICS_HELP)
     .action(
       action(
         async () => (await processes()).triggerer,
-        (o) => ({ triggererCapacity: o.capacity as string | undefined }),
+        (o) => ({ triggererCapacity: o.capacity as string | undefined, ...metricsPortFlag(o) }),
       ),
     );
   program

@@ -7,6 +7,7 @@
  */
 import type { Filter, Sort, UpdateFilter } from 'mongodb';
 import type { FailReason, TaskInstanceDoc, TaskInstanceState } from '../schema.ts';
+import { cleanTry, endedTry, resumedWindow, tryInFlight } from '../task-instance-history.ts';
 import type { TiTransition } from './task-instance-edges.ts';
 
 export type FinishOutcome =
@@ -21,6 +22,8 @@ export interface DeferArgs {
   nextMethod: string;
   nextKwargs: Record<string, unknown>;
   triggerTimeout: Date | null;
+  /** What the trigger waits on, recorded in the try's history (the trigger row is deleted when it fires). */
+  trigger?: { kind: string; description: string | null };
 }
 
 /** What a worker writes into a row it claims. */
@@ -59,6 +62,19 @@ export function deferredMsOf(ti: Pick<TaskInstanceDoc, 'deferred_at' | 'resumed_
     return ti.resumed_at.getTime() - ti.deferred_at.getTime();
   }
   return 0;
+}
+
+/**
+ * History (task-instance-history.ts): a transition that ends a try in flight pushes its record and
+ * starts the next try clean; its resumed deferral is counted into deferred_ms once, here.
+ */
+function recordTryEnd(ti: TaskInstanceDoc, state: TaskInstanceState, now: Date, endedBy: 'zombie_reaper' | 'clear' | 'mark', lastError?: string | null) {
+  if (!tryInFlight(ti)) return { set: {}, push: undefined, deferredMs: 0 };
+  return {
+    set: { ...cleanTry(), deferred_at: null, resumed_at: null },
+    push: { tries: endedTry(ti, state, now, endedBy, lastError === undefined ? ti.last_error : lastError) },
+    deferredMs: deferredMsOf(ti),
+  };
 }
 
 /** deferred(trigger) → scheduled into `__fail__`, the reason typed; the event keeps the message for readers of the row. */
@@ -117,10 +133,13 @@ export const TI_PLANS = {
 
   reapZombie: (ti: TaskInstanceDoc, retryAt: Date | null, reason: string, now: Date): TiPlan => {
     const canRetry = retryAt !== null && ti.try_number <= ti.max_tries;
+    const history = recordTryEnd(ti, canRetry ? 'up_for_retry' : 'failed', now, 'zombie_reaper', reason);
     return {
       filter: { _id: ti._id, state: 'running', lease_token: ti.lease_token, lease_expires_at: { $lt: now } },
       update: {
+        ...(history.push ? { $push: history.push, $inc: { deferred_ms: history.deferredMs } } : {}),
         $set: {
+          ...history.set,
           ...RELEASE_LEASE,
           state: canRetry ? 'up_for_retry' : 'failed',
           scheduled_after: canRetry ? retryAt : null,
@@ -203,14 +222,21 @@ export const TI_PLANS = {
       // Counted into deferred_ms by this very update; reset so a later try does not count it again.
       deferred_at: null,
       resumed_at: null,
+      ...cleanTry(),
     };
     if (extra.renderedFields !== undefined) set.rendered_fields = extra.renderedFields;
     if (outcome.state === 'failed' || outcome.state === 'up_for_retry') set.last_error = outcome.error;
+    const error = outcome.state === 'failed' || outcome.state === 'up_for_retry' ? outcome.error : null;
     if (outcome.state === 'up_for_retry') set.scheduled_after = outcome.retryAt;
     if (outcome.state === 'up_for_reschedule') set.scheduled_after = outcome.rescheduleAt;
     return {
       filter: { _id: ti._id, state: 'running', lease_token: token },
-      update: { $set: set, $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) } },
+      update: {
+        $set: set,
+        $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) },
+        // The try ends here: its record goes into the history with this very write.
+        $push: { tries: endedTry(ti, outcome.state, now, 'worker', error) },
+      },
     };
   },
 
@@ -229,11 +255,20 @@ export const TI_PLANS = {
       // The deadline the worker enforced while running, on the row from here on: while deferred
       // only the scheduler can enforce it.
       execution_deadline: ti.execution_deadline,
+      deferral_trigger: { id: args.triggerId, kind: args.trigger?.kind ?? null, description: args.trigger?.description ?? null },
     };
     if (extra.renderedFields !== undefined) set.rendered_fields = extra.renderedFields;
+    // History: a try's first deferral remembers when the try was queued (a resumed task is queued
+    // again); a later one moves the window that just closed into try_deferrals.
+    const closed = resumedWindow(ti);
+    if (ti.next_method == null) Object.assign(set, { try_queued_at: ti.queued_dttm, try_deferrals: [] });
     return {
       filter: { _id: ti._id, state: 'running', lease_token: token },
-      update: { $set: set, $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) } },
+      update: {
+        $set: set,
+        $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) },
+        ...(closed ? { $push: { try_deferrals: closed } } : {}),
+      },
     };
   },
 
@@ -248,26 +283,37 @@ export const TI_PLANS = {
     resumeIntoFail({ ...(tiId ? { _id: tiId } : {}), trigger_id: triggerId }, reason, now),
 
   /** Guarded by the version (and state) read just before: any write in between makes it lose. */
-  clear: (before: TaskInstanceDoc, retries: number): TiPlan => ({
-    filter: { _id: before._id, version: before.version, state: before.state },
-    update: {
-      $set: {
-        ...RELEASE_LEASE,
-        ...NO_DEFERRAL,
-        state: null,
-        max_tries: before.try_number + retries,
-        scheduled_after: null,
-        queued_dttm: null,
-        end_date: null,
-        trigger_timeout: null,
-        execution_deadline: null,
-        last_error: null,
+  clear: (before: TaskInstanceDoc, retries: number, now: Date = new Date()): TiPlan => {
+    const history = recordTryEnd(before, before.state, now, 'clear');
+    return {
+      filter: { _id: before._id, version: before.version, state: before.state },
+      update: {
+        ...(history.push ? { $push: history.push, $inc: { deferred_ms: history.deferredMs } } : {}),
+        $set: {
+          ...history.set,
+          ...RELEASE_LEASE,
+          ...NO_DEFERRAL,
+          state: null,
+          max_tries: before.try_number + retries,
+          scheduled_after: null,
+          queued_dttm: null,
+          end_date: null,
+          trigger_timeout: null,
+          execution_deadline: null,
+          last_error: null,
+        },
       },
-    },
-  }),
+    };
+  },
 
-  markState: (before: TaskInstanceDoc, state: 'success' | 'failed' | 'skipped', now: Date): TiPlan => ({
-    filter: { _id: before._id, version: before.version, state: before.state },
-    update: { $set: { ...RELEASE_LEASE, ...NO_DEFERRAL, state, end_date: now, scheduled_after: null } },
-  }),
+  markState: (before: TaskInstanceDoc, state: 'success' | 'failed' | 'skipped', now: Date): TiPlan => {
+    const history = recordTryEnd(before, state, now, 'mark');
+    return {
+      filter: { _id: before._id, version: before.version, state: before.state },
+      update: {
+        ...(history.push ? { $push: history.push, $inc: { deferred_ms: history.deferredMs } } : {}),
+        $set: { ...history.set, ...RELEASE_LEASE, ...NO_DEFERRAL, state, end_date: now, scheduled_after: null },
+      },
+    };
+  },
 } as const satisfies Record<TiTransition | 'claimRow', (...args: never[]) => TiPlan>;

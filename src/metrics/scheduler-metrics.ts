@@ -1,6 +1,6 @@
 /**
- * What the scheduler reports to a metrics backend. An interface only: the metrics module wires it
- * to prom-client; every hook is optional so a partial implementation is fine.
+ * What the scheduler reports to a metrics backend. An interface only, kept with the metrics so the
+ * scheduler depends on it as a type and `process-metrics.ts` wires it to prom-client; every hook is optional so a partial implementation is fine.
  */
 export interface SchedulerLoopResult {
   runsCreated: number;
