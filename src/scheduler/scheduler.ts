@@ -49,6 +49,7 @@ import { DagRepository } from '../store/repositories/dag-repository.ts';
 import { JobRepository } from '../store/repositories/job-repository.ts';
 import { DagRunFlagRepository } from '../store/repositories/dag-run-flag-repository.ts';
 import { CallbackRequestRepository } from '../store/repositories/callback-request-repository.ts';
+import { isoUtc } from '../util/time-format.ts';
 import { nextDagRunInfo } from '../dag/timetable.ts';
 import { nextRetryDelayMs, retryJitterKey } from './retry-delay.ts';
 import { decideTasks, isFinishedState, runOutcome } from './run-evaluator.ts';
@@ -536,7 +537,8 @@ export class Scheduler {
         if (doc.next_dagrun?.getTime() !== info.logicalDate.getTime()) await this.dagRepo.setNextRun(dag.dagId, info.logicalDate, info.runAfter);
         return created;
       }
-      const runId = `scheduled__${info.logicalDate.toISOString()}`;
+      // Airflow's run id: scheduled__2025-04-09T00:00:00+00:00 (same form as manual__ ids).
+      const runId = `scheduled__${isoUtc(info.logicalDate)}`;
       try {
         const run = await this.runs.create({ dagId: dag.dagId, runId, runType: 'scheduled', logicalDate: info.logicalDate, dataInterval: info.dataInterval });
         this.active.set(run._id, run);
