@@ -189,7 +189,7 @@ export function renderDagPage(root: HTMLElement, dagId: string, view: View, runP
     if (!model || disposed) return;
     if (c.kind === 'dag_run' && c.run.dag_id === dagId) {
       if (model.putRun(c.run) === 'new') return void reloadRuns();
-      paintRun(viewBox, c.run.dag_run_id, c.run.state);
+      paintRun(viewBox, c.run);
       if (c.run.dag_run_id === currentRun()?.dag_run_id) renderRunInfo();
     } else if (c.kind === 'task_instance' && c.ti.dag_id === dagId) {
       const ti = c.ti;

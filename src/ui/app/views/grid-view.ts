@@ -1,6 +1,7 @@
 /** Grid: runs × tasks, each cell in its state's colour; repainted in place by live changes. */
 import { h } from '../dom.ts';
 import { stateColor } from '../state-colors.ts';
+import type { ApiDagRun } from '../../../api/serializers.ts';
 import { tiKey, type DagModel } from './dag-model.ts';
 
 export interface GridHandlers {
@@ -18,7 +19,7 @@ export function renderGrid(model: DagModel, selected: { runId: string | null; ta
         h('button', {
           class: `run-bar${r.dag_run_id === selected.runId ? ' selected' : ''}`,
           'data-run': r.dag_run_id,
-          title: `${r.dag_run_id}\n${r.state}${r.dag_load_error ? `\nDAG cannot be loaded: ${r.dag_load_error}` : ''}`,
+          title: runTitle(r),
           style: { background: stateColor(r.state) },
           onclick: () => on.selectRun(r.dag_run_id),
         }),
@@ -69,9 +70,15 @@ export function paintTi(container: HTMLElement, runId: string, taskId: string, s
   return found;
 }
 
-export function paintRun(container: HTMLElement, runId: string, state: string): void {
-  for (const el of Array.from(container.querySelectorAll<HTMLElement>(`[data-run="${CSS.escape(runId)}"]`))) {
-    el.style.background = stateColor(state);
-    el.title = `${runId}\n${state}`;
+/** A run bar's tooltip: id, state and, while so, why its DAG cannot be loaded. */
+function runTitle(r: Pick<ApiDagRun, 'dag_run_id' | 'state' | 'dag_load_error'>): string {
+  return `${r.dag_run_id}\n${r.state}${r.dag_load_error ? `\nDAG cannot be loaded: ${r.dag_load_error}` : ''}`;
+}
+
+/** Repaint a run's bars after a live change: colour and the whole tooltip (a repaint must not drop the load error). */
+export function paintRun(container: HTMLElement, run: Pick<ApiDagRun, 'dag_run_id' | 'state' | 'dag_load_error'>): void {
+  for (const el of Array.from(container.querySelectorAll<HTMLElement>(`[data-run="${CSS.escape(run.dag_run_id)}"]`))) {
+    el.style.background = stateColor(run.state);
+    el.title = runTitle(run);
   }
 }
