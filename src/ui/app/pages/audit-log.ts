@@ -1,5 +1,5 @@
 /** Browse → Audit log: who triggered, cleared, marked, paused, deleted or changed what, and when (/eventLogs). */
-import type { ApiEventLog } from '../../../api/serializers.ts';
+import type { ApiEventLog } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, fmtDate, h, hashQuery, table } from '../dom.ts';
 import type { Page } from '../main.ts';

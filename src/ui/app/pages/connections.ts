@@ -3,7 +3,7 @@
  * password field starts empty (left empty, the stored one is kept) and extra values under
  * sensitive keys arrive masked `***` (sent back unchanged, the stored ones are kept).
  */
-import type { ApiConnection } from '../../../api/serializers.ts';
+import type { ApiConnection } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, h, table } from '../dom.ts';
 import type { Page } from '../main.ts';

@@ -1,5 +1,5 @@
 /** Browse → DAG runs: every DAG's runs, filtered by DAG, state and logical date (POST /dags/~/dagRuns/list). */
-import type { ApiDagRun } from '../../../api/serializers.ts';
+import type { ApiDagRun } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, fmtDate, h, hashQuery, table } from '../dom.ts';
 import { stateColor, stateTextColor } from '../state-colors.ts';

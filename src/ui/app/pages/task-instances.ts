@@ -3,7 +3,7 @@
  * /dags/~/dagRuns/~/taskInstances/list); "Deferred now" is one click. Each row opens the task
  * instance panel of its run.
  */
-import type { ApiTaskInstance } from '../../../api/serializers.ts';
+import type { ApiTaskInstance } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, fmtDate, fmtDuration, h, hashQuery, table } from '../dom.ts';
 import type { Page } from '../main.ts';

@@ -2,7 +2,7 @@
  * Admin → Variables: list (keys and descriptions — values are fetched one at a time, only to edit
  * them), create, edit, delete, and import (Airflow's `variables export` JSON, pasted or from a file).
  */
-import type { ApiVariable } from '../../../api/serializers.ts';
+import type { ApiVariable } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, h, table } from '../dom.ts';
 import type { Page } from '../main.ts';
