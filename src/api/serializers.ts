@@ -36,23 +36,6 @@ import type {
   ApiXCom,
 } from './schemas/resources.ts';
 
-export type {
-  ApiConnection,
-  ApiDag,
-  ApiDagDetail,
-  ApiDagRun,
-  ApiDeferralWindow,
-  ApiEventLog,
-  ApiImportError,
-  ApiJob,
-  ApiTask,
-  ApiTaskInstance,
-  ApiTaskInstanceTry,
-  ApiTrigger,
-  ApiVariable,
-  ApiXCom,
-} from './schemas/resources.ts';
-
 export type Iso = string | null;
 const iso = (d: Date | null | undefined): Iso => (d ? d.toISOString() : null);
 
@@ -278,8 +261,8 @@ function currentWindows(ti: TaskInstanceDoc): TryDeferralWindow[] {
   return currentTryWindows(ti);
 }
 
-export function apiTaskInstance(ti: TaskInstanceDoc, trigger?: TriggerWithStatus | null, triggerer?: JobDoc | null): ApiTaskInstance {
-  const recorded = ti.tries?.find((t) => t.try_number === ti.try_number);
+/** What names a task instance in Airflow's shape: a task instance and each of its tries carry the same. */
+function tiIdentity(ti: TaskInstanceDoc) {
   return {
     task_id: ti.task_id,
     task_display_name: ti.task_id,
@@ -289,6 +272,13 @@ export function apiTaskInstance(ti: TaskInstanceDoc, trigger?: TriggerWithStatus
     rendered_map_index: null,
     execution_date: ti.logical_date.toISOString(),
     logical_date: ti.logical_date.toISOString(),
+  };
+}
+
+export function apiTaskInstance(ti: TaskInstanceDoc, trigger?: TriggerWithStatus | null, triggerer?: JobDoc | null): ApiTaskInstance {
+  const recorded = ti.tries?.find((t) => t.try_number === ti.try_number);
+  return {
+    ...tiIdentity(ti),
     start_date: iso(ti.start_date),
     end_date: iso(ti.end_date),
     duration: ti.duration,
@@ -326,14 +316,7 @@ export function apiTaskInstance(ti: TaskInstanceDoc, trigger?: TriggerWithStatus
 
 export function apiTaskInstanceTry(ti: TaskInstanceDoc, t: TryView): ApiTaskInstanceTry {
   return {
-    task_id: ti.task_id,
-    task_display_name: ti.task_id,
-    dag_id: ti.dag_id,
-    dag_run_id: ti.run_id,
-    map_index: ti.map_index,
-    rendered_map_index: null,
-    execution_date: ti.logical_date.toISOString(),
-    logical_date: ti.logical_date.toISOString(),
+    ...tiIdentity(ti),
     start_date: iso(t.start_date),
     end_date: iso(t.end_date),
     duration: t.duration,

@@ -4,7 +4,7 @@
  * (API, UI, CLI, Runtime) leaves the same entries. Details never carry secrets: conf is recorded
  * by its keys, connections without password or extra.
  */
-import type { EventLogDoc } from '../store/schema.ts';
+import type { EventLogDoc, TaskInstanceDoc } from '../store/schema.ts';
 import { EventLogRepository } from '../store/repositories/event-log-repository.ts';
 import type { AppContext } from './app-context.ts';
 
@@ -17,6 +17,20 @@ export interface AuditEntry {
   tryNumber?: number | null;
   logicalDate?: Date | null;
   details?: Record<string, unknown>;
+}
+
+/** An entry about a task instance: it names the row fully (DAG, run, task, map index, try, logical date), whatever happened to it. */
+export function taskInstanceEntry(event: string, ti: TaskInstanceDoc, details: Record<string, unknown>): AuditEntry {
+  return {
+    event,
+    dagId: ti.dag_id,
+    taskId: ti.task_id,
+    runId: ti.run_id,
+    mapIndex: ti.map_index,
+    tryNumber: ti.try_number,
+    logicalDate: ti.logical_date,
+    details,
+  };
 }
 
 /** Record entries for the context's actor, in one round trip. */

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildServer } from '../../src/api/server.ts';
 import type { Store } from '../../src/store/store.ts';
-import { Driver, closeTestStore, openTestStore, seedDag, taskInstanceId } from './helpers.ts';
+import { Driver, closeTestStore, openTestStore, seedDag, seedXCom, taskInstanceId } from './helpers.ts';
 
 let store: Store;
 let app: FastifyInstance;
@@ -31,16 +31,7 @@ beforeAll(async () => {
   await d.run('etl', 'run_1', 'extract');
   const { triggerId } = await d.defer('etl', 'run_1', 'train', 'job-1');
   await d.resumeAndFinish(triggerId);
-  await store.xcom.insertOne({
-    _id: `${taskInstanceId('etl', 'run_1', 'extract')}|return_value`,
-    dag_id: 'etl',
-    run_id: 'run_1',
-    task_id: 'extract',
-    map_index: -1,
-    key: 'return_value',
-    value: JSON.stringify({ rows: 1 }),
-    timestamp: new Date(),
-  });
+  await seedXCom(store, 'etl', 'run_1', 'extract', 'return_value', { rows: 1 });
   app = await buildServer({ store, metricsRegistry: new Registry(), auth: { basic: { user: 'alice', password: 'pw' } } });
 });
 
@@ -149,33 +140,21 @@ describe('shapes', () => {
   });
 
   it('answers bad bodies with what to fix: __proto__, depth, size, media type', async () => {
-    const proto = await app.inject({
-      method: 'POST',
-      url: '/api/v1/dags/nightly_a/dagRuns',
-      headers: { authorization: AUTH, 'content-type': 'application/json' },
-      payload: '{"conf": {"__proto__": {"admin": true}}}',
-    });
+    // Raw JSON text, sent as a broken or hostile client would: the server must read it, not a test client's encoder.
+    const postRaw = (url: string, payload: string) =>
+      app.inject({ method: 'POST', url, headers: { authorization: AUTH, 'content-type': 'application/json' }, payload });
+    const proto = await postRaw('/api/v1/dags/nightly_a/dagRuns', '{"conf": {"__proto__": {"admin": true}}}');
     expect(proto.statusCode).toBe(400);
     expect(proto.json().detail).toMatch(/__proto__/);
     expect(proto.json().issues[0].path).toBe('conf.__proto__');
     expect(proto.json().detail).not.toMatch(/not valid JSON/);
 
     const deep = `{"conf": ${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
-    const tooDeep = await app.inject({
-      method: 'POST',
-      url: '/api/v1/dags/nightly_a/dagRuns',
-      headers: { authorization: AUTH, 'content-type': 'application/json' },
-      payload: deep,
-    });
+    const tooDeep = await postRaw('/api/v1/dags/nightly_a/dagRuns', deep);
     expect(tooDeep.statusCode).toBe(400);
     expect(tooDeep.json().detail).toMatch(/more than 100 levels/);
 
-    const big = await app.inject({
-      method: 'POST',
-      url: '/api/v1/variables',
-      headers: { authorization: AUTH, 'content-type': 'application/json' },
-      payload: JSON.stringify({ key: 'big', value: 'x'.repeat(2 * 1024 * 1024) }),
-    });
+    const big = await postRaw('/api/v1/variables', JSON.stringify({ key: 'big', value: 'x'.repeat(2 * 1024 * 1024) }));
     expect(big.statusCode).toBe(413);
     expect(big.json()).toMatchObject({ title: 'Payload too large' });
     expect(big.json().detail).toMatch(/1048576 bytes \(1 MiB\)/);
@@ -184,12 +163,7 @@ describe('shapes', () => {
     expect(media.statusCode).toBe(415);
     expect(media.json().detail).toMatch(/application\/json/);
 
-    const broken = await app.inject({
-      method: 'POST',
-      url: '/api/v1/variables',
-      headers: { authorization: AUTH, 'content-type': 'application/json' },
-      payload: '{"key": ',
-    });
+    const broken = await postRaw('/api/v1/variables', '{"key": ');
     expect(broken.statusCode).toBe(400);
     expect(broken.json().detail).toMatch(/not valid JSON/);
   });

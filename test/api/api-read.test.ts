@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildServer } from '../../src/api/server.ts';
 import type { Store } from '../../src/store/store.ts';
-import { Driver, closeTestStore, openTestStore, seedDag, taskInstanceId } from './helpers.ts';
+import { Driver, closeTestStore, openTestStore, seedDag, seedXCom, taskInstanceId } from './helpers.ts';
 
 let store: Store;
 let app: FastifyInstance;
@@ -31,16 +31,7 @@ beforeAll(async () => {
     'line two',
     'line three',
   ]);
-  await store.xcom.insertOne({
-    _id: `${taskInstanceId('etl', 'run_1', 'extract')}|return_value`,
-    dag_id: 'etl',
-    run_id: 'run_1',
-    task_id: 'extract',
-    map_index: -1,
-    key: 'return_value',
-    value: JSON.stringify({ rows: 42, 'a.b': [[1]] }),
-    timestamp: new Date(),
-  });
+  await seedXCom(store, 'etl', 'run_1', 'extract', 'return_value', { rows: 42, 'a.b': [[1]] });
   await store.importErrors.insertOne({
     _id: '/dags/broken.ts',
     filename: '/dags/broken.ts',

@@ -9,7 +9,7 @@ import type { StateChangeBus } from '../../src/store/state-change-bus.ts';
 import { TaskInstanceTransitions } from '../../src/store/transitions/task-instance-transitions.ts';
 import { DagRunTransitions } from '../../src/store/transitions/dag-run-transitions.ts';
 import { TriggerTransitions } from '../../src/store/transitions/trigger-transitions.ts';
-import { dagRunId, taskInstanceId, type DagDoc, type DagRunDoc, type TaskInstanceDoc } from '../../src/store/schema.ts';
+import { dagRunId, taskInstanceId, type DagDoc, type DagRunDoc, type JobDoc, type TaskInstanceDoc } from '../../src/store/schema.ts';
 
 export const MONGODB_URI = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017';
 
@@ -60,6 +60,25 @@ export async function seedDag(store: Store, dagId: string, graph: Record<string,
   };
   await store.dags.insertOne(doc);
   return doc;
+}
+
+/** A task's XCom (map index -1), as a worker stores it: the value as JSON, under the task instance's id and the key. */
+export async function seedXCom(store: Store, dagId: string, runId: string, taskId: string, key: string, value: unknown): Promise<void> {
+  await store.xcom.insertOne({
+    _id: `${taskInstanceId(dagId, runId, taskId)}|${key}`,
+    dag_id: dagId,
+    run_id: runId,
+    task_id: taskId,
+    map_index: -1,
+    key,
+    value: JSON.stringify(value),
+    timestamp: new Date(),
+  });
+}
+
+/** A live process's job row (running, heartbeat now), as the health and deferral views read it. */
+export async function seedLiveJob(store: Store, job: Pick<JobDoc, '_id' | 'job_type' | 'hostname' | 'pid' | 'capacity' | 'load'>): Promise<void> {
+  await store.jobs.insertOne({ ...job, state: 'running', start_date: new Date(), end_date: null, latest_heartbeat: new Date() });
 }
 
 /** Drives task states through the guarded transitions, as the processes would. */

@@ -9,7 +9,7 @@ import { TriggererMetrics } from '../../src/metrics/triggerer-metrics.ts';
 import { buildServer } from '../../src/api/server.ts';
 import { histogramQuantiles, findMetric } from '../../src/api/metrics/registry-readings.ts';
 import type { Store } from '../../src/store/store.ts';
-import { Driver, closeTestStore, openTestStore, seedDag } from './helpers.ts';
+import { Driver, closeTestStore, openTestStore, seedDag, seedLiveJob } from './helpers.ts';
 
 let store: Store;
 let app: FastifyInstance;
@@ -25,30 +25,8 @@ beforeAll(async () => {
   const { triggerId } = await d.defer('etl', 'r1', 'b', 'job-b');
   await d.defer('etl', 'r1', 'c', 'job-c');
   // b's trigger is held by a live triggerer
-  await store.jobs.insertOne({
-    _id: 'triggerer-1',
-    job_type: 'TriggererJob',
-    hostname: 'trig-host',
-    pid: 7,
-    state: 'running',
-    start_date: new Date(),
-    end_date: null,
-    latest_heartbeat: new Date(),
-    capacity: 1000,
-    load: 1,
-  });
-  await store.jobs.insertOne({
-    _id: 'worker-1',
-    job_type: 'WorkerJob',
-    hostname: 'w-host',
-    pid: 8,
-    state: 'running',
-    start_date: new Date(),
-    end_date: null,
-    latest_heartbeat: new Date(),
-    capacity: 16,
-    load: 3,
-  });
+  await seedLiveJob(store, { _id: 'triggerer-1', job_type: 'TriggererJob', hostname: 'trig-host', pid: 7, capacity: 1000, load: 1 });
+  await seedLiveJob(store, { _id: 'worker-1', job_type: 'WorkerJob', hostname: 'w-host', pid: 8, capacity: 16, load: 3 });
   await store.triggers.updateOne({ _id: triggerId }, { $set: { triggerer_id: 'triggerer-1', claimed_at: new Date() } });
   for (const s of [0.002, 0.003, 0.004, 0.02, 0.08]) triggerer.eventResumeLatency.observe(s);
   triggerer.sweepRecovered.inc({ job_type: 'training' }, 1);

@@ -7,19 +7,18 @@
  * after a reload, and in its try history; the deferrals page's triggerer, job status and link.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, collectPageErrors, HAVE_CHROMIUM, launchChromium, until } from '../support/browser.ts';
 import { startWebserver, type RunningWebserver } from '../../src/api/server.ts';
 import { StateChangeBus } from '../../src/store/state-change-bus.ts';
 import { ConnectionRepository } from '../../src/connections/connection-repository.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { DagDoc } from '../../src/store/schema.ts';
-import { Driver, closeTestStore, openTestStore, seedDag } from '../api/helpers.ts';
+import { Driver, closeTestStore, openTestStore, seedDag, seedLiveJob } from '../api/helpers.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 if (!HAVE_CHROMIUM) console.warn(`[test/ui] skipping browser tests: ${CHROMIUM} not found (apt-get install -y chromium)`);
 
@@ -59,25 +58,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Admin and Browse pages (headless Chromium)', ()
       },
     );
     ws = await startWebserver({ store, bus, port: 0, livePollMs: 200, metricsRegistry: new Registry() });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
+    collectPageErrors(page, pageErrors);
     page.on('dialog', (dlg) => void dlg.accept());
     // Everything the API sends the browser, to prove no secret is ever in it.
     page.on('response', async (r) => {
@@ -90,14 +73,6 @@ describe.skipIf(!HAVE_CHROMIUM)('Admin and Browse pages (headless Chromium)', ()
     await ws?.close();
     if (store) await closeTestStore(store);
   });
-
-  async function until(fn: () => Promise<boolean>, what: string, ms = 45_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await fn())) {
-      if (Date.now() > end) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   it('does the tutorial’s step 4 in the browser: variables role and s3_bucket; edits, deletes and imports', async () => {
     await page.goto(`${ws.url}/#/admin/variables`);
@@ -242,18 +217,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Admin and Browse pages (headless Chromium)', ()
 
   it('shows each deferral’s triggerer, the job’s last status and links to the task panel', async () => {
     const trigger = (await store.triggers.findOne({ run_id: 'run_b' }))!;
-    await store.jobs.insertOne({
-      _id: 'job-triggerer-1',
-      job_type: 'TriggererJob',
-      hostname: 'vm-7',
-      pid: 4242,
-      state: 'running',
-      start_date: new Date(),
-      end_date: null,
-      latest_heartbeat: new Date(),
-      capacity: 1000,
-      load: 1,
-    });
+    await seedLiveJob(store, { _id: 'job-triggerer-1', job_type: 'TriggererJob', hostname: 'vm-7', pid: 4242, capacity: 1000, load: 1 });
     // As a triggerer claims it and records what SageMaker said (scale-trig's fields).
     await store.triggers.updateOne(
       { _id: trigger._id },

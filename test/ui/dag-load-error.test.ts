@@ -3,10 +3,9 @@
  * Chromium) — with the reason the scheduler's check found, and no longer once the DAG loads.
  * The flag is set by the scheduler's own check (RunDagAvailability) against the real test server.
  */
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import type { Browser } from 'playwright-core';
+import { HAVE_CHROMIUM, launchChromium } from '../support/browser.ts';
 import { startWebserver, type RunningWebserver } from '../../src/api/server.ts';
 import { RunDagAvailability } from '../../src/dag-processing/run-availability.ts';
 import type { DagDefinition } from '../../src/dag-processing/dag-definition.ts';
@@ -15,8 +14,6 @@ import type { DagRunDoc } from '../../src/store/schema.ts';
 import type { Store } from '../../src/store/store.ts';
 import { closeTestStore, Driver, openTestStore, seedDag } from '../api/helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const REASON = "DAG 'gone_dag' is no longer defined in /dags/gone.ts (the file was deleted or the DAG removed from it)";
 
 let store: Store;
@@ -61,8 +58,7 @@ describe('a run whose DAG cannot be loaded', () => {
   it.skipIf(!HAVE_CHROMIUM)(
     'shows the reason on the run in the UI',
     async () => {
-      const { chromium } = await import('playwright-core');
-      const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+      const browser = await launchChromium();
       try {
         const page = await browser.newPage();
         await page.goto(`${ws.url}/#/dags/gone_dag/grid`);

@@ -1,6 +1,6 @@
 /** The UI's memory of deferral windows, which the Gantt draws after the row has forgotten them. */
 import { describe, expect, it } from 'vitest';
-import type { ApiTaskInstance } from '../../src/api/serializers.ts';
+import type { ApiTaskInstance } from '../../src/api/schemas/resources.ts';
 import { DeferralWindows } from '../../src/ui/app/deferral-windows.ts';
 
 const T0 = Date.parse('2025-05-01T00:00:00Z');

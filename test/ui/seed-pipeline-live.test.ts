@@ -5,21 +5,20 @@
  * reload the grid shows train_model deferred (mediumpurple), the Deferrals page lists the training
  * job, every cell turns success green, evaluate's log shows the accuracy, and the graph and Gantt
  * render the finished run. Screenshots go to test/artifacts/seed-*.png (the README's grid screenshot
- * is taken from here). Skipped only when /usr/bin/chromium is absent.
+ * is taken from here). Skipped only when Chromium (CHROMIUM_PATH, default /usr/bin/chromium) is absent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, collectPageErrors, HAVE_CHROMIUM } from '../support/browser.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../src/standalone/embedded-stack.ts';
 import { STATE_COLORS } from '../../src/ui/app/state-colors.ts';
 import type { DagRunDoc } from '../../src/store/schema.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ROOT = join(import.meta.dirname, '..', '..');
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
 const DAG_ID = 'sagemaker_pipeline';
@@ -67,22 +66,10 @@ describe.skipIf(!HAVE_CHROMIUM)('the seed pipeline, live in the browser', () => 
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1400, height: 820 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
+    collectPageErrors(page, pageErrors);
   }, 90_000);
 
   afterAll(async () => {

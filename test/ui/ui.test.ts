@@ -3,21 +3,20 @@
  * page is open (states driven through the real transitions, with the in-process bus as in
  * standalone): cells turn deferred (mediumpurple) then success (green) without a reload, logs
  * tail, a run is triggered with conf from the form, a task is marked failed, and the Gantt grows.
- * Screenshots go to test/artifacts/. Skipped only when /usr/bin/chromium is absent.
+ * Screenshots go to test/artifacts/. Skipped only when Chromium (CHROMIUM_PATH, default /usr/bin/chromium) is absent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, collectPageErrors, HAVE_CHROMIUM, launchChromium, until } from '../support/browser.ts';
 import { startWebserver, type RunningWebserver } from '../../src/api/server.ts';
 import { StateChangeBus } from '../../src/store/state-change-bus.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { DagDoc } from '../../src/store/schema.ts';
 import { Driver, closeTestStore, openTestStore, seedDag, taskInstanceId } from '../api/helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 if (!HAVE_CHROMIUM) console.warn(`[test/ui] skipping browser tests: ${CHROMIUM} not found (apt-get install -y chromium)`);
 
@@ -54,25 +53,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI (headless Chromium)', () => {
       timestamp: new Date(),
     });
     ws = await startWebserver({ store, bus, port: 0, livePollMs: 200, metricsRegistry: new Registry() });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
+    collectPageErrors(page, pageErrors);
   }, 180_000);
 
   afterAll(async () => {
@@ -83,15 +66,6 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI (headless Chromium)', () => {
 
   const cell = (runId: string, taskId: string) => page.locator(`.ti-cell[data-ti="${runId}|${taskId}"]`);
   const bg = (runId: string, taskId: string) => cell(runId, taskId).evaluate((el) => getComputedStyle(el).backgroundColor);
-  // Generous: the page repaints on live events, which lag on a loaded machine.
-  async function until(fn: () => Promise<boolean>, what: string, ms = 45_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await fn())) {
-      if (Date.now() > end) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   it('lists DAGs with import errors, pause state and recent runs', async () => {
     await d.createRun(dag, 'run_1', new Date('2025-05-01T00:00:00Z'), { epochs: 3 });
     await page.goto(`${ws.url}/#/`);

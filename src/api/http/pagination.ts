@@ -4,7 +4,7 @@
  * as in Airflow ("Ordering with 'x' is disallowed or the attribute does not exist on the model").
  */
 import { z } from 'zod';
-import type { SortOrder } from '../../app/queries/page.ts';
+import type { DateRange, PageRequest, SortOrder } from '../../app/queries/page.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 
 export const MAX_PAGE_LIMIT = 100;
@@ -13,6 +13,13 @@ export const paginationQuery = {
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(MAX_PAGE_LIMIT),
   offset: z.coerce.number().int().min(0).default(0),
   order_by: z.string().min(1).optional(),
+};
+
+/** The same paging in a list form's body (POST …/list): Airflow names it page_offset / page_limit there. */
+export const paginationForm = {
+  order_by: z.string().optional(),
+  page_offset: z.number().int().min(0).default(0),
+  page_limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).default(MAX_PAGE_LIMIT),
 };
 
 /**
@@ -36,6 +43,20 @@ export function sortFor(orderBy: string | undefined, fields: Record<string, stri
   return field === '_id' ? { _id: dir } : { [field]: dir, _id: dir };
 }
 
+/** The page a list route reads: Airflow's `order_by` (checked against `fields`, see sortFor), `offset` and `limit`. */
+export function pageRequest(p: { order_by?: string; offset: number; limit: number }, fields: Record<string, string>, fallback: string): PageRequest {
+  return { sort: sortFor(p.order_by, fields, fallback), offset: p.offset, limit: p.limit };
+}
+
+/** The page a list form (paginationForm) asks for. */
+export function formPageRequest(
+  f: { order_by?: string; page_offset: number; page_limit: number },
+  fields: Record<string, string>,
+  fallback: string,
+): PageRequest {
+  return pageRequest({ order_by: f.order_by, offset: f.page_offset, limit: f.page_limit }, fields, fallback);
+}
+
 /** Comma-separated list query parameter (Airflow takes repeated params; we accept both forms). */
 export const csvList = z
   .union([z.string(), z.array(z.string())])
@@ -57,6 +78,23 @@ export const boolQuery = z
 
 /** ISO 8601 date-time in a query or body. */
 export const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+type DateRangeFields<N extends string> = { [K in `${N}_gte` | `${N}_lte`]: z.ZodOptional<typeof isoDate> };
+
+/** Airflow's date filters: `<name>_gte` and `<name>_lte` for each name (inclusive bounds, each optional), in queries and list forms alike. */
+export function dateRangeFilters<N extends string>(...names: N[]): DateRangeFields<N> {
+  return Object.fromEntries(
+    names.flatMap((n) => [
+      [`${n}_gte`, isoDate.optional()],
+      [`${n}_lte`, isoDate.optional()],
+    ]),
+  ) as DateRangeFields<N>;
+}
+
+/** The range a query or form gave for `name` (its dateRangeFilters pair), as the read queries take it. */
+export function dateRange<N extends string>(f: Partial<Record<`${N}_gte` | `${N}_lte`, Date>>, name: N): DateRange {
+  return { gte: f[`${name}_gte`], lte: f[`${name}_lte`] };
+}
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;

@@ -13,7 +13,8 @@ import type { Store } from '../../store/store.ts';
 import type { StateChangeBus } from '../../store/state-change-bus.ts';
 import { ChangeFeed } from '../../store/changes/change-feed.ts';
 import type { FeedChange } from '../../store/changes/feed-change.ts';
-import { apiDagRun, apiTaskInstance, type ApiDagRun, type ApiTaskInstance } from '../serializers.ts';
+import type { ApiDagRun, ApiTaskInstance } from '../schemas/resources.ts';
+import { apiDagRun, apiTaskInstance } from '../serializers.ts';
 
 export { pageSince } from '../../store/changes/page-since.ts';
 

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Connection, ConnectionInput } from '../../connections/connection.ts';
 import { maskConnection, type ConnectionRepository } from '../../connections/connection-repository.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
-import { paginationQuery, sortFor, csvList } from '../http/pagination.ts';
+import { csvList, pageRequest, paginationQuery } from '../http/pagination.ts';
 import { pageConnectionIds } from '../../app/queries/connection-queries.ts';
 import { addConnection, deleteConnection, importConnections, updateConnection, type ConnectionChanges } from '../../app/use-cases/connections.ts';
 import type { ApiContext } from '../api-context.ts';
@@ -91,8 +91,8 @@ export function connectionRoutes(app: FastifyInstance, ctx: ApiContext, repo: ()
     },
     async (req) => {
       const q = req.query as { limit: number; offset: number; order_by?: string };
-      const sort = sortFor(q.order_by, { connection_id: '_id', conn_type: 'conn_type' }, 'connection_id');
-      const { ids, total } = await pageConnectionIds(ctx.store, { sort, offset: q.offset, limit: q.limit });
+      const paging = pageRequest(q, { connection_id: '_id', conn_type: 'conn_type' }, 'connection_id');
+      const { ids, total } = await pageConnectionIds(ctx.store, paging);
       const conns = await Promise.all(ids.map((id) => repo().get(id)));
       return { connections: conns.map(connectionItem), total_entries: total };
     },

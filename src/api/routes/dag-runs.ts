@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import { listDagRuns } from '../../app/queries/dag-run-queries.ts';
+import { listDagRuns, type DagRunCriteria } from '../../app/queries/dag-run-queries.ts';
+import type { PageRequest } from '../../app/queries/page.ts';
 import { triggerDagRun, RUN_ID_PATTERN } from '../../app/use-cases/trigger-dag-run.ts';
 import { clearTaskInstances, FAILED_STATES, selectTaskInstancesToClear } from '../../app/use-cases/clear-task-instances.ts';
 import { setDagRunState } from '../../app/use-cases/set-dag-run-state.ts';
@@ -14,7 +15,7 @@ import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import { DAG_RUN_STATES } from '../../store/schema.ts';
 import type { ApiContext } from '../api-context.ts';
 import { apiDagRun, apiTaskInstance } from '../serializers.ts';
-import { csvList, isoDate, logicalDateInput, MAX_PAGE_LIMIT, paginationQuery, sortFor } from '../http/pagination.ts';
+import { csvList, dateRange, dateRangeFilters, formPageRequest, logicalDateInput, pageRequest, paginationForm, paginationQuery } from '../http/pagination.ts';
 import { requestBody } from '../schemas/registry.ts';
 import { ClearedTaskInstancesSchema, DagRunCollectionSchema, DagRunSchema, ProblemSchema } from '../schemas/resources.ts';
 import { noContent } from './responses.ts';
@@ -26,16 +27,7 @@ const errors = { default: ProblemSchema };
 const ListQuery = z.object({
   ...paginationQuery,
   state: csvList,
-  logical_date_gte: isoDate.optional(),
-  logical_date_lte: isoDate.optional(),
-  execution_date_gte: isoDate.optional(),
-  execution_date_lte: isoDate.optional(),
-  start_date_gte: isoDate.optional(),
-  start_date_lte: isoDate.optional(),
-  end_date_gte: isoDate.optional(),
-  end_date_lte: isoDate.optional(),
-  updated_at_gte: isoDate.optional(),
-  updated_at_lte: isoDate.optional(),
+  ...dateRangeFilters('logical_date', 'execution_date', 'start_date', 'end_date', 'updated_at'),
 });
 const ORDER = {
   dag_run_id: 'run_id',
@@ -53,17 +45,10 @@ const ListForm = requestBody(
   'ListDagRunsForm',
   z
     .object({
-      order_by: z.string().optional(),
-      page_offset: z.number().int().min(0).default(0),
-      page_limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).default(MAX_PAGE_LIMIT),
+      ...paginationForm,
       dag_ids: z.array(z.string().min(1)).optional(),
       states: z.array(z.enum(DAG_RUN_STATES)).optional(),
-      execution_date_gte: isoDate.optional(),
-      execution_date_lte: isoDate.optional(),
-      start_date_gte: isoDate.optional(),
-      start_date_lte: isoDate.optional(),
-      end_date_gte: isoDate.optional(),
-      end_date_lte: isoDate.optional(),
+      ...dateRangeFilters('execution_date', 'start_date', 'end_date'),
     })
     .strict(),
   'Filters for DAG runs across DAGs (POST /dags/~/dagRuns/list)',
@@ -94,6 +79,12 @@ const ClearBody = requestBody(
 const NoteBody = requestBody('SetDagRunNote', z.object({ note: z.string().max(1000) }).strict(), 'An empty note clears it');
 
 export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  /** GET's query and POST's form filter differently, then read and answer alike. */
+  const runCollection = async (criteria: DagRunCriteria, paging: PageRequest) => {
+    const page = await listDagRuns(ctx.store, criteria, paging);
+    return { dag_runs: page.items.map(apiDagRun), total_entries: page.total };
+  };
+
   app.get(
     '/api/v1/dags/:dag_id/dagRuns',
     {
@@ -109,20 +100,18 @@ export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { dag_id } = req.params as z.infer<typeof DagParams>;
       const q = req.query as z.infer<typeof ListQuery>;
       if (dag_id !== '~') await ctx.requireDag(dag_id);
-      const sort = sortFor(q.order_by, ORDER, 'logical_date');
-      const page = await listDagRuns(
-        ctx.store,
+      const paging = pageRequest(q, ORDER, 'logical_date');
+      return runCollection(
         {
           dagId: dag_id === '~' ? undefined : dag_id,
           states: q.state,
           logicalDate: { gte: q.logical_date_gte ?? q.execution_date_gte, lte: q.logical_date_lte ?? q.execution_date_lte },
-          startDate: { gte: q.start_date_gte, lte: q.start_date_lte },
-          endDate: { gte: q.end_date_gte, lte: q.end_date_lte },
-          updatedAt: { gte: q.updated_at_gte, lte: q.updated_at_lte },
+          startDate: dateRange(q, 'start_date'),
+          endDate: dateRange(q, 'end_date'),
+          updatedAt: dateRange(q, 'updated_at'),
         },
-        { sort, offset: q.offset, limit: q.limit },
+        paging,
       );
-      return { dag_runs: page.items.map(apiDagRun), total_entries: page.total };
     },
   );
 
@@ -138,19 +127,17 @@ export function dagRunRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const f = req.body as z.infer<typeof ListForm>;
-      const sort = sortFor(f.order_by, ORDER, 'logical_date');
-      const page = await listDagRuns(
-        ctx.store,
+      const paging = formPageRequest(f, ORDER, 'logical_date');
+      return runCollection(
         {
           dagIds: f.dag_ids,
           states: f.states,
-          logicalDate: { gte: f.execution_date_gte, lte: f.execution_date_lte },
-          startDate: { gte: f.start_date_gte, lte: f.start_date_lte },
-          endDate: { gte: f.end_date_gte, lte: f.end_date_lte },
+          logicalDate: dateRange(f, 'execution_date'),
+          startDate: dateRange(f, 'start_date'),
+          endDate: dateRange(f, 'end_date'),
         },
-        { sort, offset: f.page_offset, limit: f.page_limit },
+        paging,
       );
-      return { dag_runs: page.items.map(apiDagRun), total_entries: page.total };
     },
   );
 

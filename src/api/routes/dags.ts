@@ -11,7 +11,7 @@ import { NotFoundError } from '../../errors/not-found-error.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import type { ApiContext } from '../api-context.ts';
 import { apiDag, apiDagDetail, apiTask } from '../serializers.ts';
-import { boolQuery, csvList, paginationQuery, sortFor } from '../http/pagination.ts';
+import { boolQuery, csvList, pageRequest, paginationQuery } from '../http/pagination.ts';
 import { requestBody } from '../schemas/registry.ts';
 import { DagCollectionSchema, DagDetailSchema, DagSchema, ProblemSchema, TaskCollectionSchema, TaskSchema } from '../schemas/resources.ts';
 import { noContent } from './responses.ts';
@@ -42,12 +42,8 @@ export function dagRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { schema: { querystring: ListQuery, tags: ['DAG'], summary: 'List DAGs', response: { 200: DagCollectionSchema, ...errors } } },
     async (req) => {
       const q = req.query as z.infer<typeof ListQuery>;
-      const sort = sortFor(q.order_by, ORDER, 'dag_id');
-      const page = await listDags(
-        ctx.store,
-        { activeOnly: q.only_active, paused: q.paused, tags: q.tags, idContains: q.dag_id_pattern },
-        { sort, offset: q.offset, limit: q.limit },
-      );
+      const paging = pageRequest(q, ORDER, 'dag_id');
+      const page = await listDags(ctx.store, { activeOnly: q.only_active, paused: q.paused, tags: q.tags, idContains: q.dag_id_pattern }, paging);
       return { dags: await withErrors(page.items), total_entries: page.total };
     },
   );

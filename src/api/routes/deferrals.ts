@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JobDoc, MetricsSnapshotDoc } from '../../store/schema.ts';
 import { deferralCounts, listDeferred, triggersAndOwners } from '../../app/queries/deferral-queries.ts';
 import type { ApiContext } from '../api-context.ts';
-import { paginationQuery, sortFor } from '../http/pagination.ts';
+import { pageRequest, paginationQuery } from '../http/pagination.ts';
 import { HEALTH_THRESHOLD_MS } from './health.ts';
 import { otherSnapshots } from '../../app/queries/metrics-snapshot-queries.ts';
 import { readFigures, snapshotIdFor } from '../../metrics/snapshot.ts';
@@ -64,8 +64,8 @@ export function deferralRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const q = req.query as z.infer<typeof Query>;
       const now = Date.now();
-      const sort = sortFor(q.order_by, ORDER, 'deferred_at');
-      const [page, totals] = await Promise.all([listDeferred(ctx.store, { dagId: q.dag_id }, { sort, offset: q.offset, limit: q.limit }), totalsOnce()]);
+      const paging = pageRequest(q, ORDER, 'deferred_at');
+      const [page, totals] = await Promise.all([listDeferred(ctx.store, { dagId: q.dag_id }, paging), totalsOnce()]);
       const tis = page.items;
       const total = page.total;
       const triggerIds = tis.map((t) => t.trigger_id).filter((x): x is string => Boolean(x));

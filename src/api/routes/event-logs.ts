@@ -8,7 +8,7 @@ import { getEventLog, listEventLogs } from '../../app/queries/event-log-queries.
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import type { ApiContext } from '../api-context.ts';
 import { apiEventLog } from '../serializers.ts';
-import { csvList, isoDate, paginationQuery, sortFor } from '../http/pagination.ts';
+import { csvList, isoDate, pageRequest, paginationQuery } from '../http/pagination.ts';
 import { EventLogCollectionSchema, EventLogSchema, ProblemSchema } from '../schemas/resources.ts';
 
 const Query = z.object({
@@ -41,7 +41,7 @@ export function eventLogRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const q = req.query as z.infer<typeof Query>;
-      const sort = sortFor(q.order_by, ORDER, '-event_log_id');
+      const paging = pageRequest(q, ORDER, '-event_log_id');
       const page = await listEventLogs(
         ctx.store,
         {
@@ -57,7 +57,7 @@ export function eventLogRoutes(app: FastifyInstance, ctx: ApiContext): void {
           includedEvents: q.included_events?.length ? q.included_events : undefined,
           excludedEvents: q.excluded_events?.length ? q.excluded_events : undefined,
         },
-        { sort, offset: q.offset, limit: q.limit },
+        paging,
       );
       return { event_logs: page.items.map(apiEventLog), total_entries: page.total };
     },

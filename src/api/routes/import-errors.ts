@@ -6,7 +6,7 @@ import { getImportError, listImportErrors } from '../../app/queries/import-error
 import type { ApiContext } from '../api-context.ts';
 import { apiImportError, numericId } from '../serializers.ts';
 import { ImportErrorCollectionSchema, ImportErrorSchema, ProblemSchema } from '../schemas/resources.ts';
-import { paginationQuery, sortFor } from '../http/pagination.ts';
+import { pageRequest, paginationQuery } from '../http/pagination.ts';
 
 export function importErrorRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get(
@@ -21,8 +21,8 @@ export function importErrorRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const q = req.query as { limit: number; offset: number; order_by?: string };
-      const sort = sortFor(q.order_by, { import_error_id: '_id', filename: 'filename', timestamp: 'timestamp' }, 'filename');
-      const page = await listImportErrors(ctx.store, { sort, offset: q.offset, limit: q.limit });
+      const paging = pageRequest(q, { import_error_id: '_id', filename: 'filename', timestamp: 'timestamp' }, 'filename');
+      const page = await listImportErrors(ctx.store, paging);
       return { import_errors: page.items.map(apiImportError), total_entries: page.total };
     },
   );

@@ -7,13 +7,14 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { TASK_INSTANCE_STATES, type TaskInstanceState } from '../../store/schema.ts';
-import { listTaskInstances } from '../../app/queries/task-instance-queries.ts';
+import { listTaskInstances, type TaskInstanceCriteria } from '../../app/queries/task-instance-queries.ts';
+import type { PageRequest } from '../../app/queries/page.ts';
 import { markTaskInstances } from '../../app/use-cases/mark-task-instances.ts';
 import { setTaskInstanceNote } from '../../app/use-cases/set-note.ts';
 import type { ApiContext } from '../api-context.ts';
 import { tiReference } from '../serializers.ts';
 import { withTriggers } from '../task-instance-loader.ts';
-import { csvList, isoDate, MAX_PAGE_LIMIT, paginationQuery, sortFor } from '../http/pagination.ts';
+import { csvList, dateRange, dateRangeFilters, formPageRequest, isoDate, pageRequest, paginationForm, paginationQuery } from '../http/pagination.ts';
 import { requestBody } from '../schemas/registry.ts';
 import { ProblemSchema, TaskInstanceCollectionSchema, TaskInstanceReferenceSchema, TaskInstanceSchema } from '../schemas/resources.ts';
 
@@ -27,12 +28,7 @@ const ListQuery = z.object({
   queue: csvList,
   task_ids: csvList,
   updated_at_gte: isoDate.optional(),
-  start_date_gte: isoDate.optional(),
-  start_date_lte: isoDate.optional(),
-  end_date_gte: isoDate.optional(),
-  end_date_lte: isoDate.optional(),
-  execution_date_gte: isoDate.optional(),
-  execution_date_lte: isoDate.optional(),
+  ...dateRangeFilters('start_date', 'end_date', 'execution_date'),
   duration_gte: z.coerce.number().optional(),
   duration_lte: z.coerce.number().optional(),
 });
@@ -56,9 +52,7 @@ const ListForm = requestBody(
   'ListTaskInstanceForm',
   z
     .object({
-      page_offset: z.number().int().min(0).default(0),
-      page_limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).default(MAX_PAGE_LIMIT),
-      order_by: z.string().optional(),
+      ...paginationForm,
       dag_ids: z.array(z.string().min(1)).optional(),
       dag_run_ids: z.array(z.string().min(1)).optional(),
       task_ids: z.array(z.string().min(1)).optional(),
@@ -66,12 +60,7 @@ const ListForm = requestBody(
       queue: z.array(z.string()).optional(),
       pool: z.array(z.string()).optional(),
       executor: z.array(z.string()).optional(),
-      execution_date_gte: isoDate.optional(),
-      execution_date_lte: isoDate.optional(),
-      start_date_gte: isoDate.optional(),
-      start_date_lte: isoDate.optional(),
-      end_date_gte: isoDate.optional(),
-      end_date_lte: isoDate.optional(),
+      ...dateRangeFilters('execution_date', 'start_date', 'end_date'),
       duration_gte: z.number().optional(),
       duration_lte: z.number().optional(),
     })
@@ -87,6 +76,12 @@ const NoteBody = requestBody('SetTaskInstanceNote', z.object({ note: z.string().
 const stateOf = (s: string | null) => (s === 'none' || s === null ? null : s) as TaskInstanceState;
 
 export function taskInstanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  /** GET's query and POST's form filter differently, then read and answer alike (with each row's trigger). */
+  const tiCollection = async (criteria: TaskInstanceCriteria, paging: PageRequest) => {
+    const page = await listTaskInstances(ctx.store, criteria, paging);
+    return { task_instances: await withTriggers(ctx.store, page.items), total_entries: page.total };
+  };
+
   app.get(
     '/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances',
     {
@@ -104,9 +99,8 @@ export function taskInstanceRoutes(app: FastifyInstance, ctx: ApiContext): void 
       if (dag_run_id !== '~') {
         if (dag_id !== '~') await ctx.requireRun(dag_id, dag_run_id);
       } else if (dag_id !== '~') await ctx.requireDag(dag_id);
-      const sort = sortFor(q.order_by, TI_ORDER, 'task_id');
-      const page = await listTaskInstances(
-        ctx.store,
+      const paging = pageRequest(q, TI_ORDER, 'task_id');
+      return tiCollection(
         {
           dagId: dag_id === '~' ? undefined : dag_id,
           runId: dag_run_id === '~' ? undefined : dag_run_id,
@@ -114,14 +108,13 @@ export function taskInstanceRoutes(app: FastifyInstance, ctx: ApiContext): void 
           queues: q.queue,
           taskIds: q.task_ids?.length ? q.task_ids : undefined,
           updatedAt: { gte: q.updated_at_gte },
-          startDate: { gte: q.start_date_gte, lte: q.start_date_lte },
-          endDate: { gte: q.end_date_gte, lte: q.end_date_lte },
-          logicalDate: { gte: q.execution_date_gte, lte: q.execution_date_lte },
+          startDate: dateRange(q, 'start_date'),
+          endDate: dateRange(q, 'end_date'),
+          logicalDate: dateRange(q, 'execution_date'),
           duration: { gte: q.duration_gte, lte: q.duration_lte },
         },
-        { sort, offset: q.offset, limit: q.limit },
+        paging,
       );
-      return { task_instances: await withTriggers(ctx.store, page.items), total_entries: page.total };
     },
   );
 
@@ -137,23 +130,21 @@ export function taskInstanceRoutes(app: FastifyInstance, ctx: ApiContext): void 
     },
     async (req) => {
       const f = req.body as z.infer<typeof ListForm>;
-      const sort = sortFor(f.order_by, TI_ORDER, 'task_id');
-      const page = await listTaskInstances(
-        ctx.store,
+      const paging = formPageRequest(f, TI_ORDER, 'task_id');
+      return tiCollection(
         {
           dagIds: f.dag_ids,
           runIds: f.dag_run_ids?.length ? f.dag_run_ids : undefined,
           taskIds: f.task_ids?.length ? f.task_ids : undefined,
           states: f.state?.length ? f.state.map(stateOf) : undefined,
           queues: f.queue,
-          logicalDate: { gte: f.execution_date_gte, lte: f.execution_date_lte },
-          startDate: { gte: f.start_date_gte, lte: f.start_date_lte },
-          endDate: { gte: f.end_date_gte, lte: f.end_date_lte },
+          logicalDate: dateRange(f, 'execution_date'),
+          startDate: dateRange(f, 'start_date'),
+          endDate: dateRange(f, 'end_date'),
           duration: { gte: f.duration_gte, lte: f.duration_lte },
         },
-        { sort, offset: f.page_offset, limit: f.page_limit },
+        paging,
       );
-      return { task_instances: await withTriggers(ctx.store, page.items), total_entries: page.total };
     },
   );
 

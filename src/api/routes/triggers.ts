@@ -5,7 +5,7 @@ import { listTriggers } from '../../app/queries/trigger-queries.ts';
 import type { ApiContext } from '../api-context.ts';
 import { apiTrigger } from '../serializers.ts';
 import { ProblemSchema, TriggerCollectionSchema } from '../schemas/resources.ts';
-import { boolQuery, paginationQuery, sortFor } from '../http/pagination.ts';
+import { boolQuery, pageRequest, paginationQuery } from '../http/pagination.ts';
 
 const Query = z.object({
   ...paginationQuery,
@@ -28,12 +28,8 @@ export function triggerRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const q = req.query as z.infer<typeof Query>;
-      const sort = sortFor(q.order_by, { created_date: 'created_at', deadline: 'deadline', kind: 'kind', id: '_id', dag_id: 'dag_id' }, 'created_date');
-      const page = await listTriggers(
-        ctx.store,
-        { kind: q.kind, dagId: q.dag_id, triggererId: q.triggerer_id, unclaimed: q.unclaimed },
-        { sort, offset: q.offset, limit: q.limit },
-      );
+      const paging = pageRequest(q, { created_date: 'created_at', deadline: 'deadline', kind: 'kind', id: '_id', dag_id: 'dag_id' }, 'created_date');
+      const page = await listTriggers(ctx.store, { kind: q.kind, dagId: q.dag_id, triggererId: q.triggerer_id, unclaimed: q.unclaimed }, paging);
       return { triggers: page.items.map(apiTrigger), total_entries: page.total };
     },
   );

@@ -11,7 +11,7 @@ import { getVariable, listVariables } from '../../app/queries/variable-queries.t
 import { deleteVariable, importVariables, setVariable, updateVariable } from '../../app/use-cases/variables.ts';
 import type { ApiContext } from '../api-context.ts';
 import { apiVariable, apiVariableItem } from '../serializers.ts';
-import { csvList, paginationQuery, sortFor } from '../http/pagination.ts';
+import { csvList, pageRequest, paginationQuery } from '../http/pagination.ts';
 import { requestBody } from '../schemas/registry.ts';
 import { ImportResultSchema, ProblemSchema, VariableCollectionSchema, VariableSchema } from '../schemas/resources.ts';
 import { noContent } from './responses.ts';
@@ -58,8 +58,8 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const q = req.query as { limit: number; offset: number; order_by?: string };
-      const sort = sortFor(q.order_by, { key: '_id', description: 'description' }, 'key');
-      const page = await listVariables(ctx.store, { sort, offset: q.offset, limit: q.limit });
+      const paging = pageRequest(q, { key: '_id', description: 'description' }, 'key');
+      const page = await listVariables(ctx.store, paging);
       return { variables: page.items.map(apiVariableItem), total_entries: page.total };
     },
   );

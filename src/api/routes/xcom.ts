@@ -7,7 +7,7 @@ import type { ApiContext } from '../api-context.ts';
 import { apiXCom } from '../serializers.ts';
 import { getDagRun } from '../../app/queries/dag-run-queries.ts';
 import { ProblemSchema, XComCollectionSchema, XComSchema } from '../schemas/resources.ts';
-import { paginationQuery, sortFor } from '../http/pagination.ts';
+import { pageRequest, paginationQuery } from '../http/pagination.ts';
 
 const TiParams = z.object({ dag_id: z.string().min(1), dag_run_id: z.string().min(1), task_id: z.string().min(1) });
 const KeyParams = TiParams.extend({ xcom_key: z.string().min(1) });
@@ -28,13 +28,9 @@ export function xcomRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const { dag_id, dag_run_id, task_id } = req.params as z.infer<typeof TiParams>;
       const q = req.query as z.infer<typeof ListQuery>;
-      const sort = sortFor(q.order_by, { key: 'key', timestamp: 'timestamp' }, 'key');
+      const paging = pageRequest(q, { key: 'key', timestamp: 'timestamp' }, 'key');
       const run = await getDagRun(ctx.store, dag_id, dag_run_id);
-      const page = await listXComs(
-        ctx.store,
-        { dagId: dag_id, runId: dag_run_id, taskId: task_id, mapIndex: q.map_index },
-        { sort, offset: q.offset, limit: q.limit },
-      );
+      const page = await listXComs(ctx.store, { dagId: dag_id, runId: dag_run_id, taskId: task_id, mapIndex: q.map_index }, paging);
       return { xcom_entries: page.items.map((x) => apiXCom(x, run?.logical_date ?? null)), total_entries: page.total };
     },
   );

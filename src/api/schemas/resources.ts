@@ -6,12 +6,23 @@
  * the integer field holds a stable number derived from the UUID and the UUID is given beside it.
  * The serializers (serializers.ts) are typed by these schemas.
  */
-import { z } from 'zod';
+import { z, type ZodType } from 'zod';
+// The enums are the store's lists: the API documents exactly the values a row can hold.
+import { DAG_RUN_STATES, RUN_TYPES, TASK_INSTANCE_STATES } from '../../store/schema.ts';
 import { resource } from './registry.ts';
 
 const iso = z.string().nullable().describe('ISO 8601 date-time, UTC');
 const isoRequired = z.string().describe('ISO 8601 date-time, UTC');
 const json = z.unknown().describe('Any JSON value');
+
+/**
+ * Airflow's collection shape, one rule for every list: the page's items under the resource's plural
+ * key and `total_entries`, the count of every match (not of the page).
+ */
+function collection<K extends string, T extends ZodType>(id: string, key: K, item: T, description?: string) {
+  const shape = { [key]: z.array(item), total_entries: z.number().int() } as { [P in K]: z.ZodArray<T> } & { total_entries: z.ZodNumber };
+  return resource(id, z.object(shape), description);
+}
 
 export const ProblemSchema = resource(
   'Error',
@@ -96,7 +107,7 @@ export const DagDetailSchema = resource(
   }),
 );
 
-export const DagCollectionSchema = resource('DAGCollection', z.object({ dags: z.array(DagSchema), total_entries: z.number().int() }));
+export const DagCollectionSchema = collection('DAGCollection', 'dags', DagSchema);
 
 export const TaskSchema = resource(
   'Task',
@@ -122,7 +133,7 @@ export const TaskSchema = resource(
     location: z.string().describe('deferflow: file:line where the task is defined'),
   }),
 );
-export const TaskCollectionSchema = resource('TaskCollection', z.object({ tasks: z.array(TaskSchema), total_entries: z.number().int() }));
+export const TaskCollectionSchema = collection('TaskCollection', 'tasks', TaskSchema);
 
 export const DagRunSchema = resource(
   'DAGRun',
@@ -137,8 +148,8 @@ export const DagRunSchema = resource(
     end_date: iso,
     queued_at: iso,
     last_scheduling_decision: iso,
-    run_type: z.enum(['scheduled', 'manual', 'backfill']),
-    state: z.enum(['queued', 'running', 'success', 'failed']),
+    run_type: z.enum(RUN_TYPES),
+    state: z.enum(DAG_RUN_STATES),
     external_trigger: z.boolean(),
     conf: z.record(z.string(), json),
     note: z.string().nullable(),
@@ -149,7 +160,7 @@ export const DagRunSchema = resource(
     dag_load_error: z.string().nullable().describe('Why no scheduler can load the run’s DAG, while that is so'),
   }),
 );
-export const DagRunCollectionSchema = resource('DAGRunCollection', z.object({ dag_runs: z.array(DagRunSchema), total_entries: z.number().int() }));
+export const DagRunCollectionSchema = collection('DAGRunCollection', 'dag_runs', DagRunSchema);
 
 export const TriggerSchema = resource(
   'Trigger',
@@ -172,7 +183,7 @@ export const TriggerSchema = resource(
     task_instance: z.object({ dag_id: z.string(), dag_run_id: z.string(), task_id: z.string() }),
   }),
 );
-export const TriggerCollectionSchema = resource('TriggerCollection', z.object({ triggers: z.array(TriggerSchema), total_entries: z.number().int() }));
+export const TriggerCollectionSchema = collection('TriggerCollection', 'triggers', TriggerSchema);
 
 export const JobSchema = resource(
   'Job',
@@ -206,22 +217,6 @@ export const DeferralWindowSchema = resource(
   'A span of a try during which the task was deferred, holding no worker slot',
 );
 
-const TASK_STATES = [
-  'scheduled',
-  'queued',
-  'running',
-  'success',
-  'failed',
-  'up_for_retry',
-  'up_for_reschedule',
-  'upstream_failed',
-  'skipped',
-  'removed',
-  'deferred',
-  'restarting',
-  'shutdown',
-] as const;
-
 const taskInstanceFields = {
   task_id: z.string(),
   task_display_name: z.string(),
@@ -234,7 +229,7 @@ const taskInstanceFields = {
   start_date: iso,
   end_date: iso,
   duration: z.number().nullable(),
-  state: z.enum(TASK_STATES).nullable(),
+  state: z.enum(TASK_INSTANCE_STATES).nullable(),
   try_number: z.number().int(),
   max_tries: z.number().int(),
   hostname: z.string().describe('Empty until a worker ran the task'),
@@ -273,10 +268,7 @@ export const TaskInstanceSchema = resource(
     updated_at: iso,
   }),
 );
-export const TaskInstanceCollectionSchema = resource(
-  'TaskInstanceCollection',
-  z.object({ task_instances: z.array(TaskInstanceSchema), total_entries: z.number().int() }),
-);
+export const TaskInstanceCollectionSchema = collection('TaskInstanceCollection', 'task_instances', TaskInstanceSchema);
 
 export const TaskInstanceTrySchema = resource(
   'TaskInstanceTry',
@@ -289,10 +281,7 @@ export const TaskInstanceTrySchema = resource(
   }),
   'One try of a task instance (Airflow 2.10’s TaskInstanceHistory), with its deferral windows',
 );
-export const TaskInstanceTryCollectionSchema = resource(
-  'TaskInstanceTryCollection',
-  z.object({ task_instances: z.array(TaskInstanceTrySchema), total_entries: z.number().int() }),
-);
+export const TaskInstanceTryCollectionSchema = collection('TaskInstanceTryCollection', 'task_instances', TaskInstanceTrySchema);
 
 export const TaskInstanceReferenceSchema = resource(
   'TaskInstanceReference',
@@ -303,9 +292,10 @@ export const TaskInstanceReferenceCollectionSchema = resource(
   z.object({ task_instances: z.array(TaskInstanceReferenceSchema) }),
 );
 
-export const ClearedTaskInstancesSchema = resource(
+export const ClearedTaskInstancesSchema = collection(
   'ClearedTaskInstances',
-  z.object({ task_instances: z.array(TaskInstanceSchema), total_entries: z.number().int() }),
+  'task_instances',
+  TaskInstanceSchema,
   'A dry-run clear of a DAG run: the task instances it would clear',
 );
 
@@ -320,7 +310,7 @@ const xcomFields = {
 };
 export const XComCollectionItemSchema = resource('XComCollectionItem', z.object(xcomFields));
 export const XComSchema = resource('XCom', z.object({ ...xcomFields, value: json }));
-export const XComCollectionSchema = resource('XComCollection', z.object({ xcom_entries: z.array(XComCollectionItemSchema), total_entries: z.number().int() }));
+export const XComCollectionSchema = collection('XComCollection', 'xcom_entries', XComCollectionItemSchema);
 
 export const VariableCollectionItemSchema = resource(
   'VariableCollectionItem',
@@ -328,10 +318,7 @@ export const VariableCollectionItemSchema = resource(
   'A variable in a list: without its value (values may be secrets; read one variable to get it), as in Airflow',
 );
 export const VariableSchema = resource('Variable', z.object({ key: z.string(), value: z.string(), description: z.string().nullable() }));
-export const VariableCollectionSchema = resource(
-  'VariableCollection',
-  z.object({ variables: z.array(VariableCollectionItemSchema), total_entries: z.number().int() }),
-);
+export const VariableCollectionSchema = collection('VariableCollection', 'variables', VariableCollectionItemSchema);
 
 const connectionItemFields = {
   connection_id: z.string(),
@@ -355,10 +342,7 @@ export const ConnectionSchema = resource(
   }),
   'A connection; the password is write-only and never returned',
 );
-export const ConnectionCollectionSchema = resource(
-  'ConnectionCollection',
-  z.object({ connections: z.array(ConnectionCollectionItemSchema), total_entries: z.number().int() }),
-);
+export const ConnectionCollectionSchema = collection('ConnectionCollection', 'connections', ConnectionCollectionItemSchema);
 export const ImportResultSchema = resource(
   'ImportResult',
   z.object({ created: z.array(z.string()), updated: z.array(z.string()), skipped: z.array(z.string()) }),
@@ -374,10 +358,7 @@ export const ImportErrorSchema = resource(
     timestamp: isoRequired,
   }),
 );
-export const ImportErrorCollectionSchema = resource(
-  'ImportErrorCollection',
-  z.object({ import_errors: z.array(ImportErrorSchema), total_entries: z.number().int() }),
-);
+export const ImportErrorCollectionSchema = collection('ImportErrorCollection', 'import_errors', ImportErrorSchema);
 
 export const EventLogSchema = resource(
   'EventLog',
@@ -395,7 +376,7 @@ export const EventLogSchema = resource(
     extra: z.string().nullable().describe('JSON: where it came from (source) and the details; never secrets'),
   }),
 );
-export const EventLogCollectionSchema = resource('EventLogCollection', z.object({ event_logs: z.array(EventLogSchema), total_entries: z.number().int() }));
+export const EventLogCollectionSchema = collection('EventLogCollection', 'event_logs', EventLogSchema);
 
 export const VersionInfoSchema = resource('VersionInfo', z.object({ version: z.string(), git_version: z.string().nullable() }));
 

@@ -15,7 +15,7 @@
 import type { DagDoc, TaskInstanceDoc, TaskInstanceState } from '../../store/schema.ts';
 import { dagRunId } from '../../store/schema.ts';
 import type { AppContext } from '../app-context.ts';
-import { audit } from '../audit.ts';
+import { audit, taskInstanceEntry } from '../audit.ts';
 import { getDag } from '../queries/dag-queries.ts';
 import type { DateRange } from '../queries/page.ts';
 import { findTaskInstances } from '../queries/task-instance-queries.ts';
@@ -81,16 +81,7 @@ export async function clearTaskInstances(
   }
   await audit(
     app,
-    cleared.map((t) => ({
-      event: 'clear',
-      dagId: t.dag_id,
-      taskId: t.task_id,
-      runId: t.run_id,
-      mapIndex: t.map_index,
-      tryNumber: t.try_number,
-      logicalDate: t.logical_date,
-      details: { previous_state: t.state ?? 'none' },
-    })),
+    cleared.map((t) => taskInstanceEntry('clear', t, { previous_state: t.state ?? 'none' })),
   );
   return cleared;
 }

@@ -7,7 +7,7 @@
 import { NoteRepository } from '../../store/repositories/note-repository.ts';
 import type { DagRunDoc, TaskInstanceDoc } from '../../store/schema.ts';
 import type { AppContext } from '../app-context.ts';
-import { audit } from '../audit.ts';
+import { audit, taskInstanceEntry } from '../audit.ts';
 
 export async function setDagRunNote(app: AppContext, run: DagRunDoc, note: string): Promise<DagRunDoc | null> {
   const doc = await new NoteRepository(app.store, app.bus).setRunNote(run._id, note === '' ? null : note);
@@ -18,18 +18,7 @@ export async function setDagRunNote(app: AppContext, run: DagRunDoc, note: strin
 export async function setTaskInstanceNote(app: AppContext, ti: TaskInstanceDoc, note: string): Promise<TaskInstanceDoc | null> {
   const doc = await new NoteRepository(app.store, app.bus).setTaskInstanceNote(ti._id, note === '' ? null : note);
   if (doc) {
-    await audit(app, [
-      {
-        event: 'note.task_instance',
-        dagId: ti.dag_id,
-        taskId: ti.task_id,
-        runId: ti.run_id,
-        mapIndex: ti.map_index,
-        tryNumber: ti.try_number,
-        logicalDate: ti.logical_date,
-        details: { length: note.length },
-      },
-    ]);
+    await audit(app, [taskInstanceEntry('note.task_instance', ti, { length: note.length })]);
   }
   return doc;
 }

@@ -5,7 +5,7 @@
  * live changes and API reads — lets the Gantt of a run watched in this tab keep drawing the purple
  * part after the task succeeded. Kept per tab (not per page), so navigating between views keeps it.
  */
-import type { ApiTaskInstance } from '../../api/serializers.ts';
+import type { ApiTaskInstance } from '../../api/schemas/resources.ts';
 
 export interface DeferralWindow {
   from: number;

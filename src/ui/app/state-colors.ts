@@ -1,23 +1,36 @@
-/** Airflow's state colours (airflow/settings.py STATE_COLORS), deferred = mediumpurple. */
-export const STATE_COLORS: Record<string, string> = {
-  success: 'green',
+import type { ApiTaskInstance } from '../../api/schemas/resources.ts';
+
+/** A task-instance state as the UI names it: the API's states, and `none` for null (not yet scheduled). */
+export type StateName = NonNullable<ApiTaskInstance['state']> | 'none';
+
+/**
+ * Airflow's state colours (airflow/settings.py STATE_COLORS), deferred = mediumpurple. The UI's one
+ * list of states: typed by the API's state type, so a state the API gains is a compile error here
+ * until it has a colour (the browser can import no runtime list from the API). Life-cycle order,
+ * which is the order the task-instance state filter offers them in.
+ */
+export const STATE_COLORS: Record<StateName, string> = {
+  none: 'white',
+  scheduled: 'tan',
+  queued: 'gray',
   running: 'lime',
+  deferred: 'mediumpurple',
+  success: 'green',
   failed: 'red',
-  upstream_failed: 'orange',
-  skipped: 'hotpink',
   up_for_retry: 'gold',
   up_for_reschedule: 'turquoise',
-  queued: 'gray',
-  scheduled: 'tan',
-  deferred: 'mediumpurple',
+  upstream_failed: 'orange',
+  skipped: 'hotpink',
   removed: 'lightgrey',
   restarting: 'violet',
   shutdown: 'blue',
-  none: 'white',
 };
 
+/** Every task-instance state, `none` first (filters offer them all). */
+export const TI_STATE_NAMES = Object.keys(STATE_COLORS) as StateName[];
+
 export function stateColor(state: string | null | undefined): string {
-  return STATE_COLORS[state ?? 'none'] ?? 'white';
+  return (STATE_COLORS as Record<string, string | undefined>)[state ?? 'none'] ?? 'white';
 }
 
 /** Text colour readable on the state colour. */

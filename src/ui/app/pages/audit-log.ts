@@ -1,9 +1,9 @@
 /** Browse → Audit log: who triggered, cleared, marked, paused, deleted or changed what, and when (/eventLogs). */
-import type { ApiEventLog } from '../../../api/serializers.ts';
+import type { ApiEventLog } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
-import { clear, fmtDate, h, hashQuery, table } from '../dom.ts';
+import { fmtDate, h, hashQuery, table } from '../dom.ts';
 import type { Page } from '../main.ts';
-import { dayEnd, dayStart, filterForm, PAGE, pager } from './list-kit.ts';
+import { dayEnd, dayStart, filterForm, PAGE, pagedList } from './list-kit.ts';
 
 /** The entry's details without the source (shown in its own column). */
 function details(extra: string | null): { source: string; text: string } {
@@ -32,16 +32,14 @@ export function renderAuditLog(root: HTMLElement): Page {
     ]),
     body,
   );
-  let offset = 0;
-  async function load(): Promise<void> {
+  pagedList(body, async (offset) => {
     const p = new URLSearchParams({ limit: String(PAGE), offset: String(offset), order_by: '-when' });
     for (const k of ['dag_id', 'event', 'owner']) if (q.get(k)) p.set(k, q.get(k)!);
     if (q.get('from')) p.set('after', dayStart(q.get('from'))!);
     if (q.get('to')) p.set('before', dayEnd(q.get('to'))!);
     const { event_logs, total_entries } = await api<{ event_logs: ApiEventLog[]; total_entries: number }>(`/eventLogs?${p}`);
-    clear(body);
-    body.append(
-      table(
+    return {
+      table: table(
         'audit-log',
         ['When', 'Who', 'Event', 'DAG', 'Run', 'Task', 'Via', 'Details'],
         event_logs.map((e) => {
@@ -60,12 +58,8 @@ export function renderAuditLog(root: HTMLElement): Page {
           );
         }),
       ),
-      pager(total_entries, offset, (o) => {
-        offset = o;
-        void load();
-      }),
-    );
-  }
-  load().catch((e: Error) => body.append(h('p', { class: 'error' }, e.message)));
+      total: total_entries,
+    };
+  });
   return { dispose: () => {} };
 }

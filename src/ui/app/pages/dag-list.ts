@@ -1,5 +1,5 @@
 /** DAG list: import errors, pause toggles, the last runs' states, live. */
-import type { ApiDag, ApiDagRun } from '../../../api/serializers.ts';
+import type { ApiDag, ApiDagRun } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, fmtDate, h } from '../dom.ts';
 import { onLiveChange } from '../live-events.ts';

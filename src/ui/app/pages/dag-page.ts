@@ -3,7 +3,7 @@
  * the task instance panel. Live changes update the model and repaint cells and nodes in place; a
  * run the page has not seen yet triggers a reload of the run list.
  */
-import type { ApiDagRun } from '../../../api/serializers.ts';
+import type { ApiDagRun } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, fmtDate, h } from '../dom.ts';
 import { onLiveChange } from '../live-events.ts';

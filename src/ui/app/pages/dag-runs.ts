@@ -1,10 +1,10 @@
 /** Browse → DAG runs: every DAG's runs, filtered by DAG, state and logical date (POST /dags/~/dagRuns/list). */
-import type { ApiDagRun } from '../../../api/serializers.ts';
+import type { ApiDagRun } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
-import { clear, fmtDate, h, hashQuery, table } from '../dom.ts';
+import { fmtDate, h, hashQuery, table } from '../dom.ts';
 import { stateColor, stateTextColor } from '../state-colors.ts';
 import type { Page } from '../main.ts';
-import { dayEnd, dayStart, filterForm, PAGE, pager } from './list-kit.ts';
+import { dayEnd, dayStart, filterForm, PAGE, pagedList } from './list-kit.ts';
 
 const STATES: Array<[string, string]> = [['', 'any state'], ...['queued', 'running', 'success', 'failed'].map((s): [string, string] => [s, s])];
 
@@ -25,17 +25,15 @@ export function renderDagRuns(root: HTMLElement): Page {
     ]),
     body,
   );
-  let offset = 0;
-  async function load(): Promise<void> {
+  pagedList(body, async (offset) => {
     const form: Record<string, unknown> = { page_offset: offset, page_limit: PAGE, order_by: '-logical_date' };
     if (q.get('dag_id')) form.dag_ids = [q.get('dag_id')];
     if (q.get('state')) form.states = [q.get('state')];
     if (q.get('from')) form.execution_date_gte = dayStart(q.get('from'));
     if (q.get('to')) form.execution_date_lte = dayEnd(q.get('to'));
     const { dag_runs, total_entries } = await api<{ dag_runs: ApiDagRun[]; total_entries: number }>('/dags/~/dagRuns/list', { method: 'POST', body: form });
-    clear(body);
-    body.append(
-      table(
+    return {
+      table: table(
         'dag-runs',
         ['DAG', 'Run', 'State', 'Logical date', 'Started', 'Ended', 'Type', 'Note'],
         dag_runs.map((r) =>
@@ -53,12 +51,8 @@ export function renderDagRuns(root: HTMLElement): Page {
           ),
         ),
       ),
-      pager(total_entries, offset, (o) => {
-        offset = o;
-        void load();
-      }),
-    );
-  }
-  load().catch((e: Error) => body.append(h('p', { class: 'error' }, e.message)));
+      total: total_entries,
+    };
+  });
   return { dispose: () => {} };
 }

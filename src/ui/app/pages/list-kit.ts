@@ -51,6 +51,28 @@ export function pager(total: number, offset: number, go: (offset: number) => voi
   return box;
 }
 
+/**
+ * A list read one page at a time into `body`, with the pager under it: `readPage(offset)` fetches
+ * a page and builds its table. The first read starts at once and shows its error in the body;
+ * the returned reload re-reads the current page (after an edit, a delete, an import).
+ */
+export function pagedList(body: HTMLElement, readPage: (offset: number) => Promise<{ table: Node; total: number }>): () => Promise<void> {
+  let offset = 0;
+  const load = async (): Promise<void> => {
+    const page = await readPage(offset);
+    clear(body);
+    body.append(
+      page.table,
+      pager(page.total, offset, (o) => {
+        offset = o;
+        void load();
+      }),
+    );
+  };
+  load().catch((e: Error) => body.append(h('p', { class: 'error' }, e.message)));
+  return load;
+}
+
 /** A date input (yyyy-mm-dd) as the API's lower / upper bound of that day. */
 export function dayStart(v: string | null): string | null {
   return v ? `${v}T00:00:00Z` : null;

@@ -3,27 +3,13 @@
  * /dags/~/dagRuns/~/taskInstances/list); "Deferred now" is one click. Each row opens the task
  * instance panel of its run.
  */
-import type { ApiTaskInstance } from '../../../api/serializers.ts';
+import type { ApiTaskInstance } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
-import { clear, fmtDate, fmtDuration, h, hashQuery, table } from '../dom.ts';
+import { fmtDate, fmtDuration, h, hashQuery, table } from '../dom.ts';
 import type { Page } from '../main.ts';
+import { TI_STATE_NAMES } from '../state-colors.ts';
 import { badge } from './dag-runs.ts';
-import { dayEnd, dayStart, filterForm, PAGE, pager } from './list-kit.ts';
-
-const STATES = [
-  'none',
-  'scheduled',
-  'queued',
-  'running',
-  'deferred',
-  'success',
-  'failed',
-  'up_for_retry',
-  'up_for_reschedule',
-  'upstream_failed',
-  'skipped',
-  'removed',
-];
+import { dayEnd, dayStart, filterForm, PAGE, pagedList } from './list-kit.ts';
 
 export function renderTaskInstances(root: HTMLElement): Page {
   const q = hashQuery();
@@ -34,7 +20,7 @@ export function renderTaskInstances(root: HTMLElement): Page {
       'browse/task-instances',
       [
         { name: 'dag_id', label: 'DAG', placeholder: 'any DAG' },
-        { name: 'state', label: 'State', options: [['', 'any state'], ...STATES.map((s): [string, string] => [s, s])] },
+        { name: 'state', label: 'State', options: [['', 'any state'], ...TI_STATE_NAMES.map((s): [string, string] => [s, s])] },
         { name: 'from', label: 'Logical date from', type: 'date' },
         { name: 'to', label: 'to', type: 'date' },
       ],
@@ -42,8 +28,7 @@ export function renderTaskInstances(root: HTMLElement): Page {
     ),
     body,
   );
-  let offset = 0;
-  async function load(): Promise<void> {
+  pagedList(body, async (offset) => {
     const form: Record<string, unknown> = { page_offset: offset, page_limit: PAGE, order_by: q.get('state') === 'deferred' ? 'deferred_at' : '-logical_date' };
     if (q.get('dag_id')) form.dag_ids = [q.get('dag_id')];
     if (q.get('state')) form.state = [q.get('state') === 'none' ? null : q.get('state')];
@@ -53,10 +38,9 @@ export function renderTaskInstances(root: HTMLElement): Page {
       method: 'POST',
       body: form,
     });
-    clear(body);
     const now = Date.now();
-    body.append(
-      table(
+    return {
+      table: table(
         'task-instances',
         ['DAG', 'Run', 'Task', 'State', 'Try', 'Started', 'Duration', 'Deferred', 'Waits on', 'Worker'],
         task_instances.map((t) =>
@@ -84,12 +68,8 @@ export function renderTaskInstances(root: HTMLElement): Page {
           ),
         ),
       ),
-      pager(total_entries, offset, (o) => {
-        offset = o;
-        void load();
-      }),
-    );
-  }
-  load().catch((e: Error) => body.append(h('p', { class: 'error' }, e.message)));
+      total: total_entries,
+    };
+  });
   return { dispose: () => {} };
 }

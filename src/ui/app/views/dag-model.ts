@@ -2,7 +2,7 @@
  * What the DAG page knows: the DAG, its tasks in topological order, recent runs and their task
  * instances. Live changes are applied here first; views repaint from it.
  */
-import type { ApiDag, ApiDagRun, ApiTask, ApiTaskInstance } from '../../../api/serializers.ts';
+import type { ApiDag, ApiDagRun, ApiTask, ApiTaskInstance } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { deferralWindows } from '../deferral-windows.ts';
 

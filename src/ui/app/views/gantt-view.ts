@@ -3,7 +3,7 @@
  * runs; a deferred task shows its running part and its deferred part (purple) separately. Tasks
  * that have not started are listed without a bar.
  */
-import type { ApiTaskInstance } from '../../../api/serializers.ts';
+import type { ApiTaskInstance } from '../../../api/schemas/resources.ts';
 import { fmtDuration, svg } from '../dom.ts';
 import { deferralWindows } from '../deferral-windows.ts';
 import { stateColor, STATE_COLORS } from '../state-colors.ts';

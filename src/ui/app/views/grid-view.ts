@@ -1,7 +1,7 @@
 /** Grid: runs × tasks, each cell in its state's colour; repainted in place by live changes. */
 import { h } from '../dom.ts';
 import { stateColor } from '../state-colors.ts';
-import type { ApiDagRun } from '../../../api/serializers.ts';
+import type { ApiDagRun } from '../../../api/schemas/resources.ts';
 import { tiKey, type DagModel } from './dag-model.ts';
 
 export interface GridHandlers {

@@ -2,7 +2,7 @@
  * Task instance panel: details, clear / mark success / mark failed, and tabs for per-try logs
  * (tailed live while the try runs or is deferred), rendered template fields and XCom.
  */
-import type { ApiDeferralWindow, ApiTaskInstance, ApiTaskInstanceTry } from '../../../api/serializers.ts';
+import type { ApiDeferralWindow, ApiTaskInstance, ApiTaskInstanceTry } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, fmtDate, fmtDuration, h } from '../dom.ts';
 import { stateColor, stateTextColor } from '../state-colors.ts';

@@ -5,7 +5,7 @@
  * what is sent, so anything the fields cannot say can still be typed there); a date picker for the
  * logical date (a date alone is midnight UTC, as in the CLI) with an optional time, and a run id.
  */
-import type { ApiDag, ApiDagRun } from '../../../api/serializers.ts';
+import type { ApiDag, ApiDagRun } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { h } from '../dom.ts';
 
