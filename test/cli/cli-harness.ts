@@ -61,9 +61,8 @@ export async function createCliHarness(name: string): Promise<CliHarness> {
       DEFERFLOW_DAGS_FOLDER: CLI_DAGS,
       DEFERFLOW_LOG_LEVEL: 'warn',
       NO_COLOR: '1',
-      // Airflow's 30 s dagbag_import_timeout is for a user's machine; under a full CI run on two
-      // busy cores a cold import of the seed DAGs (tsx + the AWS SDK) has been seen to need more.
-      // Tests of the timeout itself set their own.
+      // Airflow's 30 s dagbag_import_timeout is for a user's machine; a full CI run shares two
+      // cores among several suites, so imports get room here. Tests of the timeout set their own.
       DEFERFLOW_DAGBAG_IMPORT_TIMEOUT: '120',
       ...extra,
     };
