@@ -1,12 +1,14 @@
 /**
  * The triggerer process shell: wires the parts and runs the loops. It claims trigger rows up to
  * its capacity, runs each as an Observable, resumes (or fails) the deferred task when it fires,
- * heartbeats, and adopts the triggers of triggerers whose heartbeat stopped.
+ * heartbeats, and adopts the triggers of triggerers whose heartbeat stopped. Triggers are owned by
+ * shard (a handful of leased rows), not row by row.
  *
  * Where each concern lives:
  *   held-trigger.ts      one held trigger's life, as a state machine with one teardown;
  *   held-triggers.ts     the triggers held here, and what the dispatcher may ask of them;
- *   ownership.ts         claim / adopt / heartbeat / lost rows / orphans / release;
+ *   ownership.ts         shard leases: claim / adopt / hand over / heartbeat / lost shards / release;
+ *   row-deletes.ts       the trigger rows of resumed tasks, deleted in batches;
  *   routing/             router, dispatcher and the explicit Delivery of each event;
  *   sources/             SQS, push and observable event sources;
  *   timer-heap.ts        deadlines and DateTime triggers on one armed timer;
@@ -28,12 +30,15 @@ import type { StateChange, StateChangeBus } from '../src/store/state-change-bus.
 import { TaskLogRepository } from '../src/store/repositories/task-log-repository.ts';
 import type { Store } from '../src/store/store.ts';
 import { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
+import { TriggerShardLeases } from '../src/store/transitions/trigger-shard-leases.ts';
 import { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
 import { composeDeferral, type Deferral, type Reconciler } from '../src/triggers/deferral-provider.ts';
 import { backoffDelayMs } from '../src/util/backoff.ts';
 import { HeldTriggers } from './held-triggers.ts';
 import { Lifecycle, drainOrForce, type LifecycleState } from './lifecycle.ts';
-import { TriggerOwnership } from './ownership.ts';
+import { TriggerOwnership, type OwnedRow } from './ownership.ts';
+import { RowDeletes } from './row-deletes.ts';
+import { StatusWriter } from './status-writer.ts';
 import { EventDispatcher, type DispatcherTestHooks } from './routing/event-dispatcher.ts';
 import { EventRouter } from './routing/event-router.ts';
 import type { EventSource } from './sources/event-source.ts';
@@ -41,7 +46,7 @@ import { TimerHeap } from './timer-heap.ts';
 
 /** Test hooks that widen race windows; never set in production. */
 export interface TriggererTestHooks extends DispatcherTestHooks {
-  /** After rows were claimed (their owner written), before their triggers start here. */
+  /** After rows were claimed (their shard leased and the rows read), before their triggers start here. */
   claimed?(triggerIds: string[]): Promise<void>;
 }
 
@@ -57,9 +62,13 @@ export interface TriggererOptions {
   capacity?: number;
   /** Heartbeat (and ownership check) period. Default 2 s. */
   heartbeatMs?: number;
-  /** A triggerer whose heartbeat is older than this is dead; its triggers are adopted. Default 10 s. */
+  /**
+   * Lease of the trigger shards, renewed by each heartbeat: a triggerer whose heartbeat stopped this
+   * long ago loses its shards, which another takes at once. Default 8 s (adoption within 10 s of
+   * the last heartbeat).
+   */
   adoptAfterMs?: number;
-  /** Triggers claimed per query. Default 1000. */
+  /** Accepted for compatibility; claims are by shard (rows are read in batches of 5,000). */
   claimBatch?: number;
   /** Claim / task-change poll period (in-process changes wake it at once). Default 1 s. */
   pollIntervalMs?: number;
@@ -85,7 +94,6 @@ export class Triggerer {
   private readonly logger: Logger;
   private readonly capacity: number;
   private readonly heartbeatMs: number;
-  private readonly claimBatchSize: number;
   private readonly pollIntervalMs: number;
   private readonly drainTimeoutMs: number;
   private readonly eventConcurrency: number;
@@ -99,6 +107,7 @@ export class Triggerer {
   private readonly timers = new TimerHeap();
   private readonly tis: TaskInstanceTransitions;
   private readonly triggers: TriggerTransitions;
+  private readonly rowDeletes: RowDeletes;
   private readonly dispatcher: EventDispatcher;
   private readonly ownership: TriggerOwnership;
   private readonly reconcilers: Reconciler[];
@@ -109,6 +118,8 @@ export class Triggerer {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly claimWake$ = new Subject<void>();
   private claimRequested = false;
+  /** Wakes the claim loop when another triggerer's lease runs out (prompt adoption). */
+  private expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: TriggererOptions) {
     this.id = opts.id ?? `triggerer-${randomUUID()}`;
@@ -117,7 +128,6 @@ export class Triggerer {
     this.logger = opts.logger.child({ component: 'triggerer', triggererId: this.id });
     this.capacity = opts.capacity ?? 10_000;
     this.heartbeatMs = opts.heartbeatMs ?? 2_000;
-    this.claimBatchSize = opts.claimBatch ?? 1_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.eventConcurrency = opts.eventConcurrency ?? 512;
@@ -128,13 +138,15 @@ export class Triggerer {
     this.metrics = opts.metrics instanceof TriggererMetrics ? opts.metrics : TriggererMetrics.for(opts.metrics);
     this.tis = new TaskInstanceTransitions(this.store, this.bus);
     this.triggers = new TriggerTransitions(this.store, this.bus);
+    this.rowDeletes = new RowDeletes(this.triggers, this.logger);
     this.router = new EventRouter(deferral.routingKeys);
     this.ownership = new TriggerOwnership({
       store: this.store,
       triggers: this.triggers,
+      leases: new TriggerShardLeases(this.store),
       triggererId: this.id,
       capacity: this.capacity,
-      adoptAfterMs: opts.adoptAfterMs ?? 10_000,
+      leaseMs: opts.adoptAfterMs ?? 8_000,
       logger: this.logger,
       metrics: this.metrics,
     });
@@ -143,24 +155,24 @@ export class Triggerer {
       capacity: this.capacity,
       store: this.store,
       tis: this.tis,
-      triggers: this.triggers,
+      rowDeletes: this.rowDeletes,
       kinds: deferral.triggerKinds,
       router: this.router,
       timers: this.timers,
       services: this.services,
       logger: this.logger,
       metrics: this.metrics,
-      deleteRow: (id) => this.ownership.deleteOrphan(id),
       track: (p) => void this.trackInflight(p),
       fired: (keys) => this.dispatcher.noteFired(keys),
       roomFreed: () => {
         if (this.running()) this.requestClaim();
       },
+      statusWriter: new StatusWriter(this.triggers, this.logger),
     });
     this.dispatcher = new EventDispatcher({
       store: this.store,
       tis: this.tis,
-      triggers: this.triggers,
+      rowDeletes: this.rowDeletes,
       triggerKinds: deferral.triggerKinds,
       local: this.held,
       logger: this.logger,
@@ -268,9 +280,10 @@ export class Triggerer {
     );
     if (how === 'forced')
       this.logger.warn({ inflight: this.inflight.size }, 'Drain timed out; releasing triggers with resumes still in flight (their guarded writes stay safe)');
+    await this.rowDeletes.drain();
     try {
       const released = await this.ownership.releaseAll();
-      this.logger.info({ released }, 'Triggerer stopped; triggers released');
+      this.logger.info({ shards: released }, 'Triggerer stopped; trigger shards released');
     } catch (e) {
       this.logger.error({ err: e }, 'Releasing triggers failed; they will be adopted once our heartbeat is stale');
     }
@@ -336,6 +349,8 @@ export class Triggerer {
   /** Stop claiming, consuming and sweeping; cancel every wait. In-flight outcomes keep storing. */
   private shutDownRunning(): void {
     this.loops.unsubscribe();
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     for (const s of this.sourceSubs.values()) s.unsubscribe();
     this.sourceSubs.clear();
     for (const r of this.reconcilers) r.stop();
@@ -367,28 +382,45 @@ export class Triggerer {
     try {
       do {
         this.claimRequested = false;
-        while (this.running()) {
-          const room = this.capacity - this.held.size;
-          if (room <= 0) break;
-          const want = Math.min(room, this.claimBatchSize);
-          const seen = await this.claimBatch(want);
-          if (seen < want) break;
-        }
+        if (!this.running()) return;
+        const changes = await this.ownership.claim(
+          this.held.view(),
+          (rows) => this.adoptRows(rows),
+          () => this.running(),
+        );
+        this.held.dropShards(changes.dropShards, 'shard no longer held here');
       } while (this.claimRequested && this.running());
     } catch (e) {
       this.logger.warn({ err: e }, 'Claiming triggers failed; retrying on the next poll');
     }
+    this.armExpiryWake();
   }
 
-  /** One batch: returns how many candidates it saw (a full batch means: look again). */
-  private async claimBatch(limit: number): Promise<number> {
-    const { seen, won } = await this.ownership.claim(limit, (id) => this.held.has(id));
-    if (won.length === 0) return seen;
-    if (this.hooks.claimed) await this.hooks.claimed(won.map((r) => r.doc._id));
-    if (!this.running()) return 0; // stopping: the release covers what we just claimed
-    this.held.adopt(won);
-    this.logger.debug({ claimed: won.length, held: this.held.size }, 'Claimed triggers');
-    return seen;
+  /** Rows of shards now ours: run them (or delete orphans). */
+  private async adoptRows(rows: OwnedRow[]): Promise<void> {
+    const fresh = rows.filter((r) => !this.held.has(r.doc._id));
+    if (fresh.length === 0) return;
+    if (this.hooks.claimed) await this.hooks.claimed(fresh.map((r) => r.doc._id));
+    if (!this.running()) return; // stopping: the release covers what we just claimed
+    this.held.adopt(fresh);
+    this.logger.debug({ claimed: fresh.length, held: this.held.size }, 'Claimed triggers');
+  }
+
+  /** Wake the claim loop just after the earliest lease of another triggerer runs out. */
+  private armExpiryWake(): void {
+    if (!this.running()) return;
+    const at = this.ownership.nextForeignExpiry();
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (at === null) return;
+    this.expiryTimer = setTimeout(
+      () => {
+        this.expiryTimer = null;
+        if (this.running()) this.requestClaim();
+      },
+      Math.max(0, at - Date.now() + 5),
+    );
+    this.expiryTimer.unref();
   }
 
   // ------------------------------------------------------------------ upkeep
@@ -407,7 +439,8 @@ export class Triggerer {
   private async heartbeatAndCheckOwnership(): Promise<void> {
     if (!this.running()) return;
     try {
-      await this.ownership.heartbeat(this.held.size);
+      const changes = await this.ownership.heartbeat(this.held.view());
+      if (this.running()) this.held.dropShards(changes.dropShards, 'shard handed over or taken over');
       this.metrics.triggersHeld.set({ triggerer_id: this.id }, this.held.size);
     } catch (e) {
       this.logger.warn({ err: e }, 'Heartbeat failed');
@@ -417,14 +450,15 @@ export class Triggerer {
     } catch (e) {
       this.logger.warn({ err: e }, 'Ownership check failed');
     }
+    this.armExpiryWake();
   }
 
-  /** Rows we run but no longer own are dropped; rows we own but do not run are started (see ownership.ts). */
+  /** Rows in our shards we do not run are started; triggers whose rows vanished are stopped (see ownership.ts). */
   private async checkOwnership(): Promise<void> {
     const r = await this.ownership.check(this.held.view());
     if (!r || !this.running()) return;
-    this.held.lost(r.owned);
-    this.held.adopt(r.found);
+    this.held.vanished(r.vanished);
+    this.held.adopt(r.missing);
   }
 
   private async maintenance(): Promise<void> {

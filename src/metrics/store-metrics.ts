@@ -5,6 +5,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { Store } from '../store/store.ts';
+import { TriggerOwners } from '../store/repositories/trigger-owners.ts';
 import { getOrCreate, metricsRegistry } from './registry.ts';
 
 export function registerStoreMetrics(store: Store, registry: Registry = metricsRegistry): void {
@@ -48,7 +49,8 @@ export function registerStoreMetrics(store: Store, registry: Registry = metricsR
         labelNames: ['owned'],
         registers,
         async collect() {
-          const [all, unowned] = await Promise.all([store.triggers.countDocuments({}), store.triggers.countDocuments({ triggerer_id: null })]);
+          const owners = await TriggerOwners.load(store);
+          const [all, unowned] = await Promise.all([store.triggers.countDocuments({}), store.triggers.countDocuments(owners.filterHeldBy(null))]);
           this.set({ owned: 'true' }, all - unowned);
           this.set({ owned: 'false' }, unowned);
         },

@@ -221,14 +221,15 @@ describe('triggerer: ownership', () => {
     const src = new PushEventSource('b-src');
     const b = h.triggerer({ id: 'trig-B', eventSources: [src] });
     await b.start();
-    // A is alive: B claims nothing for a few heartbeats.
-    await new Promise((r) => setTimeout(r, 400));
-    expect(b.heldTriggers).toBe(0);
-    expect(await h.store.triggers.countDocuments({ triggerer_id: 'trig-A' })).toBe(12);
-    // A dies without releasing (no heartbeat, rows still say A).
+    // A is alive: B gets shards only as A hands them over (its fair share, half of them), never by
+    // taking a live lease; once B runs a shard A lets go of it, so every trigger has one holder.
+    await h.waitFor('B gets its share from A', async () => (await h.store.triggerShards.countDocuments({ holder: 'trig-B', started: true })) === 32);
+    await h.waitFor('A lets go of what B runs', () => ds.every((d) => a.holds(d.trigger._id) !== b.holds(d.trigger._id)));
+    expect(await h.store.triggerShards.countDocuments({ holder: 'trig-A' })).toBe(32);
+    // A dies without releasing (no heartbeat; its leases still say A until they run out).
     await a.halt();
-    await h.waitFor('B adopts all', () => ds.every((d) => b.holds(d.trigger._id)), 10_000);
-    expect(await h.store.triggers.countDocuments({ triggerer_id: 'trig-B' })).toBe(12);
+    await h.waitFor('B adopts all', () => ds.every((d) => b.holds(d.trigger._id)), 30_000);
+    expect(await h.store.triggerShards.countDocuments({ holder: 'trig-B' })).toBe(64);
     for (let i = 0; i < 12; i++) await src.push(trainingEvent(`job-adopt-${i}`, 'Completed'));
     for (const d of ds) expect((await h.ti(d.ti._id)).state).toBe('scheduled');
     await b.stop();
@@ -262,7 +263,8 @@ describe('triggerer: ownership', () => {
     expect((await h.store.jobs.findOne({ _id: 'trig-stop' }))?.job_type).toBe('TriggererJob');
     await t.stop();
     expect(t.state).toBe('stopped');
-    expect((await h.trigger(d.trigger._id))?.triggerer_id).toBeNull();
+    // Released: no shard is leased to it any more, so the trigger waits for the next triggerer.
+    expect(await h.store.triggerShards.countDocuments({ holder: 'trig-stop' })).toBe(0);
     expect((await h.store.jobs.findOne({ _id: 'trig-stop' }))?.state).toBe('success');
     expect((await h.ti(d.ti._id)).state).toBe('deferred');
   });
