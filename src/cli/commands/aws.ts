@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ConnectionRepository } from '../../connections/connection-repository.ts';
+import { deploymentIdOf } from '../../store/repositories/deployment-repository.ts';
 import { action, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { printObject, printRows } from '../output/renderer.ts';
@@ -16,7 +17,10 @@ import { validate } from '../validation.ts';
 const DEFAULT_EVENTS_QUEUE = 'deferflow-sagemaker-events';
 
 const setupInput = z.object({
-  queue: z.string().regex(/^[A-Za-z0-9_-]{1,76}$/, "must be 1-76 letters, digits, '-' or '_' (SQS queue names; '-dlq' is appended for the dead-letter queue)"),
+  queue: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,76}$/, "must be 1-76 letters, digits, '-' or '_' (SQS queue names; '-dlq' is appended for the dead-letter queue)")
+    .optional(),
   awsConnId: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,250}$/, 'must be a connection id')
@@ -30,14 +34,18 @@ const setupInput = z.object({
 async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const input = validate(
     setupInput,
-    { queue: opts.queue ?? DEFAULT_EVENTS_QUEUE, awsConnId: opts.awsConnId, region: opts.region },
+    { queue: opts.queue, awsConnId: opts.awsConnId, region: opts.region },
     { queue: '--queue', awsConnId: '--aws-conn-id', region: '--region' },
     'Invalid input',
   );
   let connections: ConnectionRepository | undefined;
+  // The deployment (its database) names the queue and filters the rule to its own jobs.
+  let deploymentId: string | null = null;
   try {
     ctx.mongoUri();
-    connections = new ConnectionRepository(await ctx.store());
+    const store = await ctx.store();
+    connections = new ConnectionRepository(store);
+    deploymentId = await deploymentIdOf(store);
   } catch {
     // No database: only DEFERFLOW_CONN_* connections and the SDK default chain are available.
     connections = undefined;
@@ -48,13 +56,26 @@ async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, op
   ]);
   const factory = new AwsClientFactory(connections ? { connections } : {});
   try {
-    const r = await setupSageMakerEvents({ clients: factory, connId: input.awsConnId ?? null, queueName: input.queue, region: input.region ?? null });
+    const r = await setupSageMakerEvents({
+      clients: factory,
+      connId: input.awsConnId ?? null,
+      queueName: input.queue,
+      deploymentId,
+      region: input.region ?? null,
+    });
     if (ctx.format === 'json') {
       printObject(ctx.writer, 'json', r as unknown as Record<string, unknown>);
       return;
     }
     printRows(ctx.writer, ctx.format, r.resources, [{ key: 'kind' }, { key: 'name' }, { key: 'outcome' }]);
     ctx.writer.out(`SageMaker state-change events now reach ${r.queueUrl}`);
+    if (r.deploymentId) {
+      // Whether the triggerer finds the queue by itself: only under the deployment's own name.
+      const own = input.queue === undefined;
+      ctx.writer.out(
+        `The rule matches only the jobs of deployment ${r.deploymentId} (this database); ${own ? '`deferflow triggerer` finds this queue by itself' : 'start `deferflow triggerer` with --events-queue-url ' + r.queueUrl}`,
+      );
+    }
   } finally {
     factory.destroy();
   }
@@ -65,7 +86,7 @@ export function registerAwsCommands(program: Command): void {
   aws
     .command('setup-events')
     .description('Create the EventBridge rule and SQS queue that deliver SageMaker job state changes to the triggerer (idempotent)')
-    .option('--queue <name>', `SQS queue name (default ${DEFAULT_EVENTS_QUEUE})`)
+    .option('--queue <name>', `SQS queue name (default ${DEFAULT_EVENTS_QUEUE}-<deployment id>)`)
     .option('--aws-conn-id <conn_id>', 'AWS connection to use (default: the SDK default chain)')
     .option('--region <region>', "AWS region (default: the connection's or the SDK's)")
     .action(action(setupEvents));
