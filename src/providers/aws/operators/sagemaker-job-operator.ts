@@ -256,6 +256,8 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
         ...(this.maxAttempts !== null ? { max_attempts: this.maxAttempts } : {}),
         // The triggerer keeps copying the job's log into this try's log while it waits.
         ...(printLog ? { print_log: { log_group: this.kind.logGroup!, cursor, task: this.logTarget(ctx) } } : {}),
+        // …and writes each status change of the job there (progress while deferred).
+        task_log: this.logTarget(ctx),
       }),
       method: 'execute_complete',
       kwargs: { job_name: name, log_cursor: cursor, deadline: deadline?.toISOString() ?? null },
