@@ -137,4 +137,17 @@ describe('tasks test with no AWS configured and no stack running', { timeout: 12
     expect(await h.client.db(h.dbName).collection('connections').countDocuments()).toBe(0);
     expect(await h.client.db(h.dbName).collection('variables').countDocuments()).toBe(0);
   });
+
+  it('runs the task again each time: the second invocation trains my-training-job-2025-04-09-1 (issue 12.3)', async () => {
+    // The first invocation (above) trained my-training-job-2025-04-09 on this home's local AWS. Each
+    // `tasks test` is a deployment of its own (a scratch database), so that job is not this one's to
+    // continue with: the name is taken, and action_if_job_exists='increment' picks the next.
+    const r = await h.run(['tasks', 'test', 'sagemaker_training_dag', 'train_task', '2025-04-09'], { env, timeoutMs: 90_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('submitted earlier by this task');
+    expect(r.stdout).toContain("Changed job name to 'my-training-job-2025-04-09-1' to avoid collision.");
+    expect(r.stdout).toContain('Creating SageMaker training job my-training-job-2025-04-09-1');
+    expect(r.stdout).toMatch(/Training job my-training-job-2025-04-09-1: Completed/);
+    expect(r.stdout).toContain('Task train_task: success');
+  });
 });
