@@ -78,6 +78,8 @@ export interface OwnershipOptions {
   leaseMs: number;
   logger: Logger;
   metrics: TriggererMetrics;
+  /** Test hook: called right before a lease write that would make a shard ours (widens the stop/claim race). */
+  leasing?(shard: number): Promise<void>;
 }
 
 /** What the triggerer runs, as ownership needs it. */
@@ -114,6 +116,13 @@ export class TriggerOwnership {
   private countMismatches = 0;
   /** Trigger counts last written on our shard rows. */
   private readonly countsWritten = new Map<number, number>();
+  /**
+   * Set by releaseAll (a clean stop): from then on no lease is taken, and one whose write was
+   * already on its way when we released is given back as soon as it returns — a claim finishing
+   * after the release never re-owns shards (the triggerer also waits for its claim; this fences
+   * what a timed-out wait leaves behind).
+   */
+  private closed = false;
 
   constructor(private readonly o: OwnershipOptions) {
     this.job = new TriggererJob(o.store, o.triggererId, o.capacity);
@@ -158,6 +167,8 @@ export class TriggerOwnership {
    * the rows: hand over what live triggerers asked for, let go of drained and lost shards.
    */
   async heartbeat(view: HeldView): Promise<OwnershipChanges> {
+    // Released (stopping): the job row is ended and must stay so.
+    if (this.closed) return { dropShards: [] };
     if (!(await this.job.heartbeat(view.size))) await this.job.register();
     const leased = this.leasedShards;
     // Trigger counts per shard (for others' capacity decisions) only when they changed.
@@ -208,16 +219,25 @@ export class TriggerOwnership {
   async claim(view: HeldView, adopt: AdoptBatch, keepGoing: () => boolean): Promise<OwnershipChanges> {
     const changes = await this.look();
     if (!keepGoing()) return changes;
-    await this.acquireShare(view);
+    await this.acquireShare(view, keepGoing);
     await this.loadNewShards(adopt, keepGoing);
     if (keepGoing()) await this.pollNewRows(view, adopt);
     return changes;
   }
 
-  /** Clean stop: release every lease for adoption at once, end the job row. */
+  /**
+   * Clean stop: release every lease for adoption at once, end the job row. Requests we made are
+   * withdrawn first (so no holder can hand us a shard after this), then every row naming us is
+   * released — what we know we hold and whatever a hand-over or a late claim write gave us.
+   */
   async releaseAll(): Promise<number> {
-    const mine = [...this.shards.values()].filter((s) => s.state !== 'gone').map((s) => s.shard);
-    const released = await this.o.leases.release(this.o.triggererId, mine);
+    this.closed = true;
+    const me = this.o.triggererId;
+    const asked = (await this.o.leases.all()).filter((r) => r.wanted_by === me).map((r) => r.shard);
+    if (asked.length) await this.o.leases.withdrawRequests(me, asked);
+    const known = [...this.shards.values()].filter((s) => s.state !== 'gone').map((s) => s.shard);
+    const named = await this.o.leases.heldBy(me);
+    const released = await this.o.leases.release(me, [...new Set([...known, ...named])]);
     for (const s of this.shards.values()) this.to(s, 'gone');
     this.shards.clear();
     await this.job.end('success');
@@ -246,6 +266,7 @@ export class TriggerOwnership {
 
   /** Read the live triggerers and the shard rows; settle what the rows say about shards we run. */
   private async look(): Promise<OwnershipChanges> {
+    if (this.closed) return { dropShards: [] };
     const readStart = Date.now();
     const [live, rows] = await Promise.all([this.job.live(this.o.leaseMs), this.o.leases.all()]);
     this.live = live;
@@ -303,7 +324,7 @@ export class TriggerOwnership {
     return Math.max(1, Math.ceil((TRIGGER_SHARD_COUNT * mine) / total));
   }
 
-  private async acquireShare(view: HeldView): Promise<void> {
+  private async acquireShare(view: HeldView, keepGoing: () => boolean): Promise<void> {
     const now = Date.now();
     const target = this.targetShards();
     const liveIds = new Set(this.live.map((l) => l.id));
@@ -316,8 +337,16 @@ export class TriggerOwnership {
     for (const row of free) {
       if (holding >= target) break;
       if (holding > 0 && triggers + row.triggers > this.o.capacity) continue;
+      if (this.o.leasing) await this.o.leasing(row.shard);
+      // Stopping: take nothing more (stop() releases what we hold).
+      if (!keepGoing() || this.closed) return;
       const got = await this.o.leases.acquire(row.shard, this.o.triggererId, this.o.leaseMs);
       if (!got) continue;
+      if (this.closed) {
+        // Released while this write was on its way: give it straight back.
+        await this.o.leases.release(this.o.triggererId, [row.shard]);
+        return;
+      }
       const from = row.holder && row.holder !== this.o.triggererId && !liveIds.has(row.holder) ? row.holder : null;
       if (from) this.o.logger.warn({ shard: row.shard, from }, 'Took over the trigger shard of a triggerer whose heartbeat stopped');
       this.shards.set(row.shard, { shard: row.shard, state: 'loading', epoch: got.epoch, since: Date.now(), to: from });
@@ -345,10 +374,12 @@ export class TriggerOwnership {
     };
     const holders = [...byHolder.entries()].sort((a, b) => b[1].length - fairOf(b[0]) - (a[1].length - fairOf(a[0])));
     for (const [holder, rows] of holders) {
+      if (!keepGoing() || this.closed) return;
       let surplus = rows.length - fairOf(holder);
       for (const r of rows.sort((a, b) => b.shard - a.shard)) {
         if (want <= 0 || surplus <= 0) break;
         if (r.wanted_by || !r.started) continue;
+        if (!keepGoing() || this.closed) return;
         if (holding > 0 && triggers + r.triggers > this.o.capacity) continue;
         if (await this.o.leases.request(r.shard, holder, this.o.triggererId)) {
           want--;
@@ -362,11 +393,17 @@ export class TriggerOwnership {
 
   /** Live triggerers asked for shards we run: hand them over (we keep running them until started there). */
   private async honourRequests(): Promise<void> {
+    if (this.closed) return;
     const liveIds = new Set(this.live.map((l) => l.id));
     for (const row of this.rows) {
       const held = this.shards.get(row.shard);
       if (held?.state !== 'running' || row.holder !== this.o.triggererId || !row.wanted_by) continue;
-      if (!liveIds.has(row.wanted_by) || row.wanted_by === this.o.triggererId) continue;
+      if (row.wanted_by === this.o.triggererId) continue;
+      if (!liveIds.has(row.wanted_by)) {
+        // The requester stopped or died: clear its request so that others may ask.
+        await this.o.leases.dropRequest(row.shard, this.o.triggererId, row.wanted_by);
+        continue;
+      }
       const handed = await this.o.leases.handOver(row.shard, this.o.triggererId, row.wanted_by, this.o.leaseMs);
       // The other loop may have settled this shard while we wrote (lost, released).
       if (handed && this.shards.get(row.shard) === held && held.state === 'running') {

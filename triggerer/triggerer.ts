@@ -48,6 +48,8 @@ import { TimerHeap } from './timer-heap.ts';
 export interface TriggererTestHooks extends DispatcherTestHooks {
   /** After rows were claimed (their shard leased and the rows read), before their triggers start here. */
   claimed?(triggerIds: string[]): Promise<void>;
+  /** Right before a lease write that would make a shard ours. */
+  leasing?(shard: number): Promise<void>;
 }
 
 export interface TriggererOptions {
@@ -116,6 +118,8 @@ export class Triggerer {
   private readonly sourceSubs = new Map<EventSource, Subscription>();
   private loops = new Subscription();
   private readonly inflight = new Set<Promise<unknown>>();
+  /** The claim and heartbeat passes running now: stop() lets them end before it releases the leases. */
+  private readonly loopPasses = new Set<Promise<unknown>>();
   private readonly claimWake$ = new Subject<void>();
   private claimRequested = false;
   /** Wakes the claim loop when another triggerer's lease runs out (prompt adoption). */
@@ -149,6 +153,7 @@ export class Triggerer {
       leaseMs: opts.adoptAfterMs ?? 8_000,
       logger: this.logger,
       metrics: this.metrics,
+      leasing: this.hooks.leasing,
     });
     this.held = new HeldTriggers({
       triggererId: this.id,
@@ -272,6 +277,16 @@ export class Triggerer {
     }
     this.lifecycle.to('draining');
     this.shutDownRunning();
+    // A claim (or heartbeat) pass in flight could lease a shard after the release below and so
+    // re-own rows just handed back: let it end first — it stops at its next step now that we are
+    // draining. If it outlasts the drain timeout, the release fences it (a late lease is given back).
+    const passes = await firstValueFrom(
+      drainOrForce(
+        defer(() => from(Promise.allSettled([...this.loopPasses]))),
+        this.drainTimeoutMs,
+      ),
+    );
+    if (passes === 'forced') this.logger.warn('A claim or heartbeat pass outlasted the drain timeout; releasing anyway (a lease it takes later is given back)');
     const how = await firstValueFrom(
       drainOrForce(
         defer(() => from(Promise.allSettled([...this.inflight]))),
@@ -313,12 +328,12 @@ export class Triggerer {
     // Claim: on a timer, and at once when a trigger is created in this process.
     this.loops.add(
       merge(timer(0, this.pollIntervalMs), this.claimWake$)
-        .pipe(exhaustMap(() => from(this.claimAll())))
+        .pipe(exhaustMap(() => from(this.pass(this.claimAll()))))
         .subscribe(),
     );
     this.loops.add(
       timer(this.heartbeatMs, this.heartbeatMs)
-        .pipe(exhaustMap(() => from(this.heartbeatAndCheckOwnership())))
+        .pipe(exhaustMap(() => from(this.pass(this.heartbeatAndCheckOwnership()))))
         .subscribe(),
     );
     this.loops.add(
@@ -363,6 +378,14 @@ export class Triggerer {
   private trackInflight<T>(p: Promise<T>): Promise<T> {
     this.inflight.add(p);
     const done = (): void => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** A claim or heartbeat pass, tracked until it ends (unsubscribing a loop does not stop a pass already running). */
+  private pass<T>(p: Promise<T>): Promise<T> {
+    this.loopPasses.add(p);
+    const done = (): void => void this.loopPasses.delete(p);
     p.then(done, done);
     return p;
   }

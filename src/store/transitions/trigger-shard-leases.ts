@@ -60,6 +60,12 @@ export class TriggerShardLeases {
     return this.store.triggerShards.find({}).toArray();
   }
 
+  /** The shards whose lease names `me` (a stopping triggerer releases them all, whatever it thinks it holds). */
+  async heldBy(me: string): Promise<number[]> {
+    const rows = await this.store.triggerShards.find({ holder: me }, { projection: { shard: 1 } }).toArray();
+    return rows.map((r) => r.shard);
+  }
+
   /** Take a free or expired shard. Null when someone else holds a live lease (or took it first). */
   acquire(shard: number, me: string, leaseMs: number, now = new Date()): Promise<TriggerShardDoc | null> {
     return this.atomic.findOneAndUpdate(
@@ -107,6 +113,11 @@ export class TriggerShardLeases {
   /** Withdraw requests nobody honoured (the requester has enough, or gave up). */
   async withdrawRequests(me: string, shards: number[]): Promise<void> {
     for (const shard of shards) await this.atomic.updateOne({ _id: shardRowId(shard), wanted_by: me }, { $set: { wanted_by: null } });
+  }
+
+  /** The holder clears a request whose requester is no longer alive (else it would block every later request). */
+  dropRequest(shard: number, me: string, requester: string): Promise<boolean> {
+    return this.atomic.updateOne({ _id: shardRowId(shard), holder: me, wanted_by: requester }, { $set: { wanted_by: null } });
   }
 
   /** The holder hands the shard to the triggerer that asked for it; the new lease starts now. */

@@ -39,7 +39,8 @@ describe('triggerer: resume, fail, timeout', () => {
     expect(JSON.parse(ti.next_kwargs!)).toEqual({ step: 2 });
     expect(JSON.parse(ti.trigger_event!)).toEqual({ status: 'success', job_name: 'job-ok', message: 'Training job job-ok completed' });
     expect(ti.try_number).toBe(1);
-    expect(await h.trigger(d.trigger._id)).toBeNull();
+    // The row goes with the next batched delete (the resume's second write; the ack waits only for the first).
+    await h.waitFor('trigger row deleted', async () => (await h.trigger(d.trigger._id)) === null);
     expect(t.heldTriggers).toBe(0);
     await t.stop();
   });
@@ -114,7 +115,7 @@ describe('triggerer: resume, fail, timeout', () => {
     const tb = await h.waitForState(b.ti._id, 'scheduled');
     expect(tb.next_method).toBe('__fail__');
     expect(JSON.parse(tb.trigger_event!).error).toMatch(/Invalid kwargs.*job_type/);
-    expect(await h.trigger(a.trigger._id)).toBeNull();
+    await h.waitFor('trigger row deleted', async () => (await h.trigger(a.trigger._id)) === null);
     await t.stop();
   });
 
@@ -266,6 +267,44 @@ describe('triggerer: ownership', () => {
     // Released: no shard is leased to it any more, so the trigger waits for the next triggerer.
     expect(await h.store.triggerShards.countDocuments({ holder: 'trig-stop' })).toBe(0);
     expect((await h.store.jobs.findOne({ _id: 'trig-stop' }))?.state).toBe('success');
+    expect((await h.ti(d.ti._id)).state).toBe('deferred');
+  });
+
+  it('stop() lets a claim in flight end before it releases: a lease the claim was taking is never left to a stopped triggerer', async () => {
+    const id = 'trig-stop-claim';
+    const d = await h.deferTask({ kind: 'test.Never', kwargs: {} });
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    let leasing = 0;
+    // The hook holds the first claim right before its lease write; a long drain timeout, so that
+    // stop() cannot give up waiting while the test holds it.
+    const t = h.triggerer({
+      id,
+      drainTimeoutMs: 120_000,
+      hooks: {
+        leasing: async () => {
+          leasing++;
+          await gate;
+        },
+      },
+    });
+    await t.start();
+    await h.waitFor('a claim is about to lease a shard', () => leasing > 0);
+    let stopped = false;
+    const stopping = t.stop().then(() => {
+      stopped = true;
+    });
+    // Unfixed, stop() releases (nothing yet), ends the job row and returns while the claim is held;
+    // then the claim's lease write lands and the shard stays leased to a stopped triggerer.
+    const jobEnded = async () => (await h.store.jobs.findOne({ _id: id }))?.state === 'success';
+    await h.waitFor('stop() to end the job row while a claim is held (it must not)', jobEnded, 1_500).catch(() => undefined);
+    expect(stopped).toBe(false);
+    expect(await jobEnded()).toBe(false);
+    openGate();
+    await stopping;
+    expect(t.state).toBe('stopped');
+    expect(await h.store.triggerShards.countDocuments({ holder: id })).toBe(0);
+    expect(await jobEnded()).toBe(true);
     expect((await h.ti(d.ti._id)).state).toBe('deferred');
   });
 });
