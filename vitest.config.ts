@@ -23,6 +23,7 @@ export const CONFORMANCE_TESTS = [
   'test/integration/providers/connection-repository.test.ts',
   'test/integration/triggerer/triggerer.test.ts',
   'test/integration/store/doc-locks.test.ts',
+  'test/integration/store/task-instance-history.test.ts',
 ];
 
 export default defineConfig({
@@ -45,7 +46,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     teardownTimeout: 20_000,
     // Quiet processes under test unless a test asks for logs.
-    env: { DEFERFLOW_LOG_LEVEL: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn' },
+    // Every API response is checked against its documented schema (src/api/schemas) in tests.
+    env: { DEFERFLOW_LOG_LEVEL: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', DEFERFLOW_API_VALIDATE_RESPONSES: '1' },
     projects: [
       {
         extends: true,

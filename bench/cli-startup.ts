@@ -2,9 +2,13 @@
  * How long the compiled `deferflow` executable (dist/src/cli/deferflow.js, what `npx deferflow`
  * runs) takes to start, against a bare `node -e ''` on the same machine at the same moment:
  *   node_ms       `node -e ''`
- *   version_ms    `deferflow --version`
- *   dags_list_ms  `deferflow dags list` over the seed DAGs (two TypeScript files, imported through
- *                 tsx) on the MongoDB at MONGODB_URI (a database of its own, dropped at the end)
+ *   version_ms    `deferflow --version` (commander and the command declarations only: each
+ *                 command's implementation is imported when it runs)
+ *   help_ms       `deferflow --help`
+ *   dags_list_ms  `deferflow dags list` over the seed DAGs: each file imported in a child process
+ *                 (tsx, then the file's own imports — `deferflow/aws` brings the AWS SDK), paused
+ *                 flags read from the MongoDB at MONGODB_URI (a database of its own, dropped at the
+ *                 end); nothing is recorded
  *   source_*_ms   the same two commands from the TypeScript sources (`node src/cli/bin.mjs`, tsx):
  *                 what every command cost before the build, and what the CLI tests still run
  * Each figure is the median of --runs runs (default 7) after one unmeasured warm-up (disk cache,
@@ -31,7 +35,7 @@ const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 const baseUri = process.env.MONGODB_URI;
 if (!baseUri) {
-  console.error('cli-startup: set MONGODB_URI (e.g. the test server: export MONGODB_URI=$(cat /tmp/mjs.uri)); `dags list` records the DAGs there.');
+  console.error('cli-startup: set MONGODB_URI (e.g. the test server: export MONGODB_URI=$(cat /tmp/mjs.uri)); `dags list` reads paused flags there.');
   process.exit(2);
 }
 const dbName = `deferflow_bench_cli_${randomBytes(4).toString('hex')}`;
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
   const cases: Record<string, string[]> = {
     node_ms: ['-e', ''],
     version_ms: [COMPILED_BIN, '--version'],
+    help_ms: [COMPILED_BIN, '--help'],
     dags_list_ms: [COMPILED_BIN, 'dags', 'list'],
   };
   if (!flag('no-source')) {
@@ -101,6 +106,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       ...medians,
       version_over_node: Number((medians.version_ms / medians.node_ms).toFixed(2)),
+      help_over_node: Number((medians.help_ms / medians.node_ms).toFixed(2)),
       runs: RUNS,
       samples_ms: Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, xs.map(round)])),
       build_ms: buildMs,

@@ -6,7 +6,7 @@
  * `awsClients` service, metadata on MONGODB_URI (default the local test server). Prints ONE JSON
  * object:
  *
- *   npx tsx bench/deferral.ts [--jobs 1] [--duration-ms 10000] [--slots 16]
+ *   npx tsx bench/deferral.ts [--jobs 1] [--duration-ms 10000] [--slots 16] [--max-active-tasks N]
  *
  * Reported:
  *   job_seconds                 Σ over jobs of (terminal event − first InProgress event)
@@ -48,6 +48,8 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '1' },
     'duration-ms': { type: 'string', default: '10000' },
     slots: { type: 'string', default: '16' },
+    /** The DAG's max_active_tasks (default: the number of jobs, i.e. no limit). */
+    'max-active-tasks': { type: 'string' },
     'poke-interval-s': { type: 'string', default: '30' },
     'mongo-uri': { type: 'string', default: process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017' },
   },
@@ -55,6 +57,7 @@ const { values } = parseArgs({
 const JOBS = Math.max(1, Number(values.jobs));
 const DURATION_MS = Math.max(0, Number(values['duration-ms']));
 const SLOTS = Math.max(1, Number(values.slots));
+const MAX_ACTIVE_TASKS = values['max-active-tasks'] ? Math.max(1, Number(values['max-active-tasks'])) : JOBS;
 const POKE_S = Number(values['poke-interval-s']);
 const CONN_ID = 'aws_bench';
 const DAG_ID = 'bench_deferral';
@@ -67,7 +70,7 @@ const pct = (xs: number[], p: number) => {
 const stats = (xs: number[]) => ({ p50: round(pct(xs, 50)), p99: round(pct(xs, 99)), max: round(xs.length ? Math.max(...xs) : null) });
 const jobName = (i: number) => `bench-deferral-${i}`;
 
-const dag = new DAG({ dagId: DAG_ID, schedule: null, startDate: '2025-01-01', maxActiveTasks: JOBS }, () => {
+const dag = new DAG({ dagId: DAG_ID, schedule: null, startDate: '2025-01-01', maxActiveTasks: MAX_ACTIVE_TASKS }, () => {
   for (let i = 0; i < JOBS; i++) {
     new SageMakerTrainingOperatorAsync({
       taskId: `train_${i}`,
@@ -205,6 +208,7 @@ async function main(): Promise<void> {
         jobs: JOBS,
         duration_ms: DURATION_MS,
         worker_slots: SLOTS,
+        max_active_tasks: MAX_ACTIVE_TASKS,
         run_state: done.state,
         tasks_succeeded: succeeded,
         wall_s: round(wallMs / 1000, 2),

@@ -104,6 +104,9 @@ export interface OwnershipChanges {
 /** Handed rows in batches as a claim reads them (so 100k rows never sit in memory at once). */
 export type AdoptBatch = (rows: OwnedRow[]) => Promise<void>;
 
+/** A request whose requester has not heartbeaten for this many leases is cleared (it died). */
+const STALE_REQUEST_LEASES = 5;
+
 /** Rows created this close to the previous poll's cursor are read again (other machines' clocks, late inserts). */
 const NEW_ROW_OVERLAP_MS = 2_000;
 
@@ -123,6 +126,8 @@ export class TriggerOwnership {
    * what a timed-out wait leaves behind).
    */
   private closed = false;
+  /** Requests for our shards whose requester is not live, by `shard|requester`: since when. */
+  private readonly unanswerable = new Map<string, number>();
 
   constructor(private readonly o: OwnershipOptions) {
     this.job = new TriggererJob(o.store, o.triggererId, o.capacity);
@@ -143,6 +148,11 @@ export class TriggerOwnership {
   /** Shards whose lease is ours (not handed over). */
   get leasedShards(): number[] {
     return [...this.shards.values()].filter((s) => s.state === 'loading' || s.state === 'running').map((s) => s.shard);
+  }
+
+  /** Whether this triggerer still runs the row's shard (loading, running or draining). */
+  runsShardOf(doc: Pick<TriggerDoc, '_id' | 'shard'>): boolean {
+    return this.shards.has(doc.shard ?? triggerShardOf(doc._id));
   }
 
   shardState(shard: number): ShardState | null {
@@ -400,10 +410,18 @@ export class TriggerOwnership {
       if (held?.state !== 'running' || row.holder !== this.o.triggererId || !row.wanted_by) continue;
       if (row.wanted_by === this.o.triggererId) continue;
       if (!liveIds.has(row.wanted_by)) {
-        // The requester stopped or died: clear its request so that others may ask.
-        await this.o.leases.dropRequest(row.shard, this.o.triggererId, row.wanted_by);
+        // The requester's heartbeat is late: it may be stalled (honour it once it beats again) or
+        // dead — then its request would block every later one, so clear it after a long grace.
+        const key = `${row.shard}|${row.wanted_by}`;
+        const since = this.unanswerable.get(key) ?? Date.now();
+        this.unanswerable.set(key, since);
+        if (Date.now() - since > STALE_REQUEST_LEASES * this.o.leaseMs) {
+          await this.o.leases.dropRequest(row.shard, this.o.triggererId, row.wanted_by);
+          this.unanswerable.delete(key);
+        }
         continue;
       }
+      this.unanswerable.delete(`${row.shard}|${row.wanted_by}`);
       const handed = await this.o.leases.handOver(row.shard, this.o.triggererId, row.wanted_by, this.o.leaseMs);
       // The other loop may have settled this shard while we wrote (lost, released).
       if (handed && this.shards.get(row.shard) === held && held.state === 'running') {
@@ -434,7 +452,8 @@ export class TriggerOwnership {
       const still = batch.filter((d) => this.shards.get(d.shard ?? triggerShardOf(d._id))?.state === 'loading');
       batch = [];
       const rows = await this.classify(still);
-      adopt(rows);
+      // Awaited: the shard is marked started (its previous holder then lets go) only once its triggers run here.
+      await adopt(rows);
       adopted += rows.length;
       adoptedFromDead += rows.filter((r) => fromDead.has(r.doc.shard ?? triggerShardOf(r.doc._id))).length;
     };

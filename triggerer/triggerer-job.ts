@@ -3,9 +3,8 @@
  * and with what capacity, which is how they share the trigger shards (ownership.ts). Whether a
  * shard may be taken over is decided by the shard's lease, renewed with the same heartbeat.
  */
-import { hostname } from 'node:os';
 import type { Store } from '../src/store/store.ts';
-import type { JobDoc } from '../src/store/schema.ts';
+import { JobRepository } from '../src/store/repositories/job-repository.ts';
 
 /** A triggerer whose heartbeat is recent, with its capacity. */
 export interface LiveTriggerer {
@@ -20,20 +19,9 @@ export class TriggererJob {
     private readonly capacity: number,
   ) {}
 
+  /** (Re)write the row as a fresh running job, as every process registers. */
   async register(now = new Date()): Promise<void> {
-    const doc: JobDoc = {
-      _id: this.id,
-      job_type: 'TriggererJob',
-      hostname: hostname(),
-      pid: process.pid,
-      state: 'running',
-      start_date: now,
-      end_date: null,
-      latest_heartbeat: now,
-      capacity: this.capacity,
-      load: 0,
-    };
-    await this.store.jobs.replaceOne({ _id: this.id }, doc, { upsert: true });
+    await new JobRepository(this.store).register('TriggererJob', { id: this.id, capacity: this.capacity, load: 0, now });
   }
 
   /** False when the row vanished (someone cleaned it up): the caller re-registers. */

@@ -43,6 +43,7 @@ import { EventDispatcher, type DispatcherTestHooks } from './routing/event-dispa
 import { EventRouter } from './routing/event-router.ts';
 import type { EventSource } from './sources/event-source.ts';
 import { TimerHeap } from './timer-heap.ts';
+import { DEFAULTS } from '../src/config/defaults.ts';
 
 /** Test hooks that widen race windows; never set in production. */
 export interface TriggererTestHooks extends DispatcherTestHooks {
@@ -130,7 +131,7 @@ export class Triggerer {
     this.store = opts.store;
     this.bus = opts.bus;
     this.logger = opts.logger.child({ component: 'triggerer', triggererId: this.id });
-    this.capacity = opts.capacity ?? 10_000;
+    this.capacity = opts.capacity ?? DEFAULTS.triggererCapacity;
     this.heartbeatMs = opts.heartbeatMs ?? 2_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
@@ -425,8 +426,11 @@ export class Triggerer {
     if (fresh.length === 0) return;
     if (this.hooks.claimed) await this.hooks.claimed(fresh.map((r) => r.doc._id));
     if (!this.running()) return; // stopping: the release covers what we just claimed
-    this.held.adopt(fresh);
-    this.logger.debug({ claimed: fresh.length, held: this.held.size }, 'Claimed triggers');
+    // A shard lost meanwhile (our lease ran out and another triggerer took it) is not ours to start.
+    const still = fresh.filter((r) => this.ownership.runsShardOf(r.doc));
+    if (still.length === 0) return;
+    this.held.adopt(still);
+    this.logger.debug({ claimed: still.length, held: this.held.size }, 'Claimed triggers');
   }
 
   /** Wake the claim loop just after the earliest lease of another triggerer runs out. */

@@ -13,6 +13,8 @@ import { getDag } from '../app/queries/dag-queries.ts';
 import { getDagRun } from '../app/queries/dag-run-queries.ts';
 import { getTaskInstance } from '../app/queries/task-instance-queries.ts';
 import type { LiveChanges } from './live/live-changes.ts';
+import type { FastifyRequest } from 'fastify';
+import { requestOwner, type AuthOptions } from './http/auth.ts';
 
 /** The part of a DagBag the API uses (structural, so any loader fits). */
 export type DagLookup = DagDefinitions;
@@ -26,10 +28,15 @@ export class ApiContext {
     readonly live: LiveChanges,
     readonly metricsRegistry: Registry,
     readonly dagBag?: DagLookup,
-    readonly runtime?: unknown,
     app?: AppContext,
+    private readonly auth?: AuthOptions,
   ) {
-    this.app = app ?? new AppContext({ store, bus, dags: dagBag });
+    this.app = app ?? new AppContext({ store, bus, dags: dagBag, actor: { owner: 'anonymous', source: 'api' } });
+  }
+
+  /** The use-case context acting for the request's user (the audit log's owner). */
+  appFor(req: FastifyRequest): AppContext {
+    return this.app.withActor({ owner: requestOwner(this.auth, req.headers.authorization), source: 'api', details: { remote_addr: req.ip } });
   }
 
   async requireDag(dagId: string): Promise<DagDoc> {

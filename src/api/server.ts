@@ -15,7 +15,9 @@ import { ConnectionRepository } from '../connections/connection-repository.ts';
 import { ApiContext, type DagLookup } from './api-context.ts';
 import { LiveChanges } from './live/live-changes.ts';
 import { problemErrorHandler, problemFor, sendProblem } from './http/problem.ts';
-import { zodToOpenApi, zodValidatorCompiler } from './http/zod-validation.ts';
+import { zodSerializerCompiler, zodToOpenApi, zodValidatorCompiler } from './http/zod-validation.ts';
+import { MAX_BODY_BYTES, registerJsonBodyParser } from './http/json-body.ts';
+import { componentSchemas } from './schemas/registry.ts';
 import { assertBindable, authHook, hasAuth, type AuthOptions } from './http/auth.ts';
 import { dagRoutes } from './routes/dags.ts';
 import { dagRunRoutes } from './routes/dag-runs.ts';
@@ -31,15 +33,18 @@ import { triggerRoutes } from './routes/triggers.ts';
 import { deferralRoutes } from './routes/deferrals.ts';
 import { eventRoutes } from './routes/events.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { eventLogRoutes } from './routes/event-logs.ts';
+import { dagSourceRoutes } from './routes/dag-sources.ts';
+import { versionRoutes } from './routes/version.ts';
+import { taskInstanceTryRoutes } from './routes/task-instance-tries.ts';
 import { uiRoutes } from '../ui/ui-routes.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export const API_TOKEN_ENV = 'DEFERFLOW_API_TOKEN';
 
 export interface BuildServerOptions {
   store: Store;
   bus?: StateChangeBus;
-  /** The in-process Runtime (standalone / embedded); reserved for runtime-only views. */
-  runtime?: unknown;
   dagBag?: DagLookup;
   auth?: AuthOptions;
   /** Where it will listen; with auth absent, anything but loopback is refused. */
@@ -53,24 +58,29 @@ export interface BuildServerOptions {
   livePollMs?: number;
   /** Serve the Swagger UI at /api/v1/ui (default true). */
   swaggerUi?: boolean;
+  /** Check every response against its documented schema before sending it (tests; default off). */
+  validateResponses?: boolean;
 }
 
 export async function buildServer(opts: BuildServerOptions): Promise<FastifyInstance> {
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host ?? DEFAULTS.webserverHost;
   assertBindable(host, opts.auth);
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
     // The default would log every request at info; an API polled by a live UI would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: MAX_BODY_BYTES,
   });
   const live = new LiveChanges(opts.store, opts.bus, { pollMs: opts.livePollMs, logger: opts.logger });
   app.addHook('onClose', async () => live.close());
-  const ctx = new ApiContext(opts.store, opts.bus, live, opts.metricsRegistry ?? processRegistry, opts.dagBag, opts.runtime);
+  const ctx = new ApiContext(opts.store, opts.bus, live, opts.metricsRegistry ?? processRegistry, opts.dagBag, undefined, opts.auth);
   let repo: ConnectionRepository | undefined = opts.connections;
   const connections = () => (repo ??= new ConnectionRepository(opts.store));
 
   app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(zodSerializerCompiler(opts.validateResponses ?? process.env.DEFERFLOW_API_VALIDATE_RESPONSES === '1'));
+  registerJsonBodyParser(app);
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, problemFor('NOT_FOUND', `No route for ${req.method} ${req.url.split('?')[0]}`, { instance: req.url })),
@@ -82,11 +92,23 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
       openapi: '3.0.3',
       info: { title: 'deferflow API', version: '1', description: 'Airflow-style stable REST API of deferflow, plus /triggers, /deferrals and /events.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
+      security: [{ bearer: [] }, { basic: [] }],
     },
     transform: zodToOpenApi as never,
+    // The component schemas every route refers to, from the same zod schemas that validate.
+    transformObject: (documentObject) => {
+      if (!('openapiObject' in documentObject)) return documentObject.swaggerObject;
+      const doc = documentObject.openapiObject;
+      const components = (doc.components ?? {}) as { schemas?: Record<string, unknown> };
+      doc.components = { ...components, schemas: { ...(components.schemas ?? {}), ...componentSchemas() } } as typeof doc.components;
+      return doc;
+    },
   });
   if (opts.swaggerUi !== false) await app.register(swaggerUi, { routePrefix: '/api/v1/ui' });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.yaml', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })),
+  );
 
   dagRoutes(app, ctx);
   dagRunRoutes(app, ctx);
@@ -102,6 +124,10 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   deferralRoutes(app, ctx);
   eventRoutes(app, ctx);
   metricsRoutes(app, ctx);
+  eventLogRoutes(app, ctx);
+  dagSourceRoutes(app, ctx);
+  versionRoutes(app);
+  taskInstanceTryRoutes(app, ctx);
   await uiRoutes(app);
   return app;
 }
@@ -118,10 +144,10 @@ export interface RunningWebserver {
 
 /** Build and listen. Auth defaults to DEFERFLOW_API_TOKEN when set. */
 export async function startWebserver(opts: StartWebserverOptions): Promise<RunningWebserver> {
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host ?? DEFAULTS.webserverHost;
   const envToken = process.env[API_TOKEN_ENV];
   const auth = opts.auth ?? (envToken ? { token: envToken } : undefined);
   const app = await buildServer({ ...opts, host, auth });
-  const address = await app.listen({ host, port: opts.port ?? 8080 });
+  const address = await app.listen({ host, port: opts.port ?? DEFAULTS.webserverPort });
   return { app, url: address, close: () => app.close() };
 }

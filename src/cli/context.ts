@@ -3,47 +3,13 @@
  * opened lazily on first use, so `--help`, validation errors and commands that never touch the
  * database (local-aws) need no MongoDB.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DeferflowError } from '../errors/deferflow-error.ts';
 import { Store } from '../store/store.ts';
 import { resolveMongo, type MongoTarget } from '../store/embedded-mongo.ts';
 import { loadSettings, type SettingKey, type Settings } from '../config/settings.ts';
+import { readStandaloneState } from '../standalone/standalone-state-file.ts';
 import { processWriter, type Writer } from './output/renderer.ts';
 import type { OutputFormat } from './output/output-format.ts';
-
-/** Written by `deferflow standalone` so other CLI invocations on the machine find its database. */
-export interface StandaloneState {
-  mongoUri: string;
-  pid: number;
-  webserverUrl?: string;
-  startedAt: string;
-}
-
-export function standaloneStatePath(home: string): string {
-  return join(home, 'standalone.json');
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The running standalone's state, if one is alive. */
-export function readStandaloneState(home: string): StandaloneState | null {
-  const path = standaloneStatePath(home);
-  if (!existsSync(path)) return null;
-  try {
-    const state = JSON.parse(readFileSync(path, 'utf8')) as StandaloneState;
-    return typeof state.mongoUri === 'string' && typeof state.pid === 'number' && pidAlive(state.pid) ? state : null;
-  } catch {
-    return null;
-  }
-}
 
 export class CliContext {
   private storePromise: Promise<Store> | null = null;

@@ -16,6 +16,9 @@ import type { Store } from '../store/store.ts';
 import { findDagRun as findRunByIdOrDate } from '../app/queries/dag-run-queries.ts';
 import { createLogger } from '../log/logger.ts';
 import type { CliContext } from './context.ts';
+import { z } from 'zod';
+import { getTaskInstance } from '../app/queries/task-instance-queries.ts';
+import type { TaskInstanceDoc } from '../store/schema.ts';
 import { logicalDate } from './validation.ts';
 
 const bags = new WeakMap<CliContext, Promise<DagBag>>();
@@ -38,10 +41,11 @@ export async function requireDag(ctx: CliContext, dagId: string): Promise<DagDef
   const bag = await loadDagBag(ctx);
   const dag = bag.getDag(dagId);
   if (dag) return dag;
-  const broken = bag.importErrors.map((e) => relative(ctx.settings.dagsFolder, e.file) || e.file);
+  // Each file with the first line of its error: "not found" alone would send the user hunting.
+  const broken = bag.importErrors.map((e) => `${relative(ctx.settings.dagsFolder, e.file) || e.file}: ${firstLine(e.message)}`);
   throw new NotFoundError(
     'DAG_NOT_FOUND',
-    `DAG '${dagId}' not found in ${ctx.settings.dagsFolder}${broken.length ? ` (files that failed to import: ${broken.join(', ')})` : ''}`,
+    `DAG '${dagId}' not found in ${ctx.settings.dagsFolder}${broken.length ? ` (files that failed to import: ${broken.join('; ')})` : ''}`,
     broken.length
       ? 'Fix the import errors shown by `deferflow dags list-import-errors`, or check the DAG id.'
       : 'Check the DAG id with `deferflow dags list`, or point DEFERFLOW_DAGS_FOLDER at the folder holding it.',
@@ -87,4 +91,19 @@ export async function requireDagRun(store: Store, dagId: string, runIdOrDate: st
     );
   }
   return run;
+}
+
+/** A run named on the command line: its run id or its logical date. */
+export const runRef = z.string({ error: 'is required' }).min(1, 'is required');
+
+/** A task instance of the run named by run id or logical date (the run must exist; the task instance may not). */
+export async function findTaskInstance(store: Store, dagId: string, run: string, taskId: string): Promise<{ ti: TaskInstanceDoc | null; run: DagRunDoc }> {
+  const dagRun = await requireDagRun(store, dagId, run);
+  const ti = await getTaskInstance(store, dagId, dagRun.run_id, taskId);
+  return { ti, run: dagRun };
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }

@@ -1,19 +1,21 @@
 /**
  * How a failed command reports: `Error [CODE]: message` and a `Hint:` line on stderr (or one JSON
- * object with `--output json`), then a non-zero exit — 2 for bad input, 1 for everything else.
+ * object with `--output json`), then the code's exit status from the error catalogue
+ * (src/errors/error-codes.ts) — 2 for bad input, 1 for everything else.
  * Messages pass through the secret masker so a connection password inside an error never prints.
  */
 import { CommanderError } from 'commander';
 import { DeferflowError, errorMessage } from '../errors/deferflow-error.ts';
+import { ERROR_CATALOGUE, type ErrorCode } from '../errors/error-codes.ts';
 import { maskSecrets } from '../connections/secret-masker.ts';
-import type { Writer } from './output/renderer.ts';
+import type { Writer } from './output/writer.ts';
 import type { OutputFormat } from './output/output-format.ts';
+import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.ts';
 
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.ts';
 
 export interface ReportedError {
-  code: string;
+  code: ErrorCode;
   message: string;
   hint?: string;
   exitCode: number;
@@ -21,7 +23,7 @@ export interface ReportedError {
 
 export function describeError(e: unknown): ReportedError {
   if (e instanceof DeferflowError) {
-    return { code: e.code, message: e.message, hint: e.hint, exitCode: e.code === 'INVALID_INPUT' ? EXIT_USAGE : EXIT_FAILURE };
+    return { code: e.code, message: e.message, hint: e.hint, exitCode: ERROR_CATALOGUE[e.code].exit };
   }
   if (e instanceof CommanderError) {
     return {

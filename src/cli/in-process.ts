@@ -21,7 +21,7 @@ import { CompositionRoot } from '../composition/composition-root.ts';
 import { resolveMongo, type MongoTarget } from '../store/embedded-mongo.ts';
 import { createLogger } from '../log/logger.ts';
 import type { CliContext } from './context.ts';
-import { readStandaloneState } from './context.ts';
+import { readStandaloneState } from '../standalone/standalone-state-file.ts';
 
 export interface ScratchStore {
   store: Store;
@@ -82,7 +82,7 @@ export class InProcessRuntime {
     await root.createProcesses({
       dagBag,
       scheduler: c.scheduler && { loopIntervalMs: 100, heartbeatMs: 2000 },
-      worker: c.worker && { slots: opts.slots ?? 16, pollIntervalMs: 100, logFlushMs: 100 },
+      worker: c.worker && { slots: opts.slots, pollIntervalMs: 100, logFlushMs: 100 },
       triggerer: c.triggerer && { pollIntervalMs: 200, sweepIntervalMs: 2000, heartbeatMs: 2000 },
       // The command is over: a try still running is aborted (it fails through the normal path).
       workerStop: { graceful: false },

@@ -1,26 +1,27 @@
 /**
  * The `deferflow` program: Airflow's CLI shape (`dags`, `tasks`, `variables`, `connections`, one
  * command per process kind) on commander. Every command accepts `--output table|json|plain`.
- * Nothing here connects to MongoDB: commands open the store lazily, so `--help` always works.
+ *
+ * Building the program loads only commander and the command declarations (src/cli/program):
+ * each command's implementation — and with it the MongoDB driver, zod, the DAG loader, the AWS SDK,
+ * fastify — is imported when that command runs, so `--version` and `--help` start about as fast
+ * as Node itself (issue 11.3; test/cli/startup-imports.test.ts keeps it so). Nothing here connects
+ * to MongoDB: commands open the store lazily.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { OUTPUT_FORMATS, type OutputFormat } from './output/output-format.ts';
-import { processWriter, type Writer } from './output/renderer.ts';
-import { reportError, EXIT_USAGE } from './errors.ts';
+import { processWriter, type Writer } from './output/writer.ts';
 import { setWriter } from './command-kit.ts';
-import { registerVariablesCommands } from './commands/variables.ts';
-import { registerConnectionsCommands } from './commands/connections.ts';
-import { registerDbCommands } from './commands/db.ts';
-import { registerDagsCommands } from './commands/dags.ts';
-import { registerTasksCommands } from './commands/tasks.ts';
-import { registerTriggersCommands } from './commands/triggers.ts';
-import { registerProcessCommands } from './commands/processes.ts';
-import { registerDagProcessorCommand } from './commands/dag-processor.ts';
-import { registerAwsCommands } from './commands/aws.ts';
-import { registerStartCommand } from './commands/start.ts';
-import { registerStandaloneCommand } from './commands/standalone.ts';
+import { EXIT_USAGE } from './exit-codes.ts';
+import { registerAboutCommands } from './program/about.ts';
+import { registerConnectionsCommands } from './program/connections.ts';
+import { registerDagsCommands } from './program/dags.ts';
+import { registerOperationsCommands } from './program/operations.ts';
+import { registerProcessCommands } from './program/processes.ts';
+import { registerTasksCommands } from './program/tasks.ts';
+import { registerVariablesCommands } from './program/variables.ts';
 import { deferflowVersion } from './package-version.ts';
-import { LOG_FORMATS } from '../log/logger.ts';
+import { LOG_FORMATS } from '../log/log-format.ts';
 
 export function buildProgram(): Command {
   const program = new Command('deferflow')
@@ -36,17 +37,13 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .exitOverride();
 
-  registerStartCommand(program);
-  registerStandaloneCommand(program);
   registerProcessCommands(program);
-  registerDagProcessorCommand(program);
-  registerDbCommands(program);
   registerDagsCommands(program);
   registerTasksCommands(program);
   registerVariablesCommands(program);
   registerConnectionsCommands(program);
-  registerTriggersCommands(program);
-  registerAwsCommands(program);
+  registerOperationsCommands(program);
+  registerAboutCommands(program);
 
   // Every subcommand reports usage errors through our handler (exit 2) instead of exiting itself.
   const override = (cmd: Command): void => {
@@ -82,6 +79,8 @@ export async function runCli(argv: string[], writer: Writer = processWriter): Pr
       if (e.code === 'commander.help') return e.exitCode;
       return EXIT_USAGE;
     }
+    // Loaded only when something failed: it brings the error classes and the secret masker.
+    const { reportError } = await import('./errors.ts');
     return reportError(writer, outputFromArgv(argv), e);
   }
 }

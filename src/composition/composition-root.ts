@@ -21,7 +21,7 @@ import { Store } from '../store/store.ts';
 import { resolveMongo } from '../store/embedded-mongo.ts';
 import { StateChangeBus } from '../store/state-change-bus.ts';
 import type { DagSource } from '../dag-processing/dag-definition.ts';
-import { AppContext } from '../app/app-context.ts';
+import { AppContext, osUser } from '../app/app-context.ts';
 import type { Scheduler, SchedulerOptions } from '../scheduler/scheduler.ts';
 import type { Worker, WorkerOptions } from '../worker/worker.ts';
 import type { Triggerer, TriggererOptions } from '../../triggerer/triggerer.ts';
@@ -31,6 +31,9 @@ import type { RunningWebserver } from '../api/server.ts';
 import type { AuthOptions } from '../api/http/auth.ts';
 import type { FaultConfig, LocalAws } from '../local-aws/types.ts';
 import type { ProcessServices, Services } from './services.ts';
+import { DEFAULTS } from '../config/defaults.ts';
+import type { Registry } from 'prom-client';
+import type { RunningMetricsServer } from '../metrics/metrics-server.ts';
 
 export interface OpenOptions {
   logger: Logger;
@@ -42,6 +45,15 @@ export interface OpenOptions {
   services?: Partial<Services>;
   /** Deferral providers besides the AWS one (an embedding app's trigger kinds, routing keys, reconcilers). */
   providers?: DeferralProvider[];
+  /**
+   * Serve /metrics and /health for the processes this root starts (scheduler, worker, triggerer
+   * commands): port null/absent = off, 0 = any free port. The address is announced at start.
+   */
+  metrics?: { host?: string; port: number | null };
+  /** Where start-up lines for the operator go (the CLI's stderr); default the logger. */
+  announce?: (line: string) => void;
+  /** The registry the processes report into (default the process registry of src/metrics). */
+  metricsRegistry?: Registry;
 }
 
 export type SchedulerProcessOptions = Omit<SchedulerOptions, 'store' | 'dagBag' | 'bus' | 'logger'>;
@@ -76,8 +88,6 @@ export interface WebserverProcessOptions {
   auth?: AuthOptions;
   /** DAG definitions the API may consult (retries to grant again on clear, a new run's task instances). */
   dagBag?: DagSource;
-  /** The in-process Runtime (standalone / embedded). */
-  runtime?: unknown;
   livePollMs?: number;
 }
 
@@ -98,6 +108,11 @@ export class CompositionRoot {
   private dagBag: DagSource | null = null;
   private made: Promise<ProcessServices> | null = null;
   private started = false;
+  private metricsOptions: OpenOptions['metrics'];
+  private announceLine: (line: string) => void;
+  private registry: Registry | null;
+  /** Where this root serves /metrics and /health, once started with a metrics port. */
+  metricsServer: RunningMetricsServer | null = null;
 
   private constructor(
     readonly logger: Logger,
@@ -108,7 +123,9 @@ export class CompositionRoot {
     /** Where the store's database came from (uri null: a store given by the caller). */
     readonly mongo: { uri: string | null; embedded: boolean },
   ) {
-    this.app = new AppContext({ store, bus, dags: { getDag: (dagId) => this.dagBag?.getDag(dagId) } });
+    this.announceLine = (line) => logger.info(line);
+    this.registry = null;
+    this.app = new AppContext({ store, bus, dags: { getDag: (dagId) => this.dagBag?.getDag(dagId) }, actor: { owner: osUser(), source: 'runtime' } });
   }
 
   /** Store and bus. On a failure part-way, what was opened is closed again before the error is rethrown. */
@@ -128,6 +145,9 @@ export class CompositionRoot {
       const bus = new StateChangeBus();
       pending.push({ what: 'state-change bus', fn: () => bus.complete() });
       const root = new CompositionRoot(opts.logger, store, bus, opts.services ?? {}, opts.providers ?? [], mongo);
+      root.metricsOptions = opts.metrics;
+      root.announceLine = opts.announce ?? ((line) => opts.logger.info(line));
+      root.registry = opts.metricsRegistry ?? null;
       root.teardown.push(...pending);
       return root;
     } catch (e) {
@@ -182,7 +202,8 @@ export class CompositionRoot {
     const p: Processes = { scheduler: null, worker: null, triggerer: null };
     if (s) {
       const { Scheduler } = await import('../scheduler/scheduler.ts');
-      p.scheduler = new Scheduler({ ...s, store, dagBag: dagBag!, bus, logger });
+      const metrics = s.metrics ?? (await import('../metrics/process-metrics.ts')).schedulerMetrics(await this.metricsRegistry());
+      p.scheduler = new Scheduler({ ...s, metrics, store, dagBag: dagBag!, bus, logger });
     }
     if (w) {
       const { Worker } = await import('../worker/worker.ts');
@@ -226,6 +247,63 @@ export class CompositionRoot {
     await p.triggerer?.start();
     await p.worker?.start();
     await p.scheduler?.start();
+    if (p.triggerer) await this.storeDeferralFigures();
+    if (this.metricsOptions?.port != null) await this.serveMetrics(this.metricsOptions.host ?? DEFAULTS.webserverHost, this.metricsOptions.port);
+  }
+
+  /** The registry this root's processes report into. */
+  private async metricsRegistry(): Promise<Registry> {
+    this.registry ??= (await import('../metrics/registry.ts')).metricsRegistry;
+    return this.registry;
+  }
+
+  /** A triggerer's deferral figures are stored (every 10 s and at stop), so every webserver's deferrals page sees them. */
+  private async storeDeferralFigures(): Promise<void> {
+    const { SnapshotWriter } = await import('../metrics/snapshot.ts');
+    const writer = new SnapshotWriter({ store: this.store, registry: await this.metricsRegistry(), process: 'triggerer', logger: this.logger });
+    writer.start();
+    // Before the triggerer stops (teardown runs newest first): its final figures.
+    this.onStop('deferral figures', () => writer.stop());
+  }
+
+  /** /metrics and /health of this root's processes (see OpenOptions.metrics), closed with the root. */
+  async serveMetrics(host: string, port: number): Promise<RunningMetricsServer> {
+    const registry = await this.metricsRegistry();
+    const [{ startMetricsServer }, pm, { collectProcessMetrics }, { TriggererMetrics }] = await Promise.all([
+      import('../metrics/metrics-server.ts'),
+      import('../metrics/process-metrics.ts'),
+      import('../metrics/registry.ts'),
+      import('../metrics/triggerer-metrics.ts'),
+    ]);
+    const p = this.processes;
+    collectProcessMetrics(registry);
+    if (p.worker) pm.registerWorkerMetrics(registry, p.worker);
+    if (p.triggerer) {
+      TriggererMetrics.for(registry);
+      pm.registerDeferralAgeMetrics(this.store, registry);
+    }
+    const names = [p.scheduler && 'scheduler', p.worker && 'worker', p.triggerer && 'triggerer'].filter(Boolean) as string[];
+    const server = await startMetricsServer({
+      registry,
+      host,
+      port,
+      health: () => {
+        const stopping = this.stopping !== null;
+        const triggererState = p.triggerer?.state;
+        return {
+          status: stopping ? 'stopping' : triggererState && triggererState !== 'running' ? 'starting' : 'healthy',
+          processes: names,
+          pid: process.pid,
+          ...(p.scheduler ? { scheduler_id: p.scheduler.id } : {}),
+          ...(p.worker ? { worker_id: p.worker.id, slots: p.worker.slots, slots_in_use: p.worker.slotsInUse } : {}),
+          ...(p.triggerer ? { triggerer_id: p.triggerer.id, triggerer_state: triggererState, triggers_held: p.triggerer.heldTriggers } : {}),
+        };
+      },
+    });
+    this.metricsServer = server;
+    this.onStop('metrics server', () => server.close());
+    this.announceLine(`deferflow ${names.join(' + ') || 'process'} metrics on ${server.url}/metrics (health: ${server.url}/health)`);
+    return server;
   }
 
   /** The REST API, UI and /metrics on this root's store and bus; closed with the root. */
@@ -234,14 +312,13 @@ export class CompositionRoot {
     const base = {
       store: this.store,
       bus: this.bus,
-      runtime: opts.runtime,
       dagBag: opts.dagBag ?? this.dagBag ?? undefined,
-      host: opts.host ?? '127.0.0.1',
+      host: opts.host ?? DEFAULTS.webserverHost,
       auth: opts.auth,
       livePollMs: opts.livePollMs,
       logger: this.logger.child({ component: 'webserver' }),
     };
-    const port = opts.port ?? 8080;
+    const port = opts.port ?? DEFAULTS.webserverPort;
     let server: RunningWebserver;
     try {
       server = await startWebserver({ ...base, port });

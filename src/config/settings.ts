@@ -7,7 +7,8 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors/invalid-input-error.ts';
-import { LOG_FORMATS, type LogFormat } from '../log/logger.ts';
+import { LOG_FORMATS, type LogFormat } from '../log/log-format.ts';
+import { DEFAULTS } from './defaults.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -63,6 +64,8 @@ export const SETTINGS_ENV = {
   minFileProcessInterval: 'DEFERFLOW_MIN_FILE_PROCESS_INTERVAL',
   parsingProcesses: 'DEFERFLOW_DAG_PARSING_PROCESSES',
   standaloneDagProcessor: 'DEFERFLOW_STANDALONE_DAG_PROCESSOR',
+  metricsHost: 'DEFERFLOW_METRICS_HOST',
+  metricsPort: 'DEFERFLOW_METRICS_PORT',
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS_ENV;
@@ -75,6 +78,7 @@ export const SETTINGS_FLAG: Partial<Record<SettingKey, string>> = {
   localAwsDataDir: '--data-dir',
   triggererCapacity: '--capacity',
   workerSlots: '--slots',
+  metricsPort: '--metrics-port',
   logLevel: '--log-level',
   logFormat: '--log-format',
 };
@@ -100,6 +104,8 @@ const rawSchema = z.object({
   minFileProcessInterval: positiveSeconds('the DAG file re-parse interval').optional(),
   parsingProcesses: positiveInt('the number of DAG parsing processes').optional(),
   standaloneDagProcessor: booleanFlag('DEFERFLOW_STANDALONE_DAG_PROCESSOR').optional(),
+  metricsHost: optionalString,
+  metricsPort: port('the metrics port').optional(),
 });
 
 export type SettingsInput = z.input<typeof rawSchema>;
@@ -118,6 +124,11 @@ export interface Settings {
   triggererCapacity: number;
   workerSlots: number;
   dagProcessing: DagProcessingSettings;
+  /**
+   * Where `scheduler`, `worker` and `triggerer` serve /metrics and /health: off unless a port is
+   * given (0 = any free port; the address is printed at start).
+   */
+  metrics: { host: string; port: number | null };
 }
 
 /** The DAG processor's knobs (Airflow's [core] / [scheduler] / [dag_processor] names in comments). */
@@ -133,25 +144,6 @@ export interface DagProcessingSettings {
   /** standalone_dag_processor: true = `scheduler` runs none (run `deferflow dag-processor`). */
   standaloneProcessor: boolean;
 }
-
-export const DEFAULTS = {
-  dagsFolder: 'dags',
-  logLevel: 'info' as LogLevel,
-  logFormat: 'pretty' as LogFormat,
-  webserverHost: '127.0.0.1',
-  webserverPort: 8080,
-  localAwsPort: 4566,
-  // Airflow's [triggerer] default_capacity is 1000; deferflow's triggerer is built for far more.
-  triggererCapacity: 10_000,
-  // Airflow's [celery] worker_concurrency.
-  workerSlots: 16,
-  // Airflow's dagbag_import_timeout and min_file_process_interval; Airflow lists the folder every
-  // 5 minutes, deferflow every 30 s (and at once on file-system events).
-  dagbagImportTimeoutS: 30,
-  dagDirListIntervalS: 30,
-  minFileProcessIntervalS: 30,
-  parsingProcesses: 2,
-} as const;
 
 function absolute(p: string, cwd: string): string {
   const expanded = p === '~' ? homedir() : p.startsWith('~/') ? join(homedir(), p.slice(2)) : p;
@@ -205,7 +197,7 @@ export function loadSettings(
       authToken: s.apiAuthToken,
     },
     localAws: {
-      mode: s.localAws ?? 'auto',
+      mode: s.localAws ?? DEFAULTS.localAws,
       port: s.localAwsPort ?? DEFAULTS.localAwsPort,
       dataDir: absolute(s.localAwsDataDir ?? join(home, 'local-aws'), cwd),
     },
@@ -216,8 +208,9 @@ export function loadSettings(
       dirListIntervalMs: Math.round((s.dagDirListInterval ?? DEFAULTS.dagDirListIntervalS) * 1000),
       minFileProcessIntervalMs: Math.round((s.minFileProcessInterval ?? DEFAULTS.minFileProcessIntervalS) * 1000),
       parsingProcesses: s.parsingProcesses ?? DEFAULTS.parsingProcesses,
-      standaloneProcessor: s.standaloneDagProcessor ?? false,
+      standaloneProcessor: s.standaloneDagProcessor ?? DEFAULTS.standaloneDagProcessor,
     },
+    metrics: { host: s.metricsHost ?? DEFAULTS.webserverHost, port: s.metricsPort ?? null },
   };
 }
 

@@ -50,12 +50,25 @@ export class ConnectionRepository {
       await this.store.connections.insertOne(this.toDoc(conn));
     } catch (e) {
       if (e instanceof MongoServerError && e.code === 11000) {
-        throw new DeferflowError('CONNECTION_EXISTS', `A connection with conn_id '${conn.conn_id}' already exists`, {
-          hint: 'Delete it first, or use upsert',
+        throw new DeferflowError('CONNECTION_EXISTS', `A connection with \`conn_id\`=${conn.conn_id} already exists.`, {
+          hint: `To replace it, delete it first (\`deferflow connections delete ${conn.conn_id}\`), then add it again.`,
         });
       }
       throw e;
     }
+    this.learn(conn);
+    return conn;
+  }
+
+  /**
+   * Replace a stored connection only while it still has `expectedDescription` (a guarded replace:
+   * a concurrent edit of it wins); false when it does not match or no longer exists.
+   */
+  async replaceIfDescription(input: ConnectionInput, expectedDescription: string): Promise<Connection | null> {
+    const conn = toConnection(input);
+    const { _id, ...doc } = this.toDoc(conn);
+    const r = await this.store.connections.replaceOne({ _id, description: expectedDescription }, doc);
+    if (r.matchedCount !== 1) return null;
     this.learn(conn);
     return conn;
   }

@@ -1,8 +1,9 @@
 /**
  * Learns secret values (connection passwords, AWS secret keys and session tokens, extras whose key
  * looks sensitive) and replaces them with `***` in any text — Airflow's SecretsMasker. One
- * process-wide instance, installed into the log module's hook when this module loads, so task
- * logs, CLI output and API responses never show a secret that passed through a connection.
+ * process-wide instance, which installs itself into the log module's hook when it learns its first
+ * secret (not when this module loads: importing changes nothing), so task logs, CLI output and API
+ * responses never show a secret that passed through a connection.
  */
 import { setSecretMasker } from '../log/secret-masker.ts';
 
@@ -49,6 +50,9 @@ export class SecretMasker {
   private pattern: RegExp | null = null;
   private dirty = false;
 
+  /** `onFirstSecret` runs once, when the first secret is learned. */
+  constructor(private onFirstSecret?: () => void) {}
+
   /** Remember a secret value (and its URL- and JSON-escaped spellings, which logs also show). */
   add(value: unknown): void {
     if (typeof value !== 'string') return;
@@ -59,6 +63,11 @@ export class SecretMasker {
         this.secrets.add(form);
         this.dirty = true;
       }
+    }
+    const first = this.onFirstSecret;
+    if (first && this.secrets.size > 0) {
+      this.onFirstSecret = undefined;
+      first();
     }
   }
 
@@ -121,8 +130,8 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The process-wide masker every connection read feeds. */
-export const globalSecretMasker = new SecretMasker();
+/** The process-wide masker every connection read feeds; it routes the log module's hook to itself once it knows a secret. */
+export const globalSecretMasker = new SecretMasker(() => installSecretMasking());
 
 export function registerSecret(value: unknown): void {
   globalSecretMasker.add(value);
@@ -132,9 +141,7 @@ export function maskSecrets(text: string): string {
   return globalSecretMasker.mask(text);
 }
 
-/** Route the log module's masking hook to the global masker (idempotent; done on import too). */
+/** Route the log module's masking hook to the global masker (idempotent; done when it learns its first secret). */
 export function installSecretMasking(): void {
   setSecretMasker((s) => globalSecretMasker.mask(s));
 }
-
-installSecretMasking();

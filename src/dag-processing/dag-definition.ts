@@ -5,8 +5,8 @@
  * the live DAG, which `DagSource.loadDag` provides.
  */
 import type { DAG, DagCallback } from '../dag/dag.ts';
-import type { Schedule } from '../scheduler/timetable.ts';
-import type { TriggerRule } from '../scheduler/trigger-rules.ts';
+import type { Schedule } from '../dag/timetable.ts';
+import type { TriggerRule } from '../dag/trigger-rules.ts';
 
 export interface TaskDefinition {
   readonly taskId: string;

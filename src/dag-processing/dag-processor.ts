@@ -33,6 +33,7 @@ import { listDagFiles } from './dag-file-finder.ts';
 import { recordParsedDags, type VersionedDag } from './dag-store-writer.ts';
 import { broaderScan, type ScanKind, scanTriggers$ } from './scan-triggers.ts';
 import { dagVersionOf, sha256 } from './serialized-dag.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export interface DagProcessorOptions {
   store: Store;
@@ -117,8 +118,8 @@ export class DagProcessor {
   constructor(private readonly opts: DagProcessorOptions) {
     this.folder = opts.folder.endsWith(sep) && opts.folder.length > 1 ? opts.folder.slice(0, -1) : opts.folder;
     this.importTimeoutMs = opts.importTimeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS;
-    this.dirListIntervalMs = opts.dirListIntervalMs ?? 30_000;
-    this.minFileProcessIntervalMs = opts.minFileProcessIntervalMs ?? 30_000;
+    this.dirListIntervalMs = opts.dirListIntervalMs ?? DEFAULTS.dagDirListIntervalS * 1000;
+    this.minFileProcessIntervalMs = opts.minFileProcessIntervalMs ?? DEFAULTS.minFileProcessIntervalS * 1000;
     this.repo = new DagRepository(opts.store);
     this.log = opts.logger.child({ component: 'dag-processor', folder: this.folder });
   }

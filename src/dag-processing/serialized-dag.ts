@@ -10,8 +10,8 @@
 import { createHash } from 'node:crypto';
 import type { DagCallback } from '../dag/dag.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
-import type { Schedule } from '../scheduler/timetable.ts';
-import type { TriggerRule } from '../scheduler/trigger-rules.ts';
+import type { Schedule } from '../dag/timetable.ts';
+import type { TriggerRule } from '../dag/trigger-rules.ts';
 import type { DagDefinition, TaskDefinition } from './dag-definition.ts';
 
 export const SERIALIZED_DAG_FORMAT = 1;

@@ -12,8 +12,8 @@
  * join this DAG and inherit `defaultArgs`.
  */
 import { DagImportError } from '../errors/dag-import-error.ts';
-import type { Schedule } from '../scheduler/timetable.ts';
-import { validateSchedule } from '../scheduler/timetable.ts';
+import type { Schedule } from './timetable.ts';
+import { validateSchedule } from './timetable.ts';
 import type { Duration } from '../util/duration.ts';
 import { parseDuration } from '../util/duration.ts';
 import { DAG_BRAND } from './dag-brand.ts';

@@ -4,6 +4,7 @@ export { FunctionTask, task, type TaskFunction, type FunctionTaskOptions } from 
 export { chain, crossDownstream, type ChainItem } from './chain.ts';
 export { TaskDeferred, isTaskDeferred, type DeferRequest } from './task-deferred.ts';
 export { XComArg } from './xcom-arg.ts';
+export { Param, type ParamOptions } from './param.ts';
 export type { TaskContext, TaskInstanceHandle } from './task-context.ts';
 export type { BaseTaskArgs, OperatorArgs, TaskCallback } from './task-args.ts';
 export { isDag } from './dag-brand.ts';

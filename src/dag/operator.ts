@@ -9,7 +9,7 @@
 import { DagImportError } from '../errors/dag-import-error.ts';
 import type { Duration } from '../util/duration.ts';
 import { parseDuration } from '../util/duration.ts';
-import type { TriggerRule } from '../scheduler/trigger-rules.ts';
+import type { TriggerRule } from './trigger-rules.ts';
 import { captureDefinitionSite, formatSite, type DefinitionSite } from './definition-site.ts';
 import { currentDag } from './dag-context.ts';
 import type { DAG } from './dag.ts';

@@ -9,7 +9,7 @@
  */
 import type { Duration } from '../util/duration.ts';
 import { parseDuration } from '../util/duration.ts';
-import { TRIGGER_RULES, type TriggerRule } from '../scheduler/trigger-rules.ts';
+import { TRIGGER_RULES, type TriggerRule } from './trigger-rules.ts';
 import type { TaskContext } from './task-context.ts';
 
 export type TaskCallback = (ctx: TaskContext, error?: unknown) => void | Promise<void>;

@@ -44,4 +44,12 @@ export interface TaskContext {
   render(template: string): string;
   /** Read a variable (string) fresh from the store; throws when absent and no default given. */
   getVariable(key: string, defaultValue?: string): Promise<string>;
+  /**
+   * Call right before an external side effect (submitting, stopping or updating a job, writing an
+   * object): renews this try's lease with a guarded write and resolves only while the try still
+   * owns its task instance. When it does not (the worker was paused past its lease and the try was
+   * retried elsewhere) it aborts the try and rejects with LeaseLost — the side effect must not
+   * happen. Cheap enough to call before every such call.
+   */
+  fence(): Promise<void>;
 }

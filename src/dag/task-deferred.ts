@@ -3,6 +3,7 @@
  * which persists the trigger and moves the task running → deferred, releasing its slot.
  * Mirrors Airflow's TaskDeferred.
  */
+import { DeferflowError } from '../errors/deferflow-error.ts';
 import type { TriggerLike } from '../triggers/serialized-trigger.ts';
 import type { Duration } from '../util/duration.ts';
 
@@ -18,12 +19,15 @@ export interface DeferRequest {
 /** Brand shared by every copy of deferflow (see dag-brand.ts): a DAG file's own copy may throw it. */
 const DEFERRED_BRAND: unique symbol = Symbol.for('deferflow.taskDeferred');
 
-export class TaskDeferred extends Error {
+/**
+ * A DeferflowError like TaskSkipped, although it is no failure: it carries the catalogue code
+ * TASK_DEFERRED, and the worker tells it apart by its brand (isTaskDeferred) before anything treats
+ * it as an error.
+ */
+export class TaskDeferred extends DeferflowError {
   readonly [DEFERRED_BRAND] = true;
-  readonly code = 'TASK_DEFERRED' as const;
   constructor(readonly request: DeferRequest) {
-    super(`Task deferred until trigger ${'kind' in request.trigger ? request.trigger.kind : 'event'} fires; resume method ${request.method}`);
-    this.name = 'TaskDeferred';
+    super('TASK_DEFERRED', `Task deferred until trigger ${'kind' in request.trigger ? request.trigger.kind : 'event'} fires; resume method ${request.method}`);
   }
 }
 

@@ -9,12 +9,9 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import { componentOf, consoleLine, PRETTY_HIDDEN_KEYS } from './console-line.ts';
+import { logFormatFromEnv, type LogFormat } from './log-format.ts';
 
-export const LOG_FORMATS = ['pretty', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
-
-/** The environment variable naming the default format. */
-export const LOG_FORMAT_ENV = 'DEFERFLOW_LOG_FORMAT';
+export { LOG_FORMATS, LOG_FORMAT_ENV, isLogFormat, logFormatFromEnv, type LogFormat } from './log-format.ts';
 
 export interface CreateLoggerOptions {
   level?: LevelWithSilent | string;
@@ -23,18 +20,6 @@ export interface CreateLoggerOptions {
   name?: string;
   /** Where lines go (default stdout). Tests pass a stream to capture output. */
   destination?: { write(line: string): unknown };
-}
-
-export function isLogFormat(v: unknown): v is LogFormat {
-  return typeof v === 'string' && (LOG_FORMATS as readonly string[]).includes(v);
-}
-
-/** DEFERFLOW_LOG_FORMAT, checked: a typo fails at start naming the variable, not silently. */
-export function logFormatFromEnv(env: NodeJS.ProcessEnv = process.env): LogFormat | undefined {
-  const v = env[LOG_FORMAT_ENV]?.trim();
-  if (v === undefined || v === '') return undefined;
-  if (!isLogFormat(v)) throw new Error(`${LOG_FORMAT_ENV}: must be one of ${LOG_FORMATS.join(', ')} (got ${JSON.stringify(v)})`);
-  return v;
 }
 
 export function createLogger(opts: CreateLoggerOptions = {}): Logger {

@@ -14,7 +14,8 @@ import type { TaskLogRepository } from '../store/repositories/task-log-repositor
 import { maskSecrets } from './secret-masker.ts';
 
 export interface TaskLogSinkOptions {
-  repo: TaskLogRepository;
+  /** Where lines go: the repository, or a writer that batches several tries' lines (the worker's). */
+  repo: Pick<TaskLogRepository, 'append'>;
   /** Process logger; task warnings and errors (everything at debug) are echoed to a child of it. */
   parent: Logger;
   ti: { _id: string; dag_id: string; run_id: string; task_id: string };

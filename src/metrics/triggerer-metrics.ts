@@ -12,6 +12,7 @@ export class TriggererMetrics {
   readonly eventsReceived: Counter<'source'>;
   readonly eventsDuplicate: Counter<'source'>;
   readonly eventsUnroutable: Counter<'source'>;
+  readonly eventsMalformed: Counter<'source'>;
   readonly eventResumeLatency: Histogram;
   readonly sweepRuns: Counter<'job_type' | 'result'>;
   readonly sweepRecovered: Counter<'job_type'>;
@@ -67,7 +68,23 @@ export class TriggererMetrics {
       registry,
       'deferflow_events_unroutable_total',
       () =>
-        new Counter({ name: 'deferflow_events_unroutable_total', help: 'Events no trigger (here or in MongoDB) waited on', labelNames: ['source'], registers }),
+        new Counter({
+          name: 'deferflow_events_unroutable_total',
+          help: 'Events that are not ours: well-formed, but no trigger (here or in MongoDB) waited on them (e.g. jobs nobody defers on)',
+          labelNames: ['source'],
+          registers,
+        }),
+    );
+    this.eventsMalformed = getOrCreate(
+      registry,
+      'deferflow_events_malformed_total',
+      () =>
+        new Counter({
+          name: 'deferflow_events_malformed_total',
+          help: 'Messages that are not a valid event envelope (bad JSON, missing fields), left for the DLQ or deleted',
+          labelNames: ['source'],
+          registers,
+        }),
     );
     this.eventResumeLatency = getOrCreate(
       registry,

@@ -7,7 +7,7 @@
 import type { DagDefinition as DAG } from '../dag-processing/dag-definition.ts';
 import type { TaskInstanceState } from '../store/schema.ts';
 import { FINISHED_TI_STATES } from '../store/schema.ts';
-import { evaluateTriggerRule, summarizeUpstream, type RuleDecision } from './trigger-rules.ts';
+import { evaluateTriggerRule, summarizeUpstream, type RuleDecision } from '../dag/trigger-rules.ts';
 
 export type NoneDecision = Exclude<RuleDecision, 'wait'>;
 
@@ -19,12 +19,21 @@ export function isFinishedState(s: TaskInstanceState): boolean {
 
 /** Decisions for every none-state task (task id → decision); tasks that must wait are left out. */
 export function decideNoneStateTasks(dag: DAG, states: ReadonlyMap<string, TaskInstanceState>): Map<string, NoneDecision> {
+  return decideTasks(dag, (id) => states.get(id), states.keys());
+}
+
+/**
+ * Decisions for the none-state tasks among `taskIds` (the scheduler passes those whose upstream
+ * changed, so a pass costs what changed, not the size of the DAG); tasks that must wait are left
+ * out. `stateOf` answers undefined for a task without a task instance (yet): not done.
+ */
+export function decideTasks(dag: DAG, stateOf: (taskId: string) => TaskInstanceState | undefined, taskIds: Iterable<string>): Map<string, NoneDecision> {
   const out = new Map<string, NoneDecision>();
-  for (const [taskId, state] of states) {
-    if (state !== null || !dag.hasTask(taskId)) continue;
+  for (const taskId of taskIds) {
+    if (stateOf(taskId) !== null || !dag.hasTask(taskId)) continue;
     const task = dag.getTask(taskId);
-    // An upstream with no task instance (yet) counts as not done.
-    const upstream = [...task.upstreamTaskIds].map((id) => states.get(id) ?? null);
+    const upstream: Array<TaskInstanceState> = [];
+    for (const id of task.upstreamTaskIds) upstream.push(stateOf(id) ?? null);
     const d = evaluateTriggerRule(task.triggerRule, summarizeUpstream(upstream));
     if (d !== 'wait') out.set(taskId, d);
   }

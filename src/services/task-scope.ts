@@ -13,13 +13,24 @@ import type { Services } from './services.ts';
 
 export interface TaskScope {
   services: Services;
+  /** The running try's lease fence (TaskContext.fence); absent outside a worker's try. */
+  fence?: () => Promise<void>;
 }
 
 const scope = new AsyncLocalStorage<TaskScope>();
 
 /** Run `fn` (and everything it awaits) with `services` as the current task's services. */
-export function runInTaskScope<T>(services: Services, fn: () => T): T {
-  return scope.run({ services }, fn);
+export function runInTaskScope<T>(services: Services, fn: () => T, fence?: () => Promise<void>): T {
+  return scope.run(fence ? { services, fence } : { services }, fn);
+}
+
+/**
+ * Lease fencing for code without a handle on its task context (hooks): before an external side
+ * effect, verify-and-renew the current try's lease — rejects with LeaseLost (and aborts the try)
+ * when the try no longer owns its task instance. Resolves at once outside a worker's try.
+ */
+export function fenceCurrentTask(): Promise<void> {
+  return scope.getStore()?.fence?.() ?? Promise.resolve();
 }
 
 /** The services of the task running here, or undefined outside a task. */

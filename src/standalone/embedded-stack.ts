@@ -64,7 +64,7 @@ export interface EmbeddedStackOptions {
   webserver?: boolean | EmbeddedWebserverOptions;
   /** Time each SageMaker status step takes on the local AWS (the jobs themselves really run). */
   stageDelayMs?: number;
-  /** Worker slots (default 16). */
+  /** Worker slots (default: the worker's, DEFAULTS.workerSlots). */
   slots?: number;
   /** Triggerer capacity (default the triggerer's). */
   triggererCapacity?: number;
@@ -184,7 +184,7 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
       eventSources,
       components: {
         scheduler: { loopIntervalMs: pollMs },
-        worker: { slots: opts.slots ?? 16, pollIntervalMs: pollMs },
+        worker: { slots: opts.slots, pollIntervalMs: pollMs },
         triggerer: {
           pollIntervalMs: pollMs,
           ...(opts.triggererCapacity ? { capacity: opts.triggererCapacity } : {}),
@@ -199,7 +199,6 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     if (opts.webserver !== false) {
       const ws = typeof opts.webserver === 'object' ? opts.webserver : {};
       const server = await root.startWebserver({
-        runtime,
         dagBag: runtime.dagBag,
         host: ws.host,
         port: ws.port,

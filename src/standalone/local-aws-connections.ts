@@ -6,11 +6,12 @@
  */
 import type { Store } from '../store/store.ts';
 import { ConnectionRepository } from '../connections/connection-repository.ts';
+import { isManagedConnection, MANAGED_CONNECTION_DESCRIPTION } from '../connections/managed-connections.ts';
 
 export const LOCAL_AWS_CONN_IDS = ['aws_default', 'aws-sagemaker'] as const;
 
-/** Marks connections this module owns; edit the description to take one over. */
-export const MANAGED_CONNECTION_DESCRIPTION = 'Managed by deferflow standalone: the embedded local AWS';
+/** Marks connections this module owns; edit the description (or `connections add` the id) to take one over. */
+export { MANAGED_CONNECTION_DESCRIPTION } from '../connections/managed-connections.ts';
 
 /** The local AWS accepts any keys; these make the SDK skip its credential chain. */
 export const LOCAL_AWS_KEYS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
@@ -28,7 +29,7 @@ export async function ensureLocalAwsConnections(
   for (const connId of connIds) {
     // Only the stored definition counts here: a DEFERFLOW_CONN_* override is the user's choice too.
     const existing = await store.connections.findOne({ _id: connId });
-    if (existing && existing.description !== MANAGED_CONNECTION_DESCRIPTION) {
+    if (existing && !isManagedConnection(existing)) {
       outcomes[connId] = 'kept';
       continue;
     }

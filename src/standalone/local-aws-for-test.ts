@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { DAG } from '../dag/dag.ts';
 import type { Store } from '../store/store.ts';
 import { wantsLocalAws, type Settings } from '../config/settings.ts';
-import { readStandaloneState } from '../cli/context.ts';
+import { readStandaloneState } from './standalone-state-file.ts';
 import { connectionFromEnv } from '../connections/connection-env.ts';
 import { startLocalAws } from '../local-aws/index.ts';
 import type { LocalAws } from '../local-aws/types.ts';

@@ -1,11 +1,44 @@
 /**
  * `$DEFERFLOW_HOME/standalone.json`: how other CLI invocations on this machine find a running
- * stack (its MongoDB URI; see readStandaloneState in src/cli/context.ts). Written atomically
+ * stack (its MongoDB URI; the CLI reads it with readStandaloneState). Written atomically
  * (rename), removed on stop only if it still names this process, so a second stack's file is
  * never deleted by the first one exiting.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { standaloneStatePath, type StandaloneState } from '../cli/context.ts';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Written by `deferflow standalone` so other CLI invocations on the machine find its database. */
+export interface StandaloneState {
+  mongoUri: string;
+  pid: number;
+  webserverUrl?: string;
+  startedAt: string;
+}
+
+export function standaloneStatePath(home: string): string {
+  return join(home, 'standalone.json');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The running standalone's state, if one is alive. */
+export function readStandaloneState(home: string): StandaloneState | null {
+  const path = standaloneStatePath(home);
+  if (!existsSync(path)) return null;
+  try {
+    const state = JSON.parse(readFileSync(path, 'utf8')) as StandaloneState;
+    return typeof state.mongoUri === 'string' && typeof state.pid === 'number' && pidAlive(state.pid) ? state : null;
+  } catch {
+    return null;
+  }
+}
 
 /** What the stack records: the CLI's fields plus where its local AWS and event queue are. */
 export interface StackStateFile extends StandaloneState {

@@ -1,7 +1,7 @@
 /**
  * Document shapes of every collection. MongoDB is the only shared state between processes.
  *
- * Rules (ARCHITECTURE.md, "MongoDB usage"):
+ * Rules (docs/ARCHITECTURE.md, "MongoDB: the feature subset and why"):
  *  - Only what MongoDB ≥ 6 and FerretDB v1 both support: single-document atomic updates, unique
  *    indexes, find/sort/limit, simple aggregation, bulkWrite. No transactions, change streams, TTL.
  *  - Opaque user payloads (XCom values, trigger kwargs, events, run conf, next_kwargs, rendered
@@ -125,6 +125,8 @@ export interface DagRunDoc {
    */
   dag_load_error?: string | null;
   dag_load_error_at?: Date | null;
+  /** Incremented by every state transition (absent on rows written before it existed: 0). */
+  version?: number;
 }
 
 export interface TaskInstanceDoc {
@@ -182,6 +184,75 @@ export interface TaskInstanceDoc {
   /** Incremented by every transition; lets observers order and dedupe changes. */
   version: number;
   updated_at: Date;
+  /**
+   * Who made the last transition (the scheduler / worker / triggerer job id, or the API process's
+   * writer id). A batched write learns which of its rows it won by it, and a scheduler skips
+   * re-reading rows its own process already told it about (src/scheduler/change-cursor.ts).
+   */
+  changed_by?: string | null;
+  /** The batched write (TaskInstanceTransitions.applyBatch) that made the last change, if it was one: how a batch tells its wins. */
+  change_id?: string | null;
+  /** The scheduler that queued the current try (Airflow's queued_by_job_id). */
+  queued_by_job_id?: string | null;
+  /**
+   * Set when queued: the row resumes a deferral (next_method set). Workers claim these first —
+   * a resume finishes work already in flight (issue 14.3).
+   */
+  is_resume?: boolean;
+  /** A user's note (Airflow's task instance note); absent on rows that never had one. */
+  note?: string | null;
+  /**
+   * Per-try history (Airflow 2.10's task_instance_history), oldest first: one record per ENDED try,
+   * pushed by the very transition that ended it (finish, zombie reap, clear or mark of a try in
+   * flight), so keeping it costs no extra round trip. The current try is the row itself.
+   */
+  tries?: TaskInstanceTryDoc[];
+  /** Deferral windows of the current try that closed before its latest one (the latest is deferred_at → resumed_at). */
+  try_deferrals?: TryDeferralWindow[];
+  /** When the current try was first queued (queued_dttm is overwritten when a resumed task is queued again). */
+  try_queued_at?: Date | null;
+  /** What the current deferral waits on, written with the deferral (the trigger row is deleted when it fires). */
+  deferral_trigger?: DeferralTriggerRef | null;
+}
+
+/** The trigger a deferral waited on, as recorded with the task instance. */
+export interface DeferralTriggerRef {
+  id: string;
+  kind: string | null;
+  /** Human label of what it waited on (job name, datetime, pattern). */
+  description: string | null;
+}
+
+/** One deferral of a try: when it began and ended, on what, and what ended it. */
+export interface TryDeferralWindow {
+  from: Date;
+  /** When the trigger resumed the task; for a try ended while still deferred (cleared, marked), when it ended (resumed_by null); null while deferred. */
+  to: Date | null;
+  trigger: DeferralTriggerRef | null;
+  /** What resumed it: an event, or a failure reason (trigger_timeout, execution_timeout, trigger_failure). */
+  resumed_by: 'event' | FailReasonKind | null;
+}
+
+/** One ended try (Airflow's TaskInstanceHistory row, plus its deferral windows). */
+export interface TaskInstanceTryDoc {
+  try_number: number;
+  /** The state the try ended in (success, failed, up_for_retry, …; running/deferred when a user ended it by clearing). */
+  state: TaskInstanceState;
+  queued_at: Date | null;
+  start_date: Date | null;
+  end_date: Date | null;
+  /** Seconds from start to end. */
+  duration: number | null;
+  /** The worker that ended the try (or last held it). */
+  hostname: string | null;
+  pid: number | null;
+  worker_id: string | null;
+  operator: string;
+  max_tries: number;
+  last_error: string | null;
+  deferrals: TryDeferralWindow[];
+  /** Why this record was written: the try finished on a worker, was reaped, or a user cleared / marked it. */
+  ended_by: 'worker' | 'zombie_reaper' | 'clear' | 'mark';
 }
 
 /** What ended a deferral in `__fail__`: its trigger's deadline, the task's execution_timeout, or the trigger itself. */
@@ -370,6 +441,85 @@ export interface TaskLogDoc {
   msg: string;
 }
 
+/**
+ * A callback to run because a state changed (Airflow's CallbackRequest): a DAG's
+ * on_success/on_failure_callback when its run finished, or a task's on_*_callback when a try
+ * ended. Inserted before the state change it follows (deleted again if that change loses its
+ * race), run by whoever made the change, and deleted once run — so a process dying between the
+ * change and the callback leaves the request behind, and another process of the same role picks it
+ * up once its lease expired. A request whose state change did not happen (the row is not in the
+ * state it names) is dropped unrun.
+ */
+export interface CallbackRequestDoc {
+  /** Deterministic (see callbackRequestId): the same change never asks twice. */
+  _id: string;
+  kind: 'dag' | 'task';
+  dag_id: string;
+  run_id: string;
+  /** Task callbacks: the task, its try and the state the try ended in. */
+  task_id: string | null;
+  try_number: number | null;
+  /** The state the run / task instance must be in for the callback to run. */
+  state: string;
+  /** Which callback: on_success_callback, on_failure_callback, on_retry_callback … */
+  callback: string;
+  /** Why (a DAG callback's reason, a failed try's error message); null when none. */
+  reason: string | null;
+  /** Run clear number (DAG callbacks): a cleared and re-finished run asks again. */
+  clear_number: number | null;
+  created_at: Date;
+  /** The process running it, until lease_expires_at; a later taker re-runs it (at least once). */
+  owner: string | null;
+  lease_expires_at: Date;
+  attempts: number;
+}
+
+export function callbackRequestId(r: Pick<CallbackRequestDoc, 'kind' | 'dag_id' | 'run_id' | 'task_id' | 'try_number' | 'state' | 'clear_number'>): string {
+  return r.kind === 'dag'
+    ? `dag|${r.dag_id}|${r.run_id}|${r.clear_number ?? 0}|${r.state}`
+    : `task|${r.dag_id}|${r.run_id}|${r.task_id}|${r.try_number}|${r.state}`;
+}
+
+/**
+ * The audit log (Airflow's `log` table, served as /eventLogs): who did what, when — triggers,
+ * clears, marks, pauses, deletions, notes, variable and connection changes — recorded by the
+ * use-cases (src/app/use-cases), so the API, the CLI and an embedding Runtime all leave entries.
+ */
+export interface EventLogDoc {
+  /** Numeric, as Airflow's event_log_id: milliseconds since the epoch × 1000 + a random tie-breaker, unique. */
+  _id: number;
+  dttm: Date;
+  event: string;
+  /** Who: the API user (basic auth), `token` (bearer), `anonymous` (an open loopback webserver) or the OS user of a CLI / Runtime process. */
+  owner: string;
+  dag_id: string | null;
+  task_id: string | null;
+  run_id: string | null;
+  map_index: number | null;
+  try_number: number | null;
+  logical_date: Date | null;
+  /** JSON object: where it came from (`source`: api, cli, runtime) and the operation's details. Never secrets. */
+  extra: string | null;
+}
+
+/**
+ * The last reading of a process's deferral figures (event → resume latency histogram, events by
+ * outcome, sweep recoveries), written by every process that serves /metrics, so the deferrals page
+ * of any webserver shows them across processes and restarts. One row per process run.
+ */
+export interface MetricsSnapshotDoc {
+  _id: string; // process id (job id when the process has one)
+  process: string;
+  hostname: string;
+  pid: number;
+  started_at: Date;
+  updated_at: Date;
+  /** Histograms by metric name: cumulative bucket counts (`le` as written by prom-client, +Inf included), count and sum. */
+  histograms: Record<string, { buckets: Array<{ le: string; count: number }>; count: number; sum: number }>;
+  /** Counter totals by metric name and label set (`labels` as `k=v,k=v`). */
+  counters: Record<string, Array<{ labels: string; value: number }>>;
+}
+
 export const COLLECTIONS = {
   dags: 'dags',
   dagRuns: 'dag_runs',
@@ -384,6 +534,9 @@ export const COLLECTIONS = {
   taskLogs: 'task_logs',
   triggerShards: 'trigger_shards',
   deployment: 'deployment',
+  callbackRequests: 'callback_requests',
+  eventLogs: 'event_logs',
+  metricsSnapshots: 'metrics_snapshots',
 } as const;
 
 export function dagVersionId(dagId: string, version: string): string {

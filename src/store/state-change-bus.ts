@@ -14,6 +14,20 @@ export type StateChange =
 export class StateChangeBus {
   private readonly subject = new Subject<StateChange>();
   readonly changes$: Observable<StateChange> = this.subject.asObservable();
+  private readonly writers = new Set<string>();
+
+  /**
+   * Writers (the `changed_by` ids of TaskInstanceTransitions) that emit every task-instance change
+   * they make here. A subscriber of this bus therefore hears of their changes without reading them
+   * back from MongoDB (the scheduler's changed-rows read skips them).
+   */
+  registerWriter(id: string): void {
+    this.writers.add(id);
+  }
+
+  get reportingWriters(): ReadonlySet<string> {
+    return this.writers;
+  }
 
   emit(change: StateChange): void {
     this.subject.next(change);

@@ -5,13 +5,16 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import {
   COLLECTIONS,
+  type CallbackRequestDoc,
   type ConnectionDoc,
   type DagDoc,
   type DagRunDoc,
   type DagVersionDoc,
   type DeploymentDoc,
+  type EventLogDoc,
   type ImportErrorDoc,
   type JobDoc,
+  type MetricsSnapshotDoc,
   type TaskInstanceDoc,
   type TaskLogDoc,
   type TriggerDoc,
@@ -42,6 +45,9 @@ export class Store {
   readonly dagVersions: Collection<DagVersionDoc>;
   readonly triggerShards: Collection<TriggerShardDoc>;
   readonly deployment: Collection<DeploymentDoc>;
+  readonly callbackRequests: Collection<CallbackRequestDoc>;
+  readonly eventLogs: Collection<EventLogDoc>;
+  readonly metricsSnapshots: Collection<MetricsSnapshotDoc>;
 
   private constructor(
     readonly client: MongoClient,
@@ -61,6 +67,9 @@ export class Store {
     this.dagVersions = db.collection<DagVersionDoc>(COLLECTIONS.dagVersions);
     this.triggerShards = db.collection<TriggerShardDoc>(COLLECTIONS.triggerShards);
     this.deployment = db.collection<DeploymentDoc>(COLLECTIONS.deployment);
+    this.callbackRequests = db.collection<CallbackRequestDoc>(COLLECTIONS.callbackRequests);
+    this.eventLogs = db.collection<EventLogDoc>(COLLECTIONS.eventLogs);
+    this.metricsSnapshots = db.collection<MetricsSnapshotDoc>(COLLECTIONS.metricsSnapshots);
   }
 
   static async connect(opts: StoreOptions): Promise<Store> {
@@ -89,9 +98,13 @@ export class Store {
       this.dagRuns.createIndex({ dag_id: 1, run_id: 1 }, { unique: true }),
       this.dagRuns.createIndex({ dag_id: 1, logical_date: 1 }, { unique: true }),
       this.dagRuns.createIndex({ state: 1, dag_id: 1 }),
+      // scheduler: runs changed since its cursor
+      this.dagRuns.createIndex({ updated_at: 1 }),
       // scheduler: task instances of a run; worker: queued by priority; zombie sweep by lease
       this.taskInstances.createIndex({ dag_id: 1, run_id: 1, task_id: 1, map_index: 1 }, { unique: true }),
       this.taskInstances.createIndex({ state: 1, priority_weight: -1, queued_dttm: 1 }),
+      // worker: claim resumes first, then by priority, FIFO
+      this.taskInstances.createIndex({ state: 1, is_resume: -1, priority_weight: -1, queued_dttm: 1 }),
       this.taskInstances.createIndex({ state: 1, lease_expires_at: 1 }),
       this.taskInstances.createIndex({ state: 1, scheduled_after: 1 }),
       this.taskInstances.createIndex({ trigger_id: 1 }),
@@ -104,11 +117,18 @@ export class Store {
       this.xcom.createIndex({ dag_id: 1, run_id: 1, task_id: 1 }),
       this.jobs.createIndex({ job_type: 1, state: 1, latest_heartbeat: 1 }),
       this.taskLogs.createIndex({ ti_id: 1, try_number: 1, seq: 1 }),
+      // schedulers / workers: callback requests whose runner died
+      this.callbackRequests.createIndex({ kind: 1, lease_expires_at: 1 }),
       this.dags.createIndex({ is_active: 1, is_paused: 1 }),
       // DAG processor: the DAGs of a file (deactivate what a file no longer defines)
       this.dags.createIndex({ fileloc: 1 }),
       // API / UI: a DAG's versions, newest first
       this.dagVersions.createIndex({ dag_id: 1, created_at: -1 }),
+      // audit log (/eventLogs, the UI's audit page): newest first, overall and per DAG
+      this.eventLogs.createIndex({ dttm: -1 }),
+      this.eventLogs.createIndex({ dag_id: 1, dttm: -1 }),
+      // deferrals page: the recent process snapshots; clean-up of old ones
+      this.metricsSnapshots.createIndex({ updated_at: -1 }),
     ]);
   }
 

@@ -14,6 +14,7 @@
  * - Jinja drops one trailing newline of the template (keep_trailing_newline=False).
  */
 import nunjucks from 'nunjucks';
+import { DeferflowError } from '../errors/deferflow-error.ts';
 import { GETATTR, templateDateValue } from './context.ts';
 import { ds, dsNodash, isoUtc, tsNodash, tsNodashWithTz } from '../util/time-format.ts';
 
@@ -26,15 +27,13 @@ function causeMessage(cause: unknown): string {
   return String(cause);
 }
 
-export class TemplateRenderError extends Error {
-  readonly code = 'TEMPLATE_RENDER_ERROR' as const;
+export class TemplateRenderError extends DeferflowError {
   readonly taskId: string;
   readonly fieldPath: string;
   readonly template: string;
   constructor(taskId: string, fieldPath: string, template: string, cause: unknown) {
     const shown = template.length > MAX_TEMPLATE_IN_MESSAGE ? `${template.slice(0, MAX_TEMPLATE_IN_MESSAGE)}…` : template;
-    super(`Task '${taskId}': cannot render field ${fieldPath} (template ${JSON.stringify(shown)}): ${causeMessage(cause)}`, { cause });
-    this.name = 'TemplateRenderError';
+    super('TEMPLATE_RENDER_ERROR', `Task '${taskId}': cannot render field ${fieldPath} (template ${JSON.stringify(shown)}): ${causeMessage(cause)}`, { cause });
     this.taskId = taskId;
     this.fieldPath = fieldPath;
     this.template = template;
@@ -270,7 +269,8 @@ function installRuntimePatch(): PatchState {
   return state;
 }
 
-const state = installRuntimePatch();
+// Installed at the first render, not on import: importing this module changes nothing global.
+let patch: PatchState | null = null;
 
 // ----- environment and filters ---------------------------------------------------------------------
 
@@ -521,6 +521,7 @@ function cleanNunjucksMessage(err: unknown): string {
 export function renderTemplate(template: string, context: Record<string, unknown>): string {
   // Jinja's default keep_trailing_newline=False drops a single trailing newline of the source.
   const source = template.replace(/(?:\r\n|\r|\n)$/, '');
+  const state = (patch ??= installRuntimePatch());
   state.depth += 1;
   try {
     return compile(source).render(context);

@@ -5,16 +5,16 @@
  *  - WorkerShutdown: the worker is stopping and the grace period ran out; the try fails through the
  *    normal path so its retries apply.
  */
-export class LeaseLost extends Error {
+import { DeferflowError } from '../errors/deferflow-error.ts';
+
+export class LeaseLost extends DeferflowError {
   constructor(message = 'Lease lost: the task instance changed under this worker') {
-    super(message);
-    this.name = 'LeaseLost';
+    super('LEASE_LOST', message);
   }
 }
 
-export class WorkerShutdown extends Error {
+export class WorkerShutdown extends DeferflowError {
   constructor(message = 'Worker shutting down: the task was stopped before it finished') {
-    super(message);
-    this.name = 'WorkerShutdown';
+    super('WORKER_SHUTDOWN', message);
   }
 }

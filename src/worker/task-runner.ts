@@ -12,13 +12,14 @@
  * remain, else failed. Every write is guarded by the lease token, and once the lease is lost the
  * try writes nothing (a worker whose row changed under it must never overwrite it).
  */
+import { paramValues } from '../dag/param.ts';
 import type { Logger } from 'pino';
 import type { DagSource } from '../dag-processing/dag-definition.ts';
 import type { DAG } from '../dag/dag.ts';
 import type { BaseOperator } from '../dag/operator.ts';
 import type { TaskContext, TaskInstanceHandle } from '../dag/task-context.ts';
 import { isTaskDeferred, type TaskDeferred } from '../dag/task-deferred.ts';
-import { errorMessage } from '../errors/deferflow-error.ts';
+import { DeferflowError, errorMessage } from '../errors/deferflow-error.ts';
 import { isTaskFailedNoRetry, isTaskSkipped, TaskTimeout } from '../errors/task-errors.ts';
 import { TaskLogSink } from '../log/task-log-sink.ts';
 import { maskSecrets } from '../log/secret-masker.ts';
@@ -26,10 +27,11 @@ import { nextRetryDelayMs, retryJitterKey } from '../scheduler/retry-delay.ts';
 import type { Store } from '../store/store.ts';
 import type { DagRunDoc, FailReason, TaskInstanceDoc } from '../store/schema.ts';
 import { dagRunId } from '../store/schema.ts';
-import type { FinishOutcome, TaskInstanceTransitions } from '../store/transitions/task-instance-transitions.ts';
+import { TaskInstanceTransitions, type FinishOutcome, type TiBatchItem } from '../store/transitions/task-instance-transitions.ts';
 import { FAIL_METHOD } from '../store/transitions/task-instance-plans.ts';
 import type { TriggerTransitions } from '../store/transitions/trigger-transitions.ts';
-import { XComRepository, XCOM_RETURN_KEY, indexXComs } from '../store/repositories/xcom-repository.ts';
+import { XComRepository, XCOM_RETURN_KEY, type XComLoadRequest } from '../store/repositories/xcom-repository.ts';
+import type { CallbackRequestDoc, TaskLogDoc, XComDoc } from '../store/schema.ts';
 import { VariableRepository } from '../store/repositories/variable-repository.ts';
 import { TaskLogRepository } from '../store/repositories/task-log-repository.ts';
 import { toJsonString } from '../store/repositories/json-safe.ts';
@@ -40,7 +42,10 @@ import type { Services } from '../services/services.ts';
 import { runInTaskScope } from '../services/task-scope.ts';
 import { parseDuration } from '../util/duration.ts';
 import { LeaseLost, WorkerShutdown } from './abort-reasons.ts';
-import type { RunningTry } from './running-try.ts';
+import { Coalescer } from './coalescer.ts';
+import { RunningTry } from './running-try.ts';
+import { TaskCallbacks, type TaskCallbackName } from './task-callbacks.ts';
+import { TryXComs } from './try-xcoms.ts';
 
 /** Synchronous connection access for templates (src/connections' ConnectionLookup fits). */
 export interface WorkerConnectionLookup {
@@ -64,6 +69,10 @@ export interface TaskRunnerDeps {
   preloadTtlMs?: number;
   /** Task log flush period (default 1000 ms). */
   logFlushMs?: number;
+  /** How long a write waits to be batched with other tries' writes (default 2 ms). */
+  batchDelayMs?: number;
+  /** The worker's id: owner of the task callback requests it runs. */
+  workerId?: string;
 }
 
 type Outcome = { kind: 'finished'; outcome: FinishOutcome; error?: unknown; value?: unknown } | { kind: 'deferred'; deferred: TaskDeferred };
@@ -72,16 +81,48 @@ export class TaskRunner {
   private readonly xcoms: XComRepository;
   private readonly variables: VariableRepository;
   private readonly logs: TaskLogRepository;
-  private readonly runCache = new Map<string, DagRunDoc>();
+  private readonly runCache = new Map<string, Promise<DagRunDoc>>();
   private varCache: { at: number; values: Record<string, string> } | null = null;
+  private varLoading: Promise<Record<string, string>> | null = null;
   private connRefreshedAt = 0;
   private readonly ttl: number;
+  /**
+   * The slots' writes, batched across tries (issue 10.2): outcomes (finish / defer) as one
+   * bulkWrite, task-log lines as one insertMany, XCom loads as one find — each a few ms apart.
+   */
+  private readonly outcomes: Coalescer<TiBatchItem, TaskInstanceDoc | null>;
+  private readonly logLines: Coalescer<TaskLogDoc[], void>;
+  private readonly xcomLoads: Coalescer<XComLoadRequest, XComDoc[]>;
+  private readonly logSink: Pick<TaskLogRepository, 'append'>;
+  readonly callbacks: TaskCallbacks;
 
   constructor(private readonly deps: TaskRunnerDeps) {
+    this.callbacks = new TaskCallbacks(deps.store, deps.workerId ?? 'worker', deps.logger);
     this.xcoms = new XComRepository(deps.store);
     this.variables = new VariableRepository(deps.store);
     this.logs = new TaskLogRepository(deps.store);
     this.ttl = deps.preloadTtlMs ?? 1000;
+    const delayMs = deps.batchDelayMs ?? 2;
+    this.outcomes = new Coalescer({ delayMs, flush: (items) => deps.tis.settleTries(items) });
+    this.logLines = new Coalescer<TaskLogDoc[], void>({
+      delayMs,
+      flush: async (batches) => {
+        await this.logs.append(batches.flat());
+        return batches.map(() => undefined);
+      },
+    });
+    this.logSink = { append: (lines) => this.logLines.request([...lines]) };
+    this.xcomLoads = new Coalescer({
+      delayMs,
+      flush: async (requests) => {
+        const docs = await this.xcoms.findForTasks(requests);
+        return requests.map((r) => {
+          const tasks = new Set(r.taskIds);
+          const pairs = new Set((r.pairs ?? []).map(([t, k]) => `${t}\u0000${k}`));
+          return docs.filter((d) => d.dag_id === r.dagId && d.run_id === r.runId && (tasks.has(d.task_id) || pairs.has(`${d.task_id}\u0000${d.key}`)));
+        });
+      },
+    });
   }
 
   /** Run the try to its end; never throws (failures are outcomes, store errors are logged). */
@@ -89,7 +130,7 @@ export class TaskRunner {
     const ti = rt.ti;
     const resuming = ti.next_method !== null;
     const sink = new TaskLogSink({
-      repo: this.logs,
+      repo: this.logSink,
       parent: this.deps.logger,
       ti,
       tryNumber: ti.try_number,
@@ -145,10 +186,11 @@ export class TaskRunner {
     let outcome: Outcome;
     try {
       if (!resuming && ti.try_number > 1) await this.xcoms.deleteForTaskInstance(ti);
-      const built = await this.buildContext(rt, task, log);
+      const built = await this.buildContext(rt, task, log, resuming);
       ctx = built.ctx;
-      op = task.copyForTry();
-      renderedFields = this.renderFields(op, built.templateContext);
+      const rendered = await this.renderWithXComs(task, built.templateContext, built.xcoms, ti);
+      op = rendered.op;
+      renderedFields = rendered.fields;
       outcome = await this.execute(rt, op, ctx, log, resuming);
     } catch (e) {
       outcome = this.classifyError(e, ti, task);
@@ -157,19 +199,30 @@ export class TaskRunner {
   }
 
   /** Preloaded data + Airflow's template context + the runtime handles of TaskContext. */
-  private async buildContext(rt: RunningTry, task: BaseOperator, log: Logger): Promise<{ ctx: TaskContext; templateContext: Record<string, unknown> }> {
+  private async buildContext(
+    rt: RunningTry,
+    task: BaseOperator,
+    log: Logger,
+    resuming: boolean,
+  ): Promise<{ ctx: TaskContext; templateContext: Record<string, unknown>; xcoms: TryXComs }> {
     const ti = rt.ti;
+    // Upstream tasks' XComs; the task's own only when it resumes (a fresh try starts with none:
+    // try 1 has had none, later tries deleted theirs just before).
+    const upstream = [...task.upstreamTaskIds];
+    const load = resuming ? [...upstream, ti.task_id] : upstream;
     const [run, xcomDocs, vars] = await Promise.all([
       this.runOf(ti),
-      this.xcoms.listForRun(ti.dag_id, ti.run_id),
+      load.length ? this.xcomLoads.request({ dagId: ti.dag_id, runId: ti.run_id, taskIds: load }) : Promise.resolve([]),
       this.preloadVariables(),
       this.refreshConnections(),
     ]);
-    const xcoms = indexXComs(xcomDocs);
+    const xcoms = new TryXComs(ti.task_id);
+    xcoms.add(xcomDocs, resuming ? load : [...load, ti.task_id]);
     const dag = task.dag!;
     const conf = parseObject(run.conf);
-    const params = { ...dag.params, ...conf };
-    const getXCom = (taskId: string, key: string): unknown => xcoms.get(taskId)?.get(key);
+    // A Param is its value here (the run's conf overrides it).
+    const params = { ...paramValues(dag.params), ...conf };
+    const getXCom = (taskId: string, key: string): unknown => xcoms.get(taskId, key);
     const templateContext = buildTemplateContext({
       dagId: ti.dag_id,
       taskId: ti.task_id,
@@ -204,11 +257,10 @@ export class TaskRunner {
         throw new TypeError('xcom_pull: pass a task id or a list of task ids');
       },
       xcom_push: async (key, value) => {
-        if (!rt.mayWrite) throw new LeaseLost();
+        // Fenced: a try paused past its lease must not overwrite what the live try recorded.
+        await this.fence(rt);
         await this.xcoms.push(ti, key, value);
-        let m = xcoms.get(ti.task_id);
-        if (!m) xcoms.set(ti.task_id, (m = new Map()));
-        m.set(key, JSON.parse(toJsonString(value)) as unknown);
+        xcoms.set(ti.task_id, key, JSON.parse(toJsonString(value)) as unknown);
       },
     };
     const ctx = {
@@ -221,8 +273,54 @@ export class TaskRunner {
       services: this.deps.services,
       render: (template: string) => renderTemplate(template, templateContext),
       getVariable: (key: string, defaultValue?: string) => this.variables.require(key, defaultValue),
+      fence: () => this.fence(rt),
     } as unknown as TaskContext;
-    return { ctx, templateContext };
+    return { ctx, templateContext, xcoms };
+  }
+
+  /**
+   * Lease fencing (issue 14.0): renew the lease with a guarded write; if the row is no longer
+   * this try's, abort the try for good and reject with LeaseLost.
+   */
+  private async fence(rt: RunningTry): Promise<void> {
+    if (!rt.mayWrite) throw new LeaseLost();
+    if (await this.deps.tis.heartbeat(rt.ti._id, rt.token, this.deps.leaseMs)) return;
+    const lost = new LeaseLost('Lease lost: this try no longer owns its task instance (it was reaped, retried, cleared or marked elsewhere)');
+    rt.loseLease(lost);
+    throw lost;
+  }
+
+  /**
+   * Copy the operator for this try and render its template fields. XComs the templates pull that
+   * were not loaded (not upstream) are noted during the render, loaded in one query, and the
+   * fields rendered again on a fresh copy (at most twice more: a pull can name what another pulled).
+   */
+  private async renderWithXComs(
+    task: BaseOperator,
+    templateContext: Record<string, unknown>,
+    xcoms: TryXComs,
+    ti: TaskInstanceDoc,
+  ): Promise<{ op: BaseOperator; fields: string | null }> {
+    for (let round = 0; ; round++) {
+      const op = task.copyForTry();
+      xcoms.record();
+      let fields: string | null = null;
+      let error: unknown;
+      let failed = false;
+      try {
+        fields = this.renderFields(op, templateContext);
+      } catch (e) {
+        error = e;
+        failed = true;
+      }
+      const missing = xcoms.stopRecording();
+      if (missing.length === 0 || round >= 2) {
+        if (failed) throw error;
+        return { op, fields };
+      }
+      const docs = await this.xcomLoads.request({ dagId: ti.dag_id, runId: ti.run_id, taskIds: [], pairs: missing });
+      xcoms.add(docs, [], missing);
+    }
   }
 
   /** Render template fields into the per-try copy; returns them as JSON for the TI row. */
@@ -247,14 +345,15 @@ export class TaskRunner {
   private async execute(rt: RunningTry, op: BaseOperator, ctx: TaskContext, log: Logger, resuming: boolean): Promise<Outcome> {
     const ti = rt.ti;
     const onExecute = op.callback('on_execute_callback');
-    if (onExecute) await runCallback('on_execute_callback', () => runInTaskScope(this.deps.services, () => onExecute(ctx)), log);
+    if (onExecute) await runCallback('on_execute_callback', () => runInTaskScope(this.deps.services, () => onExecute(ctx), ctx.fence), log);
 
     let call: () => unknown;
     if (resuming && ti.next_method === FAIL_METHOD) {
       const reason = failReasonOf(ti);
       call = () => {
         // The deadline that ended the deferral was the task's own: the try timed out (Airflow's AirflowTaskTimeout).
-        throw reason.kind === 'execution_timeout' ? new TaskTimeout(reason.message) : new Error(reason.message);
+        if (reason.kind === 'execution_timeout') throw new TaskTimeout(reason.message);
+        throw new DeferflowError(reason.kind === 'trigger_timeout' ? 'TRIGGER_TIMEOUT' : 'TRIGGER_FAILED', reason.message);
       };
     } else if (resuming) {
       const method = (op as unknown as Record<string, unknown>)[ti.next_method!];
@@ -279,7 +378,7 @@ export class TaskRunner {
     aborted.catch(() => undefined);
     try {
       // In the task's scope: hooks it builds itself (`new S3Hook(...)`) use this process's services.
-      const value = await Promise.race([runInTaskScope(this.deps.services, () => Promise.resolve().then(call)), aborted]);
+      const value = await Promise.race([runInTaskScope(this.deps.services, () => Promise.resolve().then(call), ctx.fence), aborted]);
       return { kind: 'finished', outcome: { state: 'success' }, value };
     } finally {
       if (timer) clearTimeout(timer);
@@ -346,9 +445,22 @@ export class TaskRunner {
         }
       }
     }
-    const after = await this.deps.tis.finish(ti, rt.token, fin, { renderedFields, heldMs: rt.heldMs });
+    const name: TaskCallbackName | null =
+      fin.state === 'success'
+        ? 'on_success_callback'
+        : fin.state === 'failed'
+          ? 'on_failure_callback'
+          : fin.state === 'up_for_retry'
+            ? 'on_retry_callback'
+            : null;
+    const cb = name && ctx && op ? op.callback(name) : undefined;
+    // The callback is requested before the outcome is written: if this process dies in between
+    // the state change and the callback, another worker runs it (task-callbacks.ts).
+    const request = cb && name ? await this.callbacks.request(ti, fin.state, name, cause === undefined ? null : errorMessage(cause)) : null;
+    const after = await this.outcomes.request(TaskInstanceTransitions.finishItem(ti, rt.token, fin, { renderedFields, heldMs: rt.heldMs }, new Date()));
     if (!after) {
       rt.loseLease();
+      if (request) await this.callbacks.withdraw(request);
       log.warn(`Task instance changed under this worker; its ${fin.state} outcome was not recorded`);
       return;
     }
@@ -368,17 +480,40 @@ export class TaskRunner {
       default:
         break;
     }
-    if (!ctx || !op) return;
-    const name =
-      fin.state === 'success'
-        ? 'on_success_callback'
-        : fin.state === 'failed'
-          ? 'on_failure_callback'
-          : fin.state === 'up_for_retry'
-            ? 'on_retry_callback'
-            : null;
-    const cb = name ? op.callback(name) : undefined;
-    if (cb && name) await runCallback(name, () => runInTaskScope(this.deps.services, () => cb(ctx, cause)), log);
+    if (!ctx || !cb || !name) return;
+    const call = () => runCallback(name, () => runInTaskScope(this.deps.services, () => cb(ctx, cause)), log);
+    await (request ? this.callbacks.run(request, call) : call());
+  }
+
+  /**
+   * Run a task callback another process requested and could not run (its worker died after the
+   * try's outcome was written; a zombie the scheduler reaped), with a context rebuilt from the row.
+   * The callback cannot write the task instance (no lease); its log lines go to the try's log.
+   */
+  async runLeftBehindCallback(req: CallbackRequestDoc, ti: TaskInstanceDoc): Promise<void> {
+    const dag = await this.deps.dagBag.loadDag(ti.dag_id).catch(() => undefined);
+    const name = req.callback as TaskCallbackName;
+    const cb = dag?.hasTask(ti.task_id) ? dag.getTask(ti.task_id).callback(name) : undefined;
+    await this.callbacks.run(req, async () => {
+      if (!cb || !dag) return;
+      const task = dag.getTask(ti.task_id);
+      const rt = new RunningTry(ti);
+      const sink = new TaskLogSink({
+        repo: this.logSink,
+        parent: this.deps.logger,
+        ti,
+        tryNumber: ti.try_number,
+        lastSeq: await this.logs.lastSeq(ti._id, ti.try_number).catch(() => -1),
+        flushIntervalMs: this.deps.logFlushMs,
+      });
+      try {
+        const { ctx } = await this.buildContext(rt, task, sink.logger, true);
+        sink.logger.warn(`Running ${name} left behind by ${req.owner ?? 'a stopped process'} (attempt ${req.attempts})`);
+        await runCallback(name, () => runInTaskScope(this.deps.services, () => cb(ctx, new Error(req.reason ?? `Task ended ${req.state}`))), sink.logger);
+      } finally {
+        await sink.close();
+      }
+    });
   }
 
   /** The deferral contract: trigger row first, then running → deferred; undo the trigger if that lost. */
@@ -389,11 +524,20 @@ export class TaskRunner {
     const timeoutMs = d.request.timeout == null ? null : parseDuration(d.request.timeout);
     const deadline = timeoutMs == null ? null : new Date(Date.now() + timeoutMs);
     const doc = await this.deps.triggers.create({ trigger, deadline, ti, routingKeys: meta.routingKeys, description: meta.description });
-    const after = await this.deps.tis.defer(
-      ti,
-      rt.token,
-      { triggerId: doc._id, nextMethod: d.request.method, nextKwargs: d.request.kwargs ?? {}, triggerTimeout: deadline },
-      { renderedFields, heldMs: rt.heldMs },
+    const after = await this.outcomes.request(
+      TaskInstanceTransitions.deferItem(
+        ti,
+        rt.token,
+        {
+          triggerId: doc._id,
+          nextMethod: d.request.method,
+          nextKwargs: d.request.kwargs ?? {},
+          triggerTimeout: deadline,
+          trigger: { kind: trigger.kind, description: meta.description ?? null },
+        },
+        { renderedFields, heldMs: rt.heldMs },
+        new Date(),
+      ),
     );
     if (!after) {
       rt.loseLease();
@@ -406,23 +550,37 @@ export class TaskRunner {
     );
   }
 
-  private async runOf(ti: TaskInstanceDoc): Promise<DagRunDoc> {
+  private runOf(ti: TaskInstanceDoc): Promise<DagRunDoc> {
     const id = dagRunId(ti.dag_id, ti.run_id);
     const cached = this.runCache.get(id);
-    // conf, dates and type never change for a run id; clear_number does, and matters to nobody here.
+    // conf, dates and type never change for a run id; clear_number does, and matters to nobody
+    // here. Tries of one run starting together share one read.
     if (cached) return cached;
-    const run = await this.deps.store.dagRuns.findOne({ _id: id });
-    if (!run) throw new Error(`DAG run '${ti.run_id}' of DAG '${ti.dag_id}' not found`);
+    const loading = this.deps.store.dagRuns.findOne({ _id: id }).then((run) => {
+      if (!run) throw new Error(`DAG run '${ti.run_id}' of DAG '${ti.dag_id}' not found`);
+      return run;
+    });
     if (this.runCache.size > 1000) this.runCache.clear();
-    this.runCache.set(id, run);
-    return run;
+    this.runCache.set(id, loading);
+    loading.catch(() => this.runCache.delete(id));
+    return loading;
   }
 
   private async preloadVariables(): Promise<Record<string, string>> {
     if (this.varCache && Date.now() - this.varCache.at < this.ttl) return this.varCache.values;
-    const values = await this.variables.all();
-    this.varCache = { at: Date.now(), values };
-    return values;
+    // Tries starting together share one read.
+    this.varLoading ??= this.variables.all().then(
+      (values) => {
+        this.varCache = { at: Date.now(), values };
+        this.varLoading = null;
+        return values;
+      },
+      (e: unknown) => {
+        this.varLoading = null;
+        throw e;
+      },
+    );
+    return this.varLoading;
   }
 
   private async refreshConnections(): Promise<void> {

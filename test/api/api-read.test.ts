@@ -178,8 +178,9 @@ describe('taskInstances', () => {
       kind: 'aws.SageMakerJobTrigger',
       description: 'training job job-2',
       triggerer_id: null,
-      kwargs: { job_name: 'job-2' },
     });
+    // Airflow's Trigger.kwargs is JSON text (its Python client types it as a string).
+    expect(JSON.parse(byId.train.trigger.kwargs)).toMatchObject({ job_name: 'job-2' });
     expect(byId.train.next_method).toBe('execute_complete');
     expect(byId.report.state).toBeNull();
   });

@@ -133,7 +133,13 @@ export class Driver {
     const out = await this.tis.defer(
       ti,
       this.tokens.get(ti._id)!,
-      { triggerId: trig._id, nextMethod: 'execute_complete', nextKwargs: {}, triggerTimeout: new Date(Date.now() + 3_600_000) },
+      {
+        triggerId: trig._id,
+        nextMethod: 'execute_complete',
+        nextKwargs: {},
+        triggerTimeout: new Date(Date.now() + 3_600_000),
+        trigger: { kind: 'aws.SageMakerJobTrigger', description: `training job ${job}` },
+      },
       { heldMs: 30, renderedFields: JSON.stringify({ config: { job } }) },
     );
     if (!out) throw new Error(`defer lost ${ti._id}`);

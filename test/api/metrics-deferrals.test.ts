@@ -74,6 +74,10 @@ describe('/metrics', () => {
     expect(body).toMatch(/deferflow_db_dag_runs\{state="running"\} 1/);
     expect(body).toMatch(/deferflow_db_worker_slots\{kind="used"\} 3/);
     expect(body).toMatch(/deferflow_db_worker_slots\{kind="free"\} 13/);
+    // Deferral ages, for "deferred for more than N hours" alerts.
+    expect(body).toMatch(/^deferflow_oldest_deferral_age_seconds \d/m);
+    expect(body).toMatch(/^deferflow_deferral_age_seconds_count 2$/m);
+    expect(body).toMatch(/^deferflow_deferral_age_seconds_bucket\{le="\+Inf"\} 2$/m);
   });
 });
 

@@ -61,6 +61,10 @@ export async function createCliHarness(name: string): Promise<CliHarness> {
       DEFERFLOW_DAGS_FOLDER: CLI_DAGS,
       DEFERFLOW_LOG_LEVEL: 'warn',
       NO_COLOR: '1',
+      // Airflow's 30 s dagbag_import_timeout is for a user's machine; under a full CI run on two
+      // busy cores a cold import of the seed DAGs (tsx + the AWS SDK) has been seen to need more.
+      // Tests of the timeout itself set their own.
+      DEFERFLOW_DAGBAG_IMPORT_TIMEOUT: '120',
       ...extra,
     };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
@@ -86,17 +90,8 @@ export async function createCliHarness(name: string): Promise<CliHarness> {
   };
   const run = (args: string[], opts: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<CliResult> =>
     new Promise((resolveRun) => {
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        MONGODB_URI: uri,
-        DEFERFLOW_HOME: home,
-        DEFERFLOW_DAGS_FOLDER: CLI_DAGS,
-        DEFERFLOW_LOG_LEVEL: 'warn',
-        NO_COLOR: '1',
-        ...opts.env,
-      };
-      for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-      execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const env = envFor(opts.env);
+      execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: opts.timeoutMs ?? 180_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
         resolveRun({ code, stdout: String(stdout), stderr: String(stderr) });
       });

@@ -10,6 +10,7 @@ afterAll(async () => {
 });
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const MANAGED = 'Managed by deferflow standalone: the embedded local AWS';
 
 describe('deferflow connections', { timeout: 90_000 }, () => {
   it('adds from flags and from a URI, and never prints the secrets', async () => {
@@ -74,11 +75,37 @@ describe('deferflow connections', { timeout: 90_000 }, () => {
   it('refuses a duplicate id and deletes', async () => {
     const dup = await h.run(['connections', 'add', 'pg_main', '--conn-type', 'postgres']);
     expect(dup.code).toBe(1);
-    expect(dup.stderr).toContain('Error [CONNECTION_EXISTS]');
+    expect(dup.stderr).toContain('Error [CONNECTION_EXISTS]: A connection with `conn_id`=pg_main already exists.');
+    // The hint names a command the CLI has.
+    expect(dup.stderr).toContain('Hint: To replace it, delete it first (`deferflow connections delete pg_main`), then add it again.');
     expect((await h.run(['connections', 'delete', 'pg_main'])).stdout).toContain('Successfully deleted connection with `conn_id`=pg_main');
     const again = await h.run(['connections', 'get', 'pg_main']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('CONNECTION_NOT_FOUND');
+  });
+
+  it("replaces a connection `deferflow standalone` made for its local AWS, and from then on it is the user's", async () => {
+    // What standalone leaves: its mark in the description (src/connections/managed-connections.ts).
+    const made = await h.run([
+      'connections',
+      'add',
+      'aws-sagemaker',
+      '--conn-uri',
+      'aws://test:test@/?endpoint_url=http%3A%2F%2F127.0.0.1%3A1',
+      '--conn-description',
+      MANAGED,
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    const taken = await h.run(['connections', 'add', 'aws-sagemaker', '--conn-type', 'aws', '--conn-login', 'AKIAMINE', '--conn-password', 'mine-secret']);
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(taken.stdout).toContain('Successfully added `conn_id`=aws-sagemaker');
+    expect(taken.stdout).toContain('it replaced the one deferflow standalone had made for its local AWS');
+    expect(taken.stdout).not.toContain('mine-secret');
+    expect(await h.json(['connections', 'get', 'aws-sagemaker'])).toMatchObject({ login: 'AKIAMINE', description: null, password: '***' });
+    // Now it is the user's: adding it again is refused like any other.
+    const again = await h.run(['connections', 'add', 'aws-sagemaker', '--conn-type', 'aws']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('CONNECTION_EXISTS');
   });
 
   it('says what to fix for invalid input', async () => {

@@ -54,10 +54,10 @@ describe('deferflow dags', { timeout: 90_000 }, () => {
     expect(JSON.parse(t.stdout)).toMatchObject({
       dag_id: 'cli_simple',
       dag_run_id: 'manual__2025-04-09T00:00:00+00:00',
-      logical_date: '2025-04-09T00:00:00.000Z',
+      logical_date: '2025-04-09T00:00:00+00:00',
       // @daily: a manual run covers the last complete day before the logical date (Airflow 2).
-      data_interval_start: '2025-04-08T00:00:00.000Z',
-      data_interval_end: '2025-04-09T00:00:00.000Z',
+      data_interval_start: '2025-04-08T00:00:00+00:00',
+      data_interval_end: '2025-04-09T00:00:00+00:00',
       run_type: 'manual',
       state: 'queued',
       conf: { source: 'cli' },
@@ -68,7 +68,7 @@ describe('deferflow dags', { timeout: 90_000 }, () => {
       ['extract', null],
       ['total', null],
     ]);
-    expect(byDate[0]).toMatchObject({ execution_date: '2025-04-09T00:00:00.000Z', run_id: 'manual__2025-04-09T00:00:00+00:00' });
+    expect(byDate[0]).toMatchObject({ execution_date: '2025-04-09T00:00:00+00:00', run_id: 'manual__2025-04-09T00:00:00+00:00' });
     const byRunId = await h.json<TiRow[]>(['tasks', 'states-for-dag-run', 'cli_simple', 'manual__2025-04-09T00:00:00+00:00']);
     expect(byRunId).toEqual(byDate);
 

@@ -18,10 +18,10 @@ describe('renderers', () => {
   ];
   const cols = [{ key: 'task_id' }, { key: 'state', state: true }, { key: 'n' }];
 
-  it('prints json with every column and dates as ISO strings', () => {
+  it("prints json with every column and dates as Airflow's ISO timestamps (+00:00)", () => {
     const w = capture();
     printRows(w, 'json', [{ ...rows[0], at: new Date('2025-04-09T00:00:00Z') }], [...cols, { key: 'at' }]);
-    expect(JSON.parse(w.outText[0])).toEqual([{ task_id: 'a', state: 'success', n: 1, at: '2025-04-09T00:00:00.000Z' }]);
+    expect(JSON.parse(w.outText[0])).toEqual([{ task_id: 'a', state: 'success', n: 1, at: '2025-04-09T00:00:00+00:00' }]);
   });
 
   it('prints plain as tab-separated lines with a header, null states as none', () => {

@@ -32,6 +32,23 @@ describe('deferflow variables', { timeout: 90_000 }, () => {
     expect((await h.run(['variables', 'get', 's3_bucket', '--default', 'fallback'])).stdout.trim()).toBe('fallback');
   });
 
+  it('keeps a description unless --description says otherwise (also through import)', async () => {
+    expect((await h.run(['variables', 'set', 'role', 'arn:1', '--description', 'SageMaker execution role'])).code).toBe(0);
+    expect((await h.run(['variables', 'set', 'role', 'arn:2'])).code).toBe(0);
+    const listed = async () => (await h.json<Array<{ key: string; description: string | null }>>(['variables', 'list'])).find((v) => v.key === 'role');
+    expect(await listed()).toEqual({ key: 'role', description: 'SageMaker execution role' });
+    expect((await h.run(['variables', 'get', 'role'])).stdout.trim()).toBe('arn:2');
+    const file = join(h.home, 'role.json');
+    await writeFile(file, JSON.stringify({ role: 'arn:3' }));
+    expect((await h.run(['variables', 'import', file])).code).toBe(0);
+    expect(await listed()).toEqual({ key: 'role', description: 'SageMaker execution role' });
+    expect((await h.run(['variables', 'set', 'role', 'arn:4', '--description', 'the new role'])).code).toBe(0);
+    expect(await listed()).toEqual({ key: 'role', description: 'the new role' });
+    expect((await h.run(['variables', 'set', 'role', 'arn:5', '--description', ''])).code).toBe(0);
+    expect(await listed()).toEqual({ key: 'role', description: null });
+    expect((await h.run(['variables', 'delete', 'role'])).code).toBe(0);
+  });
+
   it('exports and imports a JSON file, keeping JSON values structured', async () => {
     await h.run(['variables', 'set', 'plain', 'text']);
     const file = join(h.home, 'vars.json');

@@ -60,8 +60,10 @@ describe('seed 1 with separate processes', { timeout: 180_000 }, () => {
     expect(init.stdout).toContain(`Initialized database ${h.dbName}`);
     procs.push(h.start(['scheduler'], { env }));
     procs.push(h.start(['worker', '--slots', '2'], { env }));
-    const triggerer = h.start(['triggerer', '--events-queue-url', setup.queueUrl, '--aws-conn-id', 'aws_default'], { env });
+    // No --events-queue-url: the triggerer finds the queue setup-events made for this deployment (issue 14.4).
+    const triggerer = h.start(['triggerer', '--aws-conn-id', 'aws_default'], { env });
     procs.push(triggerer);
+    await waitFor("the triggerer to find its deployment's queue", () => triggerer.output().includes(`events from ${setup.queueUrl}`), 60_000);
 
     const trig = await h.run(['dags', 'trigger', '-e', '2025-04-09', 'sagemaker_training_dag'], { env });
     expect(trig.code, trig.stderr).toBe(0);
@@ -81,7 +83,7 @@ describe('seed 1 with separate processes', { timeout: 180_000 }, () => {
     });
     expect(rows.map((r) => [r.task_id, r.state])).toEqual([['train_task', 'success']]);
     const table = await h.run(['tasks', 'states-for-dag-run', 'sagemaker_training_dag', '2025-04-09'], { env });
-    expect(table.stdout).toMatch(/sagemaker_training_dag.*2025-04-09T00:00:00.000Z.*train_task.*success/);
+    expect(table.stdout).toMatch(/sagemaker_training_dag.*2025-04-09T00:00:00\+00:00.*train_task.*success/);
 
     // Job creation, its states and its output, in the task log.
     const logs = await h.run(['tasks', 'logs', 'sagemaker_training_dag', '2025-04-09', 'train_task'], { env });

@@ -16,6 +16,21 @@ const elsewhere = { ...env, MONGODB_URI: undefined };
 
 const waitFor = poller({ timeoutMs: 60_000, intervalMs: 200 });
 
+/**
+ * The `deferflow …` commands of the README's bash block that follows `marker`, as argument lists:
+ * `\` continuations joined, single-quoted words unquoted — what a shell would pass.
+ */
+function readmeCommands(marker: string): string[][] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = /```bash\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(marker)))![1];
+  return block
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('deferflow '))
+    .map((l) => [...l.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]).slice(1));
+}
+
 interface StandaloneJson {
   webserver_url: string;
   mongo_uri: string;
@@ -81,6 +96,32 @@ describe('deferflow standalone', { timeout: 180_000 }, () => {
     expect(tt.code, tt.stdout + tt.stderr).toBe(0);
     expect(tt.stdout).toContain('Creating SageMaker training job my-training-job-2025-04-10');
     expect(tt.stdout).toContain('Task train_task: success');
+
+    // The guide's way to check the config: rendered for the run, with the stack's variables.
+    const rendered = await h.run(['tasks', 'render', 'sagemaker_training_dag', 'train_task', '2025-04-09', '--output', 'json'], { env: elsewhere });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect((JSON.parse(rendered.stdout) as { fields: { config: Record<string, unknown> } }).fields.config).toMatchObject({
+      TrainingJobName: 'my-training-job-2025-04-09',
+      OutputDataConfig: { S3OutputPath: 's3://deferflow-demo/output/' },
+    });
+  });
+
+  it("runs the README's connection set-up verbatim: `connections add aws_default` takes over the connection standalone made", async () => {
+    const commands = readmeCommands('1. A connection for the SageMaker tasks');
+    expect(commands.map((c) => c.slice(0, 2).join(' '))).toEqual(['connections add', 'variables set', 'variables set']);
+    for (const args of commands) {
+      const r = await h.run(args, { env: elsewhere });
+      expect(r.code, `deferflow ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      if (args[0] === 'connections') expect(r.stdout).toContain('it replaced the one deferflow standalone had made for its local AWS');
+    }
+    const conn = await h.json<Record<string, unknown>>(['connections', 'get', 'aws_default'], { env: elsewhere });
+    expect(conn).toMatchObject({ conn_type: 'aws', login: 'AKIA…', password: '***', description: null });
+    expect(JSON.parse(String(conn.extra))).toEqual({ role_arn: 'arn:aws:iam::123456789012:role/deferflow', region_name: 'us-east-1' });
+    // Now it is the user's: a second add is refused, naming the command that makes room.
+    const again = await h.run(commands[0], { env: elsewhere });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('A connection with `conn_id`=aws_default already exists.');
+    expect(again.stderr).toContain('`deferflow connections delete aws_default`');
   });
 
   it('stops on SIGTERM and removes its state file', async () => {

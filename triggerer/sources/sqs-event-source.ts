@@ -24,6 +24,7 @@ import type { EventSource, IncomingEvent } from './event-source.ts';
 import { parseEventBridgeEnvelope } from '../../src/events/parse-event.ts';
 import type { EventBridgeEvent } from '../../src/events/eventbridge-event.ts';
 import { backoffDelayMs, sleep } from '../../src/util/backoff.ts';
+import { TriggererMetrics } from '../../src/metrics/triggerer-metrics.ts';
 
 export interface SqsEventSourceOptions {
   client: SQSClient;
@@ -42,6 +43,8 @@ export interface SqsEventSourceOptions {
   /** Events that are someone else's (e.g. another deployment's jobs): handed back, never deleted. */
   othersEvent?: (event: EventBridgeEvent) => boolean;
   logger?: Logger;
+  /** Where malformed messages are counted (default: the process registry's triggerer metrics). */
+  metrics?: TriggererMetrics;
 }
 
 interface InFlight {
@@ -52,13 +55,15 @@ interface InFlight {
 export class SqsEventSource implements EventSource {
   readonly name: string;
   readonly events$: Observable<IncomingEvent>;
-  private readonly opts: Required<Omit<SqsEventSourceOptions, 'logger' | 'name' | 'othersEvent'>> & {
+  private readonly opts: Required<Omit<SqsEventSourceOptions, 'logger' | 'name' | 'metrics' | 'othersEvent'>> & {
     logger?: Logger;
     othersEvent?: (event: EventBridgeEvent) => boolean;
   };
+  private readonly metrics: TriggererMetrics;
 
   constructor(opts: SqsEventSourceOptions) {
     this.name = opts.name ?? `sqs:${opts.queueUrl.split('/').pop() ?? opts.queueUrl}`;
+    this.metrics = opts.metrics ?? TriggererMetrics.for();
     this.opts = {
       client: opts.client,
       queueUrl: opts.queueUrl,
@@ -137,6 +142,7 @@ export class SqsEventSource implements EventSource {
         if (!m.ReceiptHandle) continue;
         const parsed = parseEventBridgeEnvelope(m.Body);
         if (!parsed.ok) {
+          this.metrics.eventsMalformed.inc({ source: this.name });
           logger?.error(
             { source: this.name, messageId: m.MessageId, reason: parsed.reason },
             `Malformed event message (${this.opts.onMalformed === 'delete' ? 'deleted' : 'left for the DLQ'})`,

@@ -65,6 +65,22 @@ export function authenticate(auth: AuthOptions, header: string | undefined): boo
   return false;
 }
 
+/**
+ * Who a request acts for, for the audit log: the basic-auth user, `token` for the bearer token
+ * (it names no one), or `anonymous` on an open (loopback, no credentials) webserver.
+ */
+export function requestOwner(auth: AuthOptions | undefined, header: string | undefined): string {
+  if (!auth || !hasAuth(auth) || !header) return 'anonymous';
+  const [scheme, value = ''] = header.split(/\s+/, 2) as [string, string?];
+  if (/^bearer$/i.test(scheme)) return 'token';
+  if (/^basic$/i.test(scheme)) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    return i > 0 ? decoded.slice(0, i) : 'anonymous';
+  }
+  return 'anonymous';
+}
+
 /** onRequest hook enforcing `auth` on everything but the open paths. */
 export function authHook(auth: AuthOptions) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {

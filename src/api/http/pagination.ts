@@ -47,8 +47,42 @@ export const csvList = z
   )
   .optional();
 
-/** Boolean query parameter: 'true'/'false'/'1'/'0' (z.coerce.boolean would read 'false' as true). */
-export const boolQuery = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+/**
+ * Boolean query parameter: true/false/1/0, any case — Airflow's Python client sends Python's
+ * `True`/`False` (z.coerce.boolean would read 'false' as true).
+ */
+export const boolQuery = z
+  .union([z.boolean(), z.string().regex(/^(true|false|1|0)$/i, 'use true or false')])
+  .transform((v) => v === true || (typeof v === 'string' && /^(true|1)$/i.test(v)));
 
 /** ISO 8601 date-time in a query or body. */
 export const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * A logical date as the CLI takes it: `2025-04-09` (midnight UTC) or an ISO 8601 date-time (no
+ * zone = UTC, as deferflow schedules in UTC); a day the calendar does not have is refused.
+ */
+export const logicalDateInput = z
+  .string()
+  .trim()
+  .describe('2025-04-09 (midnight UTC) or an ISO 8601 date-time such as 2025-04-09T12:00:00Z')
+  .transform((s, ctx) => {
+    let text: string;
+    if (DATE_ONLY.test(s)) text = `${s}T00:00:00Z`;
+    else if (DATE_TIME.test(s)) text = /(Z|[+-]\d{2}:?\d{2})$/.test(s) ? s.replace(' ', 'T') : `${s.replace(' ', 'T')}Z`;
+    else {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a date: use 2025-04-09 or 2025-04-09T12:00:00Z` });
+      return z.NEVER;
+    }
+    const d = new Date(text);
+    const [y, m, day] = s.slice(0, 10).split('-').map(Number);
+    const utc = text.endsWith('Z');
+    if (Number.isNaN(d.getTime()) || (utc && (d.getUTCFullYear() !== y || d.getUTCMonth() + 1 !== m || d.getUTCDate() !== day))) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid calendar date` });
+      return z.NEVER;
+    }
+    return d;
+  });

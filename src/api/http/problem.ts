@@ -6,6 +6,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../errors/error-codes.ts';
 import { isDeferflowError, errorMessage } from '../../errors/deferflow-error.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
+import { MAX_BODY_BYTES } from './json-body.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 const TYPE_BASE = 'https://deferflow.dev/problems/';
@@ -36,15 +37,23 @@ export function toProblem(err: unknown, instance?: string): Problem {
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status === 404) return problemFor('NOT_FOUND', errorMessage(err), { instance });
   if (status === 401) return problemFor('UNAUTHORIZED', errorMessage(err), { instance });
-  if (status >= 400 && status < 500) {
-    // fastify's own client errors (bad JSON body, unsupported media type, body too large…)
-    return {
-      ...problemFor('INVALID_INPUT', errorMessage(err), { instance }),
-      status,
-      title: fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Unsupported media type' : 'Bad request',
-    };
+  if (status === 413 || fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return problemFor(
+      'PAYLOAD_TOO_LARGE',
+      `Request body is larger than the limit of ${MAX_BODY_BYTES} bytes (${MAX_BODY_BYTES / 1024 / 1024} MiB); send less`,
+      {
+        instance,
+      },
+    );
   }
-  return { type: TYPE_BASE + 'internal-error', title: 'Internal server error', status: 500, detail: errorMessage(err), instance };
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return problemFor('UNSUPPORTED_MEDIA_TYPE', `${errorMessage(err)}; send the body as application/json`, { instance });
+  }
+  if (status >= 400 && status < 500) {
+    // fastify's other client errors (empty JSON body with a JSON content type, bad headers…)
+    return { ...problemFor('INVALID_INPUT', errorMessage(err), { instance }), status };
+  }
+  return problemFor('INTERNAL_ERROR', errorMessage(err), { instance });
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {

@@ -50,6 +50,27 @@ export function histogramQuantiles(m: MetricJson, qs: number[]): { count: number
   return { count, quantiles };
 }
 
+/** histogram_quantile over merged cumulative buckets (`le` → count); null when empty. */
+export function quantilesFromBuckets(buckets: Map<number, number>, count: number, qs: number[]): Array<number | null> {
+  const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
+  if (!count || !sorted.length) return qs.map(() => null);
+  return qs.map((q) => {
+    const rank = q * count;
+    let prevLe = 0;
+    let prevCount = 0;
+    for (const [le, c] of sorted) {
+      if (c >= rank) {
+        if (le === Number.POSITIVE_INFINITY) return prevLe;
+        const inBucket = c - prevCount;
+        return inBucket > 0 ? prevLe + ((le - prevLe) * (rank - prevCount)) / inBucket : le;
+      }
+      prevLe = le;
+      prevCount = c;
+    }
+    return prevLe;
+  });
+}
+
 export function counterSum(m: MetricJson): number {
   return m.values.reduce((s, v) => s + v.value, 0);
 }

@@ -10,6 +10,8 @@ import { taskInstanceId, type TaskLogDoc } from '../../store/schema.ts';
 import { TaskLogRepository } from '../../store/repositories/task-log-repository.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import type { ApiContext } from '../api-context.ts';
+import { boolQuery } from '../http/pagination.ts';
+import { LogContentSchema, ProblemSchema } from '../schemas/resources.ts';
 
 const Params = z.object({
   dag_id: z.string().min(1),
@@ -19,7 +21,7 @@ const Params = z.object({
 });
 const Query = z.object({
   token: z.string().optional(),
-  full_content: z.union([z.boolean(), z.enum(['true', 'false'])]).optional(),
+  full_content: boolQuery.optional(),
   map_index: z.coerce.number().int().min(-1).default(-1),
   /** Page size; a tail asks again with the token for the rest. */
   limit: z.coerce.number().int().min(1).max(10_000).default(5000),
@@ -47,7 +49,18 @@ export function formatLogLine(l: TaskLogDoc): string {
 export function taskLogRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get(
     '/api/v1/dags/:dag_id/dagRuns/:dag_run_id/taskInstances/:task_id/logs/:task_try_number',
-    { schema: { params: Params, querystring: Query, tags: ['TaskInstance'], summary: 'Logs of one try (tail with continuation_token)' } },
+    {
+      schema: {
+        params: Params,
+        querystring: Query,
+        tags: ['TaskInstance'],
+        summary: 'Logs of one try (tail with continuation_token); Accept: text/plain gives the lines as text',
+        response: {
+          200: z.union([LogContentSchema, z.string()]).describe('The lines of the try (JSON, or text/plain when only that is accepted)'),
+          default: ProblemSchema,
+        },
+      },
+    },
     async (req, reply) => {
       const p = req.params as z.infer<typeof Params>;
       const q = req.query as z.infer<typeof Query>;

@@ -14,3 +14,8 @@ export async function pageConnectionIds(store: Store, page: PageRequest): Promis
   ]);
   return { ids: docs.map((d) => d._id), total };
 }
+
+/** Ids of the connections stored in the database (not those given by DEFERFLOW_CONN_* variables). */
+export async function storedConnectionIds(store: Store): Promise<Set<string>> {
+  return new Set((await store.connections.find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+}

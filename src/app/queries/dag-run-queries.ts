@@ -1,29 +1,44 @@
 /** Reads of DAG runs for the API, UI and CLI. */
 import type { Filter } from 'mongodb';
 import type { Store } from '../../store/store.ts';
-import { dagRunId, type DagRunDoc, type DagRunState, type TaskInstanceDoc } from '../../store/schema.ts';
-import { rangeCondition, readPage, type DateRange, type Page, type PageRequest } from './page.ts';
+import { dagRunId, type DagRunDoc, type DagRunState, type RunType, type TaskInstanceDoc } from '../../store/schema.ts';
+import { rangeCondition, readPage, type DateRange, type Page, type PageRequest, type SortOrder } from './page.ts';
 
 export interface DagRunCriteria {
   /** Omitted: runs of every DAG. */
   dagId?: string;
+  /** Runs of any of these DAGs. */
+  dagIds?: string[];
   states?: string[];
   logicalDate?: DateRange;
   startDate?: DateRange;
   endDate?: DateRange;
   updatedAt?: DateRange;
+  /** Leave out runs of these types (`dags list-runs --no-backfill`). */
+  excludeRunTypes?: RunType[];
 }
 
-export function listDagRuns(store: Store, c: DagRunCriteria, page: PageRequest): Promise<Page<DagRunDoc>> {
+function dagRunFilter(c: DagRunCriteria): Filter<DagRunDoc> {
   const filter: Filter<DagRunDoc> = {};
   if (c.dagId !== undefined) filter.dag_id = c.dagId;
+  else if (c.dagIds?.length) filter.dag_id = { $in: c.dagIds };
   if (c.states?.length) filter.state = { $in: c.states as DagRunState[] };
+  if (c.excludeRunTypes?.length) filter.run_type = { $nin: c.excludeRunTypes };
   const ranges = { logical_date: c.logicalDate, start_date: c.startDate, end_date: c.endDate, updated_at: c.updatedAt } as const;
   for (const [field, r] of Object.entries(ranges)) {
     const cond = rangeCondition(r);
     if (cond) (filter as Record<string, unknown>)[field] = cond;
   }
-  return readPage(store.dagRuns, filter, page);
+  return filter;
+}
+
+export function listDagRuns(store: Store, c: DagRunCriteria, page: PageRequest): Promise<Page<DagRunDoc>> {
+  return readPage(store.dagRuns, dagRunFilter(c), page);
+}
+
+/** Every matching run in `sort` order (the CLI lists them all, as Airflow's does). */
+export function findDagRuns(store: Store, c: DagRunCriteria, sort: SortOrder): Promise<DagRunDoc[]> {
+  return store.dagRuns.find(dagRunFilter(c)).sort(sort).toArray();
 }
 
 export function getDagRun(store: Store, dagId: string, runId: string): Promise<DagRunDoc | null> {

@@ -11,6 +11,7 @@ import { rangeCondition, readPage, type DateRange, type Page, type PageRequest }
 
 export interface TaskInstanceCriteria {
   dagId?: string;
+  dagIds?: string[];
   runId?: string;
   runIds?: string[];
   taskIds?: string[];
@@ -21,21 +22,28 @@ export interface TaskInstanceCriteria {
   logicalDate?: DateRange;
   startDate?: DateRange;
   updatedAt?: DateRange;
+  endDate?: DateRange;
+  /** Seconds. */
+  duration?: { gte?: number; lte?: number };
 }
 
 export function taskInstanceFilter(c: TaskInstanceCriteria): Filter<TaskInstanceDoc> {
   const filter: Filter<TaskInstanceDoc> = {};
   if (c.dagId !== undefined) filter.dag_id = c.dagId;
+  else if (c.dagIds?.length) filter.dag_id = { $in: c.dagIds };
   if (c.runId !== undefined) filter.run_id = c.runId;
   else if (c.runIds) filter.run_id = { $in: c.runIds };
   if (c.taskIds) filter.task_id = { $in: c.taskIds };
   if (c.states) filter.state = c.states.length === 1 ? c.states[0] : { $in: c.states };
   else if (c.notStates) filter.state = c.notStates.length === 1 ? { $ne: c.notStates[0] } : { $nin: c.notStates };
   if (c.queues?.length) filter.queue = { $in: c.queues };
-  const ranges = { logical_date: c.logicalDate, start_date: c.startDate, updated_at: c.updatedAt } as const;
+  const ranges = { logical_date: c.logicalDate, start_date: c.startDate, updated_at: c.updatedAt, end_date: c.endDate } as const;
   for (const [field, r] of Object.entries(ranges)) {
     const cond = rangeCondition(r);
     if (cond) (filter as Record<string, unknown>)[field] = cond;
+  }
+  if (c.duration && (c.duration.gte !== undefined || c.duration.lte !== undefined)) {
+    filter.duration = { ...(c.duration.gte !== undefined ? { $gte: c.duration.gte } : {}), ...(c.duration.lte !== undefined ? { $lte: c.duration.lte } : {}) };
   }
   return filter;
 }

@@ -15,6 +15,7 @@
 import type { DagDoc, TaskInstanceDoc, TaskInstanceState } from '../../store/schema.ts';
 import { dagRunId } from '../../store/schema.ts';
 import type { AppContext } from '../app-context.ts';
+import { audit } from '../audit.ts';
 import { getDag } from '../queries/dag-queries.ts';
 import type { DateRange } from '../queries/page.ts';
 import { findTaskInstances } from '../queries/task-instance-queries.ts';
@@ -78,5 +79,18 @@ export async function clearTaskInstances(
   if (opts.resetDagRuns) {
     for (const id of new Set(cleared.map((t) => dagRunId(t.dag_id, t.run_id)))) await app.runs.requeue(id);
   }
+  await audit(
+    app,
+    cleared.map((t) => ({
+      event: 'clear',
+      dagId: t.dag_id,
+      taskId: t.task_id,
+      runId: t.run_id,
+      mapIndex: t.map_index,
+      tryNumber: t.try_number,
+      logicalDate: t.logical_date,
+      details: { previous_state: t.state ?? 'none' },
+    })),
+  );
   return cleared;
 }

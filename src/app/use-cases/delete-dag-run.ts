@@ -8,6 +8,7 @@ import type { DagRunDoc } from '../../store/schema.ts';
 import { TaskLogRepository } from '../../store/repositories/task-log-repository.ts';
 import { XComRepository } from '../../store/repositories/xcom-repository.ts';
 import type { AppContext } from '../app-context.ts';
+import { audit } from '../audit.ts';
 import { findTaskInstances } from '../queries/task-instance-queries.ts';
 
 export async function deleteDagRun(app: AppContext, run: DagRunDoc): Promise<void> {
@@ -21,4 +22,5 @@ export async function deleteDagRun(app: AppContext, run: DagRunDoc): Promise<voi
     new TaskLogRepository(app.store).deleteForRun(run.dag_id, run.run_id),
   ]);
   await app.runs.delete(run._id);
+  await audit(app, [{ event: 'dag_run.delete', dagId: run.dag_id, runId: run.run_id, logicalDate: run.logical_date, details: { task_instances: tis.length } }]);
 }

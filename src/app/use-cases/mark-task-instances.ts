@@ -7,6 +7,7 @@
  */
 import type { DagDoc, TaskInstanceDoc } from '../../store/schema.ts';
 import type { AppContext } from '../app-context.ts';
+import { audit } from '../audit.ts';
 import { getDagRun, runIdsAround } from '../queries/dag-run-queries.ts';
 import { findTaskInstances } from '../queries/task-instance-queries.ts';
 import { withRelatives } from '../task-graph.ts';
@@ -23,6 +24,19 @@ export async function markTaskInstances(app: AppContext, tis: ReadonlyArray<Task
     for (let i = 0; i < WRITE_ATTEMPTS && !before; i++) before = await app.tis.markStateAndDropTrigger(ti._id, state);
     if (before) marked.push(before);
   }
+  await audit(
+    app,
+    marked.map((t) => ({
+      event: `mark_${state}`,
+      dagId: t.dag_id,
+      taskId: t.task_id,
+      runId: t.run_id,
+      mapIndex: t.map_index,
+      tryNumber: t.try_number,
+      logicalDate: t.logical_date,
+      details: { previous_state: t.state ?? 'none', new_state: state },
+    })),
+  );
   return marked;
 }
 

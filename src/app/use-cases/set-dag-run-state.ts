@@ -8,6 +8,7 @@
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { FINISHED_TI_STATES, type DagRunDoc } from '../../store/schema.ts';
 import type { AppContext } from '../app-context.ts';
+import { audit } from '../audit.ts';
 import { findTaskInstances } from '../queries/task-instance-queries.ts';
 import { markTaskInstances } from './mark-task-instances.ts';
 
@@ -25,5 +26,14 @@ export async function setDagRunState(app: AppContext, run: DagRunDoc, state: 'su
   }
   const updated = await app.runs.markState(run._id, state);
   if (!updated) throw new DeferflowError('STATE_CONFLICT', `DAG run '${run.run_id}' changed while being set to ${state}; retry`);
+  await audit(app, [
+    {
+      event: `dag_run.${state}`,
+      dagId: run.dag_id,
+      runId: run.run_id,
+      logicalDate: run.logical_date,
+      details: { previous_state: run.state, new_state: state },
+    },
+  ]);
   return updated;
 }

@@ -14,16 +14,19 @@
  *     create_dagrun does (only `dags trigger` did): a run just triggered shows its tasks at once;
  *     otherwise the scheduler creates them when it starts the run (it always re-checks them);
  *   - conf, note and external_trigger=true are stored as given; a taken run id or logical date is
- *     DAG_RUN_EXISTS.
+ *     DAG_RUN_EXISTS;
+ *   - it is audited (`trigger`, with the conf's keys, not its values).
  */
 import type { DagDefinition } from '../../dag-processing/dag-definition.ts';
 import { InvalidInputError } from '../../errors/invalid-input-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
-import { manualDataInterval } from '../../scheduler/timetable.ts';
+import { manualDataInterval } from '../../dag/timetable.ts';
 import { taskSpecsOf } from '../../scheduler/task-specs.ts';
 import type { DagDoc, DagRunDoc } from '../../store/schema.ts';
 import { isoUtc } from '../../util/time-format.ts';
 import type { AppContext } from '../app-context.ts';
+import { checkJsonValue } from '../json-limits.ts';
+import { audit } from '../audit.ts';
 import { getDag } from '../queries/dag-queries.ts';
 
 /** Airflow's run id alphabet; every caller validates the same way. */
@@ -55,6 +58,8 @@ export async function triggerDagRun(app: AppContext, req: TriggerDagRunRequest):
   if (req.runId !== undefined && !RUN_ID_PATTERN.test(req.runId)) {
     throw new InvalidInputError('Invalid run id', [{ path: 'runId', message: `${JSON.stringify(req.runId)}: use ${RUN_ID_RULE}` }]);
   }
+  // Any front door (API, CLI --conf, Runtime): a conf too deep to store is refused with its path.
+  checkJsonValue(req.conf ?? {}, { what: 'The run conf', root: 'conf' });
   const definition: DagDefinition | undefined = app.dags?.getDag(req.dagId);
   const schedule = definition ? definition.schedule : (req.storedDag ?? (await getDag(app.store, req.dagId)))?.schedule;
   if (schedule === undefined) {
@@ -79,5 +84,9 @@ export async function triggerDagRun(app: AppContext, req: TriggerDagRunRequest):
     note: req.note ?? null,
   });
   if (definition) await app.tis.createForRun(run, taskSpecsOf(definition, req.onlyTasks ?? definition.taskIds));
+  // conf may hold anything a user typed: the audit keeps its keys only.
+  await audit(app, [
+    { event: 'trigger', dagId: run.dag_id, runId: run.run_id, logicalDate: run.logical_date, details: { conf_keys: Object.keys(req.conf ?? {}) } },
+  ]);
   return run;
 }

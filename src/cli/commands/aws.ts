@@ -4,17 +4,13 @@
  * named by --aws-conn-id (stored connections need a database) or the SDK's default chain, so it
  * works the same against real AWS and the local AWS (`AWS_ENDPOINT_URL`).
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { ConnectionRepository } from '../../connections/connection-repository.ts';
 import { deploymentIdOf } from '../../store/repositories/deployment-repository.ts';
-import { action, type Opts } from '../command-kit.ts';
+import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { printObject, printRows } from '../output/renderer.ts';
 import { validate } from '../validation.ts';
-
-/** Kept in sync with setup-events.ts (imported lazily: the AWS SDK is slow to load for other commands). */
-const DEFAULT_EVENTS_QUEUE = 'deferflow-sagemaker-events';
 
 const setupInput = z.object({
   queue: z
@@ -31,7 +27,7 @@ const setupInput = z.object({
     .optional(),
 });
 
-async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const input = validate(
     setupInput,
     { queue: opts.queue, awsConnId: opts.awsConnId, region: opts.region },
@@ -79,15 +75,4 @@ async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, op
   } finally {
     factory.destroy();
   }
-}
-
-export function registerAwsCommands(program: Command): void {
-  const aws = program.command('aws').description('AWS set-up');
-  aws
-    .command('setup-events')
-    .description('Create the EventBridge rule and SQS queue that deliver SageMaker job state changes to the triggerer (idempotent)')
-    .option('--queue <name>', `SQS queue name (default ${DEFAULT_EVENTS_QUEUE}-<deployment id>)`)
-    .option('--aws-conn-id <conn_id>', 'AWS connection to use (default: the SDK default chain)')
-    .option('--region <region>', "AWS region (default: the connection's or the SDK's)")
-    .action(action(setupEvents));
 }

@@ -2,27 +2,30 @@
  * `deferflow connections add|get|list|delete` — Airflow's flags (`--conn-uri` or `--conn-type`
  * with `--conn-host/-login/-password/-schema/-port/-extra/-description`). Storage, encryption and
  * masking live in src/connections; this command never prints a password or a sensitive extra value.
+ * `add` on an existing id fails as Airflow's does, except over a connection `deferflow standalone`
+ * made for its local AWS, which it replaces (src/app/use-cases/connections.ts).
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { ConnectionRepository, maskConnection } from '../../connections/connection-repository.ts';
 import { parseConnectionUri, redactUri, toConnectionUri } from '../../connections/connection-uri.ts';
 import type { Connection, ConnectionInput } from '../../connections/connection.ts';
 import { maskSecrets } from '../../connections/secret-masker.ts';
-import { action, type Opts } from '../command-kit.ts';
+import type { Opts } from '../command-kit.ts';
+import { AppContext } from '../../app/app-context.ts';
+import { addConnection as addConnectionUseCase } from '../../app/use-cases/connections.ts';
 import type { CliContext } from '../context.ts';
 import { printMessage, printObject, printRows } from '../output/renderer.ts';
 import { validate } from '../validation.ts';
 
-const connIdArg = z.string({ error: 'is required' }).regex(/^[A-Za-z0-9_.-]{1,250}$/, "must be 1-250 letters, digits, '_', '.' or '-'");
+export const connIdArg = z.string({ error: 'is required' }).regex(/^[A-Za-z0-9_.-]{1,250}$/, "must be 1-250 letters, digits, '_', '.' or '-'");
 
-async function repo(ctx: CliContext): Promise<ConnectionRepository> {
+export async function repo(ctx: CliContext): Promise<ConnectionRepository> {
   return new ConnectionRepository(await ctx.store());
 }
 
 /** The connection as a URI with every secret masked. */
-function safeUri(conn: Connection): string {
+export function safeUri(conn: Connection): string {
   return maskSecrets(redactUri(toConnectionUri(maskConnection(conn)))).replaceAll('%2A%2A%2A', '***');
 }
 
@@ -56,7 +59,7 @@ const addInput = z
       ctx.addIssue({ code: 'custom', path: ['connType'], message: 'cannot be combined with --conn-uri (the URI scheme is the type)' });
   });
 
-async function addConnection(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function addConnection(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
   const v = validate(
     addInput,
     { connId: args[0], connUri: opts.connUri, connType: opts.connType, connPort: opts.connPort, connExtra: opts.connExtra },
@@ -95,8 +98,11 @@ async function addConnection(ctx: CliContext, args: Array<string | undefined>, o
       description: opts.connDescription as string | undefined,
     };
   }
-  const conn = await (await repo(ctx)).add(input);
-  printMessage(ctx.writer, ctx.format, `Successfully added \`conn_id\`=${conn.conn_id} : ${safeUri(conn)}`, { conn_id: conn.conn_id, uri: safeUri(conn) });
+  const { connection: conn, replacedManaged } = await addConnectionUseCase(new AppContext({ store: await ctx.store() }), input);
+  const message = replacedManaged
+    ? `Successfully added \`conn_id\`=${conn.conn_id} : ${safeUri(conn)} (it replaced the one deferflow standalone had made for its local AWS; standalone leaves it alone from now on)`
+    : `Successfully added \`conn_id\`=${conn.conn_id} : ${safeUri(conn)}`;
+  printMessage(ctx.writer, ctx.format, message, { conn_id: conn.conn_id, uri: safeUri(conn), replaced_managed: replacedManaged });
 }
 
 function row(conn: Connection): Record<string, unknown> {
@@ -116,40 +122,20 @@ function row(conn: Connection): Record<string, unknown> {
 
 const LIST_COLUMNS = ['conn_id', 'conn_type', 'description', 'host', 'schema', 'login', 'password', 'port', 'extra'].map((key) => ({ key }));
 
-async function getConnection(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
+export async function getConnection(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
   const connId = validate(connIdArg, args[0], { '': 'CONN_ID' }, 'Invalid connection id');
   const conn = await (await repo(ctx)).get(connId);
   printObject(ctx.writer, ctx.format, { ...row(conn), uri: safeUri(conn) });
 }
 
-async function listConnections(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function listConnections(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   let conns: Connection[] = await (await repo(ctx)).list();
   if (typeof opts.connId === 'string') conns = conns.filter((c) => c.conn_id === opts.connId);
   printRows(ctx.writer, ctx.format, conns.map(row), LIST_COLUMNS, 'No connections found');
 }
 
-async function deleteConnection(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
+export async function deleteConnection(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
   const connId = validate(connIdArg, args[0], { '': 'CONN_ID' }, 'Invalid connection id');
   await (await repo(ctx)).delete(connId);
   printMessage(ctx.writer, ctx.format, `Successfully deleted connection with \`conn_id\`=${connId}`, { conn_id: connId });
-}
-
-export function registerConnectionsCommands(program: Command): void {
-  const c = program.command('connections').description('Manage connections (credentials and endpoints operators use by conn_id)');
-  c.command('add')
-    .description('Add a connection')
-    .argument('<conn_id>', 'connection id')
-    .option('--conn-uri <uri>', 'the whole connection as a URI, e.g. aws://KEY:SECRET@/?region_name=us-east-1')
-    .option('--conn-type <type>', 'connection type (aws, http, postgres, …)')
-    .option('--conn-host <host>', 'host')
-    .option('--conn-login <login>', 'login')
-    .option('--conn-password <password>', 'password (stored encrypted, never printed)')
-    .option('--conn-schema <schema>', 'schema')
-    .option('--conn-port <port>', 'port')
-    .option('--conn-extra <json>', 'extra fields as a JSON object')
-    .option('--conn-description <text>', 'description')
-    .action(action(addConnection));
-  c.command('get').description('Show a connection (secrets masked)').argument('<conn_id>', 'connection id').action(action(getConnection));
-  c.command('list').description('List connections (secrets masked)').option('--conn-id <conn_id>', 'only this connection').action(action(listConnections));
-  c.command('delete').description('Delete a connection').argument('<conn_id>', 'connection id').action(action(deleteConnection));
 }

@@ -3,16 +3,15 @@
  * on its own — for deployments that set DEFERFLOW_STANDALONE_DAG_PROCESSOR=true so schedulers
  * parse nothing, or to record a DAGs folder once (`--num-runs 1`) without scheduling anything.
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
-import { action, untilSignal, type Opts } from '../command-kit.ts';
+import { untilSignal, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { validate } from '../validation.ts';
 import { processLogger } from './processes.ts';
 
 const numRuns = z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1');
 
-async function dagProcessor(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function dagProcessor(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const runs = opts.numRuns === undefined ? undefined : validate(numRuns, opts.numRuns, { '': '--num-runs' }, 'Invalid input');
   const { DagProcessor } = await import('../../dag-processing/dag-processor.ts');
   const store = await ctx.store();
@@ -39,12 +38,4 @@ async function dagProcessor(ctx: CliContext, _args: Array<string | undefined>, o
   } finally {
     await p.stop();
   }
-}
-
-export function registerDagProcessorCommand(program: Command): void {
-  program
-    .command('dag-processor')
-    .description('Run the DAG processor: parse the DAGs folder in child processes and record DAGs and import errors')
-    .option('-n, --num-runs <n>', 'parse the folder this many times, then exit (default: run until stopped)')
-    .action(action(dagProcessor));
 }

@@ -52,7 +52,7 @@ export async function runDagTest(ctx: CliContext, args: Array<string | undefined
   if (!final) throw new DeferflowError('DAG_RUN_NOT_FOUND', `The test run ${run.run_id} disappeared`);
   view.final(final);
   if (final.state !== 'success' && final.state !== 'failed') {
-    throw new DeferflowError('TASK_TIMEOUT', `The test run of ${dag.dagId} did not finish within ${v.timeout} s (state ${final.state})`, {
+    throw new DeferflowError('RUN_WAIT_TIMEOUT', `The test run of ${dag.dagId} did not finish within ${v.timeout} s (state ${final.state})`, {
       hint: 'Raise --timeout, or look at the task states above for what is still waiting.',
     });
   }

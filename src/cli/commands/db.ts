@@ -2,15 +2,13 @@
  * `deferflow db check` (reachable? which server/version? are the indexes deferflow needs there?)
  * and `deferflow db init` (create the collections' indexes; idempotent).
  */
-import type { Command } from 'commander';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { databaseName, indexStatus, serverName } from '../../app/queries/database-info.ts';
 import { redactMongoUri } from '../../config/settings.ts';
-import { action } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { printMessage, printObject, printRows } from '../output/renderer.ts';
 
-async function check(ctx: CliContext): Promise<void> {
+export async function checkDb(ctx: CliContext): Promise<void> {
   const uri = ctx.mongoUri();
   const store = await ctx.store();
   const started = Date.now();
@@ -53,14 +51,8 @@ async function check(ctx: CliContext): Promise<void> {
   }
 }
 
-async function init(ctx: CliContext): Promise<void> {
+export async function initDb(ctx: CliContext): Promise<void> {
   const store = await ctx.store();
   await store.ensureIndexes();
   printMessage(ctx.writer, ctx.format, `Initialized database ${databaseName(store)}: indexes created`, { database: databaseName(store) });
-}
-
-export function registerDbCommands(program: Command): void {
-  const db = program.command('db').description('Database operations');
-  db.command('check').description('Check the MongoDB connection, server version and indexes').action(action(check));
-  db.command('init').description('Create the collections and indexes deferflow needs (idempotent)').action(action(init));
 }

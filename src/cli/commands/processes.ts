@@ -6,11 +6,10 @@
  * together with the process implementations (fastify, the AWS SDK, …), so short commands like
  * `variables get` start fast.
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { validate } from '../validation.ts';
 import { createLogger } from '../../log/logger.ts';
-import { action, untilSignal, type Opts } from '../command-kit.ts';
+import { untilSignal, type Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 
 export function processLogger(ctx: CliContext, name: string) {
@@ -21,12 +20,12 @@ export function processLogger(ctx: CliContext, name: string) {
 async function openRoot(ctx: CliContext, name: string) {
   const { CompositionRoot } = await import('../../composition/composition-root.ts');
   const logger = processLogger(ctx, name);
-  const root = await CompositionRoot.open({ logger, store: await ctx.store() });
+  const root = await CompositionRoot.open({ logger, store: await ctx.store(), metrics: ctx.settings.metrics, announce: (line) => ctx.writer.err(line) });
   ctx.onClose(() => root.stop());
   return { root, logger };
 }
 
-async function webserver(ctx: CliContext): Promise<void> {
+export async function webserver(ctx: CliContext): Promise<void> {
   const { root, logger } = await openRoot(ctx, 'webserver');
   const { host, port, authToken } = ctx.settings.webserver;
   // No DAG files here: the API reads the DAGs the DAG processor recorded.
@@ -41,7 +40,7 @@ async function webserver(ctx: CliContext): Promise<void> {
  * Scheduler: runs a DAG processor on the DAGs folder (unless DEFERFLOW_STANDALONE_DAG_PROCESSOR
  * says one runs elsewhere) and schedules the DAGs it records until stopped.
  */
-async function scheduler(ctx: CliContext): Promise<void> {
+export async function scheduler(ctx: CliContext): Promise<void> {
   const { root, logger } = await openRoot(ctx, 'scheduler');
   const { openDagSource } = await import('../../dag-processing/dag-sources.ts');
   const withProcessor = !ctx.settings.dagProcessing.standaloneProcessor;
@@ -68,7 +67,7 @@ const queuesFlag = z
   .transform((q) => q.split(','));
 
 /** Worker: claims queued task instances up to its slots; deferring tasks free their slot at once. */
-async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const queues = opts.queues === undefined ? undefined : validate(queuesFlag, opts.queues, { '': '--queues' }, 'Invalid input');
   const { root, logger } = await openRoot(ctx, 'worker');
   const { openDagSource } = await import('../../dag-processing/dag-sources.ts');
@@ -93,7 +92,7 @@ async function worker(ctx: CliContext, _args: Array<string | undefined>, opts: O
 const eventsQueueFlag = z.string().url('must be an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/deferflow-sagemaker-events');
 
 /** Triggerer: holds deferred tasks' triggers; with --events-queue-url it consumes SageMaker events from SQS. */
-async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const queueUrl = (opts.eventsQueueUrl as string | undefined) ?? process.env.DEFERFLOW_EVENTS_QUEUE_URL;
   const url =
     queueUrl === undefined
@@ -122,38 +121,7 @@ async function triggerer(ctx: CliContext, _args: Array<string | undefined>, opts
   await root.stop();
 }
 
-export const hostPortFlags = (opts: Opts) => ({ webserverHost: opts.host as string | undefined, webserverPort: opts.port as string | undefined });
-
-export function registerProcessCommands(program: Command): void {
-  program
-    .command('webserver')
-    .description('Serve the REST API, the UI and /metrics')
-    .option('-H, --host <host>', 'bind address (DEFERFLOW_WEBSERVER_HOST; default 127.0.0.1)')
-    .option('-p, --port <port>', 'port (DEFERFLOW_WEBSERVER_PORT; default 8080)')
-    .action(action(webserver, hostPortFlags));
-  program.command('scheduler').description('Run the scheduler: create DAG runs, decide ready tasks, retries and timeouts').action(action(scheduler));
-  program
-    .command('worker')
-    .description('Run a worker: execute queued tasks up to --slots at once')
-    .option('-s, --slots <n>', 'tasks run at once (DEFERFLOW_WORKER_SLOTS; default 16)')
-    .option('-q, --queues <names>', 'only these queues, comma-separated (default: all)')
-    .action(action(worker, (o) => ({ workerSlots: o.slots as string | undefined })));
-  program
-    .command('triggerer')
-    .description("Run a triggerer: hold deferred tasks' triggers and resume them when their events arrive")
-    .option('--capacity <n>', 'triggers held at most (DEFERFLOW_TRIGGERER_CAPACITY; default 10000)')
-    .option('--events-queue-url <url>', 'SQS queue receiving SageMaker state-change events (DEFERFLOW_EVENTS_QUEUE_URL; see `aws setup-events`)')
-    .option('--aws-conn-id <conn_id>', 'AWS connection for the queue (default: the SDK default chain)')
-    .action(action(triggerer, (o) => ({ triggererCapacity: o.capacity as string | undefined })));
-  program
-    .command('local-aws')
-    .description('Run the local AWS (SageMaker, S3, EventBridge, SQS, CloudWatch Logs, STS) for work without an AWS account')
-    .option('-p, --port <port>', 'port (DEFERFLOW_LOCAL_AWS_PORT; default 4566)')
-    .option('--data-dir <dir>', 'where buckets, queues and jobs persist (DEFERFLOW_LOCAL_AWS_DATA_DIR)')
-    .action(action(localAws, (o) => ({ localAwsPort: o.port as string | undefined, localAwsDataDir: o.dataDir as string | undefined })));
-}
-
-async function localAws(ctx: CliContext): Promise<void> {
+export async function localAws(ctx: CliContext): Promise<void> {
   const { runLocalAwsCli } = await import('../../local-aws/main.ts');
   await runLocalAwsCli({
     port: ctx.settings.localAws.port,

@@ -5,16 +5,16 @@
  * `$DEFERFLOW_HOME/standalone.json`, so `deferflow dags trigger …`, `tasks states-for-dag-run …`,
  * `tasks test …` in another terminal work against it with no MONGODB_URI.
  */
-import type { Command } from 'commander';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { wantsLocalAws } from '../../config/settings.ts';
 import { startEmbeddedStack } from '../../standalone/embedded-stack.ts';
-import { action, untilSignal, type Opts } from '../command-kit.ts';
-import { readStandaloneState, type CliContext } from '../context.ts';
-import { processLogger, hostPortFlags } from './processes.ts';
+import { untilSignal, type Opts } from '../command-kit.ts';
+import type { CliContext } from '../context.ts';
+import { readStandaloneState } from '../../standalone/standalone-state-file.ts';
+import { processLogger } from './processes.ts';
 import { toJsonValue } from '../output/renderer.ts';
 
-async function standalone(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function standalone(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const other = readStandaloneState(ctx.settings.home);
   if (other && other.pid !== process.pid) {
     throw new DeferflowError(
@@ -85,13 +85,4 @@ async function standalone(ctx: CliContext, _args: Array<string | undefined>, opt
   }
   const signal = await untilSignal();
   logger.info({ signal }, 'standalone stopping');
-}
-
-export function registerStandaloneCommand(program: Command): void {
-  program
-    .command('standalone')
-    .description('Run everything in one process: MongoDB (embedded unless MONGODB_URI), local AWS, scheduler, worker, triggerer, webserver')
-    .option('-H, --host <host>', 'webserver bind address (DEFERFLOW_WEBSERVER_HOST; default 127.0.0.1)')
-    .option('-p, --port <port>', 'webserver port (DEFERFLOW_WEBSERVER_PORT; default 8080, or a free one when 8080 is taken)')
-    .action(action(standalone, hostPortFlags));
 }

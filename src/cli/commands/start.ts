@@ -9,7 +9,6 @@
  * With --serve the UI stays up afterwards until Ctrl-C.
  */
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
@@ -23,8 +22,9 @@ import { AppContext } from '../../app/app-context.ts';
 import { formatDuration } from '../../util/duration.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../standalone/embedded-stack.ts';
 import { summarizeRun, type RunSummary } from '../../standalone/run-summary.ts';
-import { action, untilSignal, type Opts } from '../command-kit.ts';
-import { readStandaloneState, type CliContext } from '../context.ts';
+import { untilSignal, type Opts } from '../command-kit.ts';
+import type { CliContext } from '../context.ts';
+import { readStandaloneState } from '../../standalone/standalone-state-file.ts';
 import { followRun, RunProgressView } from '../output/run-progress.ts';
 import { renderTable, toJsonValue, type Writer } from '../output/renderer.ts';
 import { dagIdArg, positiveIntString, validate } from '../validation.ts';
@@ -41,7 +41,7 @@ export function startLogger(ctx: CliContext): Logger {
   return createLogger({ level, name: 'deferflow', format: ctx.settings.logFormat, destination: process.stderr });
 }
 
-async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function start(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   // The SDK's Node-version notice would be the first thing a new user sees; it is not about this run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const t0 = Date.now();
@@ -228,14 +228,4 @@ function printSummary(w: Writer, s: RunSummary, wallS: number): void {
     w.err(`\nTask ${s.failure.task_id} failed${s.failure.error ? `: ${s.failure.error.split('\n')[0]}` : ''}. Last log lines:`);
     for (const l of s.failure.log_tail) w.err(`  ${l}`);
   }
-}
-
-export function registerStartCommand(program: Command): void {
-  program
-    .command('start')
-    .description(`Run the seed pipeline (${SEED_DAG_ID}) end to end with everything embedded, showing live progress`)
-    .option('--serve', 'keep the webserver (UI + API) running after the run, until Ctrl-C')
-    .option('--dag <dag_id>', `the DAG to run (default ${SEED_DAG_ID})`)
-    .option('--timeout <seconds>', 'give up waiting for the run after this long (default 600)')
-    .action(action(start));
 }

@@ -21,7 +21,7 @@ import type { CliContext } from '../context.ts';
 import { requireLiveDag } from '../dag-lookup.ts';
 import { InProcessRuntime, inProcessLogger, openScratchStore } from '../in-process.ts';
 import { provideLocalAwsForTest } from '../../standalone/local-aws-for-test.ts';
-import { toJsonValue } from '../output/renderer.ts';
+import { formatTimestamp, toJsonValue } from '../output/renderer.ts';
 import { formatState } from '../output/state-colors.ts';
 import { dagIdArg, jsonObject, logicalDate, taskIdArg, validate } from '../validation.ts';
 
@@ -121,7 +121,7 @@ export async function runTaskTest(ctx: CliContext, args: Array<string | undefine
       ),
     );
   } else {
-    for (const l of lines) ctx.writer.out(`[${l.ts.toISOString()}] ${l.level.toUpperCase()} - ${maskSecrets(l.msg)}`);
+    for (const l of lines) ctx.writer.out(`[${formatTimestamp(l.ts)}] ${l.level.toUpperCase()} - ${maskSecrets(l.msg)}`);
     if (ctx.format === 'plain') ctx.writer.out(`state\t${state}\nreturn_value\t${JSON.stringify(returnValue)}`);
     else {
       ctx.writer.out(`Return value: ${maskSecrets(JSON.stringify(returnValue))}`);

@@ -2,19 +2,18 @@
  * `deferflow triggers list` — what is deferred, on what, owned by which triggerer, for how long.
  * (Airflow has no CLI for this; operators asked for one: "what is my triggerer holding?")
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
 import type { TriggerDoc } from '../../store/schema.ts';
 import { oldestTriggers } from '../../app/queries/trigger-queries.ts';
 import { formatDuration } from '../../util/duration.ts';
-import { action, type Opts } from '../command-kit.ts';
+import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { printRows } from '../output/renderer.ts';
 import { dagIdArg, positiveIntString, validate } from '../validation.ts';
 
 const listInput = z.object({ dagId: dagIdArg.optional(), limit: positiveIntString('--limit') });
 
-async function listTriggersCommand(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function listTriggersCommand(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const input = validate(listInput, { dagId: opts.dagId, limit: opts.limit }, { dagId: '--dag-id', limit: '--limit' }, 'Invalid input');
   const store = await ctx.store();
   const docs: TriggerDoc[] = await oldestTriggers(store, { dagId: input.dagId }, input.limit);
@@ -46,13 +45,4 @@ async function listTriggersCommand(ctx: CliContext, _args: Array<string | undefi
           { key: 'deadline' },
         ];
   printRows(ctx.writer, ctx.format, rows, columns, 'No triggers: nothing is deferred');
-}
-
-export function registerTriggersCommands(program: Command): void {
-  const t = program.command('triggers').description('Inspect triggers (what deferred tasks wait on)');
-  t.command('list')
-    .description('List triggers with their task, owner triggerer and age')
-    .option('--dag-id <dag_id>', 'only triggers of this DAG')
-    .option('--limit <n>', 'at most this many', '1000')
-    .action(action(listTriggersCommand));
 }

@@ -1,16 +1,18 @@
 /**
  * `deferflow variables get|set|list|delete|import|export` — Airflow's variables CLI, same flags:
  * `-j/--json` (de)serialises JSON values, `-d/--default` answers for a missing key,
- * `-a/--action-on-existing-key overwrite|fail|skip` on import.
+ * `-a/--action-on-existing-key overwrite|fail|skip` on import. `set` keeps an existing
+ * description unless `--description` is given.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import type { Command } from 'commander';
-import { Option } from 'commander';
 import { z } from 'zod';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import { VariableRepository } from '../../store/repositories/variable-repository.ts';
-import { action, type Opts } from '../command-kit.ts';
+import type { Opts } from '../command-kit.ts';
+import { AppContext } from '../../app/app-context.ts';
+import { setVariable as setVariableUseCase } from '../../app/use-cases/variables.ts';
+import type { ON_EXISTING_KEY } from '../program/variables.ts';
 import type { CliContext } from '../context.ts';
 import { printMessage, printRows, printScalar } from '../output/renderer.ts';
 import { validate } from '../validation.ts';
@@ -21,7 +23,7 @@ async function repo(ctx: CliContext): Promise<VariableRepository> {
   return new VariableRepository(await ctx.store());
 }
 
-async function getVariable(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function getVariable(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
   const key = validate(keyArg, args[0], { '': 'KEY' }, 'Invalid variable key');
   const raw = await (await repo(ctx)).get(key);
   let value: unknown;
@@ -42,7 +44,7 @@ async function getVariable(ctx: CliContext, args: Array<string | undefined>, opt
   else ctx.writer.out(typeof value === 'string' ? value : JSON.stringify(value, null, 2));
 }
 
-async function setVariable(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function setVariable(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
   const { key, value } = validate(
     z.object({ key: keyArg, value: z.string({ error: 'is required' }) }),
     { key: args[0], value: args[1] },
@@ -59,12 +61,13 @@ async function setVariable(ctx: CliContext, args: Array<string | undefined>, opt
       });
     }
   }
-  const description = typeof opts.description === 'string' ? opts.description : null;
-  await (await repo(ctx)).set(key, stored, description);
-  printMessage(ctx.writer, ctx.format, `Variable ${key} created`, { key });
+  // No --description: an existing description stays (Airflow 2 drops it; issue 12 asked us not to).
+  const description = typeof opts.description === 'string' ? opts.description : undefined;
+  const { variable, created } = await setVariableUseCase(new AppContext({ store: await ctx.store() }), key, stored, description);
+  printMessage(ctx.writer, ctx.format, `Variable ${key} created`, { key, description: variable.description, created });
 }
 
-async function listVariables(ctx: CliContext): Promise<void> {
+export async function listVariables(ctx: CliContext): Promise<void> {
   const docs = await (await repo(ctx)).list();
   // Like Airflow: keys only (values may be secrets); descriptions help tell them apart.
   printRows(
@@ -76,16 +79,14 @@ async function listVariables(ctx: CliContext): Promise<void> {
   );
 }
 
-async function deleteVariable(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
+export async function deleteVariable(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
   const key = validate(keyArg, args[0], { '': 'KEY' }, 'Invalid variable key');
   const deleted = await (await repo(ctx)).delete(key);
   if (!deleted) throw new NotFoundError('VARIABLE_NOT_FOUND', `Variable ${key} does not exist`, 'List them with `deferflow variables list`.');
   printMessage(ctx.writer, ctx.format, `Variable ${key} deleted`, { key });
 }
 
-const ON_EXISTING = ['overwrite', 'fail', 'skip'] as const;
-
-async function importVariables(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
+export async function importVariables(ctx: CliContext, args: Array<string | undefined>, opts: Opts): Promise<void> {
   const file = validate(z.string().min(1, 'is required'), args[0], { '': 'FILEPATH' }, 'Invalid file');
   let text: string;
   try {
@@ -106,8 +107,9 @@ async function importVariables(ctx: CliContext, args: Array<string | undefined>,
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new DeferflowError('INVALID_INPUT', `${file} must hold a JSON object of variables`, { hint: 'Example: {"key": "value", "other": {"nested": 1}}.' });
   }
-  const onExisting = (opts.actionOnExistingKey as (typeof ON_EXISTING)[number] | undefined) ?? 'overwrite';
+  const onExisting = (opts.actionOnExistingKey as (typeof ON_EXISTING_KEY)[number] | undefined) ?? 'overwrite';
   const r = await repo(ctx);
+  const app = new AppContext({ store: await ctx.store() });
   const entries = Object.entries(parsed as Record<string, unknown>);
   if (onExisting === 'fail') {
     const existing = [];
@@ -122,7 +124,7 @@ async function importVariables(ctx: CliContext, args: Array<string | undefined>,
       skipped.push(k);
       continue;
     }
-    await r.set(k, v);
+    await setVariableUseCase(app, k, v);
     updated += 1;
   }
   printMessage(
@@ -133,7 +135,7 @@ async function importVariables(ctx: CliContext, args: Array<string | undefined>,
   );
 }
 
-async function exportVariables(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
+export async function exportVariables(ctx: CliContext, args: Array<string | undefined>): Promise<void> {
   const file = validate(z.string().min(1, 'is required'), args[0], { '': 'FILEPATH' }, 'Invalid file');
   const out: Record<string, unknown> = {};
   for (const d of await (await repo(ctx)).list()) {
@@ -151,32 +153,4 @@ async function exportVariables(ctx: CliContext, args: Array<string | undefined>)
   }
   await writeFile(file, text);
   printMessage(ctx.writer, ctx.format, `${Object.keys(out).length} variables successfully exported to ${file}`, { count: Object.keys(out).length, file });
-}
-
-export function registerVariablesCommands(program: Command): void {
-  const v = program.command('variables').description('Manage variables (global key/value settings DAGs read as var.value.KEY)');
-  v.command('get')
-    .description('Print a variable')
-    .argument('<key>', 'variable key')
-    .option('-j, --json', 'deserialize the value as JSON')
-    .option('-d, --default <value>', 'print this when the variable does not exist')
-    .action(action(getVariable));
-  v.command('set')
-    .description('Set a variable')
-    .argument('<key>', 'variable key')
-    .argument('<value>', 'variable value')
-    .option('-j, --json', 'VALUE is JSON: validate it and store its JSON form')
-    .option('--description <text>', 'what the variable is for')
-    .action(action(setVariable));
-  v.command('list').description('List variable keys').action(action(listVariables));
-  v.command('delete').description('Delete a variable').argument('<key>', 'variable key').action(action(deleteVariable));
-  v.command('import')
-    .description('Import variables from a JSON file ({"key": value, ...})')
-    .argument('<filepath>', 'JSON file')
-    .addOption(new Option('-a, --action-on-existing-key <action>', 'what to do with keys that already exist').choices([...ON_EXISTING]).default('overwrite'))
-    .action(action(importVariables));
-  v.command('export')
-    .description('Export all variables to a JSON file (- for stdout)')
-    .argument('<filepath>', 'JSON file, or - for stdout')
-    .action(action(exportVariables));
 }

@@ -7,6 +7,8 @@
 import Table from 'cli-table3';
 import type { OutputFormat } from './output-format.ts';
 import { colorsEnabled, formatState } from './state-colors.ts';
+import type { Writer } from './writer.ts';
+import { isoUtc } from '../../util/time-format.ts';
 
 export type Cell = string | number | boolean | null | undefined | Date;
 export type Row = Record<string, unknown>;
@@ -18,22 +20,20 @@ export interface Column {
   state?: boolean;
 }
 
-export interface Writer {
-  out(text: string): void;
-  err(text: string): void;
-  /** Whether `out` is a terminal (colours, live redraws). */
-  isTty: boolean;
+export { processWriter, type Writer } from './writer.ts';
+
+/**
+ * A timestamp as Airflow prints it (Python's `isoformat()` of a UTC datetime):
+ * `2025-04-09T00:00:00+00:00`, microseconds only when there are some. Every command prints times
+ * this way, so a `.000Z` never sits next to a `+00:00` (a run id's own form).
+ */
+export function formatTimestamp(d: Date): string {
+  return Number.isNaN(d.getTime()) ? String(d) : isoUtc(d);
 }
 
-export const processWriter: Writer = {
-  out: (t) => void process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-  err: (t) => void process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
-  isTty: Boolean(process.stdout.isTTY),
-};
-
-/** JSON-friendly value: Dates as ISO strings, everything else as is. */
+/** JSON-friendly value: Dates as Airflow's ISO timestamps, everything else as is. */
 export function toJsonValue(v: unknown): unknown {
-  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Date) return formatTimestamp(v);
   if (Array.isArray(v)) return v.map(toJsonValue);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonValue(x)]));
   return v;
@@ -41,8 +41,8 @@ export function toJsonValue(v: unknown): unknown {
 
 export function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
-  if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (v instanceof Date) return formatTimestamp(v);
+  if (typeof v === 'object') return JSON.stringify(toJsonValue(v));
   return String(v);
 }
 

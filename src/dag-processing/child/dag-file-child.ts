@@ -21,10 +21,9 @@ const exitProcess = process.exit.bind(process);
 let watchdog: ChildWatchdog | null = null;
 
 /** Raised in place of `process.exit()` while a file is imported, so the error points at the call. */
-class ExitDuringImport extends Error {
+class ExitDuringImport extends DagImportError {
   constructor(code: unknown) {
     super(`The DAG file called process.exit(${code === undefined ? '' : JSON.stringify(code)}) while being imported; a DAG file must only define DAGs`);
-    this.name = 'ExitDuringImport';
   }
 }
 

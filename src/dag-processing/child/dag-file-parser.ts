@@ -13,6 +13,7 @@ import { isInternalFrameFile } from '../../dag/definition-site.ts';
 import { readFileSync } from 'node:fs';
 import { importErrorText } from './import-error-entry.ts';
 import { hangFramesIn, withoutHangReport } from './watchdog.ts';
+import { DEFAULTS } from '../../config/defaults.ts';
 
 export interface ParseOptions {
   /** Per-file import timeout (ms). */
@@ -31,7 +32,7 @@ export interface ParseOptions {
 }
 
 /** Airflow's dagbag_import_timeout. */
-export const DEFAULT_IMPORT_TIMEOUT_MS = 30_000;
+export const DEFAULT_IMPORT_TIMEOUT_MS = DEFAULTS.dagbagImportTimeoutS * 1000;
 
 /**
  * Parse every file; results in the order of `files`. Never rejects for a bad file. When aborted,
@@ -88,7 +89,7 @@ export async function parseDagFiles(files: ReadonlyArray<string>, opts: ParseOpt
       child?.close();
     }
   };
-  const n = Math.max(1, Math.min(opts.concurrency ?? 2, files.length));
+  const n = Math.max(1, Math.min(opts.concurrency ?? DEFAULTS.parsingProcesses, files.length));
   try {
     await Promise.all(Array.from({ length: n }, lane));
   } finally {

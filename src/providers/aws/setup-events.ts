@@ -220,6 +220,10 @@ export function requiredIamPermissions(): IamPermission[] {
     ...sm(['CreateEndpointConfig', 'DescribeEndpointConfig'], 'SageMakerEndpointConfigOperator / SageMakerEndpointOperator'),
     ...sm(['CreateEndpoint', 'UpdateEndpoint', 'DescribeEndpoint', 'ListEndpoints'], 'SageMakerEndpointOperator / sensor / reconcile sweep'),
     ...sm(['AddTags', 'ListTags'], 'ownership tags that stop a retried task from submitting a job twice'),
+    ...sm(
+      ['StopTrainingJob', 'StopProcessingJob', 'StopTransformJob', 'StopHyperParameterTuningJob'],
+      'lease fencing: stop a job submitted by a try that lost its lease meanwhile',
+    ),
     { action: 'iam:PassRole', why: "pass the job's execution role (RoleArn / ExecutionRoleArn) to SageMaker" },
     { action: 'logs:DescribeLogStreams', why: 'print_log: find the job log streams' },
     { action: 'logs:GetLogEvents', why: 'print_log: copy job log lines into the task log' },

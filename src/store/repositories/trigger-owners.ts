@@ -61,3 +61,10 @@ export async function withOwners<T extends TriggerDoc>(store: Store, docs: T[]):
   const owners = await TriggerOwners.load(store);
   return docs.map((d) => owners.fill(d));
 }
+
+/** How many trigger rows some triggerer holds and how many wait for one (one read of the shard rows, two counts). */
+export async function countTriggersByOwnership(store: Store): Promise<{ owned: number; unowned: number }> {
+  const owners = await TriggerOwners.load(store);
+  const [all, unowned] = await Promise.all([store.triggers.countDocuments({}), store.triggers.countDocuments(owners.filterHeldBy(null))]);
+  return { owned: all - unowned, unowned };
+}

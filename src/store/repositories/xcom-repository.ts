@@ -8,6 +8,14 @@ import { fromJsonString, toJsonString } from './json-safe.ts';
 
 export const XCOM_RETURN_KEY = 'return_value';
 
+/** What a try needs loaded: all keys of `taskIds`, and the single (task id, key) `pairs`. */
+export interface XComLoadRequest {
+  dagId: string;
+  runId: string;
+  taskIds: readonly string[];
+  pairs?: ReadonlyArray<readonly [string, string]>;
+}
+
 export interface XComOwner {
   dag_id: string;
   run_id: string;
@@ -41,7 +49,24 @@ export class XComRepository {
     return doc ? fromJsonString(doc.value) : undefined;
   }
 
-  /** Every XCom of a run (the worker preloads these so `ti.xcom_pull` can be synchronous). */
+  /**
+   * The XComs of some tasks of some runs — every key of each named task (`taskIds`) and single
+   * (task, key) pairs (`pairs`) — in one query for many requests (a worker loads what several
+   * starting tries pull at once). Not mapped task instances.
+   */
+  async findForTasks(requests: ReadonlyArray<XComLoadRequest>): Promise<XComDoc[]> {
+    const or: Array<Record<string, unknown>> = [];
+    const ids: string[] = [];
+    for (const r of requests) {
+      if (r.taskIds.length) or.push({ dag_id: r.dagId, run_id: r.runId, task_id: { $in: [...r.taskIds] }, map_index: -1 });
+      for (const [taskId, key] of r.pairs ?? []) ids.push(xcomId(taskInstanceId(r.dagId, r.runId, taskId), key));
+    }
+    if (ids.length) or.push({ _id: { $in: ids } });
+    if (or.length === 0) return [];
+    return this.store.xcom.find(or.length === 1 ? or[0]! : { $or: or }).toArray();
+  }
+
+  /** Every XCom of a run. */
   listForRun(dagId: string, runId: string): Promise<XComDoc[]> {
     return this.store.xcom.find({ dag_id: dagId, run_id: runId }).toArray();
   }

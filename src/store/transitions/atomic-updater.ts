@@ -102,6 +102,60 @@ export class AtomicUpdater<T extends Document & { _id: string }> {
   }
 
   /**
+   * Many guarded single-document updates (each filter names its `_id`) in one round trip
+   * (`bulkWrite`, unordered); returns how many matched. Each stays atomic on its own document, a
+   * losing guard matches nothing, and the server does not say which ones matched — callers that
+   * need to know read the rows back (TaskInstanceTransitions.applyBatch).
+   *
+   * On a server that needs per-document locks, the locks of the whole batch are taken with one
+   * insert; rows whose lock is busy are skipped when `skipBusy` (a claim: another worker has that
+   * row) or else written one by one, waiting for their lock.
+   */
+  async bulkUpdate(ops: ReadonlyArray<{ filter: Filter<T> & { _id: string }; update: UpdateFilter<T> }>, opts: { skipBusy?: boolean } = {}): Promise<number> {
+    if (ops.length === 0) return 0;
+    const write = async (batch: ReadonlyArray<{ filter: Filter<T> & { _id: string }; update: UpdateFilter<T> }>): Promise<number> => {
+      if (batch.length === 0) return 0;
+      const r = await this.col.bulkWrite(
+        batch.map((o) => ({ updateOne: { filter: o.filter, update: o.update } })) as unknown as Parameters<Collection<T>['bulkWrite']>[0],
+        { ordered: false },
+      );
+      return r.matchedCount;
+    };
+    if (!(await needsDocLocks(this.db))) return write(ops);
+    const holder = randomUUID();
+    const expires = new Date(Date.now() + this.lockTtlMs);
+    const lockIds = ops.map((o) => `${this.col.collectionName}:${o.filter._id}`);
+    const busy = new Set<number>();
+    try {
+      await this.locks.insertMany(
+        lockIds.map((id) => ({ _id: id, holder, expires_at: expires })),
+        { ordered: false },
+      );
+    } catch (e) {
+      const errors = (e as { writeErrors?: Array<{ index: number; code?: number }> | { index: number; code?: number } }).writeErrors;
+      const list = Array.isArray(errors) ? errors : errors ? [errors] : [];
+      if (list.length === 0 || list.some((w) => w.code !== 11000)) throw e;
+      for (const w of list) busy.add(w.index);
+    }
+    let matched = 0;
+    try {
+      matched += await write(ops.filter((_, i) => !busy.has(i)));
+    } finally {
+      await this.locks.deleteMany({ _id: { $in: lockIds.filter((_, i) => !busy.has(i)) }, holder }).catch(() => undefined);
+    }
+    for (const i of busy) {
+      const { filter, update } = ops[i]!;
+      // A busy lock left by a dead process is taken over here too (tryLock); a live one is skipped
+      // (claims) or waited for.
+      const ok = opts.skipBusy
+        ? await this.withLock(filter._id, false, async () => (await this.col.updateOne(filter, update)).matchedCount === 1)
+        : await this.updateOne(filter, update);
+      if (ok) matched += 1;
+    }
+    return matched;
+  }
+
+  /**
    * Run `fn` holding the document's lock. Busy lock: null at once when !wait (a claim tries the next
    * candidate), else wait and retry, throwing STATE_CONFLICT after lockWaitMs.
    */

@@ -35,7 +35,11 @@ export class DagRunTransitions {
 
   private async guarded(filter: Filter<DagRunDoc>, update: UpdateFilter<DagRunDoc>, previous?: DagRunState): Promise<DagRunDoc | null> {
     const now = new Date();
-    const doc = await this.atomic.findOneAndUpdate(filter, { ...update, $set: { ...(update.$set ?? {}), updated_at: now } });
+    const doc = await this.atomic.findOneAndUpdate(filter, {
+      ...update,
+      $set: { ...(update.$set ?? {}), updated_at: now },
+      $inc: { ...(update.$inc ?? {}), version: 1 },
+    } as UpdateFilter<DagRunDoc>);
     if (doc)
       this.bus?.emit({
         kind: 'dag_run',
@@ -66,6 +70,7 @@ export class DagRunTransitions {
       clear_number: 0,
       note: r.note ?? null,
       updated_at: now,
+      version: 0,
     };
     try {
       await this.store.dagRuns.insertOne(doc);

@@ -7,6 +7,7 @@
  */
 import type { Filter, Sort, UpdateFilter } from 'mongodb';
 import type { FailReason, TaskInstanceDoc, TaskInstanceState } from '../schema.ts';
+import { cleanTry, endedTry, resumedWindow, tryInFlight } from '../task-instance-history.ts';
 import type { TiTransition } from './task-instance-edges.ts';
 
 export type FinishOutcome =
@@ -21,6 +22,8 @@ export interface DeferArgs {
   nextMethod: string;
   nextKwargs: Record<string, unknown>;
   triggerTimeout: Date | null;
+  /** What the trigger waits on, recorded in the try's history (the trigger row is deleted when it fires). */
+  trigger?: { kind: string; description: string | null };
 }
 
 /** What a worker writes into a row it claims. */
@@ -31,6 +34,13 @@ export interface ClaimOwner {
   leaseToken: string;
   leaseExpiresAt: Date;
   queues?: string[];
+}
+
+/** What the scheduler records on a row it queues. */
+export interface QueuedBy {
+  schedulerId: string;
+  /** The row resumes a deferral: workers claim it before fresh tries. */
+  resume: boolean;
 }
 
 export interface TiPlan {
@@ -54,6 +64,19 @@ export function deferredMsOf(ti: Pick<TaskInstanceDoc, 'deferred_at' | 'resumed_
   return 0;
 }
 
+/**
+ * History (task-instance-history.ts): a transition that ends a try in flight pushes its record and
+ * starts the next try clean; its resumed deferral is counted into deferred_ms once, here.
+ */
+function recordTryEnd(ti: TaskInstanceDoc, state: TaskInstanceState, now: Date, endedBy: 'zombie_reaper' | 'clear' | 'mark', lastError?: string | null) {
+  if (!tryInFlight(ti)) return { set: {}, push: undefined, deferredMs: 0 };
+  return {
+    set: { ...cleanTry(), deferred_at: null, resumed_at: null },
+    push: { tries: endedTry(ti, state, now, endedBy, lastError === undefined ? ti.last_error : lastError) },
+    deferredMs: deferredMsOf(ti),
+  };
+}
+
 /** deferred(trigger) → scheduled into `__fail__`, the reason typed; the event keeps the message for readers of the row. */
 function resumeIntoFail(guard: Filter<TaskInstanceDoc>, reason: FailReason, now: Date): TiPlan {
   return {
@@ -72,13 +95,26 @@ function resumeIntoFail(guard: Filter<TaskInstanceDoc>, reason: FailReason, now:
   };
 }
 
-/** One builder per transition; the key is the transition's row in TI_EDGE_TABLE. */
+/** The order workers claim queued rows in: resumes first, then by priority, oldest first. */
+export const CLAIM_ORDER = { is_resume: -1, priority_weight: -1, queued_dttm: 1 } as const;
+
+function queuedByFields(by: QueuedBy | undefined): Partial<TaskInstanceDoc> {
+  return by ? { queued_by_job_id: by.schedulerId, is_resume: by.resume } : {};
+}
+
+/** One builder per transition; the key is the transition's row in TI_EDGE_TABLE (claimRow is claim's per-row form). */
 export const TI_PLANS = {
   schedule: (tiId: string): TiPlan => ({ filter: { _id: tiId, state: null }, update: { $set: { state: 'scheduled' } } }),
 
-  queueFromNone: (tiId: string, now: Date): TiPlan => ({ filter: { _id: tiId, state: null }, update: { $set: { state: 'queued', queued_dttm: now } } }),
+  queueFromNone: (tiId: string, now: Date, by?: QueuedBy): TiPlan => ({
+    filter: { _id: tiId, state: null },
+    update: { $set: { state: 'queued', queued_dttm: now, ...queuedByFields(by) } },
+  }),
 
-  queue: (tiId: string, now: Date): TiPlan => ({ filter: { _id: tiId, state: 'scheduled' }, update: { $set: { state: 'queued', queued_dttm: now } } }),
+  queue: (tiId: string, now: Date, by?: QueuedBy): TiPlan => ({
+    filter: { _id: tiId, state: 'scheduled' },
+    update: { $set: { state: 'queued', queued_dttm: now, ...queuedByFields(by) } },
+  }),
 
   settleWithoutRunning: (tiId: string, state: 'skipped' | 'upstream_failed' | 'removed', now: Date): TiPlan => ({
     filter: { _id: tiId, state: { $in: [null, 'scheduled'] } },
@@ -97,10 +133,13 @@ export const TI_PLANS = {
 
   reapZombie: (ti: TaskInstanceDoc, retryAt: Date | null, reason: string, now: Date): TiPlan => {
     const canRetry = retryAt !== null && ti.try_number <= ti.max_tries;
+    const history = recordTryEnd(ti, canRetry ? 'up_for_retry' : 'failed', now, 'zombie_reaper', reason);
     return {
       filter: { _id: ti._id, state: 'running', lease_token: ti.lease_token, lease_expires_at: { $lt: now } },
       update: {
+        ...(history.push ? { $push: history.push, $inc: { deferred_ms: history.deferredMs } } : {}),
         $set: {
+          ...history.set,
           ...RELEASE_LEASE,
           state: canRetry ? 'up_for_retry' : 'failed',
           scheduled_after: canRetry ? retryAt : null,
@@ -129,12 +168,44 @@ export const TI_PLANS = {
       hostname: owner.hostname,
       pid: owner.pid,
     };
-    const sort = { priority_weight: -1, queued_dttm: 1 } as const;
+    const sort = CLAIM_ORDER;
     if (kind === 'resume') return { filter: { ...base, next_method: { $ne: null } }, update: { $set: own }, sort };
     return {
       filter: { ...base, next_method: null },
       update: { $set: { ...own, start_date: now, end_date: null, duration: null, last_error: null }, $inc: { try_number: 1 } },
       sort,
+    };
+  },
+
+  /**
+   * One queued row a worker read as a claim candidate: queued → running under this worker's lease.
+   * A resume (next_method set) keeps its try number, start date and execution deadline; a fresh
+   * try starts try_number + 1, now, with its execution deadline (start + execution_timeout, known
+   * to the worker that loaded the DAG) on the row so any process can enforce it.
+   */
+  claimRow: (ti: Pick<TaskInstanceDoc, '_id' | 'next_method'>, owner: ClaimOwner, now: Date, executionTimeoutMs: number | null): TiPlan => {
+    const own = {
+      state: 'running' as const,
+      worker_id: owner.workerId,
+      lease_token: owner.leaseToken,
+      lease_expires_at: owner.leaseExpiresAt,
+      hostname: owner.hostname,
+      pid: owner.pid,
+    };
+    if (ti.next_method !== null) return { filter: { _id: ti._id, state: 'queued', next_method: ti.next_method }, update: { $set: own } };
+    return {
+      filter: { _id: ti._id, state: 'queued', next_method: null },
+      update: {
+        $set: {
+          ...own,
+          start_date: now,
+          end_date: null,
+          duration: null,
+          last_error: null,
+          execution_deadline: executionTimeoutMs === null ? null : new Date(now.getTime() + executionTimeoutMs),
+        },
+        $inc: { try_number: 1 },
+      },
     };
   },
 
@@ -151,14 +222,21 @@ export const TI_PLANS = {
       // Counted into deferred_ms by this very update; reset so a later try does not count it again.
       deferred_at: null,
       resumed_at: null,
+      ...cleanTry(),
     };
     if (extra.renderedFields !== undefined) set.rendered_fields = extra.renderedFields;
     if (outcome.state === 'failed' || outcome.state === 'up_for_retry') set.last_error = outcome.error;
+    const error = outcome.state === 'failed' || outcome.state === 'up_for_retry' ? outcome.error : null;
     if (outcome.state === 'up_for_retry') set.scheduled_after = outcome.retryAt;
     if (outcome.state === 'up_for_reschedule') set.scheduled_after = outcome.rescheduleAt;
     return {
       filter: { _id: ti._id, state: 'running', lease_token: token },
-      update: { $set: set, $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) } },
+      update: {
+        $set: set,
+        $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) },
+        // The try ends here: its record goes into the history with this very write.
+        $push: { tries: endedTry(ti, outcome.state, now, 'worker', error) },
+      },
     };
   },
 
@@ -174,11 +252,23 @@ export const TI_PLANS = {
       fail_reason: null,
       deferred_at: now,
       resumed_at: null,
+      // The deadline the worker enforced while running, on the row from here on: while deferred
+      // only the scheduler can enforce it.
+      execution_deadline: ti.execution_deadline,
+      deferral_trigger: { id: args.triggerId, kind: args.trigger?.kind ?? null, description: args.trigger?.description ?? null },
     };
     if (extra.renderedFields !== undefined) set.rendered_fields = extra.renderedFields;
+    // History: a try's first deferral remembers when the try was queued (a resumed task is queued
+    // again); a later one moves the window that just closed into try_deferrals.
+    const closed = resumedWindow(ti);
+    if (ti.next_method == null) Object.assign(set, { try_queued_at: ti.queued_dttm, try_deferrals: [] });
     return {
       filter: { _id: ti._id, state: 'running', lease_token: token },
-      update: { $set: set, $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) } },
+      update: {
+        $set: set,
+        $inc: { running_ms: Math.max(0, Math.round(extra.heldMs)), deferred_ms: deferredMsOf(ti) },
+        ...(closed ? { $push: { try_deferrals: closed } } : {}),
+      },
     };
   },
 
@@ -193,26 +283,37 @@ export const TI_PLANS = {
     resumeIntoFail({ ...(tiId ? { _id: tiId } : {}), trigger_id: triggerId }, reason, now),
 
   /** Guarded by the version (and state) read just before: any write in between makes it lose. */
-  clear: (before: TaskInstanceDoc, retries: number): TiPlan => ({
-    filter: { _id: before._id, version: before.version, state: before.state },
-    update: {
-      $set: {
-        ...RELEASE_LEASE,
-        ...NO_DEFERRAL,
-        state: null,
-        max_tries: before.try_number + retries,
-        scheduled_after: null,
-        queued_dttm: null,
-        end_date: null,
-        trigger_timeout: null,
-        execution_deadline: null,
-        last_error: null,
+  clear: (before: TaskInstanceDoc, retries: number, now: Date = new Date()): TiPlan => {
+    const history = recordTryEnd(before, before.state, now, 'clear');
+    return {
+      filter: { _id: before._id, version: before.version, state: before.state },
+      update: {
+        ...(history.push ? { $push: history.push, $inc: { deferred_ms: history.deferredMs } } : {}),
+        $set: {
+          ...history.set,
+          ...RELEASE_LEASE,
+          ...NO_DEFERRAL,
+          state: null,
+          max_tries: before.try_number + retries,
+          scheduled_after: null,
+          queued_dttm: null,
+          end_date: null,
+          trigger_timeout: null,
+          execution_deadline: null,
+          last_error: null,
+        },
       },
-    },
-  }),
+    };
+  },
 
-  markState: (before: TaskInstanceDoc, state: 'success' | 'failed' | 'skipped', now: Date): TiPlan => ({
-    filter: { _id: before._id, version: before.version, state: before.state },
-    update: { $set: { ...RELEASE_LEASE, ...NO_DEFERRAL, state, end_date: now, scheduled_after: null } },
-  }),
-} as const satisfies Record<TiTransition, (...args: never[]) => TiPlan>;
+  markState: (before: TaskInstanceDoc, state: 'success' | 'failed' | 'skipped', now: Date): TiPlan => {
+    const history = recordTryEnd(before, state, now, 'mark');
+    return {
+      filter: { _id: before._id, version: before.version, state: before.state },
+      update: {
+        ...(history.push ? { $push: history.push, $inc: { deferred_ms: history.deferredMs } } : {}),
+        $set: { ...history.set, ...RELEASE_LEASE, ...NO_DEFERRAL, state, end_date: now, scheduled_after: null },
+      },
+    };
+  },
+} as const satisfies Record<TiTransition | 'claimRow', (...args: never[]) => TiPlan>;

@@ -14,16 +14,43 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Filter, Sort, UpdateFilter } from 'mongodb';
+import { applyUpdate } from './apply-update.ts';
 import { AtomicUpdater } from './atomic-updater.ts';
 import { isDuplicateKey } from './duplicate-key.ts';
-import { assertTiEdges, type TiTransition } from './task-instance-edges.ts';
-import { TI_PLANS, type DeferArgs, type FinishOutcome, type TiPlan } from './task-instance-plans.ts';
+import { assertTiEdges, targetState, type TiTransition } from './task-instance-edges.ts';
+import { CLAIM_ORDER, TI_PLANS, type ClaimOwner, type DeferArgs, type FinishOutcome, type QueuedBy, type TiPlan } from './task-instance-plans.ts';
 import { TriggerTransitions } from './trigger-transitions.ts';
 import type { Store } from '../store.ts';
 import type { StateChangeBus } from '../state-change-bus.ts';
 import { taskInstanceId, type DagRunDoc, type FailReason, type TaskInstanceDoc, type TaskInstanceState } from '../schema.ts';
 
-export type { DeferArgs, FinishOutcome } from './task-instance-plans.ts';
+export type { DeferArgs, FinishOutcome, QueuedBy } from './task-instance-plans.ts';
+
+/**
+ * One row of a batched write: the transition it takes, its plan, and the row as the caller last
+ * read it. `guardVersion` adds that version to the guard (the caller acts on what it read; a row
+ * changed since loses). `won` tells, from the row read back after a partly lost batch, whether
+ * this write is the one that landed (default: this writer's change right after `before`).
+ */
+export interface TiBatchItem {
+  transition: TiTransition;
+  plan: TiPlan;
+  before: TaskInstanceDoc;
+  guardVersion?: boolean;
+  won?: (after: TaskInstanceDoc) => boolean;
+}
+
+export interface TiBatchResult {
+  /** Index-aligned with the items: the row after this write, or null when it lost. */
+  after: Array<TaskInstanceDoc | null>;
+  /** Rows read back because some write lost (their current state), by id; empty when all won. */
+  current: Map<string, TaskInstanceDoc>;
+}
+
+export interface TaskInstanceTransitionsOptions {
+  /** Stamped as `changed_by` on every row this instance changes (default: a fresh id per instance). */
+  writerId?: string;
+}
 
 export interface TaskSpec {
   task_id: string;
@@ -90,12 +117,27 @@ export class TaskInstanceTransitions {
   /** For the compound steps: the trigger a finished deferral waited on is deleted with it. */
   private readonly triggers: TriggerTransitions;
 
+  /** This writer's `changed_by` stamp. */
+  readonly writerId: string;
+
   constructor(
     private readonly store: Store,
     private readonly bus?: StateChangeBus,
+    opts: TaskInstanceTransitionsOptions = {},
   ) {
     this.atomic = new AtomicUpdater(store.db, store.taskInstances);
     this.triggers = new TriggerTransitions(store, bus);
+    this.writerId = opts.writerId ?? `writer-${randomUUID()}`;
+    bus?.registerWriter(this.writerId);
+  }
+
+  /** What every transition adds to its plan's update: the change stamp, a version bump, the writer. */
+  private stamped(update: UpdateFilter<TaskInstanceDoc>, now: Date): UpdateFilter<TaskInstanceDoc> {
+    return {
+      ...update,
+      $set: { ...(update.$set ?? {}), updated_at: now, changed_by: this.writerId },
+      $inc: { ...(update.$inc ?? {}), version: 1 },
+    } as UpdateFilter<TaskInstanceDoc>;
   }
 
   private get col() {
@@ -115,24 +157,66 @@ export class TaskInstanceTransitions {
     opts: { emit?: boolean } = {},
   ): Promise<TaskInstanceDoc | null> {
     assertTiEdges(transition, plan.filter, plan.update);
-    const doc = await this.atomic.findOneAndUpdate(
-      plan.filter,
-      {
-        ...plan.update,
-        $set: { ...(plan.update.$set ?? {}), updated_at: now },
-        $inc: { ...(plan.update.$inc ?? {}), version: 1 },
-      } as UpdateFilter<TaskInstanceDoc>,
-      plan.sort ? { sort: plan.sort as Sort } : {},
-    );
+    const doc = await this.atomic.findOneAndUpdate(plan.filter, this.stamped(plan.update, now), plan.sort ? { sort: plan.sort as Sort } : {});
     if (doc && opts.emit !== false) this.bus?.emit({ kind: 'task_instance', at: now, previous: previous ?? singleState(plan.filter), ti: doc });
     return doc;
+  }
+
+  /**
+   * Many transitions in one round trip (Airflow's bulk UPDATE): each item is its own guarded
+   * single-document update, checked against the edge table like every write. When all of them
+   * matched, each row's after-image is computed from the row as read (exact when the guard named
+   * its version or its lease); otherwise the rows are read back once and each write is judged by
+   * `won`. Winners are emitted on the bus; a losing write did nothing.
+   */
+  async applyBatch(items: ReadonlyArray<TiBatchItem>, opts: { skipBusy?: boolean } = {}): Promise<TiBatchResult> {
+    const current = new Map<string, TaskInstanceDoc>();
+    if (items.length === 0) return { after: [], current };
+    // The change stamp is this machine's time, whatever clock the plans were decided on; the
+    // batch's own id tells its wins from other writes when rows have to be read back.
+    const now = new Date();
+    const changeId = randomUUID();
+    const ops = items.map((it) => {
+      assertTiEdges(it.transition, it.plan.filter, it.plan.update);
+      const id = (it.plan.filter as { _id?: unknown })._id;
+      if (typeof id !== 'string' || id !== it.before._id) throw new Error(`Batched transition '${it.transition}' must name its row's _id in its guard`);
+      const filter = (it.guardVersion ? { ...it.plan.filter, version: it.before.version } : it.plan.filter) as Filter<TaskInstanceDoc> & { _id: string };
+      const update = this.stamped(it.plan.update, now);
+      return { filter, update: { ...update, $set: { ...update.$set, change_id: changeId } } as UpdateFilter<TaskInstanceDoc> };
+    });
+    const matched = await this.atomic.bulkUpdate(ops, opts);
+    let after: Array<TaskInstanceDoc | null> = items.map((it, i) => (matched === items.length ? applyUpdate(it.before, ops[i]!.update) : null));
+    if (after.some((a) => a === null)) {
+      const ids = [...new Set(items.map((it) => it.before._id))];
+      for (const d of await this.col.find({ _id: { $in: ids } }).toArray()) current.set(d._id, d);
+      after = items.map((it, i) => {
+        const row = current.get(it.before._id);
+        if (!row) return null;
+        if (matched === items.length) return row;
+        const won = it.won ?? ((r: TaskInstanceDoc) => r.change_id === changeId && r.version === it.before.version + 1);
+        return won(row) && row.state === targetState(ops[i]!.update) ? row : null;
+      });
+    }
+    for (const [i, it] of items.entries()) {
+      const a = after[i];
+      if (a) this.bus?.emit({ kind: 'task_instance', at: now, previous: it.before.state, ti: a });
+    }
+    return { after, current };
   }
 
   // ------------------------------------------------------------------ scheduler
 
   /** Create the none-state rows of a run; idempotent (duplicates from a racing scheduler are ignored). */
   async createForRun(run: DagRunDoc, tasks: TaskSpec[]): Promise<number> {
-    if (tasks.length === 0) return 0;
+    return (await this.createRowsForRun(run, tasks)).inserted.length;
+  }
+
+  /**
+   * createForRun, answering the rows inserted (as stored) and whether every row was — false when
+   * some existed already (a racing scheduler made them; read them to know them).
+   */
+  async createRowsForRun(run: DagRunDoc, tasks: TaskSpec[]): Promise<{ inserted: TaskInstanceDoc[]; complete: boolean }> {
+    if (tasks.length === 0) return { inserted: [], complete: true };
     const docs: TaskInstanceDoc[] = tasks.map((t) => ({
       ...freshFields(),
       _id: taskInstanceId(run.dag_id, run.run_id, t.task_id),
@@ -145,13 +229,20 @@ export class TaskInstanceTransitions {
       queue: t.queue,
       priority_weight: t.priority_weight,
       max_tries: t.retries,
+      changed_by: this.writerId,
     }));
     try {
-      const r = await this.col.insertMany(docs, { ordered: false });
-      return r.insertedCount;
+      // Copies: insertMany adds _id to what it is given, and the caller keeps `docs`.
+      await this.col.insertMany(
+        docs.map((d) => ({ ...d })),
+        { ordered: false },
+      );
+      return { inserted: docs, complete: true };
     } catch (e) {
-      if (isDuplicateKey(e)) return (e as { result?: { insertedCount?: number } }).result?.insertedCount ?? 0;
-      throw e;
+      if (!isDuplicateKey(e)) throw e;
+      const errors = (e as { writeErrors?: Array<{ index: number }> | { index: number } }).writeErrors;
+      const failed = new Set((Array.isArray(errors) ? errors : errors ? [errors] : []).map((w) => w.index));
+      return { inserted: docs.filter((_, i) => !failed.has(i)), complete: false };
     }
   }
 
@@ -181,8 +272,8 @@ export class TaskInstanceTransitions {
    * max_active_tasks capacity: saves a round trip per task instance on the scheduler's hot path
    * (nobody can act on the intermediate `scheduled` state in between anyway).
    */
-  queueFromNone(tiId: string): Promise<TaskInstanceDoc | null> {
-    return this.apply('queueFromNone', TI_PLANS.queueFromNone(tiId, new Date()));
+  queueFromNone(tiId: string, by?: QueuedBy): Promise<TaskInstanceDoc | null> {
+    return this.apply('queueFromNone', TI_PLANS.queueFromNone(tiId, new Date(), by));
   }
 
   /**
@@ -201,8 +292,54 @@ export class TaskInstanceTransitions {
   }
 
   /** scheduled → queued (handed to the workers' queue). */
-  queue(tiId: string): Promise<TaskInstanceDoc | null> {
-    return this.apply('queue', TI_PLANS.queue(tiId, new Date()));
+  queue(tiId: string, by?: QueuedBy): Promise<TaskInstanceDoc | null> {
+    return this.apply('queue', TI_PLANS.queue(tiId, new Date(), by));
+  }
+
+  // ------------------------------------------------------------------ scheduler, batched (one round trip each)
+
+  /**
+   * Queue rows the scheduler decided are ready, each from the state it read (none or scheduled)
+   * and at the version it read, tagged with the scheduler's id and whether it resumes a deferral.
+   */
+  queueMany(tis: ReadonlyArray<TaskInstanceDoc>, by: Omit<QueuedBy, 'resume'>, now = new Date()): Promise<TiBatchResult> {
+    return this.applyBatch(
+      tis.map((ti) => {
+        const queuedBy = { ...by, resume: ti.next_method !== null };
+        return ti.state === null
+          ? { transition: 'queueFromNone' as const, plan: TI_PLANS.queueFromNone(ti._id, now, queuedBy), before: ti, guardVersion: true }
+          : { transition: 'queue' as const, plan: TI_PLANS.queue(ti._id, now, queuedBy), before: ti, guardVersion: true };
+      }),
+    );
+  }
+
+  /** none → scheduled for ready rows over their DAG's capacity. */
+  scheduleMany(tis: ReadonlyArray<TaskInstanceDoc>): Promise<TiBatchResult> {
+    return this.applyBatch(tis.map((ti) => ({ transition: 'schedule' as const, plan: TI_PLANS.schedule(ti._id), before: ti, guardVersion: true })));
+  }
+
+  /** none / scheduled → skipped / upstream_failed, as their trigger rules decided. */
+  settleMany(items: ReadonlyArray<{ ti: TaskInstanceDoc; state: 'skipped' | 'upstream_failed' }>, now = new Date()): Promise<TiBatchResult> {
+    return this.applyBatch(
+      items.map(({ ti, state }) => ({
+        transition: 'settleWithoutRunning' as const,
+        plan: TI_PLANS.settleWithoutRunning(ti._id, state, now),
+        before: ti,
+        guardVersion: true,
+      })),
+    );
+  }
+
+  /** up_for_retry / up_for_reschedule → scheduled, for rows whose delay passed. */
+  retryReadyMany(tis: ReadonlyArray<TaskInstanceDoc>, now = new Date()): Promise<TiBatchResult> {
+    return this.applyBatch(
+      tis.map((ti) => ({
+        transition: 'retryReady' as const,
+        plan: TI_PLANS.retryReady(ti._id, ti.state === 'up_for_reschedule' ? 'up_for_reschedule' : 'up_for_retry', now),
+        before: ti,
+        guardVersion: true,
+      })),
+    );
   }
 
   /**
@@ -266,6 +403,58 @@ export class TaskInstanceTransitions {
     return doc;
   }
 
+  /**
+   * Claim up to `limit` queued rows in two round trips: read the candidates in claim order (resumes
+   * first, then priority, oldest first), then one batched write taking each at the version read,
+   * under its own lease token. Returns the rows won (others went to another worker).
+   */
+  async claimMany(opts: ClaimOptions & { limit: number }): Promise<TaskInstanceDoc[]> {
+    if (opts.limit <= 0) return [];
+    const filter: Filter<TaskInstanceDoc> = { state: 'queued', ...(opts.queues?.length ? { queue: { $in: opts.queues } } : {}) };
+    const candidates = await this.col.find(filter).sort(CLAIM_ORDER).limit(opts.limit).toArray();
+    if (candidates.length === 0) return [];
+    const now = new Date();
+    const items = candidates.map((c): TiBatchItem => {
+      const owner: ClaimOwner = {
+        workerId: opts.workerId,
+        hostname: opts.hostname,
+        pid: opts.pid,
+        leaseToken: randomUUID(),
+        leaseExpiresAt: new Date(now.getTime() + opts.leaseMs),
+      };
+      return {
+        transition: 'claim',
+        plan: TI_PLANS.claimRow(c, owner, now, opts.executionTimeoutMs?.(c) ?? null),
+        before: c,
+        guardVersion: true,
+        won: (row) => row.state === 'running' && row.lease_token === owner.leaseToken,
+      };
+    });
+    const { after } = await this.applyBatch(items, { skipBusy: true });
+    return after.filter((a): a is TaskInstanceDoc => a !== null);
+  }
+
+  /**
+   * Extend the leases of many running tries in one round trip; returns the ids whose row is no
+   * longer theirs (cleared, marked, reaped). Not a transition: the version stays.
+   */
+  async heartbeatMany(leases: ReadonlyArray<{ tiId: string; token: string }>, leaseMs: number): Promise<Set<string>> {
+    const lost = new Set<string>();
+    if (leases.length === 0) return lost;
+    const expires = new Date(Date.now() + leaseMs);
+    const matched = await this.atomic.bulkUpdate(
+      leases.map((l) => ({ filter: { _id: l.tiId, state: 'running' as const, lease_token: l.token }, update: { $set: { lease_expires_at: expires } } })),
+    );
+    if (matched === leases.length) return lost;
+    const rows = await this.col.find({ _id: { $in: leases.map((l) => l.tiId) } }, { projection: { _id: 1, state: 1, lease_token: 1 } }).toArray();
+    const byId = new Map(rows.map((r) => [r._id, r]));
+    for (const l of leases) {
+      const r = byId.get(l.tiId);
+      if (r?.state !== 'running' || r.lease_token !== l.token) lost.add(l.tiId);
+    }
+    return lost;
+  }
+
   /** Extend the lease; false means the row is no longer ours (cleared, marked, reaped): stop the task. */
   async heartbeat(tiId: string, token: string, leaseMs: number): Promise<boolean> {
     return this.atomic.updateOne({ _id: tiId, state: 'running', lease_token: token }, { $set: { lease_expires_at: new Date(Date.now() + leaseMs) } });
@@ -287,6 +476,30 @@ export class TaskInstanceTransitions {
    */
   defer(ti: TaskInstanceDoc, token: string, args: DeferArgs, extra: { renderedFields?: string | null; heldMs: number }): Promise<TaskInstanceDoc | null> {
     return this.apply('defer', TI_PLANS.defer(ti, token, args, extra, new Date()));
+  }
+
+  /** A finish as one row of a batched write (the worker coalesces its slots' outcomes). */
+  static finishItem(
+    ti: TaskInstanceDoc,
+    token: string,
+    outcome: FinishOutcome,
+    extra: { renderedFields?: string | null; heldMs: number },
+    now: Date,
+  ): TiBatchItem {
+    return { transition: 'finish', plan: TI_PLANS.finish(ti, token, outcome, extra, now), before: ti };
+  }
+
+  /** A deferral as one row of a batched write. */
+  static deferItem(ti: TaskInstanceDoc, token: string, args: DeferArgs, extra: { renderedFields?: string | null; heldMs: number }, now: Date): TiBatchItem {
+    return { transition: 'defer', plan: TI_PLANS.defer(ti, token, args, extra, now), before: ti };
+  }
+
+  /** Outcomes of several tries (finishes and deferrals) in one round trip; index-aligned after-rows, null where lost. */
+  async settleTries(items: ReadonlyArray<TiBatchItem>): Promise<Array<TaskInstanceDoc | null>> {
+    for (const it of items) {
+      if (it.transition !== 'finish' && it.transition !== 'defer') throw new Error(`settleTries takes finishes and deferrals, not '${it.transition}'`);
+    }
+    return (await this.applyBatch(items)).after;
   }
 
   // ------------------------------------------------------------------ triggerer

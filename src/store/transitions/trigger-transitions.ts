@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store.ts';
 import type { StateChangeBus } from '../state-change-bus.ts';
 import { triggerShardOf, type TriggerDoc, type TaskInstanceDoc } from '../schema.ts';
-import type { SerializedTrigger } from '../../triggers/serialized-trigger.ts';
 
 export interface NewTrigger {
-  trigger: SerializedTrigger;
+  /** A serialized trigger (SerializedTrigger of src/triggers), spelled out: the store depends on no layer above it. */
+  trigger: { kind: string; kwargs: Record<string, unknown> };
   deadline: Date | null;
   ti: Pick<TaskInstanceDoc, '_id' | 'dag_id' | 'run_id' | 'task_id'>;
   routingKeys?: string[];

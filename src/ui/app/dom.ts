@@ -56,12 +56,26 @@ export function fmtDate(iso: string | null | undefined): string {
 
 export function fmtDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
-  const s = ms / 1000;
-  if (s < 1) return `${Math.round(ms)} ms`;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${Math.round(s % 60)}s`;
-  const hrs = Math.floor(m / 60);
-  if (hrs < 48) return `${hrs}h ${m % 60}m`;
-  return `${Math.floor(hrs / 24)}d ${hrs % 24}h`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`;
+  // Round once, to whole seconds, before splitting: 3m 59.6s is 4m 0s, never "3m 60s".
+  const total = Math.round(ms / 1000);
+  const m = Math.floor(total / 60);
+  if (m < 60) return `${m}m ${total % 60}s`;
+  const totalMin = Math.round(ms / 60_000);
+  const hrs = Math.floor(totalMin / 60);
+  if (hrs < 48) return `${hrs}h ${totalMin % 60}m`;
+  const totalH = Math.round(ms / 3_600_000);
+  return `${Math.floor(totalH / 24)}d ${totalH % 24}h`;
+}
+
+/** A small table: header cells and rows of cells. */
+export function table(cls: string, headers: string[], rows: Node[]): HTMLTableElement {
+  return h('table', { class: `list ${cls}` }, h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', {}, t)))), h('tbody', {}, ...rows));
+}
+
+/** The query of the current hash route (`#/browse/task-instances?state=deferred`). */
+export function hashQuery(): URLSearchParams {
+  const i = location.hash.indexOf('?');
+  return new URLSearchParams(i >= 0 ? location.hash.slice(i + 1) : '');
 }

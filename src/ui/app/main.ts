@@ -1,5 +1,6 @@
 /**
- * UI entry: hash router (#/, #/dags/<id>/<view>, #/deferrals), the token form when the API says
+ * UI entry: hash router (#/, #/dags/<id>/<view>[/<run>[/<task>]], #/deferrals, #/browse/{dag-runs,
+ * task-instances,audit-log}, #/admin/{variables,connections}), the token form when the API says
  * 401, and the live connection shared by every page.
  */
 import { clear, h } from './dom.ts';
@@ -9,6 +10,11 @@ import { deferralWindows } from './deferral-windows.ts';
 import { renderDagList } from './pages/dag-list.ts';
 import { renderDagPage } from './pages/dag-page.ts';
 import { renderDeferrals } from './pages/deferrals.ts';
+import { renderDagRuns } from './pages/dag-runs.ts';
+import { renderTaskInstances } from './pages/task-instances.ts';
+import { renderAuditLog } from './pages/audit-log.ts';
+import { renderVariables } from './pages/variables.ts';
+import { renderConnections } from './pages/connections.ts';
 
 export interface Page {
   /** Called when the user navigates away: unsubscribe, stop timers. */
@@ -22,13 +28,19 @@ function route(): void {
   current?.dispose();
   current = null;
   clear(root);
-  const hash = location.hash.replace(/^#/, '') || '/';
+  const hash = location.hash.replace(/^#/, '').split('?')[0] || '/';
   const parts = hash.split('/').filter(Boolean).map(decodeURIComponent);
+  const section = parts[0] === 'browse' || parts[0] === 'admin' ? `${parts[0]}/${parts[1] ?? ''}` : (parts[0] ?? 'dags');
   for (const a of Array.from(document.querySelectorAll<HTMLAnchorElement>('nav a[data-nav]'))) {
-    a.classList.toggle('active', (a.dataset.nav === 'deferrals') === (parts[0] === 'deferrals'));
+    a.classList.toggle('active', a.dataset.nav === section || (a.dataset.nav === 'dags' && (parts[0] === 'dags' || !parts[0])));
   }
-  if (parts[0] === 'dags' && parts[1]) current = renderDagPage(root, parts[1], (parts[2] as 'grid' | 'graph' | 'gantt') ?? 'grid', parts[3]);
+  if (parts[0] === 'dags' && parts[1]) current = renderDagPage(root, parts[1], (parts[2] as 'grid' | 'graph' | 'gantt') ?? 'grid', parts[3], parts[4]);
   else if (parts[0] === 'deferrals') current = renderDeferrals(root);
+  else if (section === 'browse/dag-runs') current = renderDagRuns(root);
+  else if (section === 'browse/task-instances') current = renderTaskInstances(root);
+  else if (section === 'browse/audit-log') current = renderAuditLog(root);
+  else if (section === 'admin/variables') current = renderVariables(root);
+  else if (section === 'admin/connections') current = renderConnections(root);
   else current = renderDagList(root);
 }
 

@@ -105,8 +105,13 @@ describe('a DAG run by one scheduler and one worker', () => {
       skip_task: 'skipped',
       after_skip: 'skipped',
     });
-    // A leaf (after_after) is upstream_failed, so the run failed; the DAG callback saw it.
+    // A leaf (after_after) is upstream_failed, so the run failed; the DAG callback saw it. It runs
+    // after the run's state changed (from a persisted request), so wait for it rather than assume.
     expect(done.state).toBe('failed');
+    await h.waitFor('the DAG on_failure_callback', async () => dagCallbacks.length > 0);
+    expect(dagCallbacks).toEqual(['manual__semantics:failed']);
+    // Ran once, and its request is gone.
+    await h.waitFor('the callback request to be deleted', async () => (await h.store.callbackRequests.countDocuments({ kind: 'dag' })) === 0);
     expect(dagCallbacks).toEqual(['manual__semantics:failed']);
     // Each task ran once, except the retried one; tasks never started never ran.
     expect(calls).toEqual({ start: 1, a: 1, b: 1, flaky: 2, join_ab: 1, fail_task: 1, all_done_join: 1, one_failed_join: 1, skip_task: 1 });

@@ -46,7 +46,7 @@ describe('scheduler with a fake clock', () => {
     const r = await scheduler.runOnce();
     const catchupRuns = await h.store.dagRuns.find({ dag_id: 'clock_catchup' }).sort({ logical_date: 1 }).toArray();
     // Intervals 01-01, 01-02, 01-03 are complete at 01-04 12:00, but max_active_runs is 2.
-    expect(catchupRuns.map((x) => x.run_id)).toEqual(['scheduled__2025-01-01T00:00:00.000Z', 'scheduled__2025-01-02T00:00:00.000Z']);
+    expect(catchupRuns.map((x) => x.run_id)).toEqual(['scheduled__2025-01-01T00:00:00+00:00', 'scheduled__2025-01-02T00:00:00+00:00']);
     expect(catchupRuns.every((x) => x.state === 'running' && x.run_type === 'scheduled')).toBe(true);
     expect(catchupRuns[0].data_interval_end.toISOString()).toBe('2025-01-02T00:00:00.000Z');
     const latest = await h.store.dagRuns.find({ dag_id: 'clock_latest' }).toArray();

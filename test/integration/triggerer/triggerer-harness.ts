@@ -46,7 +46,7 @@ export class TriggererHarness {
     readonly store: Store,
     readonly bus: StateChangeBus,
     readonly logger: Logger,
-    /** Shard lease length for the harness's triggerers: short, but longer on a server as slow as FerretDB (a heartbeat must fit in it). */
+    /** Shard lease length for the harness's triggerers: short, but a loaded machine's event-loop stalls must fit in it (longer on a server as slow as FerretDB, where a heartbeat itself is slow). */
     readonly leaseMs: number,
   ) {
     this.runs = new DagRunTransitions(store, bus);
@@ -58,7 +58,7 @@ export class TriggererHarness {
     const store = await Store.connect({ uri: MONGODB_URI, dbName: `deferflow_test_${name}_${randomBytes(4).toString('hex')}` });
     const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', format: 'json' });
     const slowServer = await needsDocLocks(store.db);
-    return new TriggererHarness(store, new StateChangeBus(), logger, slowServer ? 3_000 : 600);
+    return new TriggererHarness(store, new StateChangeBus(), logger, slowServer ? 5_000 : 1_500);
   }
 
   /** A triggerer with test-speed intervals, assembled as a process is (AWS provider included); halted by close(). */

@@ -48,10 +48,10 @@ const dagOf = (id: string, args: Partial<OperatorArgs> & { trigger_timeout?: num
     new WaitForJob({ taskId: id, job_name: 'job-{{ run_id }}', ...args });
   });
 /** What each typed `__fail__` reason made the try fail with (on_failure_callback's error). */
-const failures: Record<string, { name: string; message: string }> = {};
+const failures: Record<string, { name: string; code?: string; message: string }> = {};
 const recordFailure = (ctx: TaskContext, err?: unknown): void => {
-  const e = err as Error;
-  failures[ctx.ti.task_id] = { name: e.name, message: e.message };
+  const e = err as Error & { code?: string };
+  failures[ctx.ti.task_id] = { name: e.name, code: e.code, message: e.message };
 };
 const dags = {
   happy: dagOf('happy'),
@@ -164,11 +164,15 @@ describe('deferral', () => {
 });
 
 describe('the typed __fail__ reason', () => {
-  it('decides the error of the failed try: execution_timeout → TaskTimeout, trigger timeout → a plain trigger error', async () => {
+  it('decides the error of the failed try: execution_timeout → TaskTimeout, trigger timeout → a TRIGGER_TIMEOUT error', async () => {
     await h.trigger('defer_typed_trigger_timeout', 'r5');
     expect((await h.waitForRun('defer_typed_trigger_timeout', 'r5')).state).toBe('failed');
     await h.waitFor('the failure callback', async () => failures.typed_trigger_timeout ?? null);
-    expect(failures.typed_trigger_timeout).toMatchObject({ name: 'Error', message: expect.stringMatching(/^Trigger timeout: the trigger did not fire/) });
+    expect(failures.typed_trigger_timeout).toMatchObject({
+      name: 'DeferflowError',
+      code: 'TRIGGER_TIMEOUT',
+      message: expect.stringMatching(/^Trigger timeout: the trigger did not fire/),
+    });
     // A task with no deadline of its own, resumed into __fail__ by its execution_timeout: only the
     // stored reason can make this a TaskTimeout (the message does not say so).
     await h.trigger('defer_typed_manual', 'r6');
@@ -178,7 +182,7 @@ describe('the typed __fail__ reason', () => {
     expect(failed?.fail_reason).toEqual({ kind: 'execution_timeout', message: 'deadline of the whole try passed' });
     expect((await h.waitForRun('defer_typed_manual', 'r6')).state).toBe('failed');
     await h.waitFor('the failure callback', async () => failures.typed_manual ?? null);
-    expect(failures.typed_manual).toEqual({ name: 'TaskTimeout', message: 'deadline of the whole try passed' });
+    expect(failures.typed_manual).toEqual({ name: 'TaskTimeout', code: 'TASK_TIMEOUT', message: 'deadline of the whole try passed' });
   });
 
   it('is stored with the resume (the event keeps the message) and cleared when the try ends', async () => {

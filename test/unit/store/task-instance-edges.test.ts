@@ -69,16 +69,22 @@ function tiDoc(state: TaskInstanceState): TaskInstanceDoc {
   };
 }
 
-/** Records every findOneAndUpdate; answers findOne with the row in `current` state. */
+/** Records every findOneAndUpdate and bulk update; answers reads with the row in `current` state. */
 function recordingStore(): { store: Store; sent: SentWrite[]; setCurrent(s: TaskInstanceState): void } {
   const sent: SentWrite[] = [];
   let current: TaskInstanceState = null;
+  const cursor = () => ({ sort: () => cursor(), limit: () => cursor(), toArray: async () => [tiDoc(current)] });
   const taskInstances = {
     collectionName: 'task_instances',
     findOneAndUpdate: async (filter: Filter<TaskInstanceDoc>, update: UpdateFilter<TaskInstanceDoc>) => {
       sent.push({ filter, update });
       return { ...tiDoc(current), ...((update.$set as object) ?? {}) };
     },
+    bulkWrite: async (ops: Array<{ updateOne: SentWrite }>) => {
+      for (const o of ops) sent.push({ filter: o.updateOne.filter, update: o.updateOne.update });
+      return { matchedCount: ops.length };
+    },
+    find: () => cursor(),
     findOne: async () => tiDoc(current),
     updateOne: async () => ({ matchedCount: 1 }),
   };
@@ -174,6 +180,39 @@ describe('task-instance edge table', () => {
       states: ['running'],
       run: (tis, ti) => tis.defer(ti, 'tok', { triggerId: 'trig', nextMethod: 'm', nextKwargs: {}, triggerTimeout: null }, { heldMs: 1 }),
     },
+    // batched forms (one round trip for many rows): the same edges as their single forms
+    {
+      t: 'queueFromNone',
+      states: [null],
+      run: (tis, ti) => tis.queueMany([ti], { schedulerId: 's' }),
+    },
+    { t: 'queue', states: ['scheduled'], run: (tis, ti) => tis.queueMany([ti], { schedulerId: 's' }) },
+    { t: 'schedule', states: [null], run: (tis, ti) => tis.scheduleMany([ti]) },
+    ...(['skipped', 'upstream_failed'] as const).map((state) => ({
+      t: 'settleWithoutRunning' as const,
+      states: [null, 'scheduled'] as const,
+      run: (tis: TaskInstanceTransitions, ti: TaskInstanceDoc) => tis.settleMany([{ ti, state }]),
+    })),
+    { t: 'retryReady', states: ['up_for_retry', 'up_for_reschedule'], run: (tis, ti) => tis.retryReadyMany([ti]) },
+    { t: 'schedule', states: [null], run: (tis, ti) => tis.applyBatch([{ transition: 'schedule', plan: TI_PLANS.schedule(ti._id), before: ti }]) },
+    {
+      t: 'claim',
+      states: ['queued'],
+      run: (tis) => tis.claimMany({ workerId: 'w', hostname: 'h', pid: 1, leaseMs: 1000, limit: 4, executionTimeoutMs: () => 5 }),
+    },
+    {
+      t: 'finish',
+      states: ['running'],
+      run: (tis, ti) => tis.settleTries([TaskInstanceTransitions.finishItem(ti, 'tok', { state: 'success' }, { heldMs: 1 }, new Date())]),
+    },
+    {
+      t: 'defer',
+      states: ['running'],
+      run: (tis, ti) =>
+        tis.settleTries([
+          TaskInstanceTransitions.deferItem(ti, 'tok', { triggerId: 'trig', nextMethod: 'm', nextKwargs: {}, triggerTimeout: null }, { heldMs: 1 }, new Date()),
+        ]),
+    },
     { t: 'resumeFromTrigger', states: ['deferred'], run: (tis) => tis.resumeFromTrigger('trig', { ok: 1 }) },
     { t: 'resumeFromTrigger', states: ['deferred'], run: (tis) => tis.resolveTriggerAndDropIt({ triggerId: 'trig' }, { type: 'event', payload: 1 }) },
     { t: 'failFromTrigger', states: ['deferred'], run: (tis) => tis.failFromTrigger('trig', 'boom', 'd|r|t') },
@@ -212,7 +251,17 @@ describe('task-instance edge table', () => {
   });
 
   it('every state-changing method of TaskInstanceTransitions is covered above', () => {
-    const notStateChanges = new Set(['constructor', 'col', 'apply', 'createForRun', 'deleteForRun', 'heartbeat']);
+    const notStateChanges = new Set([
+      'constructor',
+      'col',
+      'apply',
+      'stamped',
+      'createForRun',
+      'createRowsForRun',
+      'deleteForRun',
+      'heartbeat',
+      'heartbeatMany',
+    ]);
     const covered = new Set(calls.map((c) => c.run.toString().match(/tis\.(\w+)\(/)?.[1]));
     const methods = Object.getOwnPropertyNames(TaskInstanceTransitions.prototype).filter((m) => !notStateChanges.has(m));
     expect(methods.filter((m) => !covered.has(m))).toEqual([]);

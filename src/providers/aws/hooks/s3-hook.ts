@@ -23,6 +23,7 @@ import type { AwsClientFactory } from '../aws-clients.ts';
 import { DEFAULT_AWS_CONN_ID } from '../aws-connection.ts';
 import { isNotFound } from '../aws-errors.ts';
 import { clientsForHook } from '../services.ts';
+import { fenceCurrentTask } from '../../../services/task-scope.ts';
 
 export interface S3HookOptions {
   aws_conn_id?: string | null;
@@ -114,6 +115,7 @@ export class S3Hook {
   /** Creates the bucket (us-east-1 takes no LocationConstraint, as S3 requires). */
   async createBucket(bucketName: string, regionName?: string | null): Promise<void> {
     const region = regionName ?? (await this.clients.region(this.awsConnId, this.regionName));
+    await fenceCurrentTask();
     await this.conn.send(
       new CreateBucketCommand({
         Bucket: bucketName,
@@ -165,6 +167,8 @@ export class S3Hook {
     const opts = loadOptions(replaceOrOpts);
     const loc = await this.checkWritable(key, bucketName, opts.replace ?? false);
     const extra = putExtras(opts);
+    // Lease fencing (issue 14.0): inside a worker's try, only while the try owns its task instance.
+    await fenceCurrentTask();
     if (opts.gzip) {
       await this.conn.send(new PutObjectCommand({ ...extra, Bucket: loc.bucket, Key: loc.key, Body: gzipSync(readFileSync(filename)) }));
       return;
@@ -193,6 +197,8 @@ export class S3Hook {
   async loadBytes(bytesData: Uint8Array, key: string, bucketName?: string | null, replaceOrOpts: boolean | LoadOptions = {}): Promise<void> {
     const opts = loadOptions(replaceOrOpts);
     const loc = await this.checkWritable(key, bucketName, opts.replace ?? false);
+    // Lease fencing (issue 14.0): inside a worker's try, only while the try owns its task instance.
+    await fenceCurrentTask();
     await this.conn.send(new PutObjectCommand({ ...putExtras(opts), Bucket: loc.bucket, Key: loc.key, Body: bytesData }));
   }
 

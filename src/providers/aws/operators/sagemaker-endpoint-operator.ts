@@ -163,6 +163,8 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
       ctx.log.info(`Creating SageMaker endpoint ${name}.`);
       const request = { ...endpoint };
       withOwnershipTags(request, ti);
+      // Lease fencing (issue 14.0): a try that lost its lease must not create or update.
+      await ctx.fence();
       try {
         await ENDPOINT.create(client, request, ctx.signal);
         return;
@@ -175,6 +177,7 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
     }
     ctx.log.info(`Updating SageMaker endpoint ${name}.`);
     const { Tags: _tags, ...update } = endpoint;
+    await ctx.fence();
     try {
       await client.send(new UpdateEndpointCommand(update as unknown as UpdateEndpointCommandInput), { abortSignal: ctx.signal });
     } catch (e) {

@@ -30,7 +30,8 @@ import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import { SageMakerJobTrigger } from '../deferral/sagemaker-job-trigger.ts';
 import { taskInstanceId } from '../../../store/schema.ts';
 import type { TaskLogTarget } from '../../../store/repositories/task-log-repository.ts';
-import { failsTask, failureReasonText, isTerminal, type Description, type SageMakerResource } from '../sagemaker/resources.ts';
+import { failsTask, failureReasonText, isTerminal, type Description, type SageMakerJobType, type SageMakerResource } from '../sagemaker/resources.ts';
+import { stopJob } from '../sagemaker/stop-job.ts';
 import { ACTIONS_IF_JOB_EXISTS, submitJob, type ActionIfJobExists, type Submission } from '../sagemaker/job-name-resolver.ts';
 import { LogTailer, type LogCursor } from '../sagemaker/log-tailer.ts';
 import { pollUntilTerminal } from '../sagemaker/poll.ts';
@@ -231,10 +232,32 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
       beforeCreate: async (name) => {
         await ctx.ti.xcom_push(JOB_NAME_XCOM_KEY, name);
         ctx.log.info(`Creating SageMaker ${this.what(name)}`);
+        // Lease fencing (issue 14.0): a try paused past its lease (and retried elsewhere meanwhile)
+        // must not submit; checked right before each Create and again right after the one that succeeded.
+        await ctx.fence();
       },
     });
     if (submitted.existing) await ctx.ti.xcom_push(JOB_NAME_XCOM_KEY, submitted.name);
+    else await this.fenceSubmitted(ctx, client, submitted.name);
     return submitted;
+  }
+
+  /**
+   * The try paused between its fence and Create may have lost its lease meanwhile: then the job
+   * it just submitted runs beside the live try's — stop it, and let the LeaseLost end this try.
+   */
+  private async fenceSubmitted(ctx: TaskContext, client: SageMakerClient, name: string): Promise<void> {
+    try {
+      await ctx.fence();
+    } catch (e) {
+      // By name: the worker's LeaseLost (a failed renewal for another reason is not a lost lease).
+      if (!(e instanceof Error && e.name === 'LeaseLost')) throw e;
+      ctx.log.warn(`This try lost its lease while submitting SageMaker ${this.what(name)}; stopping that job (the live try has its own)`);
+      await stopJob(client, this.kind.type as SageMakerJobType, name).catch((stopErr: unknown) =>
+        ctx.log.error({ err: stopErr }, `Could not stop SageMaker ${this.what(name)} submitted by a try that lost its lease`),
+      );
+      throw e;
+    }
   }
 
   /**

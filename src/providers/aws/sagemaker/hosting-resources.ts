@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import type { Logger } from 'pino';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
+import { fenceCurrentTask } from '../../../services/task-scope.ts';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import { isAlreadyExists, isNotFound, toAwsError } from '../aws-errors.ts';
 import type { Description } from './resources.ts';
@@ -75,6 +76,8 @@ export async function ensureModel(config: Record<string, unknown>, input: Ensure
   const request = { ...config, ModelName: name };
   withOwnershipTags(request, input.ti);
   input.log.info(`Creating SageMaker model ${name}.`);
+  // Lease fencing (issue 14.0): not from a try that lost its lease.
+  await fenceCurrentTask();
   try {
     await input.client.send(new CreateModelCommand(request as unknown as CreateModelCommandInput), opt(input.signal));
   } catch (e) {
@@ -99,6 +102,8 @@ export async function ensureEndpointConfig(config: Record<string, unknown>, inpu
   const request = { ...config };
   withOwnershipTags(request, input.ti);
   input.log.info(`Creating SageMaker endpoint config ${name}.`);
+  // Lease fencing (issue 14.0): not from a try that lost its lease.
+  await fenceCurrentTask();
   try {
     await input.client.send(new CreateEndpointConfigCommand(request as unknown as CreateEndpointConfigCommandInput), opt(input.signal));
   } catch (e) {

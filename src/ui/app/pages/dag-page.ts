@@ -18,7 +18,7 @@ import { triggerForm } from '../views/trigger-form.ts';
 
 type View = 'grid' | 'graph' | 'gantt';
 
-export function renderDagPage(root: HTMLElement, dagId: string, view: View, runParam?: string): Page {
+export function renderDagPage(root: HTMLElement, dagId: string, view: View, runParam?: string, taskParam?: string): Page {
   let model: DagModel | null = null;
   let selectedRun: string | null = runParam ?? null;
   let selectedTask: string | null = null;
@@ -64,11 +64,13 @@ export function renderDagPage(root: HTMLElement, dagId: string, view: View, runP
     header.append(
       h('h1', {}, h('label', { class: 'pause-label', title: 'Active (unpaused)' }, toggle), ' ', m.dag.dag_id),
       h('div', { class: 'muted' }, m.dag.description ?? '', ' · ', m.dag.timetable_description, ' · ', m.dag.fileloc),
-      h('button', { class: 'primary trigger-btn', onclick: () => openTrigger() }, '▶ Trigger'),
+      h('button', { class: 'primary trigger-btn', onclick: () => void openTrigger() }, '▶ Trigger'),
     );
   }
 
-  function openTrigger(): void {
+  async function openTrigger(): Promise<void> {
+    // Params with their types, descriptions and enums, as DAG details serialize them.
+    const details = await api<{ params: unknown }>(`/dags/${enc(dagId)}/details`).catch(() => ({ params: model!.dag.params }));
     clear(formBox);
     formBox.append(
       triggerForm(
@@ -80,6 +82,7 @@ export function renderDagPage(root: HTMLElement, dagId: string, view: View, runP
           renderView();
         },
         () => clear(formBox),
+        details.params,
       ),
     );
   }
@@ -217,6 +220,8 @@ export function renderDagPage(root: HTMLElement, dagId: string, view: View, runP
       model = m;
       renderHeader();
       renderView();
+      // A link to a task instance (#/dags/<dag>/<view>/<run>/<task>, e.g. from the deferrals page) opens its panel.
+      if (runParam && taskParam) selectTi(runParam, taskParam);
     })
     .catch((e: Error) => root.append(h('p', { class: 'error' }, e.message)));
 

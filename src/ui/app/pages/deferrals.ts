@@ -1,5 +1,5 @@
 /** Deferrals: what every deferred task waits on, since when, until when, who watches it; totals. Live. */
-import type { ApiDeferral, DeferralTotals } from '../../../api/routes/deferrals.ts';
+import type { ApiDeferral, DeferralTotals } from '../../../api/schemas/resources.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, fmtDate, fmtDuration, h } from '../dom.ts';
 import { onLiveChange } from '../live-events.ts';
@@ -22,7 +22,7 @@ export function renderDeferrals(root: HTMLElement): Page {
         h(
           'tr',
           {},
-          ...['Task', 'Run', 'Try', 'Trigger', 'External job', 'Status', 'Deferred since', 'For', 'Deadline', 'Triggerer'].map((t) => h('th', {}, t)),
+          ...['Task', 'Run', 'Try', 'Trigger', 'External job', 'Job status', 'Deferred since', 'For', 'Deadline', 'Triggerer'].map((t) => h('th', {}, t)),
         ),
       ),
       tbody,
@@ -39,10 +39,16 @@ export function renderDeferrals(root: HTMLElement): Page {
     totalsBox.append(
       card('deferred now', String(totals.deferred_now), 'deferred_now'),
       card('worker slot time saved', fmtDuration(totals.worker_slot_seconds_saved * 1000), 'slot_seconds_saved'),
-      card('event → resume p50 / p99', lat.p50 === null ? 'n/a' : `${fmtDuration(lat.p50)} / ${fmtDuration(lat.p99)}`, 'latency'),
+      card('oldest deferral', totals.oldest_deferral_ms === null ? '—' : fmtDuration(totals.oldest_deferral_ms), 'oldest'),
       card(
-        'lost events recovered by sweep',
-        totals.lost_events_recovered_by_sweep === null ? 'n/a' : String(totals.lost_events_recovered_by_sweep),
+        lat.since ? `event → resume p50 / p99 (${lat.count} since ${fmtDate(lat.since)})` : 'event → resume p50 / p99 (no resume by event recorded yet)',
+        lat.p50 === null ? '—' : `${fmtDuration(lat.p50)} / ${fmtDuration(lat.p99)}`,
+        'latency',
+      ),
+      card('events: received / not ours / malformed', `${totals.events.received} / ${totals.events.not_ours} / ${totals.events.malformed}`, 'events'),
+      card(
+        totals.lost_events_recovered_by_sweep === null ? 'lost events recovered by sweep (no sweep recorded yet)' : 'lost events recovered by sweep',
+        totals.lost_events_recovered_by_sweep === null ? '—' : String(totals.lost_events_recovered_by_sweep),
         'recovered',
       ),
       card('unclaimed triggers', String(totals.unclaimed_triggers), 'unclaimed'),
@@ -50,7 +56,24 @@ export function renderDeferrals(root: HTMLElement): Page {
     );
     clear(tbody);
     for (const d of deferrals) {
-      const base = `#/dags/${enc(d.dag_id)}/grid/${enc(d.dag_run_id)}`;
+      // Straight to the task instance panel of the run.
+      const base = `#/dags/${enc(d.dag_id)}/grid/${enc(d.dag_run_id)}/${enc(d.task_id)}`;
+      const status = d.job_status
+        ? h(
+            'span',
+            { class: 'status job-status', title: `last seen ${fmtDate(d.job_status_seen_at)}` },
+            `${d.job_status}${d.job_secondary_status ? ` (${d.job_secondary_status})` : ''}`,
+            h('div', { class: 'muted small' }, `seen ${fmtDate(d.job_status_seen_at)}`),
+          )
+        : h('span', { class: `status${d.triggerer && !d.triggerer.alive ? ' warn' : ''}` }, '—', h('div', { class: 'muted small' }, d.status));
+      const triggerer = d.triggerer
+        ? h(
+            'span',
+            { title: d.triggerer.id },
+            `${d.triggerer.hostname ?? '?'} pid ${d.triggerer.pid ?? '?'}`,
+            h('div', { class: 'muted small' }, `${d.triggerer.id.slice(0, 8)}${d.triggerer.alive ? '' : ' (dead)'}`),
+          )
+        : 'unclaimed';
       tbody.append(
         h(
           'tr',
@@ -60,11 +83,11 @@ export function renderDeferrals(root: HTMLElement): Page {
           h('td', {}, String(d.try_number)),
           h('td', { class: 'small' }, d.trigger_kind ?? '—'),
           h('td', {}, d.external_job ?? '—'),
-          h('td', {}, h('span', { class: `status${d.triggerer && !d.triggerer.alive ? ' warn' : ''}` }, d.status)),
+          h('td', { class: 'job-status-cell' }, status),
           h('td', { class: 'small' }, fmtDate(d.deferred_at)),
           h('td', {}, fmtDuration(d.deferred_for_ms)),
           h('td', { class: 'small' }, fmtDate(d.deadline)),
-          h('td', { class: 'small' }, d.triggerer ? `${d.triggerer.hostname ?? d.triggerer.id}${d.triggerer.alive ? '' : ' (dead)'}` : 'unclaimed'),
+          h('td', { class: 'small triggerer-cell' }, triggerer),
         ),
       );
     }

@@ -26,12 +26,13 @@ function segments(ti: ApiTaskInstance, now: number): Segment[] {
   if (!Number.isFinite(start)) return [];
   const end = Number.isFinite(t(ti.end_date)) && ti.state !== 'running' && ti.state !== 'deferred' ? t(ti.end_date) : now;
   const out: Segment[] = [];
-  const queued = t(ti.queued_when);
+  // The try's first queueing (a resumed task's queued_when is its re-queue, after it started).
+  const queued = t(ti.try_queued_at ?? ti.queued_when);
   if (Number.isFinite(queued) && queued < start) out.push({ from: queued, to: start, color: STATE_COLORS.queued!, label: 'queued' });
-  // Where the try waited deferred: the windows this tab saw (they outlive the row's own
-  // deferred_at, which the store resets when the try ends), clipped to the bar.
-  const windows = deferralWindows
-    .windows(ti)
+  // Where the try waited deferred: the windows the row's history keeps (so a reload keeps them),
+  // else those this tab saw; clipped to the bar.
+  const stored = (ti.deferrals ?? []).map((w) => ({ from: Date.parse(w.from), to: w.to ? Date.parse(w.to) : null }));
+  const windows = (stored.length ? stored : deferralWindows.windows(ti))
     .map((w) => ({ from: Math.max(start, w.from), to: Math.min(end, w.to ?? (ti.state === 'deferred' ? now : end)) }))
     .filter((w) => w.to > w.from);
   if (windows.length) {

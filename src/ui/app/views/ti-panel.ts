@@ -2,7 +2,7 @@
  * Task instance panel: details, clear / mark success / mark failed, and tabs for per-try logs
  * (tailed live while the try runs or is deferred), rendered template fields and XCom.
  */
-import type { ApiTaskInstance } from '../../../api/serializers.ts';
+import type { ApiDeferralWindow, ApiTaskInstance, ApiTaskInstanceTry } from '../../../api/serializers.ts';
 import { api, enc } from '../api-client.ts';
 import { clear, fmtDate, fmtDuration, h } from '../dom.ts';
 import { stateColor, stateTextColor } from '../state-colors.ts';
@@ -19,7 +19,7 @@ export class TiPanel {
   readonly el = h('aside', { class: 'ti-panel' });
   private readonly details = h('div', { class: 'ti-details' });
   private readonly body = h('div', { class: 'ti-body' });
-  private tab: 'logs' | 'rendered' | 'xcom' = 'logs';
+  private tab: 'logs' | 'tries' | 'rendered' | 'xcom' = 'logs';
   private logTry = 0;
   private tailTimer: ReturnType<typeof setTimeout> | null = null;
   private tailGen = 0;
@@ -45,11 +45,11 @@ export class TiPanel {
       const tabs = h(
         'div',
         { class: 'tabs small-tabs' },
-        ...(['logs', 'rendered', 'xcom'] as const).map((t) =>
+        ...(['logs', 'tries', 'rendered', 'xcom'] as const).map((t) =>
           h(
             'button',
             { class: `tab${this.tab === t ? ' active' : ''}`, 'data-tab': t, onclick: () => this.switchTab(t) },
-            t === 'logs' ? 'Logs' : t === 'rendered' ? 'Rendered' : 'XCom',
+            t === 'logs' ? 'Logs' : t === 'tries' ? 'Tries' : t === 'rendered' ? 'Rendered' : 'XCom',
           ),
         ),
       );
@@ -64,7 +64,7 @@ export class TiPanel {
       if (ti.try_number > this.logTry) this.logTry = ti.try_number;
       if (this.tab === 'logs') this.renderTab();
     }
-    if (this.tab === 'rendered' || this.tab === 'xcom') this.renderTab();
+    if (this.tab === 'rendered' || this.tab === 'xcom' || this.tab === 'tries') this.renderTab();
   }
 
   dispose(): void {
@@ -119,22 +119,33 @@ export class TiPanel {
     const rows: Array<[string, string | Node]> = [
       ['Run', ti.dag_run_id],
       ['Try', `${ti.try_number} of ${ti.max_tries + 1}`],
-      ['Operator', ti.operator],
-      ['Queued', fmtDate(ti.queued_when)],
+      ['Operator', ti.operator ?? '—'],
+      // The try's first queueing: a resumed task is queued again (queued_when), after it started.
+      ['Queued', fmtDate(ti.try_queued_at ?? ti.queued_when)],
       ['Started', fmtDate(ti.start_date)],
       ['Ended', fmtDate(ti.end_date)],
       ['Duration', duration],
       ['Worker', ti.hostname ? `${ti.hostname} (pid ${ti.pid ?? '?'})` : '—'],
     ];
+    if (ti.queued_when && ti.try_queued_at && ti.queued_when !== ti.try_queued_at) rows.push(['Re-queued after resume', fmtDate(ti.queued_when)]);
     if (ti.deferred_at) rows.push(['Deferred at', fmtDate(ti.deferred_at)]);
     if (ti.trigger)
       rows.push(
         ['Trigger', `${ti.trigger.kind}${ti.trigger.description ? ` — ${ti.trigger.description}` : ''}`],
-        ['Triggerer', ti.trigger.triggerer_id ?? 'unclaimed'],
+        [
+          'Triggerer',
+          ti.triggerer_job ? `${ti.triggerer_job.hostname ?? '?'} (pid ${ti.triggerer_job.pid}, ${ti.triggerer_job.job_id.slice(0, 8)})` : 'unclaimed',
+        ],
       );
+    if (ti.trigger?.last_status)
+      rows.push([
+        'Job status',
+        `${ti.trigger.last_status}${ti.trigger.last_secondary_status ? ` (${ti.trigger.last_secondary_status})` : ''}, seen ${fmtDate(ti.trigger.last_seen_at)}`,
+      ]);
     if (ti.trigger_timeout) rows.push(['Trigger timeout', fmtDate(ti.trigger_timeout)]);
     if (ti.deferred_ms) rows.push(['Slot time saved', fmtDuration(ti.deferred_ms)]);
     if (ti.last_error) rows.push(['Last error', h('pre', { class: 'error small' }, ti.last_error)]);
+    rows.push(['Note', this.noteEditor(ti)]);
     this.details.append(
       h(
         'h3',
@@ -168,7 +179,93 @@ export class TiPanel {
     );
   }
 
-  private switchTab(tab: 'logs' | 'rendered' | 'xcom'): void {
+  /** The note, editable in place (PATCH …/setNote). */
+  private noteEditor(ti: ApiTaskInstance): HTMLElement {
+    const input = h('input', { class: 'note-input', placeholder: 'add a note', 'data-role': 'ti-note' });
+    input.value = ti.note ?? '';
+    const save = h('button', { type: 'button', 'data-action': 'save-note' }, 'Save');
+    save.addEventListener('click', async () => {
+      save.disabled = true;
+      try {
+        await api(`${this.path()}/setNote`, { method: 'PATCH', body: { note: input.value } });
+      } catch (e) {
+        alert((e as Error).message);
+      } finally {
+        save.disabled = false;
+      }
+    });
+    return h('span', { class: 'note-editor' }, input, ' ', save);
+  }
+
+  /** Every try (Airflow's task instance history): when, where, and where it waited deferred on what. */
+  private async renderTries(): Promise<void> {
+    const box = h('div', { class: 'tries' });
+    this.body.append(box);
+    const { task_instances } = await api<{ task_instances: ApiTaskInstanceTry[] }>(`${this.path()}/tries`);
+    if (!task_instances.length) {
+      box.append(h('p', { class: 'muted' }, 'Not started yet.'));
+      return;
+    }
+    const select = h(
+      'select',
+      { class: 'try-history-select' },
+      ...task_instances.map((t) => h('option', { value: t.try_number }, `Try ${t.try_number}: ${t.state ?? 'none'}`)),
+    );
+    const detail = h('div', { class: 'try-detail' });
+    const show = () => {
+      clear(detail);
+      const t = task_instances.find((x) => String(x.try_number) === select.value)!;
+      const rows: Array<[string, string]> = [
+        ['State', t.state ?? 'none'],
+        ['Queued', fmtDate(t.try_queued_at)],
+        ['Started', fmtDate(t.start_date)],
+        ['Ended', fmtDate(t.end_date)],
+        ['Duration', t.duration != null ? fmtDuration(t.duration * 1000) : '—'],
+        ['Worker', t.hostname ? `${t.hostname} (pid ${t.pid ?? '?'})` : '—'],
+        ['Ended by', t.ended_by ?? (t.current ? 'still going' : '—')],
+      ];
+      if (t.last_error) rows.push(['Error', t.last_error]);
+      detail.append(
+        h(
+          'table',
+          { class: 'kv' },
+          rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))),
+        ),
+        t.deferrals.length
+          ? h(
+              'table',
+              { class: 'list deferral-windows', 'data-try': t.try_number },
+              h(
+                'thead',
+                {},
+                h('tr', {}, h('th', {}, 'Deferred'), h('th', {}, 'Resumed'), h('th', {}, 'For'), h('th', {}, 'Waited on'), h('th', {}, 'Resumed by')),
+              ),
+              h(
+                'tbody',
+                {},
+                ...t.deferrals.map((w: ApiDeferralWindow) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', { class: 'small' }, fmtDate(w.from)),
+                    h('td', { class: 'small' }, fmtDate(w.to)),
+                    h('td', {}, fmtDuration((w.to ? Date.parse(w.to) : Date.now()) - Date.parse(w.from))),
+                    h('td', {}, w.waited_on ?? w.trigger_kind ?? '—'),
+                    h('td', {}, w.resumed_by ?? (w.to ? 'ended' : 'still waiting')),
+                  ),
+                ),
+              ),
+            )
+          : h('p', { class: 'muted small' }, 'Did not defer.'),
+      );
+    };
+    select.value = String(task_instances[task_instances.length - 1]!.try_number);
+    select.addEventListener('change', show);
+    box.append(select, detail);
+    show();
+  }
+
+  private switchTab(tab: 'logs' | 'tries' | 'rendered' | 'xcom'): void {
     this.tab = tab;
     for (const b of Array.from(this.el.querySelectorAll<HTMLElement>('.small-tabs .tab'))) b.classList.toggle('active', b.dataset.tab === tab);
     this.renderTab();
@@ -178,6 +275,7 @@ export class TiPanel {
     this.stopTail();
     clear(this.body);
     if (this.tab === 'logs') this.renderLogs();
+    else if (this.tab === 'tries') void this.renderTries().catch((e: Error) => this.body.append(h('p', { class: 'error' }, e.message)));
     else if (this.tab === 'rendered') this.renderRendered();
     else void this.renderXcom();
   }

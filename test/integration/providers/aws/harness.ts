@@ -167,6 +167,8 @@ export async function makeTry(
     services: { awsClients: h.clients },
     render: (t: string) => t,
     getVariable: async () => '',
+    // No lease here: nothing else can take this try over.
+    fence: async () => undefined,
   } as unknown as TaskContext;
   return { ctx, lines, abort };
 }

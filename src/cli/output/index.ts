@@ -1,3 +1,0 @@
-export * from './output-format.ts';
-export * from './state-colors.ts';
-export * from './renderer.ts';

@@ -1,3 +1,0 @@
-export * from './logger.ts';
-export * from './secret-masker.ts';
-export * from './task-log-sink.ts';

@@ -1,4 +1,0 @@
-export * from './task-instance-transitions.ts';
-export * from './trigger-transitions.ts';
-export * from './dag-run-transitions.ts';
-export * from './atomic-updater.ts';
