@@ -283,6 +283,7 @@ export class TriggerOwnership {
     if (rows.length < TRIGGER_SHARD_COUNT) await this.o.leases.ensureRows();
     this.rows = rows;
     const dropShards: number[] = [];
+    const restart: HeldShard[] = [];
     const now = Date.now();
     for (const row of rows) {
       const held = this.shards.get(row.shard);
@@ -312,6 +313,10 @@ export class TriggerOwnership {
       }
       if (row.holder === this.o.triggererId) {
         held.epoch = Math.max(held.epoch, row.epoch);
+        // Running here but the row does not say so: on a server whose updates are not atomic
+        // (FerretDB v1) a lock-free renewal can write back the row it read over our markStarted.
+        // Say it again, or the previous holder would keep running the shard's triggers for good.
+        if (held.state === 'running' && !row.started) restart.push(held);
         continue;
       }
       this.o.logger.warn(
@@ -322,6 +327,7 @@ export class TriggerOwnership {
       this.shards.delete(row.shard);
       dropShards.push(row.shard);
     }
+    for (const held of restart) await this.o.leases.markStarted(held.shard, this.o.triggererId, held.epoch);
     return { dropShards };
   }
 

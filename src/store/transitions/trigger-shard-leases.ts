@@ -26,6 +26,7 @@ import type { AnyBulkWriteOperation } from 'mongodb';
 import { TRIGGER_SHARD_COUNT, type TriggerShardDoc } from '../schema.ts';
 import type { Store } from '../store.ts';
 import { AtomicUpdater } from './atomic-updater.ts';
+import { isDuplicateKey } from './duplicate-key.ts';
 
 const NEVER = new Date(0);
 
@@ -52,7 +53,13 @@ export class TriggerShardLeases {
         },
       });
     }
-    await this.store.triggerShards.bulkWrite(ops, { ordered: false });
+    try {
+      await this.store.triggerShards.bulkWrite(ops, { ordered: false });
+    } catch (e) {
+      // Two triggerers starting at once race their upserts: the loser's duplicate-key errors mean
+      // the rows exist, which is all this wants (ordered: false, so every other row was written).
+      if (!isDuplicateKey(e)) throw e;
+    }
   }
 
   /** Every shard row (a few dozen small documents). */

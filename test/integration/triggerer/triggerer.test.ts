@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NEVER, throwError } from 'rxjs';
 import { z } from 'zod';
 import { registerTriggerKind } from '../../../src/triggers/trigger-kind-registry.ts';
@@ -17,6 +17,9 @@ const sm = (name: string) => new SageMakerJobTrigger({ job_type: 'training', job
 let h: TriggererHarness;
 beforeAll(async () => {
   h = await TriggererHarness.create('triggerer');
+});
+afterEach(async () => {
+  await h?.haltAll();
 });
 afterAll(async () => {
   await h?.close();
