@@ -29,7 +29,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import { errorMessage } from '../src/errors/deferflow-error.ts';
-import type { TriggerDoc } from '../src/store/schema.ts';
+import { triggerShardOf, type TriggerDoc } from '../src/store/schema.ts';
 import type { TriggerKindRegistry } from '../src/triggers/trigger-kind-registry.ts';
 import type { EventDelivery, TriggerRunContext } from '../src/triggers/trigger-kind.ts';
 import type { TriggerEvent } from '../src/triggers/serialized-trigger.ts';
@@ -86,6 +86,8 @@ export class HeldTrigger {
   readonly id: string;
   readonly tiId: string;
   readonly routingKeys: string[];
+  /** The shard whose lease makes this trigger ours. */
+  readonly shard: number;
   private current: HeldTriggerState = 'claimed';
   private run: Subscription | null = null;
   private deadlineTimer: TimerHandle | null = null;
@@ -107,6 +109,7 @@ export class HeldTrigger {
     this.id = doc._id;
     this.tiId = doc.task_instance_id;
     this.routingKeys = doc.routing_keys ?? [];
+    this.shard = doc.shard ?? triggerShardOf(doc._id);
   }
 
   get state(): HeldTriggerState {

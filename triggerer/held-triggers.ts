@@ -12,11 +12,13 @@ import type { Services } from '../src/services/services.ts';
 import type { TriggerDoc } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
 import type { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
-import type { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
 import type { TriggerKindRegistry } from '../src/triggers/trigger-kind-registry.ts';
+import type { TriggerStatusReport } from '../src/triggers/trigger-kind.ts';
 import { HeldTrigger, type DecidedOutcome, type HeldTriggerHost, type HeldTriggerState } from './held-trigger.ts';
 import { isOrphanTrigger, persistTriggerOutcome, type PersistResult } from './outcome.ts';
 import type { HeldView, OwnedRow, TaskRow } from './ownership.ts';
+import type { RowDeletes } from './row-deletes.ts';
+import type { StatusWriter } from './status-writer.ts';
 import type { Delivery } from './routing/delivery.ts';
 import type { LocalTriggers } from './routing/event-dispatcher.ts';
 import type { EventRouter, RouteResult } from './routing/event-router.ts';
@@ -28,21 +30,21 @@ export interface HeldTriggersOptions {
   capacity: number;
   store: Store;
   tis: TaskInstanceTransitions;
-  triggers: TriggerTransitions;
+  rowDeletes: RowDeletes;
   kinds: TriggerKindRegistry;
   router: EventRouter;
   timers: TimerHeap;
   services: Services;
   logger: Logger;
   metrics: TriggererMetrics;
-  /** Delete a row we own whose task moved on. */
-  deleteRow(triggerId: string): Promise<void>;
   /** In-flight work the triggerer's stop() drains. */
   track(p: Promise<unknown>): void;
   /** A trigger decided and its outcome resumed the task (the dispatcher notes its keys as fired). */
   fired(routingKeys: string[]): void;
   /** There is room for more triggers again. */
   roomFreed(): void;
+  /** Stores what triggers report about the resources they watch. */
+  statusWriter?: StatusWriter;
 }
 
 export class HeldTriggers implements LocalTriggers {
@@ -52,14 +54,21 @@ export class HeldTriggers implements LocalTriggers {
   private readonly host: HeldTriggerHost;
 
   constructor(private readonly o: HeldTriggersOptions) {
-    const runHost = { logger: o.logger, router: o.router, timers: o.timers, services: o.services };
+    const runHost = {
+      logger: o.logger,
+      router: o.router,
+      timers: o.timers,
+      services: o.services,
+      reportStatus: o.statusWriter ? (id: string, s: TriggerStatusReport) => o.statusWriter!.report(id, s) : undefined,
+    };
     this.host = {
       kinds: o.kinds,
       timers: o.timers,
       logger: o.logger,
       runContext: (h, doc) => new RunContext(runHost, h, doc.deadline, doc.created_at),
-      persist: (h, outcome) => persistTriggerOutcome({ store: o.store, tis: o.tis, triggers: o.triggers }, { _id: h.id, task_instance_id: h.tiId }, outcome),
-      deleteRow: (h) => o.deleteRow(h.id),
+      persist: (h, outcome) =>
+        persistTriggerOutcome({ store: o.store, tis: o.tis, rowDeletes: o.rowDeletes }, { _id: h.id, task_instance_id: h.tiId }, outcome),
+      deleteRow: (h) => o.rowDeletes.delete(h.id, 'deleted'),
       track: o.track,
       stored: (h, decided, result) => this.onStored(h, decided, result),
       entered: (h, state) => this.onEntered(h, state),
@@ -85,24 +94,48 @@ export class HeldTriggers implements LocalTriggers {
     this.o.metrics.triggersHeld.set({ triggerer_id: this.o.triggererId }, this.byId.size);
   }
 
-  /** What the ownership check compares with the rows we own. */
+  /** What ownership compares with the rows of the shards we hold. */
   view(): HeldView {
-    let waitingCount = 0;
-    const settlingIds: string[] = [];
+    const waitingByShard = new Map<number, number>();
+    const settlingIds: string[] = this.o.rowDeletes.ids();
     for (const h of this.byId.values()) {
-      if (h.waiting) waitingCount++;
+      if (h.waiting) waitingByShard.set(h.shard, (waitingByShard.get(h.shard) ?? 0) + 1);
       else settlingIds.push(h.id);
     }
-    return { waitingCount, settlingIds, isHeld: (id) => this.byId.has(id) };
+    return {
+      size: this.byId.size,
+      waitingByShard,
+      settlingIds,
+      isHeld: (id) => this.byId.has(id) || this.o.rowDeletes.has(id),
+      waitingIn: (shards) => [...this.byId.values()].filter((h) => h.waiting && shards.has(h.shard)).map((h) => h.id),
+    };
   }
 
-  /** Rows we run but no longer own: stop them (a row whose outcome waits for a retry is gone too). */
-  lost(owned: ReadonlySet<string>): void {
-    for (const h of [...this.byId.values()]) {
-      if (owned.has(h.id)) continue;
-      if (h.waiting) this.cancel(h, 'trigger deleted or adopted by another triggerer');
-      else if (h.state === 'pending-retry') h.drop('its row is gone: nothing left to resume through it');
+  /** Triggers whose rows vanished (deleted by another process): stop them. */
+  vanished(ids: ReadonlySet<string>): void {
+    for (const id of ids) {
+      const h = this.byId.get(id);
+      if (h?.waiting) this.cancel(h, 'its trigger row was deleted');
     }
+  }
+
+  /**
+   * Shards no longer ours (handed over and started elsewhere, or our lease was taken): their
+   * triggers stop here. Outcomes being stored finish; one waiting for a retry is dropped (its event
+   * is handed back and reaches the new holder).
+   */
+  dropShards(shards: readonly number[], reason: string): void {
+    if (shards.length === 0) return;
+    const set = new Set(shards);
+    let n = 0;
+    for (const h of [...this.byId.values()]) {
+      if (!set.has(h.shard)) continue;
+      if (h.waiting || h.state === 'pending-retry') {
+        h.drop(reason);
+        n++;
+      }
+    }
+    if (n > 0) this.o.logger.info({ shards, triggers: n, reason }, 'Stopped the triggers of shards no longer held here (their remote jobs are untouched)');
   }
 
   /** A trigger row was deleted or fired by someone else. */

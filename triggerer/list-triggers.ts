@@ -5,6 +5,7 @@
 import type { Filter } from 'mongodb';
 import type { Store } from '../src/store/store.ts';
 import type { TriggerDoc } from '../src/store/schema.ts';
+import { TriggerOwners } from '../src/store/repositories/trigger-owners.ts';
 
 export interface TriggerListRow {
   trigger_id: string;
@@ -17,7 +18,7 @@ export interface TriggerListRow {
   waits_on: string | null;
   created_at: Date;
   age_ms: number;
-  /** Triggerer job id holding it; null = not claimed yet. */
+  /** Triggerer job id holding it (the lease holder of its shard); null = not claimed yet. */
   owner: string | null;
   /** Whether the owner heartbeats within `adoptAfterMs` (null when unowned). */
   owner_alive: boolean | null;
@@ -29,24 +30,28 @@ export interface ListTriggersOptions {
   /** Only triggers held by this triggerer. */
   owner?: string;
   limit?: number;
-  /** Heartbeat age after which an owner counts as dead (the triggerer's adoptAfterMs). Default 10 s. */
+  /** Heartbeat age after which an owner counts as dead (the triggerer's adoptAfterMs). Default 8 s. */
   adoptAfterMs?: number;
   now?: Date;
 }
 
 export async function listTriggers(store: Store, opts: ListTriggersOptions = {}): Promise<TriggerListRow[]> {
   const now = opts.now ?? new Date();
-  const filter: Filter<TriggerDoc> = {};
-  if (opts.dagId) filter.dag_id = opts.dagId;
-  if (opts.owner) filter.triggerer_id = opts.owner;
-  const docs = await store.triggers
-    .find(filter)
-    .sort({ created_at: 1 })
-    .limit(opts.limit ?? 1000)
-    .toArray();
+  const leases = await TriggerOwners.load(store);
+  const parts: Filter<TriggerDoc>[] = [];
+  if (opts.dagId) parts.push({ dag_id: opts.dagId });
+  if (opts.owner) parts.push(leases.filterHeldBy(opts.owner));
+  const filter: Filter<TriggerDoc> = parts.length === 0 ? {} : parts.length === 1 ? parts[0] : { $and: parts };
+  const docs = (
+    await store.triggers
+      .find(filter)
+      .sort({ created_at: 1 })
+      .limit(opts.limit ?? 1000)
+      .toArray()
+  ).map((d) => leases.fill(d));
   const owners = [...new Set(docs.map((d) => d.triggerer_id).filter((o): o is string => o !== null))];
   const jobs = owners.length ? await store.jobs.find({ _id: { $in: owners } }, { projection: { state: 1, latest_heartbeat: 1 } }).toArray() : [];
-  const alive = new Map(jobs.map((j) => [j._id, j.state === 'running' && now.getTime() - j.latest_heartbeat.getTime() <= (opts.adoptAfterMs ?? 10_000)]));
+  const alive = new Map(jobs.map((j) => [j._id, j.state === 'running' && now.getTime() - j.latest_heartbeat.getTime() <= (opts.adoptAfterMs ?? 8_000)]));
   return docs.map((d) => ({
     trigger_id: d._id,
     kind: d.kind,

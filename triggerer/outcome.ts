@@ -1,13 +1,15 @@
 /**
  * Persisting what a trigger decided: resume the task with the event payload, or resume it into
- * `__fail__`, then delete the trigger. Shared by the held triggers (triggers this triggerer runs),
- * the event dispatcher (events for triggers held elsewhere) and the ownership checks (orphans), so
- * all follow the same guarded path.
+ * `__fail__` with its typed reason — ONE guarded update by the task instance's `_id` — then delete
+ * the trigger row, batched with the other resumes of the same moment (row-deletes.ts). Shared by
+ * the held triggers (triggers this triggerer runs) and the event dispatcher (events for triggers
+ * held elsewhere), so all follow the same guarded path. The update is what the event's ack waits
+ * for; the row delete is clean-up.
  */
 import type { Store } from '../src/store/store.ts';
 import type { TaskInstanceDoc, TriggerDoc } from '../src/store/schema.ts';
 import type { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
-import type { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
+import type { RowDeletes } from './row-deletes.ts';
 
 /** A failure is a trigger failure unless `kind` says it was the trigger's deadline. */
 export type TriggerOutcome = { type: 'event'; payload: unknown } | { type: 'failure'; error: string; kind?: 'trigger_failure' | 'trigger_timeout' };
@@ -25,7 +27,7 @@ export type PersistResult = { result: 'resumed'; ti: TaskInstanceDoc } | { resul
 export interface OutcomeDeps {
   store: Store;
   tis: TaskInstanceTransitions;
-  triggers: TriggerTransitions;
+  rowDeletes: RowDeletes;
 }
 
 export async function persistTriggerOutcome(
@@ -33,16 +35,21 @@ export async function persistTriggerOutcome(
   trigger: Pick<TriggerDoc, '_id' | 'task_instance_id'>,
   outcome: TriggerOutcome,
 ): Promise<PersistResult> {
-  const ti = await deps.tis.resolveTriggerAndDropIt(
-    { triggerId: trigger._id, tiId: trigger.task_instance_id },
-    outcome.type === 'event' ? outcome : { type: 'failure', reason: { kind: outcome.kind ?? 'trigger_failure', message: outcome.error } },
-  );
-  if (ti) return { result: 'resumed', ti };
+  const ti =
+    outcome.type === 'event'
+      ? await deps.tis.resumeFromTrigger(trigger._id, outcome.payload, trigger.task_instance_id)
+      : await deps.tis.failFromTrigger(trigger._id, { kind: outcome.kind ?? 'trigger_failure', message: outcome.error }, trigger.task_instance_id);
+  if (ti) {
+    // Batched with the other resumes of this moment; the event's ack waits for it too, so a
+    // redelivered event finds no row (the guarded update above is what makes it safe anyway).
+    await deps.rowDeletes.delete(trigger._id, 'fired');
+    return { result: 'resumed', ti };
+  }
   const current = await deps.store.taskInstances.findOne({ _id: trigger.task_instance_id }, { projection: { state: 1, trigger_id: 1 } });
   if (current && current.state === 'running' && current.trigger_id !== trigger._id) return { result: 'not-deferred-yet' };
   // The deferral landed between our guarded update and this read: try again, never delete.
   if (current && current.state === 'deferred' && current.trigger_id === trigger._id) return { result: 'not-deferred-yet' };
-  await deps.triggers.delete(trigger._id, 'deleted');
+  await deps.rowDeletes.delete(trigger._id, 'deleted');
   return { result: 'stale' };
 }
 

@@ -8,7 +8,7 @@ import { Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { EventBridgeEvent } from '../src/events/eventbridge-event.ts';
 import type { Services } from '../src/services/services.ts';
-import type { RoutedEvent, TriggerRunContext } from '../src/triggers/trigger-kind.ts';
+import type { RoutedEvent, TriggerRunContext, TriggerStatusReport } from '../src/triggers/trigger-kind.ts';
 import type { HeldTrigger } from './held-trigger.ts';
 import type { EventRouter } from './routing/event-router.ts';
 import type { TimerHeap } from './timer-heap.ts';
@@ -18,6 +18,8 @@ export interface RunContextHost {
   router: EventRouter;
   timers: TimerHeap;
   services: Services;
+  /** Stores what a trigger reports (batched onto its row). */
+  reportStatus?(triggerId: string, s: TriggerStatusReport): void;
 }
 
 export class RunContext implements TriggerRunContext {
@@ -59,5 +61,9 @@ export class RunContext implements TriggerRunContext {
 
   at(moment: Date): Observable<Date> {
     return this.host.timers.at(moment);
+  }
+
+  reportStatus(s: TriggerStatusReport): void {
+    this.host.reportStatus?.(this.held.id, s);
   }
 }

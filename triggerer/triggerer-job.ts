@@ -1,9 +1,16 @@
 /**
- * The triggerer's row in `jobs` (Airflow's Job table): its heartbeat is how other triggerers tell
- * a live owner from a dead one whose triggers they may adopt.
+ * The triggerer's row in `jobs` (Airflow's Job table): its heartbeat tells the others it is alive
+ * and with what capacity, which is how they share the trigger shards (ownership.ts). Whether a
+ * shard may be taken over is decided by the shard's lease, renewed with the same heartbeat.
  */
 import type { Store } from '../src/store/store.ts';
 import { JobRepository } from '../src/store/repositories/job-repository.ts';
+
+/** A triggerer whose heartbeat is recent, with its capacity. */
+export interface LiveTriggerer {
+  id: string;
+  capacity: number | null;
+}
 
 export class TriggererJob {
   constructor(
@@ -27,13 +34,16 @@ export class TriggererJob {
     await this.store.jobs.updateOne({ _id: this.id }, { $set: { state, end_date: new Date(), load: 0 } });
   }
 
-  /** Ids of triggerers whose heartbeat is younger than `adoptAfterMs` (always includes us). */
-  async aliveIds(adoptAfterMs: number, now = new Date()): Promise<string[]> {
+  /** Triggerers whose heartbeat is younger than `withinMs` (always includes us). */
+  async live(withinMs: number, now = new Date()): Promise<LiveTriggerer[]> {
     const rows = await this.store.jobs
-      .find({ job_type: 'TriggererJob', state: 'running', latest_heartbeat: { $gte: new Date(now.getTime() - adoptAfterMs) } }, { projection: { _id: 1 } })
+      .find(
+        { job_type: 'TriggererJob', state: 'running', latest_heartbeat: { $gte: new Date(now.getTime() - withinMs) } },
+        { projection: { _id: 1, capacity: 1 } },
+      )
       .toArray();
-    const ids = rows.map((r) => r._id);
-    if (!ids.includes(this.id)) ids.push(this.id);
-    return ids;
+    const live = rows.map((r) => ({ id: r._id, capacity: r.capacity }));
+    if (!live.some((l) => l.id === this.id)) live.push({ id: this.id, capacity: this.capacity });
+    return live;
   }
 }

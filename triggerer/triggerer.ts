@@ -1,12 +1,14 @@
 /**
  * The triggerer process shell: wires the parts and runs the loops. It claims trigger rows up to
  * its capacity, runs each as an Observable, resumes (or fails) the deferred task when it fires,
- * heartbeats, and adopts the triggers of triggerers whose heartbeat stopped.
+ * heartbeats, and adopts the triggers of triggerers whose heartbeat stopped. Triggers are owned by
+ * shard (a handful of leased rows), not row by row.
  *
  * Where each concern lives:
  *   held-trigger.ts      one held trigger's life, as a state machine with one teardown;
  *   held-triggers.ts     the triggers held here, and what the dispatcher may ask of them;
- *   ownership.ts         claim / adopt / heartbeat / lost rows / orphans / release;
+ *   ownership.ts         shard leases: claim / adopt / hand over / heartbeat / lost shards / release;
+ *   row-deletes.ts       the trigger rows of resumed tasks, deleted in batches;
  *   routing/             router, dispatcher and the explicit Delivery of each event;
  *   sources/             SQS, push and observable event sources;
  *   timer-heap.ts        deadlines and DateTime triggers on one armed timer;
@@ -28,12 +30,15 @@ import type { StateChange, StateChangeBus } from '../src/store/state-change-bus.
 import { TaskLogRepository } from '../src/store/repositories/task-log-repository.ts';
 import type { Store } from '../src/store/store.ts';
 import { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
+import { TriggerShardLeases } from '../src/store/transitions/trigger-shard-leases.ts';
 import { TriggerTransitions } from '../src/store/transitions/trigger-transitions.ts';
 import { composeDeferral, type Deferral, type Reconciler } from '../src/triggers/deferral-provider.ts';
 import { backoffDelayMs } from '../src/util/backoff.ts';
 import { HeldTriggers } from './held-triggers.ts';
 import { Lifecycle, drainOrForce, type LifecycleState } from './lifecycle.ts';
-import { TriggerOwnership } from './ownership.ts';
+import { TriggerOwnership, type OwnedRow } from './ownership.ts';
+import { RowDeletes } from './row-deletes.ts';
+import { StatusWriter } from './status-writer.ts';
 import { EventDispatcher, type DispatcherTestHooks } from './routing/event-dispatcher.ts';
 import { EventRouter } from './routing/event-router.ts';
 import type { EventSource } from './sources/event-source.ts';
@@ -42,8 +47,10 @@ import { DEFAULTS } from '../src/config/defaults.ts';
 
 /** Test hooks that widen race windows; never set in production. */
 export interface TriggererTestHooks extends DispatcherTestHooks {
-  /** After rows were claimed (their owner written), before their triggers start here. */
+  /** After rows were claimed (their shard leased and the rows read), before their triggers start here. */
   claimed?(triggerIds: string[]): Promise<void>;
+  /** Right before a lease write that would make a shard ours. */
+  leasing?(shard: number): Promise<void>;
 }
 
 export interface TriggererOptions {
@@ -58,9 +65,13 @@ export interface TriggererOptions {
   capacity?: number;
   /** Heartbeat (and ownership check) period. Default 2 s. */
   heartbeatMs?: number;
-  /** A triggerer whose heartbeat is older than this is dead; its triggers are adopted. Default 10 s. */
+  /**
+   * Lease of the trigger shards, renewed by each heartbeat: a triggerer whose heartbeat stopped this
+   * long ago loses its shards, which another takes at once. Default 8 s (adoption within 10 s of
+   * the last heartbeat).
+   */
   adoptAfterMs?: number;
-  /** Triggers claimed per query. Default 1000. */
+  /** Accepted for compatibility; claims are by shard (rows are read in batches of 5,000). */
   claimBatch?: number;
   /** Claim / task-change poll period (in-process changes wake it at once). Default 1 s. */
   pollIntervalMs?: number;
@@ -86,7 +97,6 @@ export class Triggerer {
   private readonly logger: Logger;
   private readonly capacity: number;
   private readonly heartbeatMs: number;
-  private readonly claimBatchSize: number;
   private readonly pollIntervalMs: number;
   private readonly drainTimeoutMs: number;
   private readonly eventConcurrency: number;
@@ -100,6 +110,7 @@ export class Triggerer {
   private readonly timers = new TimerHeap();
   private readonly tis: TaskInstanceTransitions;
   private readonly triggers: TriggerTransitions;
+  private readonly rowDeletes: RowDeletes;
   private readonly dispatcher: EventDispatcher;
   private readonly ownership: TriggerOwnership;
   private readonly reconcilers: Reconciler[];
@@ -108,8 +119,12 @@ export class Triggerer {
   private readonly sourceSubs = new Map<EventSource, Subscription>();
   private loops = new Subscription();
   private readonly inflight = new Set<Promise<unknown>>();
+  /** The claim and heartbeat passes running now: stop() lets them end before it releases the leases. */
+  private readonly loopPasses = new Set<Promise<unknown>>();
   private readonly claimWake$ = new Subject<void>();
   private claimRequested = false;
+  /** Wakes the claim loop when another triggerer's lease runs out (prompt adoption). */
+  private expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: TriggererOptions) {
     this.id = opts.id ?? `triggerer-${randomUUID()}`;
@@ -118,7 +133,6 @@ export class Triggerer {
     this.logger = opts.logger.child({ component: 'triggerer', triggererId: this.id });
     this.capacity = opts.capacity ?? DEFAULTS.triggererCapacity;
     this.heartbeatMs = opts.heartbeatMs ?? 2_000;
-    this.claimBatchSize = opts.claimBatch ?? 1_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.eventConcurrency = opts.eventConcurrency ?? 512;
@@ -129,39 +143,42 @@ export class Triggerer {
     this.metrics = opts.metrics instanceof TriggererMetrics ? opts.metrics : TriggererMetrics.for(opts.metrics);
     this.tis = new TaskInstanceTransitions(this.store, this.bus);
     this.triggers = new TriggerTransitions(this.store, this.bus);
+    this.rowDeletes = new RowDeletes(this.triggers, this.logger);
     this.router = new EventRouter(deferral.routingKeys);
     this.ownership = new TriggerOwnership({
       store: this.store,
       triggers: this.triggers,
+      leases: new TriggerShardLeases(this.store),
       triggererId: this.id,
       capacity: this.capacity,
-      adoptAfterMs: opts.adoptAfterMs ?? 10_000,
+      leaseMs: opts.adoptAfterMs ?? 8_000,
       logger: this.logger,
       metrics: this.metrics,
+      leasing: this.hooks.leasing,
     });
     this.held = new HeldTriggers({
       triggererId: this.id,
       capacity: this.capacity,
       store: this.store,
       tis: this.tis,
-      triggers: this.triggers,
+      rowDeletes: this.rowDeletes,
       kinds: deferral.triggerKinds,
       router: this.router,
       timers: this.timers,
       services: this.services,
       logger: this.logger,
       metrics: this.metrics,
-      deleteRow: (id) => this.ownership.deleteOrphan(id),
       track: (p) => void this.trackInflight(p),
       fired: (keys) => this.dispatcher.noteFired(keys),
       roomFreed: () => {
         if (this.running()) this.requestClaim();
       },
+      statusWriter: new StatusWriter(this.triggers, this.logger),
     });
     this.dispatcher = new EventDispatcher({
       store: this.store,
       tis: this.tis,
-      triggers: this.triggers,
+      rowDeletes: this.rowDeletes,
       triggerKinds: deferral.triggerKinds,
       local: this.held,
       logger: this.logger,
@@ -261,6 +278,16 @@ export class Triggerer {
     }
     this.lifecycle.to('draining');
     this.shutDownRunning();
+    // A claim (or heartbeat) pass in flight could lease a shard after the release below and so
+    // re-own rows just handed back: let it end first — it stops at its next step now that we are
+    // draining. If it outlasts the drain timeout, the release fences it (a late lease is given back).
+    const passes = await firstValueFrom(
+      drainOrForce(
+        defer(() => from(Promise.allSettled([...this.loopPasses]))),
+        this.drainTimeoutMs,
+      ),
+    );
+    if (passes === 'forced') this.logger.warn('A claim or heartbeat pass outlasted the drain timeout; releasing anyway (a lease it takes later is given back)');
     const how = await firstValueFrom(
       drainOrForce(
         defer(() => from(Promise.allSettled([...this.inflight]))),
@@ -269,9 +296,10 @@ export class Triggerer {
     );
     if (how === 'forced')
       this.logger.warn({ inflight: this.inflight.size }, 'Drain timed out; releasing triggers with resumes still in flight (their guarded writes stay safe)');
+    await this.rowDeletes.drain();
     try {
       const released = await this.ownership.releaseAll();
-      this.logger.info({ released }, 'Triggerer stopped; triggers released');
+      this.logger.info({ shards: released }, 'Triggerer stopped; trigger shards released');
     } catch (e) {
       this.logger.error({ err: e }, 'Releasing triggers failed; they will be adopted once our heartbeat is stale');
     }
@@ -301,12 +329,12 @@ export class Triggerer {
     // Claim: on a timer, and at once when a trigger is created in this process.
     this.loops.add(
       merge(timer(0, this.pollIntervalMs), this.claimWake$)
-        .pipe(exhaustMap(() => from(this.claimAll())))
+        .pipe(exhaustMap(() => from(this.pass(this.claimAll()))))
         .subscribe(),
     );
     this.loops.add(
       timer(this.heartbeatMs, this.heartbeatMs)
-        .pipe(exhaustMap(() => from(this.heartbeatAndCheckOwnership())))
+        .pipe(exhaustMap(() => from(this.pass(this.heartbeatAndCheckOwnership()))))
         .subscribe(),
     );
     this.loops.add(
@@ -337,6 +365,8 @@ export class Triggerer {
   /** Stop claiming, consuming and sweeping; cancel every wait. In-flight outcomes keep storing. */
   private shutDownRunning(): void {
     this.loops.unsubscribe();
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     for (const s of this.sourceSubs.values()) s.unsubscribe();
     this.sourceSubs.clear();
     for (const r of this.reconcilers) r.stop();
@@ -349,6 +379,14 @@ export class Triggerer {
   private trackInflight<T>(p: Promise<T>): Promise<T> {
     this.inflight.add(p);
     const done = (): void => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** A claim or heartbeat pass, tracked until it ends (unsubscribing a loop does not stop a pass already running). */
+  private pass<T>(p: Promise<T>): Promise<T> {
+    this.loopPasses.add(p);
+    const done = (): void => void this.loopPasses.delete(p);
     p.then(done, done);
     return p;
   }
@@ -368,28 +406,48 @@ export class Triggerer {
     try {
       do {
         this.claimRequested = false;
-        while (this.running()) {
-          const room = this.capacity - this.held.size;
-          if (room <= 0) break;
-          const want = Math.min(room, this.claimBatchSize);
-          const seen = await this.claimBatch(want);
-          if (seen < want) break;
-        }
+        if (!this.running()) return;
+        const changes = await this.ownership.claim(
+          this.held.view(),
+          (rows) => this.adoptRows(rows),
+          () => this.running(),
+        );
+        this.held.dropShards(changes.dropShards, 'shard no longer held here');
       } while (this.claimRequested && this.running());
     } catch (e) {
       this.logger.warn({ err: e }, 'Claiming triggers failed; retrying on the next poll');
     }
+    this.armExpiryWake();
   }
 
-  /** One batch: returns how many candidates it saw (a full batch means: look again). */
-  private async claimBatch(limit: number): Promise<number> {
-    const { seen, won } = await this.ownership.claim(limit, (id) => this.held.has(id));
-    if (won.length === 0) return seen;
-    if (this.hooks.claimed) await this.hooks.claimed(won.map((r) => r.doc._id));
-    if (!this.running()) return 0; // stopping: the release covers what we just claimed
-    this.held.adopt(won);
-    this.logger.debug({ claimed: won.length, held: this.held.size }, 'Claimed triggers');
-    return seen;
+  /** Rows of shards now ours: run them (or delete orphans). */
+  private async adoptRows(rows: OwnedRow[]): Promise<void> {
+    const fresh = rows.filter((r) => !this.held.has(r.doc._id));
+    if (fresh.length === 0) return;
+    if (this.hooks.claimed) await this.hooks.claimed(fresh.map((r) => r.doc._id));
+    if (!this.running()) return; // stopping: the release covers what we just claimed
+    // A shard lost meanwhile (our lease ran out and another triggerer took it) is not ours to start.
+    const still = fresh.filter((r) => this.ownership.runsShardOf(r.doc));
+    if (still.length === 0) return;
+    this.held.adopt(still);
+    this.logger.debug({ claimed: still.length, held: this.held.size }, 'Claimed triggers');
+  }
+
+  /** Wake the claim loop just after the earliest lease of another triggerer runs out. */
+  private armExpiryWake(): void {
+    if (!this.running()) return;
+    const at = this.ownership.nextForeignExpiry();
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (at === null) return;
+    this.expiryTimer = setTimeout(
+      () => {
+        this.expiryTimer = null;
+        if (this.running()) this.requestClaim();
+      },
+      Math.max(0, at - Date.now() + 5),
+    );
+    this.expiryTimer.unref();
   }
 
   // ------------------------------------------------------------------ upkeep
@@ -408,7 +466,8 @@ export class Triggerer {
   private async heartbeatAndCheckOwnership(): Promise<void> {
     if (!this.running()) return;
     try {
-      await this.ownership.heartbeat(this.held.size);
+      const changes = await this.ownership.heartbeat(this.held.view());
+      if (this.running()) this.held.dropShards(changes.dropShards, 'shard handed over or taken over');
       this.metrics.triggersHeld.set({ triggerer_id: this.id }, this.held.size);
     } catch (e) {
       this.logger.warn({ err: e }, 'Heartbeat failed');
@@ -418,14 +477,15 @@ export class Triggerer {
     } catch (e) {
       this.logger.warn({ err: e }, 'Ownership check failed');
     }
+    this.armExpiryWake();
   }
 
-  /** Rows we run but no longer own are dropped; rows we own but do not run are started (see ownership.ts). */
+  /** Rows in our shards we do not run are started; triggers whose rows vanished are stopped (see ownership.ts). */
   private async checkOwnership(): Promise<void> {
     const r = await this.ownership.check(this.held.view());
     if (!r || !this.running()) return;
-    this.held.lost(r.owned);
-    this.held.adopt(r.found);
+    this.held.vanished(r.vanished);
+    this.held.adopt(r.missing);
   }
 
   private async maintenance(): Promise<void> {

@@ -10,6 +10,7 @@ import { AwsClientFactory } from '../providers/aws/aws-clients.ts';
 import { awsDeferralProvider } from '../providers/aws/deferral/aws-deferral-provider.ts';
 import type { Services } from '../services/services.ts';
 import type { Store } from '../store/store.ts';
+import { deploymentIdOf } from '../store/repositories/deployment-repository.ts';
 import { composeDeferral, type Deferral, type DeferralProvider } from '../triggers/deferral-provider.ts';
 
 export type { Services };
@@ -27,7 +28,7 @@ export function processServices(store: Store, given: Partial<Services>, provider
   const awsClients = given.awsClients instanceof AwsClientFactory ? given.awsClients : AwsClientFactory.forStore(store);
   const deferral = composeDeferral([awsDeferralProvider(awsClients), ...providers]);
   return {
-    services: { ...deferral.services, ...given, awsClients } as Services,
+    services: { deploymentId: () => deploymentIdOf(store), ...deferral.services, ...given, awsClients } as Services,
     awsClients,
     deferral,
     close: () => {

@@ -7,7 +7,10 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Store } from '../store/store.ts';
 import { getOrCreate, metricsRegistry } from './registry.ts';
 
-export function registerStoreMetrics(store: Store, registry: Registry = metricsRegistry): void {
+/** Trigger rows held by some triggerer and by none (ownership is by shard lease: the store's TriggerOwners knows how to count it). */
+export type TriggerOwnershipCounts = () => Promise<{ owned: number; unowned: number }>;
+
+export function registerStoreMetrics(store: Store, triggerOwnership: TriggerOwnershipCounts, registry: Registry = metricsRegistry): void {
   const registers = [registry];
   getOrCreate(
     registry,
@@ -48,8 +51,8 @@ export function registerStoreMetrics(store: Store, registry: Registry = metricsR
         labelNames: ['owned'],
         registers,
         async collect() {
-          const [all, unowned] = await Promise.all([store.triggers.countDocuments({}), store.triggers.countDocuments({ triggerer_id: null })]);
-          this.set({ owned: 'true' }, all - unowned);
+          const { owned, unowned } = await triggerOwnership();
+          this.set({ owned: 'true' }, owned);
           this.set({ owned: 'false' }, unowned);
         },
       }),

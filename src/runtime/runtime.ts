@@ -27,6 +27,7 @@ import type { EventSource } from '../../triggerer/sources/event-source.ts';
 import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
 import { PushEventSource } from '../../triggerer/sources/push-event-source.ts';
 import { EventDispatcher, noLocalTriggers } from '../../triggerer/routing/event-dispatcher.ts';
+import { RowDeletes } from '../../triggerer/row-deletes.ts';
 import { EventRouter } from '../../triggerer/routing/event-router.ts';
 import { TriggererMetrics } from '../metrics/triggerer-metrics.ts';
 import type { ChangeFeed } from '../store/changes/change-feed.ts';
@@ -121,7 +122,7 @@ export class Runtime {
       this.standaloneDispatcher = new EventDispatcher({
         store: this.store,
         tis: app.tis,
-        triggers: app.triggers,
+        rowDeletes: new RowDeletes(app.triggers, this.logger),
         triggerKinds: made.deferral.triggerKinds,
         local: noLocalTriggers(new EventRouter(made.deferral.routingKeys)),
         logger: this.logger,

@@ -20,4 +20,9 @@ export interface Services {
   [name: string]: unknown;
   /** Appends to a task's log from outside its worker (the triggerer, while the task is deferred). */
   taskLogs?: TaskLogRepository;
+  /**
+   * The deployment's id (one per database: store/repositories/deployment-repository.ts). Providers
+   * tag what they create in shared accounts with it, and route only their own events.
+   */
+  deploymentId?: () => Promise<string>;
 }

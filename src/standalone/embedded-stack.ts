@@ -21,7 +21,9 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
 import type { Store } from '../store/store.ts';
 import type { AwsClientFactory } from '../providers/aws/aws-clients.ts';
-import { setupSageMakerEvents, DEFAULT_EVENTS_QUEUE } from '../providers/aws/setup-events.ts';
+import { setupSageMakerEvents } from '../providers/aws/setup-events.ts';
+import { findDeploymentQueue, othersEventFor } from '../providers/aws/deployment-events.ts';
+import { deploymentIdOf } from '../store/repositories/deployment-repository.ts';
 import { SqsEventSource } from '../../triggerer/sources/sqs-event-source.ts';
 import type { FaultConfig, LocalAws } from '../local-aws/types.ts';
 import type { EventSource } from '../../triggerer/sources/event-source.ts';
@@ -117,6 +119,8 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     let variablesSet: string[] = [];
     let demoDataUri: string | null = null;
     const eventSources: EventSource[] = [];
+    // This deployment's own event stream: its queue and rule, and never another deployment's events.
+    const deploymentId = await deploymentIdOf(store);
 
     if (opts.localAws !== false) {
       const la = typeof opts.localAws === 'object' ? opts.localAws : {};
@@ -136,11 +140,17 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
         events.destroy();
         s3.destroy();
       });
-      const wiring = await setupSageMakerEvents({ clients: { sqs: () => sqs, eventBridge: () => events }, queueName: DEFAULT_EVENTS_QUEUE });
+      const wiring = await setupSageMakerEvents({ clients: { sqs: () => sqs, eventBridge: () => events }, deploymentId });
       eventsQueueUrl = wiring.queueUrl;
       // Short long-polls: an event is delivered the moment it lands either way; the wait only bounds stop().
       eventSources.push(
-        new SqsEventSource({ client: sqs, queueUrl: wiring.queueUrl, waitTimeSeconds: 5, logger: opts.logger.child({ component: 'sqs-events' }) }),
+        new SqsEventSource({
+          client: sqs,
+          queueUrl: wiring.queueUrl,
+          waitTimeSeconds: 5,
+          othersEvent: othersEventFor(deploymentId),
+          logger: opts.logger.child({ component: 'sqs-events' }),
+        }),
       );
 
       if (opts.seedDemo !== false) {
@@ -150,14 +160,20 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
         variablesSet = await ensureDemoVariables(store);
       }
       log.info({ url: localAws.url, dataDir: localAwsDataDir, queue: wiring.queueUrl, connections }, 'local AWS ready');
-    } else if (eventsQueueUrl) {
-      eventSources.push(
-        new SqsEventSource({
-          client: awsClients.sqs(opts.eventsAwsConnId ?? null),
-          queueUrl: eventsQueueUrl,
-          logger: opts.logger.child({ component: 'sqs-events' }),
-        }),
-      );
+    } else {
+      // Real AWS: the queue given, else this deployment's own if `aws setup-events` made it.
+      const sqs = awsClients.sqs(opts.eventsAwsConnId ?? null);
+      eventsQueueUrl ??= await findDeploymentQueue(sqs, deploymentId).catch(() => null);
+      if (eventsQueueUrl) {
+        eventSources.push(
+          new SqsEventSource({
+            client: sqs,
+            queueUrl: eventsQueueUrl,
+            othersEvent: othersEventFor(deploymentId),
+            logger: opts.logger.child({ component: 'sqs-events' }),
+          }),
+        );
+      }
     }
 
     const pollMs = opts.pollMs ?? 250;

@@ -271,8 +271,20 @@ export interface TriggerDoc {
   created_at: Date;
   /** Absolute timeout; null = none. Survives restarts because it is stored, not a timer. */
   deadline: Date | null;
-  /** Owning triggerer job id; null = unclaimed. */
+  /**
+   * Which of the TRIGGER_SHARD_COUNT shards the trigger belongs to (triggerShardOf(_id), set at
+   * creation). Triggerers own triggers by leasing whole shards (`trigger_shards`), never row by
+   * row: claiming N triggers costs one read of the rows plus O(shards) lease writes. Absent only on
+   * rows written before shards existed; a triggerer fills it in when it starts.
+   */
+  shard?: number;
+  /**
+   * The owning triggerer, for readers: NOT written by triggerers (ownership is the lease of the
+   * row's shard). Stored rows carry null; the read queries (src/app/queries, `triggers list`) fill
+   * it in from the shard leases (store/repositories/trigger-owners.ts).
+   */
   triggerer_id: string | null;
+  /** When the owning triggerer took the row's shard (filled in like triggerer_id). */
   claimed_at: Date | null;
   /** The deferred task this trigger resumes. */
   task_instance_id: string;
@@ -286,6 +298,66 @@ export interface TriggerDoc {
   routing_keys: string[];
   /** Human label of what it waits on (job name, datetime, pattern). */
   description: string | null;
+  /**
+   * What the watched resource last reported while the task waits (a SageMaker job's status and
+   * secondary status, from its state-change events and the reconcile sweep), written by the
+   * triggerer holding the trigger; absent until something was reported. For the API's deferrals
+   * view and `triggers list`.
+   */
+  last_status?: string | null;
+  last_secondary_status?: string | null;
+  /** The status message that came with it (SageMaker's StatusMessage of the transition). */
+  last_status_message?: string | null;
+  /** When that status was reported (the event's time). */
+  last_event_at?: Date | null;
+}
+
+/** How many shards trigger ownership is split into. Fixed: every process must agree on it. */
+export const TRIGGER_SHARD_COUNT = 64;
+
+/** The shard of a trigger id: FNV-1a of the id, modulo TRIGGER_SHARD_COUNT (stable across processes and versions). */
+export function triggerShardOf(triggerId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < triggerId.length; i++) {
+    h ^= triggerId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % TRIGGER_SHARD_COUNT;
+}
+
+/**
+ * The lease of one trigger shard (`trigger_shards`, one row per shard, `_id` = the shard number).
+ * A triggerer holds every trigger of the shards it leases; the lease is renewed with its heartbeat
+ * and taken over by another triggerer once it expires. Hand-over to a joining triggerer is a
+ * guarded write by the holder (holder → the requester), so a shard never has two lease holders;
+ * the old holder keeps running the shard's triggers until the new one reports them started.
+ */
+export interface TriggerShardDoc {
+  /** String(shard): per-document locks (FerretDB) and every guarded write name rows by string id. */
+  _id: string;
+  shard: number;
+  /** The triggerer job id holding the lease; null = free. */
+  holder: string | null;
+  /** The lease is void after this instant (renewed by the holder's heartbeat). */
+  expires_at: Date;
+  /** When the current holder took it. */
+  acquired_at: Date | null;
+  /** Incremented by every change of holder: a hand-over or takeover is never mistaken for a renewal. */
+  epoch: number;
+  /** A triggerer asking the (live) holder to hand this shard over (rebalancing); null = none. */
+  wanted_by: string | null;
+  /** The holder has started the shard's triggers (the previous holder may let go of them). */
+  started: boolean;
+  /** Triggers the holder last counted in it (rebalancing and capacity). */
+  triggers: number;
+}
+
+/** This deployment's identity (one row, `_id: 'deployment'`): names its AWS event stream and tags its SageMaker jobs. */
+export interface DeploymentDoc {
+  _id: 'deployment';
+  /** Short lower-case id (letters and digits), fit for queue and rule names and tag values. */
+  deployment_id: string;
+  created_at: Date;
 }
 
 export interface XComDoc {
@@ -460,6 +532,8 @@ export const COLLECTIONS = {
   importErrors: 'import_errors',
   dagVersions: 'dag_versions',
   taskLogs: 'task_logs',
+  triggerShards: 'trigger_shards',
+  deployment: 'deployment',
   callbackRequests: 'callback_requests',
   eventLogs: 'event_logs',
   metricsSnapshots: 'metrics_snapshots',

@@ -10,6 +10,7 @@ import {
   type DagDoc,
   type DagRunDoc,
   type DagVersionDoc,
+  type DeploymentDoc,
   type EventLogDoc,
   type ImportErrorDoc,
   type JobDoc,
@@ -17,6 +18,7 @@ import {
   type TaskInstanceDoc,
   type TaskLogDoc,
   type TriggerDoc,
+  type TriggerShardDoc,
   type VariableDoc,
   type XComDoc,
 } from './schema.ts';
@@ -41,6 +43,8 @@ export class Store {
   readonly importErrors: Collection<ImportErrorDoc>;
   readonly taskLogs: Collection<TaskLogDoc>;
   readonly dagVersions: Collection<DagVersionDoc>;
+  readonly triggerShards: Collection<TriggerShardDoc>;
+  readonly deployment: Collection<DeploymentDoc>;
   readonly callbackRequests: Collection<CallbackRequestDoc>;
   readonly eventLogs: Collection<EventLogDoc>;
   readonly metricsSnapshots: Collection<MetricsSnapshotDoc>;
@@ -61,6 +65,8 @@ export class Store {
     this.importErrors = db.collection<ImportErrorDoc>(COLLECTIONS.importErrors);
     this.taskLogs = db.collection<TaskLogDoc>(COLLECTIONS.taskLogs);
     this.dagVersions = db.collection<DagVersionDoc>(COLLECTIONS.dagVersions);
+    this.triggerShards = db.collection<TriggerShardDoc>(COLLECTIONS.triggerShards);
+    this.deployment = db.collection<DeploymentDoc>(COLLECTIONS.deployment);
     this.callbackRequests = db.collection<CallbackRequestDoc>(COLLECTIONS.callbackRequests);
     this.eventLogs = db.collection<EventLogDoc>(COLLECTIONS.eventLogs);
     this.metricsSnapshots = db.collection<MetricsSnapshotDoc>(COLLECTIONS.metricsSnapshots);
@@ -103,8 +109,8 @@ export class Store {
       this.taskInstances.createIndex({ state: 1, scheduled_after: 1 }),
       this.taskInstances.createIndex({ trigger_id: 1 }),
       this.taskInstances.createIndex({ updated_at: 1 }),
-      // triggerer: claim unowned / owned-by-dead, route events by key
-      this.triggers.createIndex({ triggerer_id: 1, created_at: 1 }),
+      // triggerer: the rows of the shards it leases (all of them on a claim, the new ones per poll); route events by key
+      this.triggers.createIndex({ shard: 1, created_at: 1 }),
       this.triggers.createIndex({ routing_keys: 1 }),
       this.triggers.createIndex({ task_instance_id: 1 }),
       this.triggers.createIndex({ deadline: 1 }),

@@ -36,6 +36,15 @@ export interface RoutedEvent {
   delivery: EventDelivery;
 }
 
+/** What a watched resource reported (e.g. a SageMaker job's status and secondary status). */
+export interface TriggerStatusReport {
+  status: string;
+  secondaryStatus?: string | null;
+  message?: string | null;
+  /** When it happened (the event's time). */
+  at: Date;
+}
+
 /** What a running trigger can use; provided by the triggerer. */
 export interface TriggerRunContext {
   triggerId: string;
@@ -55,6 +64,11 @@ export interface TriggerRunContext {
   at?(moment: Date): Observable<Date>;
   /** When the trigger row was created (lower bound for reconcile sweeps). */
   createdAt?: Date;
+  /**
+   * Record what the watched resource reports while the task waits; the triggerer stores the latest
+   * on the trigger row (last_status …) for the API and `triggers list`. Cheap: writes are batched.
+   */
+  reportStatus?(s: TriggerStatusReport): void;
 }
 
 export interface TriggerKind<K = Record<string, unknown>> {

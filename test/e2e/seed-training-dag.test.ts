@@ -60,8 +60,10 @@ describe('seed 1 with separate processes', { timeout: 180_000 }, () => {
     expect(init.stdout).toContain(`Initialized database ${h.dbName}`);
     procs.push(h.start(['scheduler'], { env }));
     procs.push(h.start(['worker', '--slots', '2'], { env }));
-    const triggerer = h.start(['triggerer', '--events-queue-url', setup.queueUrl, '--aws-conn-id', 'aws_default'], { env });
+    // No --events-queue-url: the triggerer finds the queue setup-events made for this deployment (issue 14.4).
+    const triggerer = h.start(['triggerer', '--aws-conn-id', 'aws_default'], { env });
     procs.push(triggerer);
+    await waitFor("the triggerer to find its deployment's queue", () => triggerer.output().includes(`events from ${setup.queueUrl}`), 60_000);
 
     const trig = await h.run(['dags', 'trigger', '-e', '2025-04-09', 'sagemaker_training_dag'], { env });
     expect(trig.code, trig.stderr).toBe(0);
@@ -136,5 +138,18 @@ describe('tasks test with no AWS configured and no stack running', { timeout: 12
     // The connection it used lived in the scratch database only: the configured one is untouched.
     expect(await h.client.db(h.dbName).collection('connections').countDocuments()).toBe(0);
     expect(await h.client.db(h.dbName).collection('variables').countDocuments()).toBe(0);
+  });
+
+  it('runs the task again each time: the second invocation trains my-training-job-2025-04-09-1 (issue 12.3)', async () => {
+    // The first invocation (above) trained my-training-job-2025-04-09 on this home's local AWS. Each
+    // `tasks test` is a deployment of its own (a scratch database), so that job is not this one's to
+    // continue with: the name is taken, and action_if_job_exists='increment' picks the next.
+    const r = await h.run(['tasks', 'test', 'sagemaker_training_dag', 'train_task', '2025-04-09'], { env, timeoutMs: 90_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('submitted earlier by this task');
+    expect(r.stdout).toContain("Changed job name to 'my-training-job-2025-04-09-1' to avoid collision.");
+    expect(r.stdout).toContain('Creating SageMaker training job my-training-job-2025-04-09-1');
+    expect(r.stdout).toMatch(/Training job my-training-job-2025-04-09-1: Completed/);
+    expect(r.stdout).toContain('Task train_task: success');
   });
 });

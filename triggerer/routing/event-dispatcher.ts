@@ -27,9 +27,9 @@ import type { TriggererMetrics } from '../../src/metrics/triggerer-metrics.ts';
 import type { TriggerDoc } from '../../src/store/schema.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { TaskInstanceTransitions } from '../../src/store/transitions/task-instance-transitions.ts';
-import type { TriggerTransitions } from '../../src/store/transitions/trigger-transitions.ts';
 import type { TriggerKindRegistry } from '../../src/triggers/trigger-kind-registry.ts';
 import { persistTriggerOutcome } from '../outcome.ts';
+import type { RowDeletes } from '../row-deletes.ts';
 import type { IncomingEvent } from '../sources/event-source.ts';
 import { Delivery } from './delivery.ts';
 import type { EventRouter, RouteResult } from './event-router.ts';
@@ -61,7 +61,7 @@ export interface DispatcherTestHooks {
 export interface EventDispatcherOptions {
   store: Store;
   tis: TaskInstanceTransitions;
-  triggers: TriggerTransitions;
+  rowDeletes: RowDeletes;
   triggerKinds: TriggerKindRegistry;
   local: LocalTriggers;
   logger: Logger;
@@ -180,10 +180,7 @@ export class EventDispatcher {
       this.opts.metrics.eventResumeLatency.observe((performance.now() - ingestedAt) / 1000);
       this.opts.metrics.resumed.inc({ outcome: 'event' });
       this.noteFired(doc.routing_keys);
-      this.opts.logger.info(
-        { triggerId: doc._id, ti: doc.task_instance_id, owner: doc.triggerer_id },
-        'Resumed a task from an event for a trigger not running here',
-      );
+      this.opts.logger.info({ triggerId: doc._id, ti: doc.task_instance_id, shard: doc.shard }, 'Resumed a task from an event for a trigger not running here');
       return 'resumed';
     }
     // The task is mid-deferral: let the event come back (SQS redelivers) or the owner's check catch it.

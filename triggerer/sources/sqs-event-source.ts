@@ -4,6 +4,11 @@
  * visibility is extended while that work is pending, and anything unparsable is logged and
  * deleted (or left for the queue's DLQ) instead of crashing the loop. Delivery is at-least-once:
  * consumers must treat duplicates as no-ops.
+ *
+ * An event that belongs to someone else (`othersEvent`: another deployment's job, on a queue
+ * shared by mistake) is never deleted: it is handed back at once, with a visibility that grows
+ * with its receive count, so its own consumer gets it — or the queue's redrive policy moves it to
+ * the dead-letter queue, where it is still there to see.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -17,6 +22,7 @@ import { Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { EventSource, IncomingEvent } from './event-source.ts';
 import { parseEventBridgeEnvelope } from '../../src/events/parse-event.ts';
+import type { EventBridgeEvent } from '../../src/events/eventbridge-event.ts';
 import { backoffDelayMs, sleep } from '../../src/util/backoff.ts';
 import { TriggererMetrics } from '../../src/metrics/triggerer-metrics.ts';
 
@@ -34,6 +40,8 @@ export interface SqsEventSourceOptions {
   maxInFlight?: number;
   /** Unparsable messages: delete them (default) or leave them for the queue's redrive policy / DLQ. */
   onMalformed?: 'delete' | 'leave';
+  /** Events that are someone else's (e.g. another deployment's jobs): handed back, never deleted. */
+  othersEvent?: (event: EventBridgeEvent) => boolean;
   logger?: Logger;
   /** Where malformed messages are counted (default: the process registry's triggerer metrics). */
   metrics?: TriggererMetrics;
@@ -47,7 +55,10 @@ interface InFlight {
 export class SqsEventSource implements EventSource {
   readonly name: string;
   readonly events$: Observable<IncomingEvent>;
-  private readonly opts: Required<Omit<SqsEventSourceOptions, 'logger' | 'name' | 'metrics'>> & { logger?: Logger };
+  private readonly opts: Required<Omit<SqsEventSourceOptions, 'logger' | 'name' | 'metrics' | 'othersEvent'>> & {
+    logger?: Logger;
+    othersEvent?: (event: EventBridgeEvent) => boolean;
+  };
   private readonly metrics: TriggererMetrics;
 
   constructor(opts: SqsEventSourceOptions) {
@@ -61,6 +72,7 @@ export class SqsEventSource implements EventSource {
       visibilityTimeout: Math.max(1, opts.visibilityTimeout ?? 30),
       maxInFlight: Math.max(1, opts.maxInFlight ?? 1000),
       onMalformed: opts.onMalformed ?? 'delete',
+      othersEvent: opts.othersEvent,
       logger: opts.logger,
     };
     this.events$ = new Observable<IncomingEvent>((sub) => {
@@ -138,6 +150,10 @@ export class SqsEventSource implements EventSource {
           if (this.opts.onMalformed === 'delete') await this.deleteQuietly(m.ReceiptHandle);
           continue;
         }
+        if (this.opts.othersEvent?.(parsed.event)) {
+          await this.handBack(m, parsed.event);
+          continue;
+        }
         const id = m.MessageId ?? m.ReceiptHandle;
         const receiptHandle = m.ReceiptHandle;
         inFlight.set(id, { receiptHandle, extendedAt: Date.now() });
@@ -184,6 +200,20 @@ export class SqsEventSource implements EventSource {
       } catch (e) {
         this.opts.logger?.warn({ err: e, source: this.name }, 'Extending SQS visibility failed; a message may be redelivered (duplicates are no-ops)');
       }
+    }
+  }
+
+  /** Someone else's event: visible again soon (sooner the first times), never deleted by us. */
+  private async handBack(m: Message, event: EventBridgeEvent): Promise<void> {
+    const received = Number(m.Attributes?.ApproximateReceiveCount ?? '1') || 1;
+    const visibility = Math.min(60, 2 ** Math.min(received - 1, 6) - 1);
+    this.opts.logger?.debug({ source: this.name, messageId: m.MessageId, eventId: event.id, received }, "Another deployment's event: handed back, not deleted");
+    try {
+      await this.opts.client.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: this.opts.queueUrl, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: visibility }),
+      );
+    } catch (e) {
+      this.opts.logger?.warn({ err: e, source: this.name }, "Handing back another deployment's event failed; it reappears after its visibility timeout");
     }
   }
 

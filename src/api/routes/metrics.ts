@@ -9,11 +9,12 @@ import type { Registry } from 'prom-client';
 import type { ApiContext } from '../api-context.ts';
 import { databaseGauges } from '../metrics/database-gauges.ts';
 import { registerStoreMetrics } from '../../metrics/store-metrics.ts';
+import { countTriggersByOwnership } from '../../store/repositories/trigger-owners.ts';
 import { textResponse } from './responses.ts';
 import { registerDeferralAgeMetrics } from '../../metrics/process-metrics.ts';
 
 export function metricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  registerStoreMetrics(ctx.store, ctx.metricsRegistry);
+  registerStoreMetrics(ctx.store, () => countTriggersByOwnership(ctx.store), ctx.metricsRegistry);
   const dbRegistry: Registry = databaseGauges(ctx.store);
   // Cluster-wide deferral ages (oldest, histogram-shaped buckets) for alerts, as the triggerers serve them.
   registerDeferralAgeMetrics(ctx.store, dbRegistry);

@@ -2,7 +2,14 @@
 import type { Store } from '../../store/store.ts';
 import { COLLECTIONS } from '../../store/schema.ts';
 
-const ID_ONLY: ReadonlySet<string> = new Set([COLLECTIONS.variables, COLLECTIONS.connections, COLLECTIONS.importErrors]);
+// trigger_shards (64 lease rows, read whole or by _id) and deployment (one row) need none either.
+const ID_ONLY: ReadonlySet<string> = new Set([
+  COLLECTIONS.variables,
+  COLLECTIONS.connections,
+  COLLECTIONS.importErrors,
+  COLLECTIONS.triggerShards,
+  COLLECTIONS.deployment,
+]);
 const INDEXED: ReadonlySet<string> = new Set(Object.values(COLLECTIONS).filter((c) => !ID_ONLY.has(c)));
 
 export interface IndexStatus {

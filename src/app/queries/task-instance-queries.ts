@@ -6,6 +6,7 @@
 import type { Filter } from 'mongodb';
 import type { Store } from '../../store/store.ts';
 import { taskInstanceId, type JobDoc, type TaskInstanceDoc, type TaskInstanceState, type TriggerDoc } from '../../store/schema.ts';
+import { withOwners } from '../../store/repositories/trigger-owners.ts';
 import { rangeCondition, readPage, type DateRange, type Page, type PageRequest } from './page.ts';
 
 export interface TaskInstanceCriteria {
@@ -73,7 +74,7 @@ export interface TaskInstanceWithTrigger {
 
 export async function withTriggers(store: Store, tis: TaskInstanceDoc[]): Promise<TaskInstanceWithTrigger[]> {
   const triggerIds = [...new Set(tis.map((t) => t.trigger_id).filter((x): x is string => Boolean(x)))];
-  const triggers: TriggerDoc[] = triggerIds.length ? await store.triggers.find({ _id: { $in: triggerIds } }).toArray() : [];
+  const triggers: TriggerDoc[] = await withOwners(store, triggerIds.length ? await store.triggers.find({ _id: { $in: triggerIds } }).toArray() : []);
   const byId = new Map(triggers.map((t) => [t._id, t]));
   const jobIds = [...new Set(triggers.map((t) => t.triggerer_id).filter((x): x is string => Boolean(x)))];
   const jobs: JobDoc[] = jobIds.length ? await store.jobs.find({ _id: { $in: jobIds } }).toArray() : [];

@@ -6,15 +6,17 @@
  */
 import { z } from 'zod';
 import { ConnectionRepository } from '../../connections/connection-repository.ts';
+import { deploymentIdOf } from '../../store/repositories/deployment-repository.ts';
 import type { Opts } from '../command-kit.ts';
 import type { CliContext } from '../context.ts';
 import { printObject, printRows } from '../output/renderer.ts';
 import { validate } from '../validation.ts';
 
-import { DEFAULT_EVENTS_QUEUE } from '../program/operations.ts';
-
 const setupInput = z.object({
-  queue: z.string().regex(/^[A-Za-z0-9_-]{1,76}$/, "must be 1-76 letters, digits, '-' or '_' (SQS queue names; '-dlq' is appended for the dead-letter queue)"),
+  queue: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,76}$/, "must be 1-76 letters, digits, '-' or '_' (SQS queue names; '-dlq' is appended for the dead-letter queue)")
+    .optional(),
   awsConnId: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,250}$/, 'must be a connection id')
@@ -28,14 +30,18 @@ const setupInput = z.object({
 export async function setupEvents(ctx: CliContext, _args: Array<string | undefined>, opts: Opts): Promise<void> {
   const input = validate(
     setupInput,
-    { queue: opts.queue ?? DEFAULT_EVENTS_QUEUE, awsConnId: opts.awsConnId, region: opts.region },
+    { queue: opts.queue, awsConnId: opts.awsConnId, region: opts.region },
     { queue: '--queue', awsConnId: '--aws-conn-id', region: '--region' },
     'Invalid input',
   );
   let connections: ConnectionRepository | undefined;
+  // The deployment (its database) names the queue and filters the rule to its own jobs.
+  let deploymentId: string | null = null;
   try {
     ctx.mongoUri();
-    connections = new ConnectionRepository(await ctx.store());
+    const store = await ctx.store();
+    connections = new ConnectionRepository(store);
+    deploymentId = await deploymentIdOf(store);
   } catch {
     // No database: only DEFERFLOW_CONN_* connections and the SDK default chain are available.
     connections = undefined;
@@ -46,13 +52,26 @@ export async function setupEvents(ctx: CliContext, _args: Array<string | undefin
   ]);
   const factory = new AwsClientFactory(connections ? { connections } : {});
   try {
-    const r = await setupSageMakerEvents({ clients: factory, connId: input.awsConnId ?? null, queueName: input.queue, region: input.region ?? null });
+    const r = await setupSageMakerEvents({
+      clients: factory,
+      connId: input.awsConnId ?? null,
+      queueName: input.queue,
+      deploymentId,
+      region: input.region ?? null,
+    });
     if (ctx.format === 'json') {
       printObject(ctx.writer, 'json', r as unknown as Record<string, unknown>);
       return;
     }
     printRows(ctx.writer, ctx.format, r.resources, [{ key: 'kind' }, { key: 'name' }, { key: 'outcome' }]);
     ctx.writer.out(`SageMaker state-change events now reach ${r.queueUrl}`);
+    if (r.deploymentId) {
+      // Whether the triggerer finds the queue by itself: only under the deployment's own name.
+      const own = input.queue === undefined;
+      ctx.writer.out(
+        `The rule matches only the jobs of deployment ${r.deploymentId} (this database); ${own ? '`deferflow triggerer` finds this queue by itself' : 'start `deferflow triggerer` with --events-queue-url ' + r.queueUrl}`,
+      );
+    }
   } finally {
     factory.destroy();
   }

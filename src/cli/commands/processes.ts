@@ -101,12 +101,20 @@ export async function triggerer(ctx: CliContext, _args: Array<string | undefined
   const { root, logger } = await openRoot(ctx, 'triggerer');
   const { awsClients } = await root.services();
   const awsConnId = (opts.awsConnId as string | undefined) ?? null;
-  const { SqsEventSource } = await import('../../../triggerer/sources/sqs-event-source.ts');
-  const eventSources = url ? [new SqsEventSource({ client: awsClients.sqs(awsConnId), queueUrl: url, logger })] : [];
+  const [{ SqsEventSource }, { findDeploymentQueue, othersEventFor }, { deploymentIdOf }] = await Promise.all([
+    import('../../../triggerer/sources/sqs-event-source.ts'),
+    import('../../providers/aws/deployment-events.ts'),
+    import('../../store/repositories/deployment-repository.ts'),
+  ]);
+  // Without a URL, the deployment's own queue (`aws setup-events` made it); another deployment's events are never deleted.
+  const deploymentId = await deploymentIdOf(root.store);
+  const sqs = awsClients.sqs(awsConnId);
+  const queue = url ?? (await findDeploymentQueue(sqs, deploymentId).catch(() => null));
+  const eventSources = queue ? [new SqsEventSource({ client: sqs, queueUrl: queue, othersEvent: othersEventFor(deploymentId), logger })] : [];
   const { triggerer: t } = await root.createProcesses({ eventSources, triggerer: { capacity: ctx.settings.triggererCapacity } });
   await root.start();
   ctx.writer.err(
-    `deferflow triggerer ${t!.id} running (capacity ${ctx.settings.triggererCapacity}${url ? `, events from ${url}` : ', no event queue: SageMaker jobs are found by reconcile sweeps'})`,
+    `deferflow triggerer ${t!.id} running (capacity ${ctx.settings.triggererCapacity}${queue ? `, events from ${queue}` : `, no event queue for deployment ${deploymentId}: SageMaker jobs are found by reconcile sweeps (see \`aws setup-events\`)`})`,
   );
   await untilSignal();
   // Releases the triggers for adoption; never cancels the remote jobs.

@@ -29,7 +29,7 @@ export function registerOperationsCommands(program: Command): void {
   aws
     .command('setup-events')
     .description('Create the EventBridge rule and SQS queue that deliver SageMaker job state changes to the triggerer (idempotent)')
-    .option('--queue <name>', `SQS queue name (default ${DEFAULT_EVENTS_QUEUE})`)
+    .option('--queue <name>', `SQS queue name (default ${DEFAULT_EVENTS_QUEUE}-<deployment id>, the rule then matching only this deployment's jobs)`)
     .option('--aws-conn-id <conn_id>', 'AWS connection to use (default: the SDK default chain)')
     .option('--region <region>', "AWS region (default: the connection's or the SDK's)")
     .action(action(async () => (await import('../commands/aws.ts')).setupEvents));

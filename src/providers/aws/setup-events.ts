@@ -3,12 +3,19 @@
  * instead of polling them — an SQS queue (with a dead-letter queue), an EventBridge rule matching
  * SageMaker's state-change events, the rule → queue target, and the queue policy that lets
  * EventBridge deliver. Idempotent: run it again and it reports what it found.
+ *
+ * One stream per deployment (several may share an account): given the deployment's id, the queue
+ * is `deferflow-sagemaker-events-<id>` and the rule matches only the state changes of jobs tagged
+ * `deferflow:deployment = <id>` (SageMaker's state-change events carry the job's tags; the
+ * operators tag every job they create). So a deployment's triggerer never sees — let alone
+ * deletes — another deployment's events, and the triggerer finds its queue by the same name.
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeRuleCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SAGEMAKER_EVENT_SOURCE } from './deferral/sagemaker-events.ts';
 import { SAGEMAKER_RESOURCES } from './sagemaker/resources.ts';
 import { isNotFound, toAwsError } from './aws-errors.ts';
+import { DEPLOYMENT_TAG } from './sagemaker/ownership.ts';
 
 export interface SetupEventsClients {
   sqs(connId?: string | null, region?: string | null): SQSClient;
@@ -18,6 +25,8 @@ export interface SetupEventsClients {
 export interface SetupSageMakerEventsOptions {
   clients: SetupEventsClients;
   connId?: string | null;
+  /** The deployment whose stream this is: names the queue (unless `queueName`) and filters the rule to its jobs. */
+  deploymentId?: string | null;
   queueName?: string;
   region?: string | null;
   /** Deliveries before a message goes to the dead-letter queue (default 5). */
@@ -34,6 +43,8 @@ export interface SetupSageMakerEventsResult {
   ruleName: string;
   ruleArn: string;
   eventPattern: Record<string, unknown>;
+  /** The deployment the rule is filtered to (null: every SageMaker job of the account and region). */
+  deploymentId: string | null;
   /** What happened to each resource, in creation order, for the CLI to print. */
   resources: Array<{ kind: 'dlq' | 'queue' | 'rule' | 'target' | 'queue-policy' | 'redrive-policy'; name: string; outcome: ResourceOutcome }>;
 }
@@ -41,12 +52,28 @@ export interface SetupSageMakerEventsResult {
 export const DEFAULT_EVENTS_QUEUE = 'deferflow-sagemaker-events';
 const TARGET_ID = 'deferflow-sqs';
 
-export function sageMakerEventPattern(): Record<string, unknown> {
-  return { source: [SAGEMAKER_EVENT_SOURCE], 'detail-type': Object.values(SAGEMAKER_RESOURCES).map((r) => r.detailType) };
+/** The queue of one deployment's SageMaker events (what setup-events makes and the triggerer consumes). */
+export function deploymentEventsQueue(deploymentId: string): string {
+  return `${DEFAULT_EVENTS_QUEUE}-${deploymentId}`;
+}
+
+/**
+ * SageMaker's state changes — of one deployment's jobs only, given its id. The events carry the
+ * job's tags as a map (`"Tags": {"key": "value"}`); the pattern also accepts a list of
+ * `{Key, Value}` pairs, the shape of the Tags of a Create request, in case a resource type sends
+ * them that way.
+ */
+export function sageMakerEventPattern(deploymentId?: string | null): Record<string, unknown> {
+  return {
+    source: [SAGEMAKER_EVENT_SOURCE],
+    'detail-type': Object.values(SAGEMAKER_RESOURCES).map((r) => r.detailType),
+    ...(deploymentId ? { detail: { $or: [{ Tags: { [DEPLOYMENT_TAG]: [deploymentId] } }, { Tags: { Key: [DEPLOYMENT_TAG], Value: [deploymentId] } }] } } : {}),
+  };
 }
 
 export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): Promise<SetupSageMakerEventsResult> {
-  const queueName = opts.queueName ?? DEFAULT_EVENTS_QUEUE;
+  const deploymentId = opts.deploymentId ?? null;
+  const queueName = opts.queueName ?? (deploymentId ? deploymentEventsQueue(deploymentId) : DEFAULT_EVENTS_QUEUE);
   const dlqName = `${queueName}-dlq`;
   const ruleName = `${queueName}-rule`;
   const sqs = opts.clients.sqs(opts.connId, opts.region);
@@ -59,7 +86,7 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
     const queue = await ensureQueue(sqs, queueName, { ReceiveMessageWaitTimeSeconds: '20', MessageRetentionPeriod: String(4 * 24 * 3600) });
     resources.push({ kind: 'queue', name: queueName, outcome: queue.outcome });
 
-    const pattern = sageMakerEventPattern();
+    const pattern = sageMakerEventPattern(deploymentId);
     const patternJson = JSON.stringify(pattern);
     let ruleArn: string | undefined;
     let ruleOutcome: ResourceOutcome = 'created';
@@ -76,7 +103,9 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
           Name: ruleName,
           EventPattern: patternJson,
           State: 'ENABLED',
-          Description: 'SageMaker job and endpoint state changes for the deferflow triggerer',
+          Description: deploymentId
+            ? `SageMaker state changes of deferflow deployment ${deploymentId}'s jobs, for its triggerer`
+            : 'SageMaker job and endpoint state changes for the deferflow triggerer',
         }),
       );
       ruleArn = put.RuleArn ?? ruleArn;
@@ -119,7 +148,7 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
     resources.push({ kind: 'queue-policy', name: queueName, outcome: policyOk ? 'found' : attrs.Policy ? 'updated' : 'created' });
     resources.push({ kind: 'redrive-policy', name: queueName, outcome: redriveOk ? 'found' : attrs.RedrivePolicy ? 'updated' : 'created' });
 
-    return { queueUrl: queue.url, queueArn: queue.arn, dlqUrl: dlq.url, dlqArn: dlq.arn, ruleName, ruleArn, eventPattern: pattern, resources };
+    return { queueUrl: queue.url, queueArn: queue.arn, dlqUrl: dlq.url, dlqArn: dlq.arn, ruleName, ruleArn, eventPattern: pattern, deploymentId, resources };
   } catch (e) {
     throw toAwsError(e, 'Setting up SageMaker events');
   }

@@ -1,15 +1,13 @@
 /**
- * Trigger rows: created by a deferring worker (unowned), claimed by a triggerer, deleted when
- * fired or when their task no longer waits on them. Ownership changes are guarded updates like
- * every other transition; the triggerer module adds claim/adopt/release here.
+ * Trigger rows: created by a deferring worker (in the shard its id hashes to), held by the
+ * triggerer leasing that shard (trigger-shard-leases.ts: ownership is per shard, never written on
+ * the row), deleted when fired or when their task no longer waits on them. The triggerer also
+ * records here what the watched resource last reported (progress while deferred).
  */
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store.ts';
 import type { StateChangeBus } from '../state-change-bus.ts';
-import type { TriggerDoc, TaskInstanceDoc } from '../schema.ts';
-
-/** Ownership value a triggerer saw on a trigger when it decided to claim it (null = unowned). */
-export type SeenOwner = string | null;
+import { triggerShardOf, type TriggerDoc, type TaskInstanceDoc } from '../schema.ts';
 
 export interface NewTrigger {
   /** A serialized trigger (SerializedTrigger of src/triggers), spelled out: the store depends on no layer above it. */
@@ -20,20 +18,30 @@ export interface NewTrigger {
   description?: string | null;
 }
 
+/** What a watched resource last reported (the trigger row's last_* fields). */
+export interface TriggerStatus {
+  status: string;
+  secondaryStatus?: string | null;
+  message?: string | null;
+  at: Date;
+}
+
 export class TriggerTransitions {
   constructor(
     private readonly store: Store,
     private readonly bus?: StateChangeBus,
   ) {}
 
-  /** Step 1 of the deferral contract: insert the trigger, unowned. */
+  /** Step 1 of the deferral contract: insert the trigger (its shard's holder picks it up). */
   async create(t: NewTrigger): Promise<TriggerDoc> {
+    const id = randomUUID();
     const doc: TriggerDoc = {
-      _id: randomUUID(),
+      _id: id,
       kind: t.trigger.kind,
       kwargs: JSON.stringify(t.trigger.kwargs ?? {}),
       created_at: new Date(),
       deadline: t.deadline,
+      shard: triggerShardOf(id),
       triggerer_id: null,
       claimed_at: null,
       task_instance_id: t.ti._id,
@@ -55,53 +63,89 @@ export class TriggerTransitions {
     return r.deletedCount === 1;
   }
 
+  /**
+   * Delete many triggers in one command (the triggerer batches the rows of resumed tasks). Rows
+   * already gone are no error. Returns how many were deleted.
+   */
+  async deleteMany(triggerIds: string[], action: 'fired' | 'deleted'): Promise<number> {
+    if (triggerIds.length === 0) return 0;
+    if (triggerIds.length === 1) return (await this.delete(triggerIds[0], action)) ? 1 : 0;
+    const r = await this.store.triggers.deleteMany({ _id: { $in: triggerIds } });
+    if (this.bus && r.deletedCount > 0) {
+      const at = new Date();
+      for (const id of triggerIds) this.bus.emit({ kind: 'trigger', at, action, trigger_id: id });
+    }
+    return r.deletedCount;
+  }
+
   /** Delete every trigger row of a run (the run is being deleted). */
   async deleteForRun(dagId: string, runId: string): Promise<number> {
     const r = await this.store.triggers.deleteMany({ dag_id: dagId, run_id: runId });
     return r.deletedCount;
   }
 
-  // ------------------------------------------------------------------ triggerer ownership
+  /**
+   * Record what watched resources reported last (progress while deferred), many triggers in one
+   * command. Guarded by the report's time, so a late, older report never overwrites a newer one.
+   */
+  async recordStatuses(reports: ReadonlyMap<string, TriggerStatus>): Promise<void> {
+    if (reports.size === 0) return;
+    await this.store.triggers.bulkWrite(
+      [...reports].map(([id, s]) => ({
+        updateOne: {
+          filter: { _id: id, $or: [{ last_event_at: { $exists: false } }, { last_event_at: null }, { last_event_at: { $lte: s.at } }] },
+          update: {
+            $set: { last_status: s.status, last_secondary_status: s.secondaryStatus ?? null, last_status_message: s.message ?? null, last_event_at: s.at },
+          },
+        },
+      })),
+      { ordered: false },
+    );
+  }
+
+  // ------------------------------------------------------------------ what a shard holder reads
+
+  /** Every row of these shards, as a cursor (a claim streams them in batches). */
+  rowsOfShards(shards: number[], batchSize = 5_000) {
+    return this.store.triggers.find({ shard: { $in: shards } }, { batchSize });
+  }
+
+  /** Ids of the rows of these shards created at or after `since` (the holder's poll for new triggers). */
+  async idsCreatedSince(shards: number[], since: Date): Promise<Array<Pick<TriggerDoc, '_id' | 'created_at'>>> {
+    if (shards.length === 0) return [];
+    return this.store.triggers.find({ shard: { $in: shards }, created_at: { $gte: since } }, { projection: { _id: 1, created_at: 1 } }).toArray();
+  }
+
+  /** Full rows by id (those deleted meanwhile are missing). */
+  async byIds(ids: string[]): Promise<TriggerDoc[]> {
+    if (ids.length === 0) return [];
+    return this.store.triggers.find({ _id: { $in: ids } }).toArray();
+  }
+
+  /** How many rows these shards hold, not counting `except` (rows being settled right now). */
+  countInShards(shards: number[], except: string[] = []): Promise<number> {
+    if (shards.length === 0) return Promise.resolve(0);
+    return this.store.triggers.countDocuments(except.length ? { shard: { $in: shards }, _id: { $nin: except } } : { shard: { $in: shards } });
+  }
+
+  /** Ids of every row of these shards (the ownership check, only when the count disagrees). */
+  async idsInShards(shards: number[]): Promise<Set<string>> {
+    if (shards.length === 0) return new Set();
+    const rows = await this.store.triggers.find({ shard: { $in: shards } }, { projection: { _id: 1 } }).toArray();
+    return new Set(rows.map((d) => d._id));
+  }
 
   /**
-   * Claim (owner null) or adopt (owner = a dead triggerer) a batch of triggers, guarded by the
-   * owner the claimer saw: `{_id ∈ ids, triggerer_id: seenOwner}` → me. A trigger that another
-   * triggerer claimed meanwhile matches nothing, so a trigger never gets two owners by this path.
-   * Returns the ids now owned by `me` (read back only when some of the batch was lost).
+   * Rows written before triggers had shards get theirs (and lose the per-row owner they carried):
+   * run once by a starting triggerer; a no-op on a database that never had such rows.
    */
-  async claim(ids: string[], seenOwner: SeenOwner, me: string, now = new Date()): Promise<string[]> {
-    if (ids.length === 0) return [];
-    await this.store.triggers.updateMany({ _id: { $in: ids }, triggerer_id: seenOwner }, { $set: { triggerer_id: me, claimed_at: now } });
-    // Read back instead of trusting modifiedCount: FerretDB v1 (SQLite) applies an update's filter
-    // and its write non-atomically, so two claimers can both be told they modified the row; the
-    // row's final owner is the truth, and the loser drops it on its next ownership check.
-    const rows = await this.store.triggers.find({ _id: { $in: ids }, triggerer_id: me }, { projection: { _id: 1 } }).toArray();
-    const won = rows.map((d) => d._id);
-    if (this.bus) for (const id of won) this.bus.emit({ kind: 'trigger', at: now, action: 'claimed', trigger_id: id });
-    return won;
-  }
-
-  /** Hand back every trigger `me` holds (graceful shutdown). Never touches the remote jobs. */
-  async releaseAll(me: string): Promise<number> {
-    const r = await this.store.triggers.updateMany({ triggerer_id: me }, { $set: { triggerer_id: null, claimed_at: null } });
-    if (r.modifiedCount > 0) this.bus?.emit({ kind: 'trigger', at: new Date(), action: 'released', trigger_id: '*' });
-    return r.modifiedCount;
-  }
-
-  /** Delete a trigger only while `me` still owns it (orphan clean-up by its owner). */
-  async deleteOwned(triggerId: string, me: string): Promise<boolean> {
-    const r = await this.store.triggers.deleteOne({ _id: triggerId, triggerer_id: me });
-    if (r.deletedCount === 1) this.bus?.emit({ kind: 'trigger', at: new Date(), action: 'deleted', trigger_id: triggerId });
-    return r.deletedCount === 1;
-  }
-
-  /** How many triggers `me` owns, not counting `except` (rows being deleted right now). */
-  countOwned(me: string, except: string[] = []): Promise<number> {
-    return this.store.triggers.countDocuments(except.length ? { triggerer_id: me, _id: { $nin: except } } : { triggerer_id: me });
-  }
-
-  async idsOwned(me: string): Promise<Set<string>> {
-    const rows = await this.store.triggers.find({ triggerer_id: me }, { projection: { _id: 1 } }).toArray();
-    return new Set(rows.map((d) => d._id));
+  async fillMissingShards(): Promise<number> {
+    const rows = await this.store.triggers.find({ shard: { $exists: false } }, { projection: { _id: 1 } }).toArray();
+    if (rows.length === 0) return 0;
+    await this.store.triggers.bulkWrite(
+      rows.map((r) => ({ updateOne: { filter: { _id: r._id }, update: { $set: { shard: triggerShardOf(r._id), triggerer_id: null, claimed_at: null } } } })),
+      { ordered: false },
+    );
+    return rows.length;
   }
 }

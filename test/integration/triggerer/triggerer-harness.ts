@@ -13,6 +13,7 @@ import { StateChangeBus } from '../../../src/store/state-change-bus.ts';
 import { DagRunTransitions } from '../../../src/store/transitions/dag-run-transitions.ts';
 import { TaskInstanceTransitions } from '../../../src/store/transitions/task-instance-transitions.ts';
 import { TriggerTransitions } from '../../../src/store/transitions/trigger-transitions.ts';
+import { needsDocLocks } from '../../../src/store/transitions/atomic-updater.ts';
 import { serializeTrigger, type TriggerLike } from '../../../src/triggers/serialized-trigger.ts';
 import { composeDeferral, type Deferral } from '../../../src/triggers/deferral-provider.ts';
 import { AwsClientFactory } from '../../../src/providers/aws/aws-clients.ts';
@@ -45,6 +46,8 @@ export class TriggererHarness {
     readonly store: Store,
     readonly bus: StateChangeBus,
     readonly logger: Logger,
+    /** Shard lease length for the harness's triggerers: short, but a loaded machine's event-loop stalls must fit in it (longer on a server as slow as FerretDB, where a heartbeat itself is slow). */
+    readonly leaseMs: number,
   ) {
     this.runs = new DagRunTransitions(store, bus);
     this.tis = new TaskInstanceTransitions(store, bus);
@@ -54,7 +57,8 @@ export class TriggererHarness {
   static async create(name: string): Promise<TriggererHarness> {
     const store = await Store.connect({ uri: MONGODB_URI, dbName: `deferflow_test_${name}_${randomBytes(4).toString('hex')}` });
     const logger = createLogger({ level: process.env.DEFERFLOW_LOG_LEVEL ?? 'warn', format: 'json' });
-    return new TriggererHarness(store, new StateChangeBus(), logger);
+    const slowServer = await needsDocLocks(store.db);
+    return new TriggererHarness(store, new StateChangeBus(), logger, slowServer ? 5_000 : 1_500);
   }
 
   /** A triggerer with test-speed intervals, assembled as a process is (AWS provider included); halted by close(). */
@@ -66,7 +70,7 @@ export class TriggererHarness {
       logger: this.logger,
       deferral: clients ? composeDeferral([awsDeferralProvider(clients)]) : this.deferral,
       heartbeatMs: 100,
-      adoptAfterMs: 600,
+      adoptAfterMs: this.leaseMs,
       pollIntervalMs: 50,
       drainTimeoutMs: 2_000,
       metrics: this.metrics,
@@ -139,6 +143,11 @@ export class TriggererHarness {
       const t = await this.store.taskInstances.findOne({ _id: tiId });
       return t && t.state === state ? t : null;
     });
+  }
+
+  /** Halt every triggerer made so far (after each test: one a failed test left running must not hold the next test's shards). */
+  async haltAll(): Promise<void> {
+    for (const t of this.started) await t.halt();
   }
 
   async close(): Promise<void> {

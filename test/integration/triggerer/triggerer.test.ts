@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NEVER, throwError } from 'rxjs';
 import { z } from 'zod';
 import { registerTriggerKind } from '../../../src/triggers/trigger-kind-registry.ts';
@@ -17,6 +17,9 @@ const sm = (name: string) => new SageMakerJobTrigger({ job_type: 'training', job
 let h: TriggererHarness;
 beforeAll(async () => {
   h = await TriggererHarness.create('triggerer');
+});
+afterEach(async () => {
+  await h?.haltAll();
 });
 afterAll(async () => {
   await h?.close();
@@ -39,7 +42,8 @@ describe('triggerer: resume, fail, timeout', () => {
     expect(JSON.parse(ti.next_kwargs!)).toEqual({ step: 2 });
     expect(JSON.parse(ti.trigger_event!)).toEqual({ status: 'success', job_name: 'job-ok', message: 'Training job job-ok completed' });
     expect(ti.try_number).toBe(1);
-    expect(await h.trigger(d.trigger._id)).toBeNull();
+    // The row goes with the next batched delete (the resume's second write; the ack waits only for the first).
+    await h.waitFor('trigger row deleted', async () => (await h.trigger(d.trigger._id)) === null);
     expect(t.heldTriggers).toBe(0);
     await t.stop();
   });
@@ -114,7 +118,7 @@ describe('triggerer: resume, fail, timeout', () => {
     const tb = await h.waitForState(b.ti._id, 'scheduled');
     expect(tb.next_method).toBe('__fail__');
     expect(JSON.parse(tb.trigger_event!).error).toMatch(/Invalid kwargs.*job_type/);
-    expect(await h.trigger(a.trigger._id)).toBeNull();
+    await h.waitFor('trigger row deleted', async () => (await h.trigger(a.trigger._id)) === null);
     await t.stop();
   });
 
@@ -221,14 +225,15 @@ describe('triggerer: ownership', () => {
     const src = new PushEventSource('b-src');
     const b = h.triggerer({ id: 'trig-B', eventSources: [src] });
     await b.start();
-    // A is alive: B claims nothing for a few heartbeats.
-    await new Promise((r) => setTimeout(r, 400));
-    expect(b.heldTriggers).toBe(0);
-    expect(await h.store.triggers.countDocuments({ triggerer_id: 'trig-A' })).toBe(12);
-    // A dies without releasing (no heartbeat, rows still say A).
+    // A is alive: B gets shards only as A hands them over (its fair share, half of them), never by
+    // taking a live lease; once B runs a shard A lets go of it, so every trigger has one holder.
+    await h.waitFor('B gets its share from A', async () => (await h.store.triggerShards.countDocuments({ holder: 'trig-B', started: true })) === 32);
+    await h.waitFor('A lets go of what B runs', () => ds.every((d) => a.holds(d.trigger._id) !== b.holds(d.trigger._id)));
+    expect(await h.store.triggerShards.countDocuments({ holder: 'trig-A' })).toBe(32);
+    // A dies without releasing (no heartbeat; its leases still say A until they run out).
     await a.halt();
-    await h.waitFor('B adopts all', () => ds.every((d) => b.holds(d.trigger._id)), 10_000);
-    expect(await h.store.triggers.countDocuments({ triggerer_id: 'trig-B' })).toBe(12);
+    await h.waitFor('B adopts all', () => ds.every((d) => b.holds(d.trigger._id)), 30_000);
+    expect(await h.store.triggerShards.countDocuments({ holder: 'trig-B' })).toBe(64);
     for (let i = 0; i < 12; i++) await src.push(trainingEvent(`job-adopt-${i}`, 'Completed'));
     for (const d of ds) expect((await h.ti(d.ti._id)).state).toBe('scheduled');
     await b.stop();
@@ -262,8 +267,47 @@ describe('triggerer: ownership', () => {
     expect((await h.store.jobs.findOne({ _id: 'trig-stop' }))?.job_type).toBe('TriggererJob');
     await t.stop();
     expect(t.state).toBe('stopped');
-    expect((await h.trigger(d.trigger._id))?.triggerer_id).toBeNull();
+    // Released: no shard is leased to it any more, so the trigger waits for the next triggerer.
+    expect(await h.store.triggerShards.countDocuments({ holder: 'trig-stop' })).toBe(0);
     expect((await h.store.jobs.findOne({ _id: 'trig-stop' }))?.state).toBe('success');
+    expect((await h.ti(d.ti._id)).state).toBe('deferred');
+  });
+
+  it('stop() lets a claim in flight end before it releases: a lease the claim was taking is never left to a stopped triggerer', async () => {
+    const id = 'trig-stop-claim';
+    const d = await h.deferTask({ kind: 'test.Never', kwargs: {} });
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    let leasing = 0;
+    // The hook holds the first claim right before its lease write; a long drain timeout, so that
+    // stop() cannot give up waiting while the test holds it.
+    const t = h.triggerer({
+      id,
+      drainTimeoutMs: 120_000,
+      hooks: {
+        leasing: async () => {
+          leasing++;
+          await gate;
+        },
+      },
+    });
+    await t.start();
+    await h.waitFor('a claim is about to lease a shard', () => leasing > 0);
+    let stopped = false;
+    const stopping = t.stop().then(() => {
+      stopped = true;
+    });
+    // Unfixed, stop() releases (nothing yet), ends the job row and returns while the claim is held;
+    // then the claim's lease write lands and the shard stays leased to a stopped triggerer.
+    const jobEnded = async () => (await h.store.jobs.findOne({ _id: id }))?.state === 'success';
+    await h.waitFor('stop() to end the job row while a claim is held (it must not)', jobEnded, 1_500).catch(() => undefined);
+    expect(stopped).toBe(false);
+    expect(await jobEnded()).toBe(false);
+    openGate();
+    await stopping;
+    expect(t.state).toBe('stopped');
+    expect(await h.store.triggerShards.countDocuments({ holder: id })).toBe(0);
+    expect(await jobEnded()).toBe(true);
     expect((await h.ti(d.ti._id)).state).toBe('deferred');
   });
 });

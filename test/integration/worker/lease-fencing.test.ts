@@ -164,11 +164,10 @@ afterAll(async () => {
 
 describe('lease fencing of SageMaker submits', () => {
   it('a worker paused while choosing its job name submits nothing once it wakes up after its try was retried', async () => {
-    // Held at the probe of its `<name>-<epoch>` candidate: after the name check, before Create.
-    const { jobs, ti, deferred } = await pausedWorkerScenario(
-      'fence-name',
-      (cmd, input) => cmd === 'DescribeTrainingJobCommand' && /-\d{10}$/.test(String(input.TrainingJobName)),
-    );
+    // Held while choosing its `<name>-<epoch>` name: Create answered that the base name is taken,
+    // and the List that picks the suffix (no probe of the candidate: Create is the probe) is where
+    // it stands still — after the name check, before its Create.
+    const { jobs, ti, deferred } = await pausedWorkerScenario('fence-name', (cmd) => cmd === 'ListTrainingJobsCommand');
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.status).toBe('InProgress');
     // The row is still the retry's: the woken worker wrote nothing.
@@ -178,7 +177,11 @@ describe('lease fencing of SageMaker submits', () => {
   }, 120_000);
 
   it('a worker paused between its fence and Create stops the job it submitted: one job keeps running per task instance', async () => {
-    const { jobs, ti } = await pausedWorkerScenario('fence-create', (cmd) => cmd === 'CreateTrainingJobCommand');
+    // The Create of its `<name>-<epoch>` name (its first Create, of the taken base name, only learns the name is taken).
+    const { jobs, ti } = await pausedWorkerScenario(
+      'fence-create',
+      (cmd, input) => cmd === 'CreateTrainingJobCommand' && /-\d{10}$/.test(String(input.TrainingJobName)),
+    );
     expect(jobs).toHaveLength(2);
     const running = jobs.filter((j) => j.status === 'InProgress');
     const stopped = jobs.filter((j) => j.status === 'Stopping' || j.status === 'Stopped');

@@ -29,6 +29,7 @@ const STATUS = /^[A-Za-z_]{1,64}$/;
 const REGION = /^[a-z]{2}(-[a-z0-9]+){1,4}$/;
 const ACCOUNT = /^\d{1,12}$/;
 const MAX_REASON = 1_024;
+const MAX_MESSAGE = 256;
 
 export interface SageMakerStateChange {
   type: SageMakerResourceType;
@@ -38,6 +39,12 @@ export interface SageMakerStateChange {
   /** Set when the status is terminal. */
   outcome: SageMakerOutcome | null;
   failureReason: string | null;
+  /** A training job's SecondaryStatus (Starting, Downloading, Training, Uploading …); null when absent or not one. */
+  secondaryStatus: string | null;
+  /** The status message of the latest transition (SecondaryStatusTransitions' StatusMessage), cut short. */
+  statusMessage: string | null;
+  /** When the change happened, as the event says (null when it says nonsense). */
+  time: Date | null;
   /** Where the event says the resource lives ('' when it does not say, or says nonsense). */
   region: string;
   account: string;
@@ -53,7 +60,7 @@ export function sageMakerKey(type: SageMakerResourceType, name: string): string 
 
 /** The resource, status and origin of a SageMaker state-change event; null if it is not one we can trust the shape of. */
 export function parseSageMakerEvent(
-  event: Pick<EventBridgeEvent, 'source' | 'detail-type' | 'detail' | 'resources' | 'region' | 'account'>,
+  event: Pick<EventBridgeEvent, 'source' | 'detail-type' | 'detail' | 'resources' | 'region' | 'account'> & { time?: unknown },
 ): SageMakerStateChange | null {
   if (event.source !== SAGEMAKER_EVENT_SOURCE || typeof event['detail-type'] !== 'string') return null;
   const resource = resourceForDetailType(event['detail-type']);
@@ -73,6 +80,8 @@ export function parseSageMakerEvent(
   const status = normalizeStatus(rawStatus);
   const outcome = outcomeOf(resource, status);
   const reason = outcome === 'failed' ? failureReasonOf(resource, detail) : null;
+  const rawSecondary = detail.SecondaryStatus;
+  const secondaryStatus = typeof rawSecondary === 'string' && STATUS.test(rawSecondary) ? rawSecondary : null;
   const region = typeof event.region === 'string' && REGION.test(event.region) ? event.region : '';
   const account = typeof event.account === 'string' && ACCOUNT.test(event.account) ? event.account : '';
   // The ARN, when there is one, must agree with the envelope about where the resource lives.
@@ -83,9 +92,38 @@ export function parseSageMakerEvent(
     status,
     outcome,
     failureReason: reason ? reason.slice(0, MAX_REASON) : null,
+    secondaryStatus,
+    statusMessage: latestStatusMessage(detail),
+    time: eventTime(event.time),
     region: region || fromArn?.region || '',
     account: account || fromArn?.account || '',
   };
+}
+
+/** The StatusMessage of the last SecondaryStatusTransitions entry, if it is a sane string. */
+function latestStatusMessage(detail: Record<string, unknown>): string | null {
+  const transitions = detail.SecondaryStatusTransitions;
+  if (!Array.isArray(transitions) || transitions.length === 0) return null;
+  const last: unknown = transitions[transitions.length - 1];
+  if (!last || typeof last !== 'object') return null;
+  const msg = (last as Record<string, unknown>).StatusMessage;
+  if (typeof msg !== 'string') return null;
+  // Printable text only: it goes into a task log line.
+  let clean = '';
+  for (const ch of msg) {
+    const code = ch.codePointAt(0) ?? 0;
+    clean += code < 0x20 || code === 0x7f ? ' ' : ch;
+  }
+  clean = clean.trim();
+  return clean ? clean.slice(0, MAX_MESSAGE) : null;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+function eventTime(raw: unknown): Date | null {
+  if (typeof raw !== 'string' || !ISO_TIME.test(raw)) return null;
+  const d = new Date(raw);
+  return Number.isNaN(d.getTime()) ? null : d;
 }
 
 /** The specific routing key of an `aws.sagemaker` event. */
@@ -103,6 +141,7 @@ export function syntheticSageMakerEvent(args: {
   type: SageMakerResourceType;
   name: string;
   status: string;
+  secondaryStatus?: string | null;
   failureReason?: string | null;
   arn?: string | null;
   region?: string;
@@ -115,6 +154,7 @@ export function syntheticSageMakerEvent(args: {
   const account = parsed?.account ?? args.account ?? '000000000000';
   const detail: Record<string, unknown> = { [r.nameField]: args.name, [r.statusField]: args.status, 'deferflow-origin': args.origin };
   if (args.failureReason) detail.FailureReason = args.failureReason;
+  if (args.secondaryStatus) detail.SecondaryStatus = args.secondaryStatus;
   return {
     version: '0',
     id: `${args.origin}-${r.arnResource}-${args.name}-${args.status}`,

@@ -15,7 +15,9 @@
  *     print_log?: {                     // copy the job's CloudWatch lines into the task log while
  *       log_group, cursor,              // deferred, every poke_interval seconds (default 30),
  *       task: { ti_id, dag_id, run_id, task_id, try_number }   // from `cursor` on
- *     }
+ *     },
+ *     task_log?: { ti_id, dag_id, run_id, task_id, try_number }  // the deferred try's log: each status
+ *                                       // change seen while deferred is a line there (else print_log's)
  *   }
  *   payload (Airflow's SageMakerTrigger shape):
  *     { status: 'success' | 'failed' | 'stopped', job_name, message,
@@ -27,10 +29,15 @@
  * one about this job's name, type, and — with `job_arn` — region and account resolves it.
  *
  * Routing key: `sagemaker:<resource>:<lower-cased name>` (sagemaker-events.ts). Events arrive
- * from the triggerer's shared sources (EventBridge → SQS); the watcher adds a Describe at start and
- * the reconcile sweep. Needs the `sagemakerWatcher` service (the triggerer's SageMaker reconciler).
+ * from the triggerer's shared sources (EventBridge → SQS); the watcher adds a start-up Describe
+ * (skipped once the job's own events show it running after the trigger started) and the reconcile
+ * sweep. Needs the `sagemakerWatcher` service (the triggerer's SageMaker reconciler).
+ *
+ * Progress while deferred (job-progress.ts): every status / secondary-status change it sees goes
+ * into the deferred try's log and onto the trigger row (last_status …); the terminal one is stored
+ * before the task resumes, so the log reads in order.
  */
-import { Observable, timer } from 'rxjs';
+import { Observable, Subject, timer } from 'rxjs';
 import { z } from 'zod';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
 import type { EventBridgeEvent } from '../../../events/eventbridge-event.ts';
@@ -39,9 +46,12 @@ import type { TriggerKind, TriggerRunContext } from '../../../triggers/trigger-k
 import { parseSageMakerArn, SAGEMAKER_RESOURCE_TYPES, SAGEMAKER_RESOURCES, type SageMakerOutcome, type SageMakerResourceType } from '../sagemaker/resources.ts';
 import { DEFAULT_AWS_CONN_ID } from '../aws-connection.ts';
 import { DeferredLogCopy } from './deferred-log-copy.ts';
+import { JobProgress } from './job-progress.ts';
 import { parseSageMakerEvent, sageMakerKey, type SageMakerStateChange } from './sagemaker-events.ts';
 
 export const SAGEMAKER_JOB_TRIGGER_KIND = 'aws.SageMakerJobTrigger';
+
+const taskTarget = z.object({ ti_id: z.string(), dag_id: z.string(), run_id: z.string(), task_id: z.string(), try_number: z.number().int() });
 
 export const sageMakerJobKwargsSchema = z.object({
   job_type: z.enum(SAGEMAKER_RESOURCE_TYPES),
@@ -59,10 +69,11 @@ export const sageMakerJobKwargsSchema = z.object({
     .object({
       log_group: z.string().min(1),
       cursor: z.record(z.string(), z.string()),
-      task: z.object({ ti_id: z.string(), dag_id: z.string(), run_id: z.string(), task_id: z.string(), try_number: z.number().int() }),
+      task: taskTarget,
     })
     .nullable()
     .optional(),
+  task_log: taskTarget.nullable().optional(),
 });
 export type SageMakerJobKwargs = z.infer<typeof sageMakerJobKwargsSchema>;
 
@@ -117,6 +128,12 @@ export function sageMakerJobEvent(kw: SageMakerJobKwargs, event: EventBridgeEven
 
 const connIdOf = (kw: SageMakerJobKwargs): string | null => (kw.aws_conn_id === undefined ? DEFAULT_AWS_CONN_ID : kw.aws_conn_id);
 
+/**
+ * A status event dated this long after the trigger's creation proves the job was still running
+ * once the trigger existed. Event times have whole seconds, and clocks differ a little.
+ */
+const SEEN_RUNNING_MARGIN_MS = 2_000;
+
 export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
   kind: SAGEMAKER_JOB_TRIGGER_KIND,
   schema: sageMakerJobKwargsSchema,
@@ -137,23 +154,34 @@ export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
         return;
       }
       const logCopy = kw.print_log ? startLogCopy(kw, ctx) : null;
+      const progress = jobProgress(kw, ctx);
+      const seenRunning = new Subject<void>();
+      const startedAt = (ctx.createdAt ?? new Date()).getTime();
       let firing = false;
       const events = ctx.deliveriesFor(sageMakerKey(kw.job_type, kw.job_name)).subscribe(({ event, delivery }) => {
-        // Non-terminal statuses (InProgress, Stopping, Updating…) never resume; the first terminal wins.
-        const te = sageMakerJobEvent(kw, event);
-        if (!te || sub.closed || firing) return;
-        if (!logCopy) {
+        const change = parseSageMakerEvent(event);
+        if (!change || !isAboutTrigger(kw, change) || sub.closed || firing) return;
+        const progressStored = progress.note(change);
+        if (!change.outcome) {
+          // Non-terminal statuses (InProgress, Stopping, Updating…) never resume; one dated after
+          // the trigger existed means the job's end will be an event that finds it.
+          if (change.time && change.time.getTime() >= startedAt + SEEN_RUNNING_MARGIN_MS) seenRunning.next();
+          return;
+        }
+        // The first terminal status wins. Resume once its status line (and, with print_log, the
+        // copy in flight) is stored, so the task log reads in order; the event stays unacknowledged
+        // until then.
+        const te: TriggerEvent = { payload: sageMakerPayload(kw.job_type, kw.job_name, change.outcome, change.status, change.failureReason) };
+        if (!logCopy && !progress.writesLog) {
           sub.next(te);
           sub.complete();
           return;
         }
-        // Resume only after the copy in flight landed, with the cursor after it: the resumed task
-        // copies from there, so no line is stored twice. The event stays unacknowledged until then.
         firing = true;
         delivery.hold();
-        void logCopy.finish().then((log_cursor) => {
+        void Promise.all([progressStored, logCopy ? logCopy.finish() : Promise.resolve(undefined)]).then(([, log_cursor]) => {
           if (sub.closed) return;
-          sub.next({ payload: { ...(te.payload as SageMakerJobPayload), log_cursor } });
+          sub.next(log_cursor ? { payload: { ...(te.payload as SageMakerJobPayload), log_cursor } } : te);
           sub.complete();
         });
       });
@@ -165,15 +193,29 @@ export const sageMakerJobTriggerKind: TriggerKind<SageMakerJobKwargs> = {
           region: kw.region_name ?? null,
           since: ctx.createdAt ?? new Date(),
           checkOnStart: kw.check_on_start ?? true,
+          seenRunning$: seenRunning,
         })
         .subscribe({ error: (e: unknown) => sub.error(e) });
       return () => {
         events.unsubscribe();
         watch.unsubscribe();
+        seenRunning.complete();
         logCopy?.stop();
       };
     }),
 };
+
+/** Status lines into the deferred try's log (task_log, else print_log's target) and onto the trigger row. */
+function jobProgress(kw: SageMakerJobKwargs, ctx: TriggerRunContext): JobProgress {
+  const noun = SAGEMAKER_RESOURCES[kw.job_type].noun;
+  return new JobProgress({
+    what: `${noun.charAt(0).toUpperCase()}${noun.slice(1)} ${kw.job_name}`,
+    target: kw.task_log ?? kw.print_log?.task ?? null,
+    logs: ctx.services.taskLogs ?? null,
+    report: ctx.reportStatus ? (s) => ctx.reportStatus!(s) : undefined,
+    logger: () => ctx.logger,
+  });
+}
 
 /** The print_log copy of a deferred job's log, or null when the triggerer cannot provide it. */
 function startLogCopy(kw: SageMakerJobKwargs, ctx: TriggerRunContext): DeferredLogCopy | null {

@@ -2,14 +2,18 @@
  * The AWS provider's reconciler, hosted by each triggerer: finds SageMaker job endings whose
  * events never reached us, without one Describe per trigger per interval (Airflow's polling, which
  * cannot scale to 100k waits):
- *   - a trigger that starts gets one Describe (the job may have ended before the task deferred);
- *     when many start at once (adoption, restart) the Describes collapse into one catch-up List;
+ *   - a trigger that starts gets at most one Describe, `startCheckDelayMs` after it starts (the job
+ *     may have ended before the task deferred, when no event could find the trigger yet) — skipped
+ *     when the job's own events (or a sweep) show it still running after the trigger existed:
+ *     then its end is an event that finds the trigger. When many are due at once (adoption,
+ *     restart) the Describes collapse into one catch-up List;
  *   - every sweep interval, one paginated List per (connection, region, type) with
  *     LastModifiedTimeAfter = previous sweep start − safety margin.
  * Findings for jobs waited on here become synthetic state-change events, carrying the region and
  * account of the resource's ARN as AWS reported it, fed through the triggerer's dispatcher — the
- * exact path of real events (origin check, terminal-wins, dedupe). Throttling backs off with
- * jitter and never fails a trigger; a lost event delays a resume by at most one sweep interval.
+ * exact path of real events (origin check, terminal-wins, dedupe, progress while deferred: a job
+ * still running is fed too, with its status). Throttling backs off with jitter and never fails a
+ * trigger; a lost event delays a resume by at most one sweep interval.
  * It is also the `sagemakerWatcher` service SageMaker job triggers register with.
  */
 import { Observable, type Subscription, exhaustMap, from, timer } from 'rxjs';
@@ -32,6 +36,12 @@ export interface SageMakerReconcilerOptions {
   describeConcurrency?: number;
   /** More start-up checks than this in one group at once → one catch-up List instead. Default 20. */
   batchThreshold?: number;
+  /**
+   * How long after a trigger starts its start-up Describe runs, unless the job was seen running
+   * after the trigger existed first. Default 10 s: long enough for the next status event of a job
+   * the local AWS runs, short for a job that ended before the task deferred.
+   */
+  startCheckDelayMs?: number;
   /** Describe says "not found" this many times (with backoff) → the trigger fails. Default 3. */
   notFoundAttempts?: number;
 }
@@ -40,6 +50,9 @@ interface Check {
   job: WatchedJob;
   fail(e: Error): void;
   cancelled: boolean;
+  group: Group;
+  /** Date.now() when the check is due. */
+  dueAt: number;
 }
 
 interface Group {
@@ -62,6 +75,10 @@ export class SageMakerReconciler implements Reconciler, SageMakerWatcher {
   private readonly abort = new AbortController();
   private describesInFlight = 0;
   private readonly describeQueue: Array<() => Promise<void>> = [];
+  /** Start-up checks waiting for their delay, in due order (one timer for the head, not one per trigger). */
+  private readonly delayed: Check[] = [];
+  private delayedHead = 0;
+  private delayTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly host: ReconcilerHost,
@@ -73,6 +90,7 @@ export class SageMakerReconciler implements Reconciler, SageMakerWatcher {
       describeConcurrency: opts.describeConcurrency ?? 8,
       batchThreshold: opts.batchThreshold ?? 20,
       notFoundAttempts: opts.notFoundAttempts ?? 3,
+      startCheckDelayMs: opts.startCheckDelayMs ?? 10_000,
     };
   }
 
@@ -87,6 +105,8 @@ export class SageMakerReconciler implements Reconciler, SageMakerWatcher {
     this.sweepSub?.unsubscribe();
     this.sweepSub = null;
     this.abort.abort();
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.delayTimer = null;
   }
 
   get watchedGroups(): number {
@@ -99,13 +119,17 @@ export class SageMakerReconciler implements Reconciler, SageMakerWatcher {
       g.watchers++;
       g.minSince = Math.min(g.minSince, job.since.getTime());
       let check: Check | null = null;
+      let alive: { unsubscribe(): void } | null = null;
       if (job.checkOnStart) {
-        check = { job, fail: (e) => sub.error(e), cancelled: false };
-        g.pending.push(check);
-        this.scheduleFlush();
+        const c: Check = { job, fail: (e) => sub.error(e), cancelled: false, group: g, dueAt: Date.now() + this.o.startCheckDelayMs };
+        check = c;
+        // Seen running after the trigger existed: its end will be an event that finds the trigger.
+        alive = job.seenRunning$?.subscribe(() => (c.cancelled = true)) ?? null;
+        if (!c.cancelled) this.delay(c);
       }
       return () => {
         if (check) check.cancelled = true;
+        alive?.unsubscribe();
         g.watchers--;
         if (g.watchers === 0) this.groups.delete(g.key);
       };
@@ -134,6 +158,40 @@ export class SageMakerReconciler implements Reconciler, SageMakerWatcher {
 
   private client(g: { connId: string | null; region: string | null }): SageMakerClient {
     return requireAwsClients(this.host.services, 'The SageMaker reconcile sweep').sagemaker(g.connId, g.region);
+  }
+
+  /** Queue a start-up check until it is due (checks are queued in due order: the delay is one constant). */
+  private delay(c: Check): void {
+    this.delayed.push(c);
+    if (!this.delayTimer) this.armDelayTimer();
+  }
+
+  private armDelayTimer(): void {
+    // Drop what was cancelled meanwhile (evidence came, trigger ended) from the head.
+    while (this.delayedHead < this.delayed.length && this.delayed[this.delayedHead].cancelled) this.delayedHead++;
+    if (this.delayedHead >= this.delayed.length) {
+      this.delayed.length = 0;
+      this.delayedHead = 0;
+      return;
+    }
+    const wait = Math.max(0, this.delayed[this.delayedHead].dueAt - Date.now());
+    this.delayTimer = setTimeout(() => {
+      this.delayTimer = null;
+      const now = Date.now();
+      while (this.delayedHead < this.delayed.length && this.delayed[this.delayedHead].dueAt <= now) {
+        const c = this.delayed[this.delayedHead++];
+        if (c.cancelled || this.abort.signal.aborted) continue;
+        c.group.pending.push(c);
+      }
+      // Compact now and then so the queue does not grow without bound.
+      if (this.delayedHead > 1024 && this.delayedHead * 2 > this.delayed.length) {
+        this.delayed.splice(0, this.delayedHead);
+        this.delayedHead = 0;
+      }
+      this.scheduleFlush();
+      if (!this.abort.signal.aborted) this.armDelayTimer();
+    }, wait);
+    this.delayTimer.unref();
   }
 
   private scheduleFlush(): void {
@@ -188,6 +246,7 @@ export class SageMakerReconciler implements Reconciler, SageMakerWatcher {
           name: c.job.jobName,
           arn: typeof desc[resource.arnField] === 'string' ? (desc[resource.arnField] as string) : null,
           status: String(desc[resource.statusField] ?? ''),
+          secondaryStatus: typeof desc.SecondaryStatus === 'string' ? desc.SecondaryStatus : null,
           creationTime: null,
           failureReason: failureReasonOf(resource, desc),
         };
@@ -254,11 +313,29 @@ export class SageMakerReconciler implements Reconciler, SageMakerWatcher {
     return recovered;
   }
 
-  /** A terminal status becomes a synthetic event; returns whether it was one. */
+  /**
+   * What a Describe or List found becomes a synthetic event: a terminal status resumes the task; a
+   * status still changing tells the trigger the job's progress (and that it runs). Returns whether
+   * it was terminal.
+   */
   private async feed(g: Group, found: ResourceSummary, origin: 'describe' | 'sweep'): Promise<boolean> {
     const resource = SAGEMAKER_RESOURCES[g.type];
     const outcome = outcomeOf(resource, found.status);
-    if (!outcome) return false;
+    if (!outcome) {
+      if (!found.status) return false;
+      await this.host.dispatch(
+        syntheticSageMakerEvent({
+          type: g.type,
+          name: found.name,
+          status: found.status,
+          secondaryStatus: found.secondaryStatus,
+          arn: found.arn,
+          region: g.region ?? undefined,
+          origin: `deferflow-${origin}`,
+        }),
+      );
+      return false;
+    }
     let failureReason = found.failureReason;
     if (!failureReason && outcome === 'failed' && origin === 'sweep') {
       try {
@@ -277,6 +354,7 @@ export class SageMakerReconciler implements Reconciler, SageMakerWatcher {
         type: g.type,
         name: found.name,
         status: found.status,
+        secondaryStatus: found.secondaryStatus,
         failureReason,
         arn: found.arn,
         region: g.region ?? undefined,

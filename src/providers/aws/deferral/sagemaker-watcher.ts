@@ -17,6 +17,12 @@ export interface WatchedJob {
   since: Date;
   /** false: skip the start-up Describe (the sweep still covers the job). */
   checkOnStart: boolean;
+  /**
+   * Emits when the job was seen still running after the trigger existed (a status event dated
+   * after it, or a sweep): its end will then be an event that finds the trigger, so the start-up
+   * Describe is not needed.
+   */
+  seenRunning$?: Observable<unknown>;
 }
 
 export interface SageMakerWatcher {

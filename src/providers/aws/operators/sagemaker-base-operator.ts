@@ -79,6 +79,12 @@ export abstract class SageMakerBaseOperator extends BaseOperator {
     return this.clients(ctx).sagemaker(this.awsConnId, this.regionName);
   }
 
+  /** tiIdentity plus the deployment (ownership tags, adoption), when the process knows it. */
+  protected async ownerIdentity(ctx: TaskContext): Promise<TaskInstanceIdentity> {
+    const deployment = ctx.services.deploymentId ? await ctx.services.deploymentId() : null;
+    return { ...this.tiIdentity(ctx), deployment };
+  }
+
   protected tiIdentity(ctx: TaskContext): TaskInstanceIdentity {
     const mapIndex = typeof ctx.map_index === 'number' ? ctx.map_index : -1;
     return { dag_id: ctx.ti.dag_id, run_id: ctx.ti.run_id, task_id: ctx.ti.task_id, map_index: mapIndex, try_number: ctx.ti.try_number };

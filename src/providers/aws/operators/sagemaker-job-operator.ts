@@ -1,13 +1,19 @@
 /**
  * Shared lifecycle of the four job operators (Training, Processing, Transform, Tuning):
  *
- *   execute:  prepare config → decide the name (action_if_job_exists, adopting a job this task
- *             instance already submitted) → record it (XCom `sagemaker_job_name`, ownership tags)
- *             → Create → then either
+ *   execute:  prepare config → Create under the rendered name (no existence probe: a taken name
+ *             is SageMaker's answer to Create, and only then is action_if_job_exists applied,
+ *             adopting a job this task instance already submitted) — each name recorded before its
+ *             Create (XCom `sagemaker_job_name`, ownership tags) → then either
  *               sync:       poll Describe every check_interval (print_log copies CloudWatch lines)
- *               deferrable: Describe once (done already? return / fail), else defer on
- *                           aws.SageMakerJobTrigger with the log cursor in next_kwargs and, with
- *                           print_log, in the trigger (which copies lines while deferred)
+ *               deferrable: defer at once on aws.SageMakerJobTrigger with the ARN Create answered
+ *                           (the triggerer's start-up check catches a job that ends before the
+ *                           trigger exists), the log cursor in next_kwargs and, with print_log, in
+ *                           the trigger (which copies lines while deferred); an adopted job that
+ *                           already ended returns (or fails) at once
+ *             SageMaker calls of a deferred job: Create, at most one Describe when the trigger
+ *             starts (skipped when the job's own events show it running after the deferral),
+ *             and the Describe on resume — ≤ 3 whatever the job's length.
  *   execute_complete (resume): Describe the job — the event is untrusted, the Describe is not.
  *             Still running (a forged or misrouted event) → defer again on the same trigger until
  *             the original deadline; ended → succeed or fail by its own status (a failure event
@@ -24,12 +30,10 @@ import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import { SageMakerJobTrigger } from '../deferral/sagemaker-job-trigger.ts';
 import { taskInstanceId } from '../../../store/schema.ts';
 import type { TaskLogTarget } from '../../../store/repositories/task-log-repository.ts';
-import { isAlreadyExists, toAwsError } from '../aws-errors.ts';
 import { failsTask, failureReasonText, isTerminal, type Description, type SageMakerJobType, type SageMakerResource } from '../sagemaker/resources.ts';
 import { stopJob } from '../sagemaker/stop-job.ts';
-import { ACTIONS_IF_JOB_EXISTS, describeOrNull, isAdoptable, resolveJobName, type ActionIfJobExists } from '../sagemaker/job-name-resolver.ts';
+import { ACTIONS_IF_JOB_EXISTS, submitJob, type ActionIfJobExists, type Submission } from '../sagemaker/job-name-resolver.ts';
 import { LogTailer, type LogCursor } from '../sagemaker/log-tailer.ts';
-import { withOwnershipTags } from '../sagemaker/ownership.ts';
 import { pollUntilTerminal } from '../sagemaker/poll.ts';
 import { serializeDescribe } from '../sagemaker/serialize.ts';
 import { secondsUntil } from '../deferral/resume-deadline.ts';
@@ -143,21 +147,26 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
       throw new InvalidInputError(`${this.operatorName} '${this.taskId}': config.${this.kind.nameField} is required`);
     }
     await this.beforeSubmit(ctx, client, config);
-    const name = await this.submit(ctx, client, request, baseName);
+    const submitted = await this.submit(ctx, client, request, baseName);
+    const name = submitted.name;
 
     if (!this.waitForCompletion) {
       if (this.deferrable) ctx.log.warn('Setting deferrable to True does not have effect when wait_for_completion is set to False.');
-      return this.result(ctx, client, await this.kind.describe(client, name, ctx.signal));
+      return this.result(ctx, client, submitted.existing ?? (await this.kind.describe(client, name, ctx.signal)));
     }
     const tailer = this.tailer(ctx, name, {});
     if (this.deferrable) {
-      const desc = await this.kind.describe(client, name, ctx.signal);
       if (tailer) await tailer.poll(ctx.signal);
-      const status = String(desc[this.kind.statusField]);
-      if (isTerminal(this.kind, status)) return this.finish(ctx, client, name, desc);
-      ctx.log.info(`SageMaker ${this.what(name)} is ${status}; deferring until it ends`);
-      const maxIngestion = this.maxIngestionTimeS;
-      this.deferOn(ctx, name, desc, tailer?.position ?? {}, maxIngestion);
+      const desc = submitted.existing;
+      if (desc) {
+        // An existing job (ours from an earlier try, or reused): it may have ended already.
+        const status = String(desc[this.kind.statusField]);
+        if (isTerminal(this.kind, status)) return this.finish(ctx, client, name, desc);
+        ctx.log.info(`SageMaker ${this.what(name)} is ${status}; deferring until it ends`);
+      } else {
+        ctx.log.info(`SageMaker ${this.what(name)} submitted; deferring until it ends`);
+      }
+      this.deferOn(ctx, name, submitted.arn, tailer?.position ?? {}, this.maxIngestionTimeS);
     }
     const desc = await pollUntilTerminal({
       what: this.what(name),
@@ -195,7 +204,8 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
     if (!isTerminal(this.kind, status)) {
       // Whatever the event said, the job has not ended: never a success (nor a failure) from it.
       ctx.log.warn(`Resumed by an event saying ${JSON.stringify(payload.status ?? null)}, but SageMaker ${this.what(name)} is ${status}; deferring again`);
-      this.deferOn(ctx, name, desc, tailer?.position ?? cursor, kwargs.deadline ? secondsUntil(kwargs.deadline) : null);
+      const arn = desc[this.kind.arnField];
+      this.deferOn(ctx, name, typeof arn === 'string' ? arn : null, tailer?.position ?? cursor, kwargs.deadline ? secondsUntil(kwargs.deadline) : null);
     }
     if (payload.status !== 'success' && !failsTask(this.kind, status)) {
       throw this.jobFailed(name, desc, payload.message);
@@ -205,48 +215,31 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
   }
 
   // ---- internals ----
-  /** Decide the name, record it, Create; returns the name of the job this task now follows. */
-  private async submit(ctx: TaskContext, client: SageMakerClient, request: Record<string, unknown>, baseName: string): Promise<string> {
-    const ti = this.tiIdentity(ctx);
-    const res = await resolveJobName({
+  /** Create under the name action_if_job_exists decides (each name recorded first); the job this task now follows. */
+  private async submit(ctx: TaskContext, client: SageMakerClient, request: Record<string, unknown>, baseName: string): Promise<Submission> {
+    const ti = await this.ownerIdentity(ctx);
+    const submitted = await submitJob({
       kind: this.kind,
       client,
+      request,
       baseName,
       action: this.actionIfJobExists,
       checkIfJobExists: this.checkIfJobExists,
       ti,
       log: ctx.log,
       signal: ctx.signal,
+      // Recorded before Create: whoever picks this task up next knows which job it submitted.
+      beforeCreate: async (name) => {
+        await ctx.ti.xcom_push(JOB_NAME_XCOM_KEY, name);
+        ctx.log.info(`Creating SageMaker ${this.what(name)}`);
+        // Lease fencing (issue 14.0): a try paused past its lease (and retried elsewhere meanwhile)
+        // must not submit; checked right before each Create and again right after the one that succeeded.
+        await ctx.fence();
+      },
     });
-    if (res.existing) {
-      await ctx.ti.xcom_push(JOB_NAME_XCOM_KEY, res.name);
-      return res.name;
-    }
-    request[this.kind.nameField] = res.name;
-    withOwnershipTags(request, ti);
-    // Recorded before Create: whoever picks this task up next knows which job it submitted.
-    await ctx.ti.xcom_push(JOB_NAME_XCOM_KEY, res.name);
-    ctx.log.info(`Creating SageMaker ${this.what(res.name)}`);
-    // Lease fencing (issue 14.0): a try paused past its lease (and retried elsewhere meanwhile)
-    // must not submit; checked right before Create and again right after it.
-    await ctx.fence();
-    try {
-      await this.kind.create(client, request, ctx.signal);
-    } catch (e) {
-      if (isAlreadyExists(e)) {
-        // Another attempt of this very task (a worker that died mid-call, a retry racing it) got
-        // there first: the job is ours, so follow it instead of failing or submitting again.
-        const existing = await describeOrNull(this.kind, client, res.name, ctx.signal);
-        if (existing && (await isAdoptable({ kind: this.kind, client, ti, signal: ctx.signal }, existing))) {
-          ctx.log.info(`SageMaker ${this.what(res.name)} was already submitted by this task; continuing with it`);
-          return res.name;
-        }
-        throw new DeferflowError('INVALID_INPUT', `A SageMaker job with name ${res.name} already exists.`, { cause: e });
-      }
-      throw toAwsError(e, `${this.kind.operations.create} ${res.name}`);
-    }
-    await this.fenceSubmitted(ctx, client, res.name);
-    return res.name;
+    if (submitted.existing) await ctx.ti.xcom_push(JOB_NAME_XCOM_KEY, submitted.name);
+    else await this.fenceSubmitted(ctx, client, submitted.name);
+    return submitted;
   }
 
   /**
@@ -271,22 +264,23 @@ export abstract class SageMakerJobOperator extends SageMakerBaseOperator {
    * Defer on the job's trigger for `timeoutS` seconds (null: no timeout); the absolute deadline
    * travels in the resume kwargs, so deferring again (a resume too early) never extends it.
    */
-  private deferOn(ctx: TaskContext, name: string, desc: Description, cursor: LogCursor, timeoutS: number | null): never {
+  private deferOn(ctx: TaskContext, name: string, arn: string | null, cursor: LogCursor, timeoutS: number | null): never {
     const deadline = timeoutS === null ? null : new Date(Date.now() + timeoutS * 1000);
-    const arn = desc[this.kind.arnField];
     const printLog = this.printLog && this.kind.logGroup;
     this.defer({
       trigger: new SageMakerJobTrigger({
         job_type: this.kind.type,
         job_name: name,
         // Where the job lives: events from another region or account are not about it.
-        ...(typeof arn === 'string' ? { job_arn: arn } : {}),
+        ...(arn ? { job_arn: arn } : {}),
         aws_conn_id: this.awsConnId,
         region_name: this.regionName,
         poke_interval: this.checkIntervalS,
         ...(this.maxAttempts !== null ? { max_attempts: this.maxAttempts } : {}),
         // The triggerer keeps copying the job's log into this try's log while it waits.
         ...(printLog ? { print_log: { log_group: this.kind.logGroup!, cursor, task: this.logTarget(ctx) } } : {}),
+        // …and writes each status change of the job there (progress while deferred).
+        task_log: this.logTarget(ctx),
       }),
       method: 'execute_complete',
       kwargs: { job_name: name, log_cursor: cursor, deadline: deadline?.toISOString() ?? null },

@@ -50,6 +50,8 @@ export interface ResourceSummary {
   name: string;
   arn: string | null;
   status: string;
+  /** A training job's SecondaryStatus (List and Describe carry it); null for the other types. */
+  secondaryStatus: string | null;
   creationTime: Date | null;
   failureReason: string | null;
 }
@@ -96,7 +98,8 @@ export interface SageMakerResource {
   stopped: ReadonlySet<string>;
   /** API operation names (metrics, IAM, messages). */
   operations: { create: string; describe: string; list: string };
-  create(client: SageMakerClient, request: Record<string, unknown>, signal?: AbortSignal): Promise<void>;
+  /** Create it; resolves with the ARN SageMaker answered (the trigger's origin check needs it, no Describe). */
+  create(client: SageMakerClient, request: Record<string, unknown>, signal?: AbortSignal): Promise<{ arn: string | null }>;
   describe(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<Description>;
   /** One page of resources whose name contains `fragment`, newest first (choosing a free job name). */
   listByName(client: SageMakerClient, fragment: string, nextToken: string | undefined, signal?: AbortSignal): Promise<ResourcePage>;
@@ -125,6 +128,7 @@ function defineResource(spec: ResourceSpec): SageMakerResource {
     name: str(s[row.nameField]),
     arn: typeof s[row.arnField] === 'string' ? (s[row.arnField] as string) : null,
     status: str(s[row.statusField]),
+    secondaryStatus: typeof s.SecondaryStatus === 'string' ? s.SecondaryStatus : null,
     creationTime: s.CreationTime instanceof Date ? s.CreationTime : null,
     failureReason: reasonIn(row, s),
   });
@@ -136,7 +140,9 @@ function defineResource(spec: ResourceSpec): SageMakerResource {
   return {
     ...row,
     create: async (client, request, signal) => {
-      await send.create(client, request, signal);
+      const out = (await send.create(client, request, signal)) as Record<string, unknown> | undefined;
+      const arn = out?.[row.arnField];
+      return { arn: typeof arn === 'string' ? arn : null };
     },
     describe: async (client, name, signal) => (await send.describe(client, name, signal)) as Description,
     listByName: (client, fragment, nextToken, signal) =>

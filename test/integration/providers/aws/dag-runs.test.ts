@@ -264,6 +264,13 @@ describe('SageMaker pipeline DAGs (train → create model → batch transform)',
     expect(job.length).toBeGreaterThan(3);
     expect(new Set(job).size).toBe(job.length);
     expect(log.map((l) => l.msg)).toContain('train_model completed successfully.');
+    // Progress while deferred (issue 12.6): the job's status changes, between the deferral and the resume.
+    const msgs = log.map((l) => l.msg);
+    const progress = msgs.filter((m) => m.startsWith('Training job dag-async-train: '));
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.at(-1)).toMatch(/^Training job dag-async-train: Completed/);
+    expect(msgs.findIndex((m) => /deferring until it ends/.test(m))).toBeLessThan(msgs.indexOf(progress[0]));
+    expect(msgs.indexOf(progress.at(-1)!)).toBeLessThan(msgs.indexOf('train_model completed successfully.'));
   }, 90_000);
 });
 
@@ -287,6 +294,8 @@ describe('failures', () => {
     expect(jobs[0].name).toBe('dag-fails');
     const try1 = await new TaskLogRepository(rt.store).read(t._id, 1);
     expect(try1.map((l) => l.msg).join('\n')).toMatch(/training job dag-fails failed because AlgorithmError/);
+    // Without print_log the try's log still shows the job's progress while deferred (issue 12.6).
+    expect(try1.map((l) => l.msg)).toContainEqual(expect.stringMatching(/^Training job dag-fails: Failed/));
   }, 90_000);
 
   it("a ValidationException fails the task with AWS's message and submits nothing", async () => {
