@@ -16,13 +16,13 @@
  * connection and then delegates to a client built from it. Resolution failures (a named connection
  * that does not exist) surface on the first call and are retried on the next one.
  */
-import { SageMakerClient, type SageMakerClientConfig } from '@aws-sdk/client-sagemaker';
-import { SageMakerRuntimeClient, type SageMakerRuntimeClientConfig } from '@aws-sdk/client-sagemaker-runtime';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
-import { EventBridgeClient, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
-import { CloudWatchLogsClient, type CloudWatchLogsClientConfig } from '@aws-sdk/client-cloudwatch-logs';
-import { STSClient, AssumeRoleCommand, type STSClientConfig, type AssumeRoleCommandInput } from '@aws-sdk/client-sts';
+import type { SageMakerClient, SageMakerClientConfig } from '@aws-sdk/client-sagemaker';
+import type { SageMakerRuntimeClient, SageMakerRuntimeClientConfig } from '@aws-sdk/client-sagemaker-runtime';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient, EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
+import type { CloudWatchLogsClient, CloudWatchLogsClientConfig } from '@aws-sdk/client-cloudwatch-logs';
+import type { STSClient, STSClientConfig, AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { Connection } from '../../connections/connection.ts';
 import { ConnectionRepository } from '../../connections/connection-repository.ts';
@@ -31,6 +31,7 @@ import { registerSecret } from '../../connections/secret-masker.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import type { Store } from '../../store/store.ts';
 import { awsSettingsFromConnection, DEFAULT_AWS_CONN_ID, emptyAwsSettings, type AwsConnectionSettings } from './aws-connection.ts';
+import { cloudWatchLogsSdk, eventBridgeSdk, s3Sdk, sageMakerRuntimeSdk, sageMakerSdk, sqsSdk, stsSdk } from './sdk.ts';
 
 /** Anything that can find a connection by id: the repository, a preloaded lookup, or a function. */
 export type ConnectionSource =
@@ -101,25 +102,25 @@ export class AwsClientFactory implements SageMakerClientProvider {
   }
 
   sagemaker(connId?: string | null, region?: string | null): SageMakerClient {
-    return this.client('sagemaker', connId, region, (c) => new SageMakerClient(c as SageMakerClientConfig));
+    return this.client('sagemaker', connId, region, (c) => new (sageMakerSdk().SageMakerClient)(c as SageMakerClientConfig));
   }
   sagemakerRuntime(connId?: string | null, region?: string | null): SageMakerRuntimeClient {
-    return this.client('sagemaker_runtime', connId, region, (c) => new SageMakerRuntimeClient(c as SageMakerRuntimeClientConfig));
+    return this.client('sagemaker_runtime', connId, region, (c) => new (sageMakerRuntimeSdk().SageMakerRuntimeClient)(c as SageMakerRuntimeClientConfig));
   }
   s3(connId?: string | null, region?: string | null): S3Client {
-    return this.client('s3', connId, region, (c) => new S3Client(c as S3ClientConfig));
+    return this.client('s3', connId, region, (c) => new (s3Sdk().S3Client)(c as S3ClientConfig));
   }
   sqs(connId?: string | null, region?: string | null): SQSClient {
-    return this.client('sqs', connId, region, (c) => new SQSClient(c as SQSClientConfig));
+    return this.client('sqs', connId, region, (c) => new (sqsSdk().SQSClient)(c as SQSClientConfig));
   }
   eventBridge(connId?: string | null, region?: string | null): EventBridgeClient {
-    return this.client('eventbridge', connId, region, (c) => new EventBridgeClient(c as EventBridgeClientConfig));
+    return this.client('eventbridge', connId, region, (c) => new (eventBridgeSdk().EventBridgeClient)(c as EventBridgeClientConfig));
   }
   logs(connId?: string | null, region?: string | null): CloudWatchLogsClient {
-    return this.client('logs', connId, region, (c) => new CloudWatchLogsClient(c as CloudWatchLogsClientConfig));
+    return this.client('logs', connId, region, (c) => new (cloudWatchLogsSdk().CloudWatchLogsClient)(c as CloudWatchLogsClientConfig));
   }
   sts(connId?: string | null, region?: string | null): STSClient {
-    return this.client('sts', connId, region, (c) => new STSClient(c as STSClientConfig));
+    return this.client('sts', connId, region, (c) => new (stsSdk().STSClient)(c as STSClientConfig));
   }
 
   /**
@@ -255,7 +256,7 @@ export class AwsClientFactory implements SageMakerClientProvider {
   /** STS AssumeRole, cached until shortly before expiry, one call in flight at a time. */
   private assumeRoleProvider(s: AwsConnectionSettings, base: AwsCredentialIdentity | undefined, region: string | null): AwsCredentialIdentityProvider {
     const stsEndpoint = this.connectionEndpoint(s, 'sts');
-    const sts = new STSClient({
+    const sts = new (stsSdk().STSClient)({
       retryMode: 'adaptive',
       maxAttempts: this.maxAttempts,
       ...(region ? { region } : {}),
@@ -273,7 +274,7 @@ export class AwsClientFactory implements SageMakerClientProvider {
     return async () => {
       if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > REFRESH_BEFORE_MS)) return cached;
       inflight ??= sts
-        .send(new AssumeRoleCommand(input))
+        .send(new (stsSdk().AssumeRoleCommand)(input))
         .then((out) => {
           const c = out.Credentials;
           if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${input.RoleArn} returned no credentials`);

@@ -5,12 +5,13 @@
  * mistake, or an older set-up without the per-deployment rule): such an event is handed back
  * (SqsEventSource's `othersEvent`).
  */
-import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from '../../events/eventbridge-event.ts';
 import { isNotFound } from './aws-errors.ts';
 import { SAGEMAKER_EVENT_SOURCE } from './deferral/sagemaker-events.ts';
 import { DEPLOYMENT_TAG } from './sagemaker/ownership.ts';
 import { deploymentEventsQueue } from './setup-events.ts';
+import { sqsSdk } from './sdk.ts';
 
 /** The deployment tag an event's detail carries (a map, or a list of {Key, Value}); null when none. */
 export function deploymentTagOf(event: Pick<EventBridgeEvent, 'detail'>): string | null {
@@ -43,7 +44,7 @@ export function othersEventFor(deploymentId: string): (event: EventBridgeEvent) 
 /** The URL of the deployment's queue, or null when `aws setup-events` has not made it (in this account and region). */
 export async function findDeploymentQueue(sqs: SQSClient, deploymentId: string): Promise<string | null> {
   try {
-    return (await sqs.send(new GetQueueUrlCommand({ QueueName: deploymentEventsQueue(deploymentId) }))).QueueUrl ?? null;
+    return (await sqs.send(new (sqsSdk().GetQueueUrlCommand)({ QueueName: deploymentEventsQueue(deploymentId) }))).QueueUrl ?? null;
   } catch (e) {
     if (isNotFound(e)) return null;
     throw e;

@@ -10,12 +10,13 @@
  * operators tag every job they create). So a deployment's triggerer never sees — let alone
  * deletes — another deployment's events, and the triggerer finds its queue by the same name.
  */
-import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DescribeRuleCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SAGEMAKER_EVENT_SOURCE } from './deferral/sagemaker-events.ts';
 import { SAGEMAKER_RESOURCES } from './sagemaker/resources.ts';
 import { isNotFound, toAwsError } from './aws-errors.ts';
 import { DEPLOYMENT_TAG } from './sagemaker/ownership.ts';
+import { eventBridgeSdk, sqsSdk } from './sdk.ts';
 
 export interface SetupEventsClients {
   sqs(connId?: string | null, region?: string | null): SQSClient;
@@ -91,7 +92,7 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
     let ruleArn: string | undefined;
     let ruleOutcome: ResourceOutcome = 'created';
     try {
-      const existing = await events.send(new DescribeRuleCommand({ Name: ruleName }));
+      const existing = await events.send(new (eventBridgeSdk().DescribeRuleCommand)({ Name: ruleName }));
       ruleArn = existing.Arn;
       ruleOutcome = existing.EventPattern && samePattern(existing.EventPattern, pattern) && existing.State === 'ENABLED' ? 'found' : 'updated';
     } catch (e) {
@@ -99,7 +100,7 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
     }
     if (ruleOutcome !== 'found') {
       const put = await events.send(
-        new PutRuleCommand({
+        new (eventBridgeSdk().PutRuleCommand)({
           Name: ruleName,
           EventPattern: patternJson,
           State: 'ENABLED',
@@ -113,12 +114,12 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
     if (!ruleArn) throw new Error(`EventBridge returned no ARN for rule ${ruleName}`);
     resources.push({ kind: 'rule', name: ruleName, outcome: ruleOutcome });
 
-    const targets = await events.send(new ListTargetsByRuleCommand({ Rule: ruleName }));
+    const targets = await events.send(new (eventBridgeSdk().ListTargetsByRuleCommand)({ Rule: ruleName }));
     const target = (targets.Targets ?? []).find((t) => t.Id === TARGET_ID);
     if (target?.Arn === queue.arn) {
       resources.push({ kind: 'target', name: TARGET_ID, outcome: 'found' });
     } else {
-      const put = await events.send(new PutTargetsCommand({ Rule: ruleName, Targets: [{ Id: TARGET_ID, Arn: queue.arn }] }));
+      const put = await events.send(new (eventBridgeSdk().PutTargetsCommand)({ Rule: ruleName, Targets: [{ Id: TARGET_ID, Arn: queue.arn }] }));
       if (put.FailedEntryCount) throw new Error(`PutTargets failed: ${JSON.stringify(put.FailedEntries)}`);
       resources.push({ kind: 'target', name: TARGET_ID, outcome: target ? 'updated' : 'created' });
     }
@@ -143,7 +144,7 @@ export async function setupSageMakerEvents(opts: SetupSageMakerEventsOptions): P
     const policyOk = attrs.Policy !== undefined && sameJson(attrs.Policy, policy);
     const redriveOk = attrs.RedrivePolicy !== undefined && sameJson(attrs.RedrivePolicy, redrive);
     if (!policyOk || !redriveOk) {
-      await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queue.url, Attributes: { Policy: policy, RedrivePolicy: redrive } }));
+      await sqs.send(new (sqsSdk().SetQueueAttributesCommand)({ QueueUrl: queue.url, Attributes: { Policy: policy, RedrivePolicy: redrive } }));
     }
     resources.push({ kind: 'queue-policy', name: queueName, outcome: policyOk ? 'found' : attrs.Policy ? 'updated' : 'created' });
     resources.push({ kind: 'redrive-policy', name: queueName, outcome: redriveOk ? 'found' : attrs.RedrivePolicy ? 'updated' : 'created' });
@@ -162,16 +163,16 @@ async function ensureQueue(
   let url: string | undefined;
   let outcome: ResourceOutcome = 'found';
   try {
-    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+    url = (await sqs.send(new (sqsSdk().GetQueueUrlCommand)({ QueueName: name }))).QueueUrl;
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
   if (!url) {
-    url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl;
+    url = (await sqs.send(new (sqsSdk().CreateQueueCommand)({ QueueName: name, Attributes: attributes }))).QueueUrl;
     outcome = 'created';
   }
   if (!url) throw new Error(`SQS returned no URL for queue ${name}`);
-  const got = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
+  const got = await sqs.send(new (sqsSdk().GetQueueAttributesCommand)({ QueueUrl: url, AttributeNames: ['All'] }));
   const attrs = (got.Attributes ?? {}) as Record<string, string>;
   if (!attrs.QueueArn) throw new Error(`SQS returned no ARN for queue ${name}`);
   return { url, arn: attrs.QueueArn, outcome, attributes: attrs };

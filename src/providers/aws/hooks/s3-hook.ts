@@ -6,24 +6,14 @@
  */
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  paginateListObjectsV2,
-  type BucketLocationConstraint,
-  type PutObjectCommandInput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { BucketLocationConstraint, PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import type { AwsClientFactory } from '../aws-clients.ts';
 import { DEFAULT_AWS_CONN_ID } from '../aws-connection.ts';
 import { isNotFound } from '../aws-errors.ts';
 import { clientsForHook } from '../services.ts';
 import { fenceCurrentTask } from '../../../services/task-scope.ts';
+import { s3Sdk, s3StorageSdk } from '../sdk.ts';
 
 export interface S3HookOptions {
   aws_conn_id?: string | null;
@@ -104,7 +94,7 @@ export class S3Hook {
 
   async checkForBucket(bucketName: string): Promise<boolean> {
     try {
-      await this.conn.send(new HeadBucketCommand({ Bucket: bucketName }));
+      await this.conn.send(new (s3Sdk().HeadBucketCommand)({ Bucket: bucketName }));
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;
@@ -117,7 +107,7 @@ export class S3Hook {
     const region = regionName ?? (await this.clients.region(this.awsConnId, this.regionName));
     await fenceCurrentTask();
     await this.conn.send(
-      new CreateBucketCommand({
+      new (s3Sdk().CreateBucketCommand)({
         Bucket: bucketName,
         ...(region && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } } : {}),
       }),
@@ -127,7 +117,7 @@ export class S3Hook {
   async checkForKey(key: string, bucketName?: string | null): Promise<boolean> {
     const loc = S3Hook.getS3BucketKey(bucketName, key);
     try {
-      await this.conn.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+      await this.conn.send(new (s3Sdk().HeadObjectCommand)({ Bucket: loc.bucket, Key: loc.key }));
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;
@@ -138,7 +128,7 @@ export class S3Hook {
   /** Keys under `prefix` (all pages). */
   async listKeys(bucketName: string, prefix = '', opts: { delimiter?: string; page_size?: number; max_items?: number } = {}): Promise<string[]> {
     const keys: string[] = [];
-    const pages = paginateListObjectsV2(
+    const pages = s3Sdk().paginateListObjectsV2(
       { client: this.conn, ...(opts.page_size ? { pageSize: opts.page_size } : {}) },
       { Bucket: bucketName, Prefix: prefix, ...(opts.delimiter ? { Delimiter: opts.delimiter } : {}) },
     );
@@ -157,7 +147,7 @@ export class S3Hook {
 
   async readKeyBytes(key: string, bucketName?: string | null): Promise<Buffer> {
     const loc = S3Hook.getS3BucketKey(bucketName, key);
-    const out = await this.conn.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+    const out = await this.conn.send(new (s3Sdk().GetObjectCommand)({ Bucket: loc.bucket, Key: loc.key }));
     if (!out.Body) return Buffer.alloc(0);
     return Buffer.from(await out.Body.transformToByteArray());
   }
@@ -170,15 +160,17 @@ export class S3Hook {
     // Lease fencing (issue 14.0): inside a worker's try, only while the try owns its task instance.
     await fenceCurrentTask();
     if (opts.gzip) {
-      await this.conn.send(new PutObjectCommand({ ...extra, Bucket: loc.bucket, Key: loc.key, Body: gzipSync(readFileSync(filename)) }));
+      await this.conn.send(new (s3Sdk().PutObjectCommand)({ ...extra, Bucket: loc.bucket, Key: loc.key, Body: gzipSync(readFileSync(filename)) }));
       return;
     }
     const size = statSync(filename).size;
     if (size <= MULTIPART_THRESHOLD) {
-      await this.conn.send(new PutObjectCommand({ ...extra, Bucket: loc.bucket, Key: loc.key, Body: createReadStream(filename), ContentLength: size }));
+      await this.conn.send(
+        new (s3Sdk().PutObjectCommand)({ ...extra, Bucket: loc.bucket, Key: loc.key, Body: createReadStream(filename), ContentLength: size }),
+      );
       return;
     }
-    await new Upload({ client: this.conn, params: { ...extra, Bucket: loc.bucket, Key: loc.key, Body: createReadStream(filename) } }).done();
+    await new (s3StorageSdk().Upload)({ client: this.conn, params: { ...extra, Bucket: loc.bucket, Key: loc.key, Body: createReadStream(filename) } }).done();
   }
 
   async loadString(
@@ -199,7 +191,7 @@ export class S3Hook {
     const loc = await this.checkWritable(key, bucketName, opts.replace ?? false);
     // Lease fencing (issue 14.0): inside a worker's try, only while the try owns its task instance.
     await fenceCurrentTask();
-    await this.conn.send(new PutObjectCommand({ ...putExtras(opts), Bucket: loc.bucket, Key: loc.key, Body: bytesData }));
+    await this.conn.send(new (s3Sdk().PutObjectCommand)({ ...putExtras(opts), Bucket: loc.bucket, Key: loc.key, Body: bytesData }));
   }
 
   private async checkWritable(key: string, bucketName: string | null | undefined, replace: boolean): Promise<{ bucket: string; key: string }> {

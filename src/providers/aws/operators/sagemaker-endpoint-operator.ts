@@ -7,7 +7,7 @@
  * As in Airflow, 'create' on an endpoint that already exists switches to 'update'. An endpoint
  * this task instance already created or is updating to the same config is followed, not touched.
  */
-import { UpdateEndpointCommand, type SageMakerClient, type UpdateEndpointCommandInput } from '@aws-sdk/client-sagemaker';
+import type { SageMakerClient, UpdateEndpointCommandInput } from '@aws-sdk/client-sagemaker';
 import type { TaskContext } from '../../../dag/task-context.ts';
 import { DagImportError } from '../../../errors/dag-import-error.ts';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
@@ -23,6 +23,7 @@ import { serializeDescribe } from '../sagemaker/serialize.ts';
 import { SageMakerBaseOperator, type SageMakerBaseArgs } from './sagemaker-base-operator.ts';
 import { DEFAULT_CHECK_INTERVAL_S } from './sagemaker-job-operator.ts';
 import { secondsUntil } from '../deferral/resume-deadline.ts';
+import { sageMakerSdk } from '../sdk.ts';
 
 export interface SageMakerEndpointOperatorArgs extends SageMakerBaseArgs {
   wait_for_completion?: boolean;
@@ -179,7 +180,7 @@ export class SageMakerEndpointOperator extends SageMakerBaseOperator {
     const { Tags: _tags, ...update } = endpoint;
     await ctx.fence();
     try {
-      await client.send(new UpdateEndpointCommand(update as unknown as UpdateEndpointCommandInput), { abortSignal: ctx.signal });
+      await client.send(new (sageMakerSdk().UpdateEndpointCommand)(update as unknown as UpdateEndpointCommandInput), { abortSignal: ctx.signal });
     } catch (e) {
       throw toAwsError(e, `UpdateEndpoint ${name}`);
     }

@@ -3,15 +3,7 @@
  * another worker after a crash) finds the one this task instance created (ownership tags) and
  * reuses it instead of failing on "already exists" or creating a twin.
  */
-import {
-  CreateEndpointConfigCommand,
-  CreateModelCommand,
-  DescribeEndpointConfigCommand,
-  DescribeModelCommand,
-  type CreateEndpointConfigCommandInput,
-  type CreateModelCommandInput,
-  type SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import type { CreateEndpointConfigCommandInput, CreateModelCommandInput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Logger } from 'pino';
 import { DeferflowError } from '../../../errors/deferflow-error.ts';
 import { fenceCurrentTask } from '../../../services/task-scope.ts';
@@ -19,12 +11,13 @@ import { InvalidInputError } from '../../../errors/invalid-input-error.ts';
 import { isAlreadyExists, isNotFound, toAwsError } from '../aws-errors.ts';
 import type { Description } from './resources.ts';
 import { readOwnership, withOwnershipTags, type TaskInstanceIdentity } from './ownership.ts';
+import { sageMakerSdk } from '../sdk.ts';
 
 const opt = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : undefined);
 
 export async function describeModel(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<Description | null> {
   try {
-    return (await client.send(new DescribeModelCommand({ ModelName: name }), opt(signal))) as unknown as Description;
+    return (await client.send(new (sageMakerSdk().DescribeModelCommand)({ ModelName: name }), opt(signal))) as unknown as Description;
   } catch (e) {
     if (isNotFound(e)) return null;
     throw e;
@@ -33,7 +26,7 @@ export async function describeModel(client: SageMakerClient, name: string, signa
 
 export async function describeEndpointConfig(client: SageMakerClient, name: string, signal?: AbortSignal): Promise<Description | null> {
   try {
-    return (await client.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name }), opt(signal))) as unknown as Description;
+    return (await client.send(new (sageMakerSdk().DescribeEndpointConfigCommand)({ EndpointConfigName: name }), opt(signal))) as unknown as Description;
   } catch (e) {
     if (isNotFound(e)) return null;
     throw e;
@@ -79,7 +72,7 @@ export async function ensureModel(config: Record<string, unknown>, input: Ensure
   // Lease fencing (issue 14.0): not from a try that lost its lease.
   await fenceCurrentTask();
   try {
-    await input.client.send(new CreateModelCommand(request as unknown as CreateModelCommandInput), opt(input.signal));
+    await input.client.send(new (sageMakerSdk().CreateModelCommand)(request as unknown as CreateModelCommandInput), opt(input.signal));
   } catch (e) {
     if (await ownedAfterConflict(e, () => describeModel(input.client, name, input.signal), 'ModelArn', input)) return name;
     throw toAwsError(e, `CreateModel ${name}`);
@@ -105,7 +98,7 @@ export async function ensureEndpointConfig(config: Record<string, unknown>, inpu
   // Lease fencing (issue 14.0): not from a try that lost its lease.
   await fenceCurrentTask();
   try {
-    await input.client.send(new CreateEndpointConfigCommand(request as unknown as CreateEndpointConfigCommandInput), opt(input.signal));
+    await input.client.send(new (sageMakerSdk().CreateEndpointConfigCommand)(request as unknown as CreateEndpointConfigCommandInput), opt(input.signal));
   } catch (e) {
     if (await ownedAfterConflict(e, () => describeEndpointConfig(input.client, name, input.signal), 'EndpointConfigArn', input)) return name;
     throw toAwsError(e, `CreateEndpointConfig ${name}`);

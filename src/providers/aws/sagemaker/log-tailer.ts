@@ -8,9 +8,10 @@
  * The cursor of a stream advances only after its lines were written (`out` resolved): a copy that
  * fails half-way is retried from the same place, never skipped.
  */
-import { DescribeLogStreamsCommand, GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Logger } from 'pino';
 import { isNotFound, isTransient } from '../aws-errors.ts';
+import { cloudWatchLogsSdk } from '../sdk.ts';
 
 /** Stream name → next forward token (JSON-safe, stored in next_kwargs across a deferral). */
 export type LogCursor = Record<string, string>;
@@ -61,7 +62,12 @@ export class LogTailer {
         let out;
         try {
           out = await this.client.send(
-            new GetLogEventsCommand({ logGroupName: this.logGroup, logStreamName: stream, startFromHead: true, ...(token ? { nextToken: token } : {}) }),
+            new (cloudWatchLogsSdk().GetLogEventsCommand)({
+              logGroupName: this.logGroup,
+              logStreamName: stream,
+              startFromHead: true,
+              ...(token ? { nextToken: token } : {}),
+            }),
             opts,
           );
         } catch (e) {
@@ -91,7 +97,11 @@ export class LogTailer {
     let nextToken: string | undefined;
     do {
       const out = await this.client.send(
-        new DescribeLogStreamsCommand({ logGroupName: this.logGroup, logStreamNamePrefix: `${this.jobName}/`, ...(nextToken ? { nextToken } : {}) }),
+        new (cloudWatchLogsSdk().DescribeLogStreamsCommand)({
+          logGroupName: this.logGroup,
+          logStreamNamePrefix: `${this.jobName}/`,
+          ...(nextToken ? { nextToken } : {}),
+        }),
         opts,
       );
       for (const s of out.logStreams ?? []) if (s.logStreamName) names.push(s.logStreamName);

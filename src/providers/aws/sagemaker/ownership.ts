@@ -14,8 +14,9 @@
  * submits a new job each time instead of continuing with the previous invocation's.
  */
 import { createHash } from 'node:crypto';
-import { ListTagsCommand, type SageMakerClient, type Tag } from '@aws-sdk/client-sagemaker';
+import type { SageMakerClient, Tag } from '@aws-sdk/client-sagemaker';
 import { isAwsErrorCode } from '../aws-errors.ts';
+import { sageMakerSdk } from '../sdk.ts';
 
 export const TASK_INSTANCE_TAG = 'deferflow:task-instance';
 export const TRY_TAG = 'deferflow:try';
@@ -70,7 +71,7 @@ export interface Ownership {
 export async function readOwnership(client: SageMakerClient, arn: unknown, ti: TaskInstanceIdentity, signal?: AbortSignal): Promise<Ownership | null> {
   if (typeof arn !== 'string' || !arn) return null;
   try {
-    const out = await client.send(new ListTagsCommand({ ResourceArn: arn, MaxResults: 100 }), signal ? { abortSignal: signal } : undefined);
+    const out = await client.send(new (sageMakerSdk().ListTagsCommand)({ ResourceArn: arn, MaxResults: 100 }), signal ? { abortSignal: signal } : undefined);
     const tags = out.Tags ?? [];
     const deployment = tags.find((t) => t.Key === DEPLOYMENT_TAG)?.Value;
     // A job tagged by another deployment is never ours, whatever task it names (a `tasks test`

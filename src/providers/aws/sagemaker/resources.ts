@@ -11,29 +11,15 @@
  * Describe). Before this table there were four that disagreed (a deferred endpoint that went
  * OutOfService waited until its timeout because the trigger's table knew only `Failed`).
  */
-import {
-  CreateEndpointCommand,
-  CreateHyperParameterTuningJobCommand,
-  CreateProcessingJobCommand,
-  CreateTrainingJobCommand,
-  CreateTransformJobCommand,
-  DescribeEndpointCommand,
-  DescribeHyperParameterTuningJobCommand,
-  DescribeProcessingJobCommand,
-  DescribeTrainingJobCommand,
-  DescribeTransformJobCommand,
-  ListEndpointsCommand,
-  ListHyperParameterTuningJobsCommand,
-  ListProcessingJobsCommand,
-  ListTrainingJobsCommand,
-  ListTransformJobsCommand,
-  type CreateEndpointCommandInput,
-  type CreateHyperParameterTuningJobCommandInput,
-  type CreateProcessingJobCommandInput,
-  type CreateTrainingJobCommandInput,
-  type CreateTransformJobCommandInput,
-  type SageMakerClient,
+import type {
+  CreateEndpointCommandInput,
+  CreateHyperParameterTuningJobCommandInput,
+  CreateProcessingJobCommandInput,
+  CreateTrainingJobCommandInput,
+  CreateTransformJobCommandInput,
+  SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
+import { sageMakerSdk } from '../sdk.ts';
 
 export const SAGEMAKER_RESOURCE_TYPES = ['training', 'transform', 'processing', 'tuning', 'endpoint'] as const;
 export type SageMakerResourceType = (typeof SAGEMAKER_RESOURCE_TYPES)[number];
@@ -174,9 +160,9 @@ export const SAGEMAKER_RESOURCES: Readonly<Record<SageMakerResourceType, SageMak
     operations: { create: 'CreateTrainingJob', describe: 'DescribeTrainingJob', list: 'ListTrainingJobs' },
     summariesField: 'TrainingJobSummaries',
     send: {
-      create: (c, r, s) => c.send(new CreateTrainingJobCommand(r as unknown as CreateTrainingJobCommandInput), opts(s)),
-      describe: (c, name, s) => c.send(new DescribeTrainingJobCommand({ TrainingJobName: name }), opts(s)),
-      list: (c, q, s) => c.send(new ListTrainingJobsCommand(q), opts(s)),
+      create: (c, r, s) => c.send(new (sageMakerSdk().CreateTrainingJobCommand)(r as unknown as CreateTrainingJobCommandInput), opts(s)),
+      describe: (c, name, s) => c.send(new (sageMakerSdk().DescribeTrainingJobCommand)({ TrainingJobName: name }), opts(s)),
+      list: (c, q, s) => c.send(new (sageMakerSdk().ListTrainingJobsCommand)(q), opts(s)),
     },
   }),
   transform: defineResource({
@@ -195,9 +181,9 @@ export const SAGEMAKER_RESOURCES: Readonly<Record<SageMakerResourceType, SageMak
     operations: { create: 'CreateTransformJob', describe: 'DescribeTransformJob', list: 'ListTransformJobs' },
     summariesField: 'TransformJobSummaries',
     send: {
-      create: (c, r, s) => c.send(new CreateTransformJobCommand(r as unknown as CreateTransformJobCommandInput), opts(s)),
-      describe: (c, name, s) => c.send(new DescribeTransformJobCommand({ TransformJobName: name }), opts(s)),
-      list: (c, q, s) => c.send(new ListTransformJobsCommand(q), opts(s)),
+      create: (c, r, s) => c.send(new (sageMakerSdk().CreateTransformJobCommand)(r as unknown as CreateTransformJobCommandInput), opts(s)),
+      describe: (c, name, s) => c.send(new (sageMakerSdk().DescribeTransformJobCommand)({ TransformJobName: name }), opts(s)),
+      list: (c, q, s) => c.send(new (sageMakerSdk().ListTransformJobsCommand)(q), opts(s)),
     },
   }),
   processing: defineResource({
@@ -216,9 +202,9 @@ export const SAGEMAKER_RESOURCES: Readonly<Record<SageMakerResourceType, SageMak
     operations: { create: 'CreateProcessingJob', describe: 'DescribeProcessingJob', list: 'ListProcessingJobs' },
     summariesField: 'ProcessingJobSummaries',
     send: {
-      create: (c, r, s) => c.send(new CreateProcessingJobCommand(r as unknown as CreateProcessingJobCommandInput), opts(s)),
-      describe: (c, name, s) => c.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }), opts(s)),
-      list: (c, q, s) => c.send(new ListProcessingJobsCommand(q), opts(s)),
+      create: (c, r, s) => c.send(new (sageMakerSdk().CreateProcessingJobCommand)(r as unknown as CreateProcessingJobCommandInput), opts(s)),
+      describe: (c, name, s) => c.send(new (sageMakerSdk().DescribeProcessingJobCommand)({ ProcessingJobName: name }), opts(s)),
+      list: (c, q, s) => c.send(new (sageMakerSdk().ListProcessingJobsCommand)(q), opts(s)),
     },
   }),
   tuning: defineResource({
@@ -237,9 +223,10 @@ export const SAGEMAKER_RESOURCES: Readonly<Record<SageMakerResourceType, SageMak
     operations: { create: 'CreateHyperParameterTuningJob', describe: 'DescribeHyperParameterTuningJob', list: 'ListHyperParameterTuningJobs' },
     summariesField: 'HyperParameterTuningJobSummaries',
     send: {
-      create: (c, r, s) => c.send(new CreateHyperParameterTuningJobCommand(r as unknown as CreateHyperParameterTuningJobCommandInput), opts(s)),
-      describe: (c, name, s) => c.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name }), opts(s)),
-      list: (c, q, s) => c.send(new ListHyperParameterTuningJobsCommand(q), opts(s)),
+      create: (c, r, s) =>
+        c.send(new (sageMakerSdk().CreateHyperParameterTuningJobCommand)(r as unknown as CreateHyperParameterTuningJobCommandInput), opts(s)),
+      describe: (c, name, s) => c.send(new (sageMakerSdk().DescribeHyperParameterTuningJobCommand)({ HyperParameterTuningJobName: name }), opts(s)),
+      list: (c, q, s) => c.send(new (sageMakerSdk().ListHyperParameterTuningJobsCommand)(q), opts(s)),
     },
   }),
   endpoint: defineResource({
@@ -263,9 +250,9 @@ export const SAGEMAKER_RESOURCES: Readonly<Record<SageMakerResourceType, SageMak
     operations: { create: 'CreateEndpoint', describe: 'DescribeEndpoint', list: 'ListEndpoints' },
     summariesField: 'Endpoints',
     send: {
-      create: (c, r, s) => c.send(new CreateEndpointCommand(r as unknown as CreateEndpointCommandInput), opts(s)),
-      describe: (c, name, s) => c.send(new DescribeEndpointCommand({ EndpointName: name }), opts(s)),
-      list: (c, q, s) => c.send(new ListEndpointsCommand(q), opts(s)),
+      create: (c, r, s) => c.send(new (sageMakerSdk().CreateEndpointCommand)(r as unknown as CreateEndpointCommandInput), opts(s)),
+      describe: (c, name, s) => c.send(new (sageMakerSdk().DescribeEndpointCommand)({ EndpointName: name }), opts(s)),
+      list: (c, q, s) => c.send(new (sageMakerSdk().ListEndpointsCommand)(q), opts(s)),
     },
   }),
 };

@@ -4,28 +4,23 @@
  * run beside the live try's (issue 14.0). Kept beside the resource table rather than in it: only
  * the job operators' fencing stops jobs.
  */
-import {
-  StopHyperParameterTuningJobCommand,
-  StopProcessingJobCommand,
-  StopTrainingJobCommand,
-  StopTransformJobCommand,
-  type SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { SageMakerJobType } from './resources.ts';
+import { sageMakerSdk } from '../sdk.ts';
 
 export async function stopJob(client: SageMakerClient, type: SageMakerJobType, name: string): Promise<void> {
   switch (type) {
     case 'training':
-      await client.send(new StopTrainingJobCommand({ TrainingJobName: name }));
+      await client.send(new (sageMakerSdk().StopTrainingJobCommand)({ TrainingJobName: name }));
       return;
     case 'transform':
-      await client.send(new StopTransformJobCommand({ TransformJobName: name }));
+      await client.send(new (sageMakerSdk().StopTransformJobCommand)({ TransformJobName: name }));
       return;
     case 'processing':
-      await client.send(new StopProcessingJobCommand({ ProcessingJobName: name }));
+      await client.send(new (sageMakerSdk().StopProcessingJobCommand)({ ProcessingJobName: name }));
       return;
     case 'tuning':
-      await client.send(new StopHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name }));
+      await client.send(new (sageMakerSdk().StopHyperParameterTuningJobCommand)({ HyperParameterTuningJobName: name }));
       return;
   }
 }
