@@ -43,7 +43,6 @@ import { MongoClient } from 'mongodb';
 import { Store } from '../src/store/store.ts';
 import { profileCommands } from './command-profile.ts';
 import { StateChangeBus } from '../src/store/state-change-bus.ts';
-import type { TaskInstanceDoc, TriggerDoc } from '../src/store/schema.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { PushEventSource } from '../triggerer/sources/push-event-source.ts';
 import { syntheticSageMakerEvent } from '../src/providers/aws/deferral/sagemaker-events.ts';
@@ -61,6 +60,7 @@ import { composeDeferral } from '../src/triggers/deferral-provider.ts';
 import type { Services } from '../src/services/services.ts';
 import { benchHolder } from './held-triggers.ts';
 import { runBaseline } from './baseline.ts';
+import { deferredRows } from './support/deferred-rows.ts';
 
 const { values } = parseArgs({
   options: {
@@ -188,66 +188,7 @@ async function main(): Promise<void> {
     const t0Setup = Date.now();
     const now = new Date();
     for (let start = 0; start < N; start += 5000) {
-      const tis: TaskInstanceDoc[] = [];
-      const trs: TriggerDoc[] = [];
-      for (let i = start; i < Math.min(N, start + 5000); i++) {
-        const tiId = `bench|run|t_${i}`;
-        const trId = `trg-${i}`;
-        tis.push({
-          _id: tiId,
-          dag_id: 'bench',
-          run_id: 'run',
-          task_id: `t_${i}`,
-          map_index: -1,
-          logical_date: now,
-          state: 'deferred',
-          try_number: 1,
-          max_tries: 0,
-          operator: 'SageMakerTrainingOperatorAsync',
-          queue: 'default',
-          priority_weight: 1,
-          scheduled_after: null,
-          queued_dttm: now,
-          start_date: now,
-          end_date: null,
-          duration: null,
-          worker_id: null,
-          lease_token: null,
-          lease_expires_at: null,
-          hostname: null,
-          pid: null,
-          trigger_id: trId,
-          next_method: 'execute_complete',
-          next_kwargs: '{}',
-          trigger_timeout: null,
-          trigger_event: null,
-          fail_reason: null,
-          deferred_at: now,
-          resumed_at: null,
-          execution_deadline: null,
-          running_ms: 0,
-          deferred_ms: 0,
-          rendered_fields: null,
-          last_error: null,
-          version: 1,
-          updated_at: now,
-        });
-        trs.push({
-          _id: trId,
-          kind: 'aws.SageMakerJobTrigger',
-          kwargs: JSON.stringify({ job_type: 'training', job_name: `bench-job-${i}`, check_on_start: false }),
-          created_at: now,
-          deadline: null,
-          triggerer_id: null,
-          claimed_at: null,
-          task_instance_id: tiId,
-          dag_id: 'bench',
-          run_id: 'run',
-          task_id: `t_${i}`,
-          routing_keys: [`sagemaker:training-job:bench-job-${i}`],
-          description: `SageMaker training bench-job-${i}`,
-        });
-      }
+      const { tis, triggers: trs } = deferredRows(start, Math.min(N, start + 5000), now);
       await store.taskInstances.insertMany(tis, { ordered: false });
       await store.triggers.insertMany(trs, { ordered: false });
     }

@@ -17,79 +17,14 @@ import { createLogger } from '../../src/log/logger.ts';
 import { TriggererMetrics } from '../../src/metrics/triggerer-metrics.ts';
 import { AwsClientFactory } from '../../src/providers/aws/aws-clients.ts';
 import { awsDeferralProvider } from '../../src/providers/aws/deferral/aws-deferral-provider.ts';
-import { triggerShardOf, type TaskInstanceDoc, type TriggerDoc } from '../../src/store/schema.ts';
 import { Store } from '../../src/store/store.ts';
 import { composeDeferral } from '../../src/triggers/deferral-provider.ts';
 import { Triggerer } from '../../triggerer/triggerer.ts';
 import { CommandCounter } from '../support/command-counter.ts';
+import { deferredRows } from '../support/deferred-rows.ts';
 import type { MeasureContext } from './measure-context.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function rows(from: number, to: number, now: Date): { tis: TaskInstanceDoc[]; triggers: TriggerDoc[] } {
-  const tis: TaskInstanceDoc[] = [];
-  const triggers: TriggerDoc[] = [];
-  for (let i = from; i < to; i++) {
-    const tiId = `bench|run|t_${i}`;
-    const trId = `trg-${i}`;
-    tis.push({
-      _id: tiId,
-      dag_id: 'bench',
-      run_id: 'run',
-      task_id: `t_${i}`,
-      map_index: -1,
-      logical_date: now,
-      state: 'deferred',
-      try_number: 1,
-      max_tries: 0,
-      operator: 'SageMakerTrainingOperatorAsync',
-      queue: 'default',
-      priority_weight: 1,
-      scheduled_after: null,
-      queued_dttm: now,
-      start_date: now,
-      end_date: null,
-      duration: null,
-      worker_id: null,
-      lease_token: null,
-      lease_expires_at: null,
-      hostname: null,
-      pid: null,
-      trigger_id: trId,
-      next_method: 'execute_complete',
-      next_kwargs: '{}',
-      trigger_timeout: null,
-      trigger_event: null,
-      fail_reason: null,
-      deferred_at: now,
-      resumed_at: null,
-      execution_deadline: null,
-      running_ms: 0,
-      deferred_ms: 0,
-      rendered_fields: null,
-      last_error: null,
-      version: 1,
-      updated_at: now,
-    } as TaskInstanceDoc);
-    triggers.push({
-      _id: trId,
-      kind: 'aws.SageMakerJobTrigger',
-      kwargs: JSON.stringify({ job_type: 'training', job_name: `bench-job-${i}`, check_on_start: false }),
-      created_at: now,
-      deadline: null,
-      shard: triggerShardOf(trId),
-      triggerer_id: null,
-      claimed_at: null,
-      task_instance_id: tiId,
-      dag_id: 'bench',
-      run_id: 'run',
-      task_id: `t_${i}`,
-      routing_keys: [`sagemaker:training-job:bench-job-${i}`],
-      description: `SageMaker training bench-job-${i}`,
-    });
-  }
-  return { tis, triggers };
-}
 
 async function claimOnce(uri: string, n: number): Promise<Record<string, number>> {
   const dbName = `deferflow_bench_claims_${randomBytes(4).toString('hex')}`;
@@ -101,7 +36,7 @@ async function claimOnce(uri: string, n: number): Promise<Record<string, number>
   try {
     const now = new Date();
     for (let start = 0; start < n; start += 5_000) {
-      const r = rows(start, Math.min(n, start + 5_000), now);
+      const r = deferredRows(start, Math.min(n, start + 5_000), now);
       await setup.taskInstances.insertMany(r.tis, { ordered: false });
       await setup.triggers.insertMany(r.triggers, { ordered: false });
     }
