@@ -35,6 +35,7 @@ import type {
   ApiVariable,
   ApiXCom,
 } from './schemas/resources.ts';
+import { parseJsonObject } from '../util/json-object.ts';
 
 export type Iso = string | null;
 const iso = (d: Date | null | undefined): Iso => (d ? d.toISOString() : null);
@@ -47,12 +48,6 @@ export function parseJson(s: string | null | undefined, fallback: unknown = null
     return s;
   }
 }
-
-function parseObject(s: string | null | undefined): Record<string, unknown> {
-  const v = parseJson(s, {});
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
 /**
  * A stable integer for an id Airflow's clients type as an integer while ours is a UUID or a name:
  * the first 48 bits of its hex digits (UUIDs) or of its SHA-256 (anything else).
@@ -123,7 +118,7 @@ const PARAM_CLASS = 'airflow.models.param.Param';
 /** Params as Airflow's DAGDetail gives them: each a serialized Param (kept as is when it already is one). */
 export function airflowParams(paramsJson: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(parseObject(paramsJson))) {
+  for (const [name, v] of Object.entries(parseJsonObject(paramsJson))) {
     const isParam = v && typeof v === 'object' && (v as { __class?: unknown }).__class === PARAM_CLASS;
     out[name] = isParam ? v : { __class: PARAM_CLASS, value: v, description: null, schema: {} };
   }
@@ -299,7 +294,7 @@ export function apiTaskInstance(ti: TaskInstanceDoc, trigger?: TriggerWithStatus
     note: ti.note ?? null,
     try_queued_at: iso(recorded && ti.next_method == null ? recorded.queued_at : ti.try_number > 0 ? tryQueuedAt(ti) : null),
     deferrals: currentWindows(ti).map(apiDeferralWindow),
-    rendered_fields: parseObject(ti.rendered_fields),
+    rendered_fields: parseJsonObject(ti.rendered_fields),
     trigger: trigger ? apiTrigger(trigger) : null,
     triggerer_job: triggerer ? apiJob(triggerer) : null,
     next_method: ti.next_method,

@@ -13,6 +13,7 @@ import { NotFoundError } from '../errors/not-found-error.ts';
 import type { Schedule } from '../dag/timetable.ts';
 import type { TriggerRule } from '../dag/trigger-rules.ts';
 import type { DagDefinition, TaskDefinition } from './dag-definition.ts';
+import { parseJsonObject } from '../util/json-object.ts';
 
 export const SERIALIZED_DAG_FORMAT = 1;
 
@@ -199,7 +200,7 @@ export class SerializedDag implements DagDefinition {
     this.version = opts.version ?? dagVersionOf(data);
     this.startDate = data.start_date ? new Date(data.start_date) : null;
     this.endDate = data.end_date ? new Date(data.end_date) : null;
-    this.params = parseParams(data.params);
+    this.params = parseJsonObject(data.params);
     this.tasks = new Map(data.tasks.map((t) => [t.task_id, new SerializedTask(t)]));
     const run = opts.callbacks;
     if (run && data.has_on_success_callback) this.onSuccessCallback = (info) => run({ file: data.fileloc, dagId: data.dag_id, which: 'success', info });
@@ -262,14 +263,5 @@ export class SerializedDag implements DagDefinition {
   }
   toString(): string {
     return `<DAG: ${this.dagId}>`;
-  }
-}
-
-function parseParams(json: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(json) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
   }
 }

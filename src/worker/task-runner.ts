@@ -46,6 +46,7 @@ import { Coalescer } from './coalescer.ts';
 import { RunningTry } from './running-try.ts';
 import { TaskCallbacks, type TaskCallbackName } from './task-callbacks.ts';
 import { TryXComs } from './try-xcoms.ts';
+import { parseJsonObject } from '../util/json-object.ts';
 
 /** Synchronous connection access for templates (src/connections' ConnectionLookup fits). */
 export interface WorkerConnectionLookup {
@@ -219,7 +220,7 @@ export class TaskRunner {
     const xcoms = new TryXComs(ti.task_id);
     xcoms.add(xcomDocs, resuming ? load : [...load, ti.task_id]);
     const dag = task.dag!;
-    const conf = parseObject(run.conf);
+    const conf = parseJsonObject(run.conf);
     // A Param is its value here (the run's conf overrides it).
     const params = { ...paramValues(dag.params), ...conf };
     const getXCom = (taskId: string, key: string): unknown => xcoms.get(taskId, key);
@@ -358,7 +359,7 @@ export class TaskRunner {
     } else if (resuming) {
       const method = (op as unknown as Record<string, unknown>)[ti.next_method!];
       if (typeof method !== 'function') throw new Error(`Resume method '${ti.next_method}' does not exist on ${op.operatorName} '${op.taskId}'`);
-      const kwargs = { ...parseObject(ti.next_kwargs), event: ti.trigger_event == null ? null : (JSON.parse(ti.trigger_event) as unknown) };
+      const kwargs = { ...parseJsonObject(ti.next_kwargs), event: ti.trigger_event == null ? null : (JSON.parse(ti.trigger_event) as unknown) };
       call = () => (method as (c: TaskContext, k: Record<string, unknown>) => unknown).call(op, ctx, kwargs);
     } else {
       call = () => op.execute(ctx);
@@ -599,23 +600,12 @@ async function runCallback(name: string, fn: () => unknown, log: Logger): Promis
     log.error({ err: e }, `${name} failed: ${errorMessage(e)}`);
   }
 }
-
-function parseObject(json: string | null): Record<string, unknown> {
-  if (!json) return {};
-  try {
-    const v = JSON.parse(json) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
 /**
  * Why the task was resumed into `__fail__`: the typed reason stored with the resume. A row written
  * before reasons were stored carries only the event's message; it counts as a trigger failure.
  */
 function failReasonOf(ti: TaskInstanceDoc): FailReason {
   if (ti.fail_reason) return ti.fail_reason;
-  const event = parseObject(ti.trigger_event);
+  const event = parseJsonObject(ti.trigger_event);
   return { kind: 'trigger_failure', message: typeof event.error === 'string' ? event.error : 'Trigger failed' };
 }

@@ -20,6 +20,7 @@ import { indexXComs, XComRepository } from '../../store/repositories/xcom-reposi
 import { buildTemplateContext, renderTemplateFields } from '../../templating/index.ts';
 import type { AppContext } from '../app-context.ts';
 import { defaultRunId } from '../use-cases/trigger-dag-run.ts';
+import { parseJsonObject } from '../../util/json-object.ts';
 
 export interface RenderTarget {
   /** An existing run of the DAG; its conf, data interval and XComs are used. */
@@ -49,7 +50,7 @@ export async function renderTaskTemplateFields(app: AppContext, dag: DAG, taskId
   if (!logicalDate) throw new Error('renderTaskTemplateFields: give a run or a logical date');
   const interval = run ? { start: run.data_interval_start, end: run.data_interval_end } : manualDataInterval(dag.schedule, logicalDate);
   const runId = run?.run_id ?? defaultRunId(logicalDate);
-  const conf = run ? parseObject(run.conf) : {};
+  const conf = run ? parseJsonObject(run.conf) : {};
   const [xcomDocs, variables, connections] = await Promise.all([
     run ? new XComRepository(app.store).listForRun(dag.dagId, run.run_id) : Promise.resolve([]),
     new VariableRepository(app.store).all(),
@@ -82,14 +83,4 @@ export async function renderTaskTemplateFields(app: AppContext, dag: DAG, taskId
     fields.push({ name, value: renderTemplateFields(target_[name], context, { taskId, fieldPath: name }) });
   }
   return { dagId: dag.dagId, taskId, runId, runExists: run !== null, logicalDate, tryNumber, fields };
-}
-
-function parseObject(json: string | null): Record<string, unknown> {
-  if (!json) return {};
-  try {
-    const v = JSON.parse(json) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
 }
