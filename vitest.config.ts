@@ -21,11 +21,9 @@ export const CONFORMANCE_TESTS = [
   'test/integration/scheduler/atomic-transitions.test.ts',
   'test/integration/scheduler/racing.test.ts',
   'test/integration/providers/connection-repository.test.ts',
-  // test/integration/triggerer/triggerer.test.ts ran here until the triggerer moved to shard
-  // leases (issue 10.4). On FerretDB v1 its multi-triggerer ownership tests now hang at start-up
-  // when run after the adoption test (each passes alone); it runs on the atomic server only until
-  // that is understood — the open part of issue 10.
+  'test/integration/triggerer/triggerer.test.ts',
   'test/integration/store/doc-locks.test.ts',
+  'test/integration/store/bulk-updates.test.ts',
   'test/integration/store/task-instance-history.test.ts',
 ];
 

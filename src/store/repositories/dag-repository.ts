@@ -4,6 +4,7 @@
  * belongs to users: syncing never overwrites it.
  */
 import { isDuplicateKey } from '../transitions/duplicate-key.ts';
+import { bulkWriteUpdates } from '../transitions/atomic-updater.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import type { Store } from '../store.ts';
 import type { DagDoc, ImportErrorDoc } from '../schema.ts';
@@ -71,7 +72,10 @@ export class DagRepository {
   }
 
   private async writeParsed(dags: ReadonlyArray<DagParsedFields & { is_paused_upon_creation: boolean }>): Promise<void> {
-    await this.store.dags.bulkWrite(
+    // bulkWriteUpdates, not bulkWrite: one long update command can hang FerretDB (see there).
+    await bulkWriteUpdates(
+      this.store.db,
+      this.store.dags,
       dags.map(({ is_paused_upon_creation, ...fields }) => ({
         updateOne: {
           filter: { _id: fields._id },
@@ -165,8 +169,11 @@ export class DagRepository {
       return !d || d.stacktrace !== e.stack || d.message !== e.message;
     });
     if (changed.length === 0) return;
+    // bulkWriteUpdates, not bulkWrite: one long update command can hang FerretDB (see there).
     const write = () =>
-      this.store.importErrors.bulkWrite(
+      bulkWriteUpdates(
+        this.store.db,
+        this.store.importErrors,
         changed.map((e) => {
           const doc: ImportErrorDoc = { _id: e.file, filename: e.file, stacktrace: e.stack, timestamp: now, message: e.message, line: e.line ?? null };
           return { replaceOne: { filter: { _id: e.file }, replacement: doc, upsert: true } };

@@ -6,6 +6,7 @@
 import type { Store } from '../store.ts';
 import { dagVersionId, type DagVersionDoc } from '../schema.ts';
 import { isDuplicateKey } from '../transitions/duplicate-key.ts';
+import { bulkWriteUpdates } from '../transitions/atomic-updater.ts';
 
 export interface NewDagVersion {
   dagId: string;
@@ -22,8 +23,11 @@ export class DagVersionRepository {
   /** Record versions not stored yet (existing ones are left as they are). */
   async record(versions: ReadonlyArray<NewDagVersion>, now = new Date()): Promise<void> {
     if (versions.length === 0) return;
+    // bulkWriteUpdates, not bulkWrite: one long update command can hang FerretDB (see there).
     const write = () =>
-      this.store.dagVersions.bulkWrite(
+      bulkWriteUpdates(
+        this.store.db,
+        this.store.dagVersions,
         versions.map((v) => {
           const doc: DagVersionDoc = {
             _id: dagVersionId(v.dagId, v.version),

@@ -14,11 +14,15 @@
  * so the server's read-check-write becomes atomic. A lock left by a dead process expires after
  * `lockTtlMs` and is taken over.
  *
+ * Many update statements in one command (`bulkWriteUpdates`) are the other thing such a server
+ * gets wrong: FerretDB v1 can hang a whole database on them, so there they go one per command
+ * (see the function).
+ *
  * The mode is detected once per database from `buildInfo` (FerretDB reports `ferretdbVersion`);
  * `DEFERFLOW_DOC_LOCKS=1|0` forces it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Collection, Db, Document, Filter, Sort, UpdateFilter, WithId } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Document, Filter, Sort, UpdateFilter, WithId } from 'mongodb';
 import { DOC_LOCKS_COLLECTION, type DocLockDoc } from '../schema.ts';
 import { isDuplicateKey } from './duplicate-key.ts';
 import { DeferflowError } from '../../errors/deferflow-error.ts';
@@ -39,6 +43,63 @@ export function needsDocLocks(db: Db): Promise<boolean> {
     modeByDb.set(db, p);
   }
   return p;
+}
+
+export interface UpdateCounts {
+  matchedCount: number;
+  upsertedCount: number;
+}
+
+/**
+ * `col.bulkWrite(ops, { ordered })` of update statements (`updateOne` / `updateMany` /
+ * `replaceOne`, upserts included) that every supported server completes. Use it for every
+ * multi-statement update.
+ *
+ * Why not bulkWrite itself: FerretDB v1's `update` handler opens a query cursor per statement and
+ * closes them all only when the command ends (a `defer` inside its loop over the statements,
+ * handler/msg_update.go). A statement that matched a document without reading its cursor to the
+ * end — every `updateOne` that found its row — keeps one connection of that database's SQLite
+ * pool, which has 100. So a command of 100 such statements waits for a connection only it could
+ * free, and two commands at once hang at fewer: 60 + 40 in the hang we met, two triggerers
+ * starting together and each upserting the 64 existing shard rows (TriggerShardLeases.ensureRows).
+ * From then on every query on that database waits forever, from every client, until FerretDB
+ * restarts. Measured on 1.24.2 (SQLite): one command of 99 matching `updateOne`s takes 0.2 s, one
+ * of 100 never ends, two at once of 80 never end.
+ *
+ * So there (the servers that need per-document locks) each statement is a command of its own, one
+ * after the other: a command then holds at most one cursor, like every single `updateOne` we send.
+ * It costs round trips, hardly time: FerretDB scans per statement either way (64 statements: 165 ms
+ * as one command, about 170 ms as 64). Ordered: stops at the first error and throws it, as
+ * bulkWrite does. Unordered: tries every statement, then throws the first error — one that is not
+ * a duplicate key if there is one, since duplicate keys are what callers expect and handle (two
+ * processes racing the same upserts).
+ */
+export async function bulkWriteUpdates<T extends Document>(
+  db: Db,
+  col: Collection<T>,
+  ops: ReadonlyArray<AnyBulkWriteOperation<T>>,
+  opts: { ordered?: boolean } = {},
+): Promise<UpdateCounts> {
+  if (ops.length === 0) return { matchedCount: 0, upsertedCount: 0 };
+  const ordered = opts.ordered ?? true;
+  if (ops.length === 1 || !(await needsDocLocks(db))) {
+    const r = await col.bulkWrite([...ops], { ordered });
+    return { matchedCount: r.matchedCount, upsertedCount: r.upsertedCount };
+  }
+  const counts: UpdateCounts = { matchedCount: 0, upsertedCount: 0 };
+  const errors: unknown[] = [];
+  for (const op of ops) {
+    try {
+      const r = await col.bulkWrite([op], { ordered: true });
+      counts.matchedCount += r.matchedCount;
+      counts.upsertedCount += r.upsertedCount;
+    } catch (e) {
+      if (ordered) throw e;
+      errors.push(e);
+    }
+  }
+  if (errors.length > 0) throw errors.find((e) => !isDuplicateKey(e)) ?? errors[0];
+  return counts;
 }
 
 export interface AtomicUpdaterOptions {
@@ -109,14 +170,17 @@ export class AtomicUpdater<T extends Document & { _id: string }> {
    *
    * On a server that needs per-document locks, the locks of the whole batch are taken with one
    * insert; rows whose lock is busy are skipped when `skipBusy` (a claim: another worker has that
-   * row) or else written one by one, waiting for their lock.
+   * row) or else written one by one, waiting for their lock. The updates themselves then go one
+   * statement per command (bulkWriteUpdates: a long batch would hang FerretDB).
    */
   async bulkUpdate(ops: ReadonlyArray<{ filter: Filter<T> & { _id: string }; update: UpdateFilter<T> }>, opts: { skipBusy?: boolean } = {}): Promise<number> {
     if (ops.length === 0) return 0;
     const write = async (batch: ReadonlyArray<{ filter: Filter<T> & { _id: string }; update: UpdateFilter<T> }>): Promise<number> => {
       if (batch.length === 0) return 0;
-      const r = await this.col.bulkWrite(
-        batch.map((o) => ({ updateOne: { filter: o.filter, update: o.update } })) as unknown as Parameters<Collection<T>['bulkWrite']>[0],
+      const r = await bulkWriteUpdates(
+        this.db,
+        this.col,
+        batch.map((o) => ({ updateOne: { filter: o.filter, update: o.update } })) as unknown as AnyBulkWriteOperation<T>[],
         { ordered: false },
       );
       return r.matchedCount;

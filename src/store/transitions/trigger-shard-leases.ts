@@ -25,7 +25,7 @@
 import type { AnyBulkWriteOperation } from 'mongodb';
 import { TRIGGER_SHARD_COUNT, type TriggerShardDoc } from '../schema.ts';
 import type { Store } from '../store.ts';
-import { AtomicUpdater } from './atomic-updater.ts';
+import { AtomicUpdater, bulkWriteUpdates } from './atomic-updater.ts';
 import { isDuplicateKey } from './duplicate-key.ts';
 
 const NEVER = new Date(0);
@@ -54,7 +54,9 @@ export class TriggerShardLeases {
       });
     }
     try {
-      await this.store.triggerShards.bulkWrite(ops, { ordered: false });
+      // Never one bulkWrite of 64 statements: on FerretDB two triggerers starting at once would
+      // hang the database (bulkWriteUpdates says why).
+      await bulkWriteUpdates(this.store.db, this.store.triggerShards, ops, { ordered: false });
     } catch (e) {
       // Two triggerers starting at once race their upserts: the loser's duplicate-key errors mean
       // the rows exist, which is all this wants (ordered: false, so every other row was written).
@@ -86,8 +88,8 @@ export class TriggerShardLeases {
 
   /**
    * Renew the leases `me` holds: ONE update whatever the number of shards; with `counts`, also
-   * record how many triggers each holds (one bulk command; the caller sends counts only when they
-   * changed). Rows another triggerer took meanwhile match nothing; the caller learns it from its
+   * record how many triggers each holds (one bulk command, or on FerretDB a command per changed
+   * count; the caller sends counts only when they changed, and only for shards it renews). Rows another triggerer took meanwhile match nothing; the caller learns it from its
    * next read of the rows. Without per-document locks even on FerretDB, on purpose: a renewal must
    * never wait behind locks for longer than the lease lasts. There, a renewal racing a takeover may
    * win over it (the server writes back the whole row it read); the taker then reads a row naming
@@ -101,15 +103,15 @@ export class TriggerShardLeases {
       await this.store.triggerShards.updateMany({ _id: { $in: shards.map(shardRowId) }, holder: me }, { $set: { expires_at: expires } });
       return;
     }
-    await this.store.triggerShards.bulkWrite(
-      shards.map((shard) => ({
-        updateOne: {
-          filter: { _id: shardRowId(shard), holder: me },
-          update: { $set: counts.has(shard) ? { expires_at: expires, triggers: counts.get(shard)! } : { expires_at: expires } },
-        },
-      })),
-      { ordered: false },
-    );
+    // One statement for the shards whose count is unchanged, one per changed count: on FerretDB
+    // bulkWriteUpdates sends each as a command of its own (a long command can hang it there).
+    const unchanged = shards.filter((shard) => !counts.has(shard));
+    const ops: AnyBulkWriteOperation<TriggerShardDoc>[] = [...counts].map(([shard, n]) => ({
+      updateOne: { filter: { _id: shardRowId(shard), holder: me }, update: { $set: { expires_at: expires, triggers: n } } },
+    }));
+    if (unchanged.length > 0)
+      ops.unshift({ updateMany: { filter: { _id: { $in: unchanged.map(shardRowId) }, holder: me }, update: { $set: { expires_at: expires } } } });
+    await bulkWriteUpdates(this.store.db, this.store.triggerShards, ops, { ordered: false });
   }
 
   /** Ask the live holder of a shard to hand it over to `me` (at most one request per shard at a time). */

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store.ts';
 import type { StateChangeBus } from '../state-change-bus.ts';
 import { triggerShardOf, type TriggerDoc, type TaskInstanceDoc } from '../schema.ts';
+import { bulkWriteUpdates } from './atomic-updater.ts';
 
 export interface NewTrigger {
   /** A serialized trigger (SerializedTrigger of src/triggers), spelled out: the store depends on no layer above it. */
@@ -90,7 +91,10 @@ export class TriggerTransitions {
    */
   async recordStatuses(reports: ReadonlyMap<string, TriggerStatus>): Promise<void> {
     if (reports.size === 0) return;
-    await this.store.triggers.bulkWrite(
+    // bulkWriteUpdates, not bulkWrite: one long update command can hang FerretDB (see there).
+    await bulkWriteUpdates(
+      this.store.db,
+      this.store.triggers,
       [...reports].map(([id, s]) => ({
         updateOne: {
           filter: { _id: id, $or: [{ last_event_at: { $exists: false } }, { last_event_at: null }, { last_event_at: { $lte: s.at } }] },
@@ -142,7 +146,9 @@ export class TriggerTransitions {
   async fillMissingShards(): Promise<number> {
     const rows = await this.store.triggers.find({ shard: { $exists: false } }, { projection: { _id: 1 } }).toArray();
     if (rows.length === 0) return 0;
-    await this.store.triggers.bulkWrite(
+    await bulkWriteUpdates(
+      this.store.db,
+      this.store.triggers,
       rows.map((r) => ({ updateOne: { filter: { _id: r._id }, update: { $set: { shard: triggerShardOf(r._id), triggerer_id: null, claimed_at: null } } } })),
       { ordered: false },
     );

@@ -251,6 +251,9 @@ describe('triggerer: ownership', () => {
     const ds: Deferred[] = [];
     for (let i = 0; i < 12; i++) ds.push(await h.deferTask(new DateTimeTrigger(moment)));
     for (const d of ds) await h.waitForState(d.ti._id, 'scheduled');
+    // A resume reaches the bus after its write returns, which on FerretDB is one more round trip
+    // (the per-document lock is released first) after the row reads `scheduled`: wait for the bus too.
+    await h.waitFor('every resume on the bus', () => ds.every((d) => resumes.has(d.ti._id)));
     sub.unsubscribe();
     expect([...resumes.values()].every((n) => n === 1)).toBe(true);
     expect(resumes.size).toBe(12);
