@@ -3,7 +3,12 @@
  * delivered at a fixed rate through an in-process event source. Prints one JSON object.
  *
  *   npx tsx bench/triggerer.ts [--triggers 100000] [--rate 1000] [--seconds 10] [--idle-seconds 5]
- *                              [--mongo-uri mongodb://127.0.0.1:27017]
+ *                              [--shared-server | --mongo-uri mongodb://127.0.0.1:27017] [--max-pool-size 20]
+ *
+ * The database is a mongo-java-server of the bench's own (bench/support/mongo-java-server.ts), so
+ * the server's CPU per event can be read beside ours; `--shared-server` uses MONGODB_URI and
+ * `--mongo-uri` a server of your choice (then no server CPU is reported). The triggerer's client
+ * has the production pool size (20) unless `--max-pool-size` says otherwise.
  *
  * Set-up shortcut (documented on purpose): the N task instances are inserted directly in state
  * `deferred` and their N trigger rows directly (unowned) with bulk inserts, instead of running N
@@ -18,6 +23,17 @@
  *   resume_p50_ms / p99      event handed to the event source → task `scheduled` in MongoDB
  *                            (the guarded update returned), per event
  *   events_per_s             resumes persisted per second during delivery
+ *   load_before / after      1-minute load average around the run (the machine is shared)
+ *   client_cpu_ms_per_event  this process's CPU from the first event to the last resume, per event
+ *   server_cpu_ms_per_event  the bench's own server's CPU over the same window, per event, and its
+ *   server_cpu_share         share of the two (null on a shared server)
+ *   round_trips_per_event,   commands the triggerer's client sent over the same window, per event;
+ *   docs_read_per_event      documents it decoded; write statements per resume, by what they do
+ *   writes_per_resume
+ *   ingest_to_stored_ms_avg  mean of the triggerer's own histogram (event taken by the dispatcher →
+ *                            outcome stored): resume_avg_ms minus this is time queued before the
+ *                            dispatcher took the event (its concurrency limit)
+ *   event_loop_delay_p99_ms  this process's event-loop delay over the delivery (client saturation)
  *   --memory-only            no database: hold N SageMaker triggers in memory exactly as the triggerer
  *                            runs them (router, timer heap with a deadline each, reconciler watch)
  *                            and route N terminal events through the router. Gives the 100k
@@ -37,6 +53,7 @@
  *                              [--time-scale 0.1] [--job-duration-ms 15000]
  */
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { MongoClient } from 'mongodb';
@@ -61,6 +78,8 @@ import type { Services } from '../src/services/services.ts';
 import { benchHolder } from './held-triggers.ts';
 import { runBaseline } from './baseline.ts';
 import { deferredRows } from './support/deferred-rows.ts';
+import { CommandCounter, per, type WriteStatement } from './support/command-counter.ts';
+import { loadAverage, processCpuMs, startOwnServer, type BenchServer } from './support/mongo-java-server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -68,7 +87,9 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     'idle-seconds': { type: 'string', default: '5' },
-    'mongo-uri': { type: 'string', default: process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017' },
+    'mongo-uri': { type: 'string' },
+    'shared-server': { type: 'boolean', default: false },
+    'max-pool-size': { type: 'string', default: '20' },
     'poke-interval-s': { type: 'string', default: '30' },
     'memory-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -168,9 +189,29 @@ async function memoryOnly(): Promise<void> {
 async function main(): Promise<void> {
   if (values['baseline-only']) return baselineOnly();
   if (values['memory-only']) return memoryOnly();
+  const own: BenchServer | null = values['shared-server'] || values['mongo-uri'] ? null : await startOwnServer();
+  try {
+    await dbBacked(own?.uri ?? values['mongo-uri'] ?? process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017', own);
+  } finally {
+    await own?.stop();
+  }
+}
+
+/** What a write statement of the delivery does, for writes_per_resume. */
+function labelWrite(s: WriteStatement): string {
+  const set = s.update?.$set as Record<string, unknown> | undefined;
+  if (s.collection === 'task_instances' && s.filter?.state === 'deferred' && set?.state === 'scheduled') return 'resume';
+  if (s.collection === 'triggers' && s.command === 'delete') return 'trigger_delete';
+  if (s.collection === 'triggers' && set && 'last_status' in set) return 'trigger_status';
+  return `other ${s.command} ${s.collection}`;
+}
+
+async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
+  const loadBefore = loadAverage();
   const dbName = `deferflow_bench_triggerer_${randomBytes(4).toString('hex')}`;
-  // --profile: server round trips by command shape, per phase (claim, delivery).
-  const client = new MongoClient(values['mongo-uri']!, { maxPoolSize: 50, monitorCommands: values.profile });
+  // Commands are monitored (counted always; --profile adds time by command shape, per phase).
+  const client = new MongoClient(uri, { maxPoolSize: Number(values['max-pool-size']), monitorCommands: true });
+  const counter = new CommandCounter([client], labelWrite);
   await client.connect();
   const store = await Store.fromClient(client, dbName);
   let phase: 'setup' | 'claim' | 'idle' | 'delivery' = 'setup';
@@ -242,6 +283,11 @@ async function main(): Promise<void> {
       if (t !== undefined) latencies.push(performance.now() - t);
     });
     const callsBefore = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    const serverCpu0 = own?.pid ? processCpuMs(own.pid) : null;
+    const cpuDelivery0 = process.cpuUsage();
+    loop.enable();
+    counter.start();
     phase = 'delivery';
     const tStart = performance.now();
     let sent = 0;
@@ -256,7 +302,15 @@ async function main(): Promise<void> {
     }
     const sendS = (performance.now() - tStart) / 1000;
     const drainDeadline = performance.now() + 120_000;
-    while (latencies.length < total && performance.now() < drainDeadline) await sleep(50);
+    while (latencies.length < total && performance.now() < drainDeadline) await sleep(5);
+    const counts = counter.stop();
+    const cpuDelivery = process.cpuUsage(cpuDelivery0);
+    const serverCpu1 = own?.pid ? processCpuMs(own.pid) : null;
+    loop.disable();
+    const deliveryS = (performance.now() - tStart) / 1000;
+    const resumeHist = (await metrics.eventResumeLatency.get()).values;
+    const histSum = resumeHist.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+    const histCount = resumeHist.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
     const resumedDb = await store.taskInstances.countDocuments({ dag_id: 'bench', state: 'scheduled' });
     const elapsedS = (performance.now() - tStart) / 1000;
     const callsAfter = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
@@ -266,9 +320,16 @@ async function main(): Promise<void> {
     latencies.sort((a, b) => a - b);
     const baseline = BASELINE_RUN ? await baselineRun() : {};
 
+    const clientCpuMs = (cpuDelivery.user + cpuDelivery.system) / 1000;
+    const serverCpuMs = serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null;
+    const resumed = latencies.length;
     const result = {
       bench: 'triggerer',
-      server,
+      date: new Date().toISOString(),
+      server: own ? `mongo-java-server (own, ${server})` : server,
+      load_before: loadBefore,
+      load_after: loadAverage(),
+      max_pool_size: Number(values['max-pool-size']),
       triggers: N,
       held: N,
       setup_s: round(setupS),
@@ -285,6 +346,20 @@ async function main(): Promise<void> {
       resume_p90_ms: round(pct(latencies, 90)),
       resume_p99_ms: round(pct(latencies, 99)),
       resume_max_ms: round(latencies.at(-1) ?? null),
+      resume_avg_ms: round(resumed ? latencies.reduce((a, b) => a + b, 0) / resumed : null),
+      ingest_to_stored_ms_avg: round(histCount ? (histSum / histCount) * 1000 : null),
+      event_loop_delay_p99_ms: round(loop.percentile(99) / 1e6),
+      event_loop_delay_max_ms: round(loop.max / 1e6),
+      delivery_s: round(deliveryS),
+      client_cpu_ms_per_event: per(clientCpuMs, resumed, 3),
+      client_cpu_share_of_a_core: round(clientCpuMs / 1000 / deliveryS),
+      server_cpu_ms_per_event: serverCpuMs === null ? null : per(serverCpuMs, resumed, 3),
+      server_cpu_share: serverCpuMs === null ? null : per(serverCpuMs, serverCpuMs + clientCpuMs, 3),
+      round_trips_per_event: per(counts.roundTrips, resumed, 3),
+      docs_read_per_event: per(counts.docsRead, resumed, 3),
+      writes_per_resume: per(counts.writeStatements, resumed, 3),
+      writes_per_resume_by_label: Object.fromEntries(Object.entries(counts.byLabel).map(([k, v]) => [k, per(v, resumed, 3)])),
+      commands: counts.byCommand,
       events_per_s: round(resumedDb / elapsedS, 1),
       deferflow_aws_calls: callsAfter - callsBefore,
       airflow_baseline: {
@@ -300,6 +375,7 @@ async function main(): Promise<void> {
         'task instances and triggers are bulk-inserted as deferred/unowned (set-up shortcut), then claimed by one triggerer',
         'check_on_start=false: the bench jobs exist in no AWS; the sweep interval exceeds the run, so deferflow makes no AWS calls here (a real deployment adds one paginated List per sweep interval per connection/region/type)',
         'latency = event handed to the in-process event source -> the guarded deferred->scheduled update returned from MongoDB (observed on the state-change bus); resumed counts those observed, resumed_in_db counts rows',
+        'per-event CPU, round trips and writes cover the delivery window: first event sent -> last resume observed (heartbeat and claim polls in that window included)',
       ],
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
