@@ -11,12 +11,12 @@ import type { TriggererMetrics } from '../src/metrics/triggerer-metrics.ts';
 import type { Services } from '../src/services/services.ts';
 import type { TriggerDoc } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
-import type { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
 import type { TriggerKindRegistry } from '../src/triggers/trigger-kind-registry.ts';
 import type { TriggerStatusReport } from '../src/triggers/trigger-kind.ts';
 import { HeldTrigger, type DecidedOutcome, type HeldTriggerHost, type HeldTriggerState } from './held-trigger.ts';
 import { isOrphanTrigger, persistTriggerOutcome, type PersistResult } from './outcome.ts';
 import type { HeldView, OwnedRow, TaskRow } from './ownership.ts';
+import type { ResumeBatches } from './resume-batches.ts';
 import type { RowDeletes } from './row-deletes.ts';
 import type { StatusWriter } from './status-writer.ts';
 import type { Delivery } from './routing/delivery.ts';
@@ -29,7 +29,7 @@ export interface HeldTriggersOptions {
   triggererId: string;
   capacity: number;
   store: Store;
-  tis: TaskInstanceTransitions;
+  resumes: ResumeBatches;
   rowDeletes: RowDeletes;
   kinds: TriggerKindRegistry;
   router: EventRouter;
@@ -67,7 +67,7 @@ export class HeldTriggers implements LocalTriggers {
       logger: o.logger,
       runContext: (h, doc) => new RunContext(runHost, h, doc.deadline, doc.created_at),
       persist: (h, outcome) =>
-        persistTriggerOutcome({ store: o.store, tis: o.tis, rowDeletes: o.rowDeletes }, { _id: h.id, task_instance_id: h.tiId }, outcome),
+        persistTriggerOutcome({ resumes: o.resumes, rowDeletes: o.rowDeletes }, { _id: h.id, task_instance_id: h.tiId }, outcome),
       deleteRow: (h) => o.rowDeletes.delete(h.id, 'deleted'),
       track: o.track,
       stored: (h, decided, result) => this.onStored(h, decided, result),
@@ -81,6 +81,11 @@ export class HeldTriggers implements LocalTriggers {
 
   has(triggerId: string): boolean {
     return this.byId.has(triggerId);
+  }
+
+  /** Held here and still waiting (not decided, not being deleted). */
+  isWaiting(triggerId: string): boolean {
+    return this.byId.get(triggerId)?.waiting ?? false;
   }
 
   /** Rows now ours: run them, or delete them as orphans (task cleared, marked, gone). */
