@@ -43,7 +43,9 @@ export function profileCommands(client: MongoClient, counting: () => boolean = (
   return {
     snapshot: () =>
       Object.fromEntries(
-        [...profile].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms), ms_avg: Math.round((v.ms / v.n) * 10) / 10, docs: v.docs }]),
+        [...profile]
+          .sort((a, b) => b[1].ms - a[1].ms)
+          .map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms), ms_avg: Math.round((v.ms / v.n) * 10) / 10, docs: v.docs }]),
       ),
     reset: () => profile.clear(),
   };

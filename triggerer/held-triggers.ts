@@ -66,8 +66,7 @@ export class HeldTriggers implements LocalTriggers {
       timers: o.timers,
       logger: o.logger,
       runContext: (h, doc) => new RunContext(runHost, h, doc.deadline, doc.created_at),
-      persist: (h, outcome) =>
-        persistTriggerOutcome({ resumes: o.resumes, rowDeletes: o.rowDeletes }, { _id: h.id, task_instance_id: h.tiId }, outcome),
+      persist: (h, outcome) => persistTriggerOutcome({ resumes: o.resumes, rowDeletes: o.rowDeletes }, { _id: h.id, task_instance_id: h.tiId }, outcome),
       deleteRow: (h) => o.rowDeletes.delete(h.id, 'deleted'),
       track: o.track,
       stored: (h, decided, result) => this.onStored(h, decided, result),
@@ -163,12 +162,10 @@ export class HeldTriggers implements LocalTriggers {
     return this.byTi.size > 0;
   }
 
-  /** Retry the outcomes that could not be stored yet, one at a time. */
+  /** Retry the outcomes that could not be stored yet, all at once: they are written as one batch (resume-batches.ts). */
   async retryPending(keepGoing: () => boolean): Promise<void> {
-    for (const h of [...this.pending]) {
-      if (!keepGoing()) return;
-      await h.retry();
-    }
+    if (this.pending.size === 0 || !keepGoing()) return;
+    await Promise.all([...this.pending].map((h) => h.retry()));
   }
 
   /** Stopping: every wait ends (never a remote job). Outcomes being stored and orphans being deleted finish. */

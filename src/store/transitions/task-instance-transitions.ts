@@ -563,7 +563,7 @@ export class TaskInstanceTransitions {
     const slotOf = new Map<string, number>();
     const sent: Array<number | null> = items.map((it) => {
       const row = rows.get(it.tiId);
-      if (!row || row.state !== 'deferred' || row.trigger_id !== it.triggerId || slotOf.has(it.tiId)) return null;
+      if (row?.state !== 'deferred' || row.trigger_id !== it.triggerId || slotOf.has(it.tiId)) return null;
       const plan =
         it.outcome.type === 'event'
           ? TI_PLANS.resumeFromTrigger(it.triggerId, it.outcome.payload, it.tiId, now)
