@@ -9,9 +9,15 @@ MJS_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/deferflow/mongo-java-server-$MJS_
 MJS_PID=""
 MJS_LOG=""
 
-# The class path file lists jars in ~/.m2; a cache is usable only while all of them are there.
+mjs_source_hash() {
+  cat "$(dirname "${BASH_SOURCE[0]}")/mongo-java-server/Main.java" "$(dirname "${BASH_SOURCE[0]}")/mongo-java-server/pom.xml" | sha256sum | cut -d' ' -f1
+}
+
+# The class path file lists jars in ~/.m2; a cache is usable only while all of them are there,
+# and only for the Main.java and pom.xml it was built from.
 mjs_cache_ok() {
   [[ -f "$MJS_CACHE_DIR/classes/Main.class" && -f "$MJS_CACHE_DIR/classpath.txt" ]] || return 1
+  [[ "$(cat "$MJS_CACHE_DIR/source.sha256" 2>/dev/null)" == "$(mjs_source_hash)" ]] || return 1
   local jar
   while IFS= read -r jar; do
     [[ -f "$jar" ]] || return 1
@@ -33,17 +39,19 @@ mjs_ensure_build() {
   echo "mongo-java-server: resolving $MJS_VERSION from Maven Central"
   (cd "$src" && mvn -q -B dependency:build-classpath -Dmdep.outputFile="$tmp/classpath.txt") || return 1
   javac --release 17 -d "$tmp/classes" -cp "$(cat "$tmp/classpath.txt")" "$src/Main.java" || return 1
+  mjs_source_hash >"$tmp/source.sha256"
   rm -rf "$MJS_CACHE_DIR"
   mv "$tmp" "$MJS_CACHE_DIR"
 }
 
 # Start on a free loopback port; sets MJS_URI (the caller decides what to export it as).
+# MJS_STOCK_PLANNER=1 runs the library's own query planner (for before/after benchmarks).
 mjs_start() {
   local port
   port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});')"
   MJS_LOG="$(mktemp -t deferflow-mjs.XXXXXX.log)"
   # The memory backend keeps every test database in the heap; the suite peaks well below 2 GiB.
-  java -Xmx3g -XX:+UseParallelGC -cp "$MJS_CACHE_DIR/classes:$(cat "$MJS_CACHE_DIR/classpath.txt")" Main "$port" >"$MJS_LOG" 2>&1 &
+  java -Xmx3g -XX:+UseParallelGC -cp "$MJS_CACHE_DIR/classes:$(cat "$MJS_CACHE_DIR/classpath.txt")" Main "$port" ${MJS_STOCK_PLANNER:+--stock-planner} >"$MJS_LOG" 2>&1 &
   MJS_PID=$!
   local i
   for i in $(seq 1 300); do

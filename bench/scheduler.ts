@@ -9,7 +9,8 @@
  *   npm run bench -- scheduler [--tasks 1000] [--workers 1] [--slots 32] [--shared-bus] [--shared-server] [--repeat 1]
  *
  * The server is a mongo-java-server of the bench's own (bench/support/mongo-java-server.ts) unless
- * `--shared-server` (MONGODB_URI) or its build is not cached.
+ * `--shared-server` (MONGODB_URI) or its build is not cached; `--stock-planner` runs that server with
+ * the library's own query planner (every guarded write a collection scan), for before/after rows.
  */
 import { parseArgs } from 'node:util';
 import { runNoop } from './measures/scheduler-worker.ts';
@@ -23,10 +24,11 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     'shared-bus': { type: 'boolean', default: false },
     'shared-server': { type: 'boolean', default: false },
+    'stock-planner': { type: 'boolean', default: false },
   },
 });
 
-const own = values['shared-server'] ? null : await startOwnServer();
+const own = values['shared-server'] ? null : await startOwnServer({ stockPlanner: values['stock-planner'] });
 const uri = own?.uri ?? process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017';
 try {
   const runs = [];
@@ -47,7 +49,7 @@ try {
   console.log(
     JSON.stringify({
       date: new Date().toISOString(),
-      server: own ? 'mongo-java-server (own)' : 'MONGODB_URI',
+      server: own ? `mongo-java-server (own, ${values['stock-planner'] ? 'stock' : 'index-planned'} planner)` : 'MONGODB_URI',
       load_before: loadBefore,
       load_after: loadAverage(),
       tis_per_s_runs: runs.map((r) => r.tis_per_s),

@@ -18,13 +18,25 @@ export interface BenchServer {
 
 const MJS_DIR = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'deferflow', 'mongo-java-server-1.47.0');
 
-export async function startOwnServer(): Promise<BenchServer | null> {
+/**
+ * `stockPlanner`: the library's own query planner, which scans the collection for any filter that
+ * is not exactly a unique index's keys (see .ci/mongo-java-server/Main.java) — for before/after rows.
+ */
+export async function startOwnServer(opts: { stockPlanner?: boolean } = {}): Promise<BenchServer | null> {
   const cp = join(MJS_DIR, 'classpath.txt');
   if (!existsSync(join(MJS_DIR, 'classes', 'Main.class')) || !existsSync(cp)) return null;
   const port = await freePort();
   const child: ChildProcess = spawn(
     'java',
-    ['-Xmx2g', '-XX:+UseParallelGC', '-cp', `${join(MJS_DIR, 'classes')}:${readFileSync(cp, 'utf8').trim()}`, 'Main', String(port)],
+    [
+      '-Xmx2g',
+      '-XX:+UseParallelGC',
+      '-cp',
+      `${join(MJS_DIR, 'classes')}:${readFileSync(cp, 'utf8').trim()}`,
+      'Main',
+      String(port),
+      ...(opts.stockPlanner ? ['--stock-planner'] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve, reject) => {
