@@ -5,6 +5,10 @@
  *   npx tsx bench/triggerer.ts [--triggers 100000] [--rate 1000] [--seconds 10] [--idle-seconds 5]
  *                              [--shared-server | --mongo-uri mongodb://127.0.0.1:27017] [--max-pool-size 20]
  *
+ * `--warmup-seconds W` first sends W × rate events, unmeasured, to W × rate more deferred tasks
+ * (so the measured events still find N deferred when they start): what a long-running triggerer
+ * and server look like, JIT-compiled, rather than the first second of a fresh process.
+ *
  * The database is a mongo-java-server of the bench's own (bench/support/mongo-java-server.ts), so
  * the server's CPU per event can be read beside ours; `--shared-server` uses MONGODB_URI and
  * `--mongo-uri` a server of your choice (then no server CPU is reported). The triggerer's client
@@ -87,6 +91,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     'idle-seconds': { type: 'string', default: '5' },
+    'warmup-seconds': { type: 'string', default: '0' },
     'mongo-uri': { type: 'string' },
     'shared-server': { type: 'boolean', default: false },
     'max-pool-size': { type: 'string', default: '20' },
@@ -105,6 +110,7 @@ const N = Number(values.triggers);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const IDLE_S = Number(values['idle-seconds']);
+const WARMUP = Math.round(Number(values['warmup-seconds']) * Number(values.rate));
 const POKE_S = Number(values['poke-interval-s']);
 // The run costs N concurrent Describe loops + N jobs on this machine: on by default up to 5,000.
 const BASELINE_RUN = values['baseline-only'] || (values['baseline-run'] ?? N <= 5000);
@@ -225,11 +231,13 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
   const registry = new Registry();
   const metrics = TriggererMetrics.for(registry);
   try {
-    // ---- set-up: bulk insert N deferred task instances and N unowned triggers
+    // ---- set-up: bulk insert N (+ warm-up) deferred task instances and their unowned triggers,
+    // deferred a minute ago (tasks wait on jobs: their rows are not the newest the triggerer polls for)
     const t0Setup = Date.now();
-    const now = new Date();
-    for (let start = 0; start < N; start += 5000) {
-      const { tis, triggers: trs } = deferredRows(start, Math.min(N, start + 5000), now);
+    const now = new Date(Date.now() - 60_000);
+    const rows = N + WARMUP;
+    for (let start = 0; start < rows; start += 5000) {
+      const { tis, triggers: trs } = deferredRows(start, Math.min(rows, start + 5000), now);
       await store.taskInstances.insertMany(tis, { ordered: false });
       await store.triggers.insertMany(trs, { ordered: false });
     }
@@ -242,7 +250,7 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
       bus,
       logger,
       metrics,
-      capacity: N,
+      capacity: rows,
       claimBatch: 2000,
       pollIntervalMs: 1000,
       heartbeatMs: 5000,
@@ -254,8 +262,8 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
     const t0Claim = Date.now();
     phase = 'claim';
     await triggerer.start();
-    while (triggerer.heldTriggers < N) {
-      if (Date.now() - t0Claim > 30 * 60_000) throw new Error(`claimed only ${triggerer.heldTriggers} of ${N} in 30 min`);
+    while (triggerer.heldTriggers < rows) {
+      if (Date.now() - t0Claim > 30 * 60_000) throw new Error(`claimed only ${triggerer.heldTriggers} of ${rows} in 30 min`);
       await sleep(100);
     }
     const claimS = (Date.now() - t0Claim) / 1000;
@@ -277,11 +285,35 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
     // (the transition emits on the state-change bus right then).
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
+    let tStart = performance.now();
+    /** Per 250 ms of sending: the slowest resume of the events sent then (where the tail comes from). */
+    const worstByWindow = new Map<number, number>();
     const busSub = bus.changes$.subscribe((c) => {
       if (c.kind !== 'task_instance' || c.previous !== 'deferred' || c.ti.state !== 'scheduled') return;
       const t = sentAt.get(c.ti._id);
-      if (t !== undefined) latencies.push(performance.now() - t);
+      if (t === undefined) return;
+      const ms = performance.now() - t;
+      latencies.push(ms);
+      const w = Math.floor((t - tStart) / 250);
+      worstByWindow.set(w, Math.max(worstByWindow.get(w) ?? 0, ms));
     });
+    // ---- warm-up (unmeasured): events for the tasks after the first N, at the rate
+    if (WARMUP > 0) {
+      let resumedWarm = 0;
+      const warmSub = bus.changes$.subscribe((c) => {
+        if (c.kind === 'task_instance' && c.previous === 'deferred' && c.ti.state === 'scheduled') resumedWarm++;
+      });
+      const w0 = performance.now();
+      for (let i = 0; i < WARMUP; ) {
+        const due = Math.min(WARMUP, Math.floor(((performance.now() - w0) / 1000) * RATE));
+        for (; i < due; i++) source.emit(syntheticSageMakerEvent({ type: 'training', name: `bench-job-${N + i}`, status: 'Completed', region: 'us-east-1', origin: 'bench' }));
+        await sleep(10);
+      }
+      const until = performance.now() + 120_000;
+      while (resumedWarm < WARMUP && performance.now() < until) await sleep(10);
+      warmSub.unsubscribe();
+    }
+    const histBefore = (await metrics.eventResumeLatency.get()).values;
     const callsBefore = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
     const loop = monitorEventLoopDelay({ resolution: 5 });
     const serverCpu0 = own?.pid ? processCpuMs(own.pid) : null;
@@ -289,7 +321,7 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
     loop.enable();
     counter.start();
     phase = 'delivery';
-    const tStart = performance.now();
+    tStart = performance.now();
     let sent = 0;
     const tickMs = 10;
     while (sent < total) {
@@ -309,10 +341,10 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
     loop.disable();
     const deliveryS = (performance.now() - tStart) / 1000;
     const resumeHist = (await metrics.eventResumeLatency.get()).values;
-    const histSum = resumeHist.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
-    const histCount = resumeHist.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
-    const resumedDb = await store.taskInstances.countDocuments({ dag_id: 'bench', state: 'scheduled' });
-    const elapsedS = (performance.now() - tStart) / 1000;
+    const histOf = (vs: typeof resumeHist, what: string) => vs.find((v) => v.metricName?.endsWith(what))?.value ?? 0;
+    const histSum = histOf(resumeHist, '_sum') - histOf(histBefore, '_sum');
+    const histCount = histOf(resumeHist, '_count') - histOf(histBefore, '_count');
+    const resumedDb = await store.taskInstances.countDocuments({ _id: { $in: [...sentAt.keys()] }, state: 'scheduled' });
     const callsAfter = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
     phase = 'idle';
     busSub.unsubscribe();
@@ -331,7 +363,8 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
       load_after: loadAverage(),
       max_pool_size: Number(values['max-pool-size']),
       triggers: N,
-      held: N,
+      held: rows,
+      warmup_events: WARMUP,
       setup_s: round(setupS),
       claim_s: round(claimS),
       rss_mb: round(mem.rss / 2 ** 20, 1),
@@ -346,6 +379,10 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
       resume_p90_ms: round(pct(latencies, 90)),
       resume_p99_ms: round(pct(latencies, 99)),
       resume_max_ms: round(latencies.at(-1) ?? null),
+      slowest_windows: [...worstByWindow]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([w, ms]) => ({ sent_at_s: w / 4, worst_ms: round(ms) })),
       resume_avg_ms: round(resumed ? latencies.reduce((a, b) => a + b, 0) / resumed : null),
       ingest_to_stored_ms_avg: round(histCount ? (histSum / histCount) * 1000 : null),
       event_loop_delay_p99_ms: round(loop.percentile(99) / 1e6),
@@ -360,13 +397,14 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
       writes_per_resume: per(counts.writeStatements, resumed, 3),
       writes_per_resume_by_label: Object.fromEntries(Object.entries(counts.byLabel).map(([k, v]) => [k, per(v, resumed, 3)])),
       commands: counts.byCommand,
-      events_per_s: round(resumedDb / elapsedS, 1),
+      // resumes over the window from the first event sent to the last resume seen
+      events_per_s: round(resumed / deliveryS, 1),
       deferflow_aws_calls: callsAfter - callsBefore,
       airflow_baseline: {
         model: 'one Describe per deferred trigger every poke_interval (computed, not executed)',
         poke_interval_s: POKE_S,
-        window_s: round(elapsedS),
-        describe_calls: Math.round((N * elapsedS) / POKE_S),
+        window_s: round(deliveryS),
+        describe_calls: Math.round((N * deliveryS) / POKE_S),
         describe_calls_per_s: round(N / POKE_S, 1),
       },
       ...baseline,
