@@ -306,7 +306,8 @@ async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
       const w0 = performance.now();
       for (let i = 0; i < WARMUP; ) {
         const due = Math.min(WARMUP, Math.floor(((performance.now() - w0) / 1000) * RATE));
-        for (; i < due; i++) source.emit(syntheticSageMakerEvent({ type: 'training', name: `bench-job-${N + i}`, status: 'Completed', region: 'us-east-1', origin: 'bench' }));
+        for (; i < due; i++)
+          source.emit(syntheticSageMakerEvent({ type: 'training', name: `bench-job-${N + i}`, status: 'Completed', region: 'us-east-1', origin: 'bench' }));
         await sleep(10);
       }
       const until = performance.now() + 120_000;
