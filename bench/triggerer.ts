@@ -34,9 +34,10 @@
  *   round_trips_per_event,   commands the triggerer's client sent over the same window, per event;
  *   docs_read_per_event      documents it decoded; write statements per resume, by what they do
  *   writes_per_resume
- *   ingest_to_stored_ms_avg  mean of the triggerer's own histogram (event taken by the dispatcher →
- *                            outcome stored): resume_avg_ms minus this is time queued before the
- *                            dispatcher took the event (its concurrency limit)
+ *   ingest_to_stored_ms_avg  mean of the triggerer's own histogram: event taken by the dispatcher
+ *                            (after waiting for one of its concurrency slots) → outcome stored, the
+ *                            trigger row's delete included — so it can exceed resume_avg_ms, which
+ *                            ends at the task's update
  *   event_loop_delay_p99_ms  this process's event-loop delay over the delivery (client saturation)
  *   --memory-only            no database: hold N SageMaker triggers in memory exactly as the triggerer
  *                            runs them (router, timer heap with a deadline each, reconciler watch)

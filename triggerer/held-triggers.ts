@@ -10,7 +10,6 @@ import type { EventBridgeEvent } from '../src/events/eventbridge-event.ts';
 import type { TriggererMetrics } from '../src/metrics/triggerer-metrics.ts';
 import type { Services } from '../src/services/services.ts';
 import type { TriggerDoc } from '../src/store/schema.ts';
-import type { Store } from '../src/store/store.ts';
 import type { TriggerKindRegistry } from '../src/triggers/trigger-kind-registry.ts';
 import type { TriggerStatusReport } from '../src/triggers/trigger-kind.ts';
 import { HeldTrigger, type DecidedOutcome, type HeldTriggerHost, type HeldTriggerState } from './held-trigger.ts';
@@ -28,7 +27,6 @@ import { RunContext } from './trigger-run-context.ts';
 export interface HeldTriggersOptions {
   triggererId: string;
   capacity: number;
-  store: Store;
   resumes: ResumeBatches;
   rowDeletes: RowDeletes;
   kinds: TriggerKindRegistry;

@@ -163,7 +163,6 @@ export class Triggerer {
     this.held = new HeldTriggers({
       triggererId: this.id,
       capacity: this.capacity,
-      store: this.store,
       resumes: this.resumes,
       rowDeletes: this.rowDeletes,
       kinds: deferral.triggerKinds,

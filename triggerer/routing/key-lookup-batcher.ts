@@ -3,7 +3,8 @@
  * event-loop turn — and, under a stream, all those requested while the previous query of the same
  * kind is in flight — into a single indexed `$in` query, so 1k events/s cost a few queries per
  * round trip of the server rather than one per turn (every event of a stream asks for the same
- * generic keys; on a server without the `routing_keys` index each query is a scan). Two steps, because almost every event is for a trigger running here:
+ * generic keys; on a server without the `routing_keys` index each query is a scan). Two steps,
+ * because almost every event is for a trigger running here:
  *   `byKeys`  which triggers wait on these routing keys — ids and keys only, a few bytes each;
  *   `byIds`   the whole rows, only for triggers the event did not reach here (held elsewhere or
  *             by nobody), which the dispatcher resumes from MongoDB.

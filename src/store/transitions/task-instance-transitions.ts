@@ -538,10 +538,9 @@ export class TaskInstanceTransitions {
    * failFromTrigger for each, in two round trips whatever their number — one read of the task
    * rows, then one batched write (applyBatch) of the guarded updates for the rows deferred on
    * their trigger, each also guarded on the version just read (one outcome alone is one
-   * findOneAndUpdate, as resumeFromTrigger). A write that loses changes
-   * nothing and answers `after: null`; only winners are emitted on the bus. Each answer carries
-   * the row as last seen (`current`), so the caller can tell "not deferred yet" from "stale"
-   * without reading it again. Several items for one task instance (a duplicate event) send one
+   * findOneAndUpdate, as resumeFromTrigger). A write that loses changes nothing and answers
+   * `after: null`; only winners are emitted on the bus. Each answer carries the row as last seen
+   * (`current`), so the caller can tell "not deferred yet" from "stale" without reading it again. Several items for one task instance (a duplicate event) send one
    * write: the first; the others answer `after: null` with the first's outcome as `current`.
    */
   async resolveTriggers(items: ReadonlyArray<TriggerResolution>): Promise<TriggerResolutionResult[]> {
