@@ -24,6 +24,8 @@ let client: MongoClient;
 /** The triggerer's own client, watched: which task-instance commands it sent. */
 let store: Store;
 const batchSizes: number[] = [];
+/** Trigger ids whose status the triggerer's client wrote. */
+const statusWrites: string[] = [];
 const readIds = new Set<string>();
 const resumes = new Map<string, number>();
 let busSub: Subscription;
@@ -37,6 +39,11 @@ beforeAll(async () => {
   client.on('commandStarted', (e) => {
     const cmd = e.command as { update?: string; updates?: unknown[]; find?: string; filter?: { _id?: { $in?: string[] } } };
     if (e.commandName === 'update' && cmd.update === 'task_instances') batchSizes.push(cmd.updates?.length ?? 0);
+    if (e.commandName === 'update' && cmd.update === 'triggers') {
+      for (const u of (cmd.updates ?? []) as Array<{ q: { _id?: string }; u: { $set?: Record<string, unknown> } }>) {
+        if (u.u.$set && 'last_status' in u.u.$set && u.q._id) statusWrites.push(u.q._id);
+      }
+    }
     if (e.commandName === 'find' && cmd.find === 'task_instances' && cmd.filter?._id?.$in) reads.set(e.requestId, cmd.filter._id.$in);
   });
   client.on('commandSucceeded', (e) => {
@@ -99,6 +106,22 @@ describe('triggerer: batched resumes', () => {
     await h.waitFor('the fired trigger rows deleted', async () => (await h.store.triggers.countDocuments({ _id: { $in: ids } })) === 0);
     // The burst decided in one turn: its resumes went out as batched writes, not one per task.
     expect(Math.max(0, ...batchSizes)).toBeGreaterThan(1);
+  });
+
+  it("stores a waiting trigger's job status, but not the status of the event that decides it (its row goes with the resume)", async () => {
+    const d = await h.deferTask(job('status-job'));
+    const src = new PushEventSource('status');
+    const t = h.triggerer({ store, eventSources: [src] });
+    await t.start();
+    await h.waitFor('trigger held', () => t.holds(d.trigger._id));
+    statusWrites.length = 0;
+    await src.push(trainingEvent('status-job', 'InProgress', { SecondaryStatus: 'Training' }));
+    await h.waitFor('the InProgress status on the row', async () => (await h.trigger(d.trigger._id))?.last_status === 'InProgress');
+    expect(statusWrites).toEqual([d.trigger._id]);
+    await src.push(trainingEvent('status-job', 'Completed'));
+    expect((await h.ti(d.ti._id)).state).toBe('scheduled');
+    await h.waitFor('the fired row deleted', async () => (await h.trigger(d.trigger._id)) === null);
+    expect(statusWrites).toEqual([d.trigger._id]);
   });
 
   it('events that arrive while their tasks are mid-deferral lose their batch, are retried, and resume each task once when the deferral lands', async () => {
