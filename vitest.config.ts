@@ -25,6 +25,7 @@ export const CONFORMANCE_TESTS = [
   'test/integration/store/doc-locks.test.ts',
   'test/integration/store/bulk-updates.test.ts',
   'test/integration/store/task-instance-history.test.ts',
+  'test/integration/store/resolve-triggers.test.ts',
 ];
 
 export default defineConfig({

@@ -3,7 +3,16 @@
  * delivered at a fixed rate through an in-process event source. Prints one JSON object.
  *
  *   npx tsx bench/triggerer.ts [--triggers 100000] [--rate 1000] [--seconds 10] [--idle-seconds 5]
- *                              [--mongo-uri mongodb://127.0.0.1:27017]
+ *                              [--shared-server | --mongo-uri mongodb://127.0.0.1:27017] [--max-pool-size 20]
+ *
+ * `--warmup-seconds W` first sends W × rate events, unmeasured, to W × rate more deferred tasks
+ * (so the measured events still find N deferred when they start): what a long-running triggerer
+ * and server look like, JIT-compiled, rather than the first second of a fresh process.
+ *
+ * The database is a mongo-java-server of the bench's own (bench/support/mongo-java-server.ts), so
+ * the server's CPU per event can be read beside ours; `--shared-server` uses MONGODB_URI and
+ * `--mongo-uri` a server of your choice (then no server CPU is reported). The triggerer's client
+ * has the production pool size (20) unless `--max-pool-size` says otherwise.
  *
  * Set-up shortcut (documented on purpose): the N task instances are inserted directly in state
  * `deferred` and their N trigger rows directly (unowned) with bulk inserts, instead of running N
@@ -18,6 +27,18 @@
  *   resume_p50_ms / p99      event handed to the event source → task `scheduled` in MongoDB
  *                            (the guarded update returned), per event
  *   events_per_s             resumes persisted per second during delivery
+ *   load_before / after      1-minute load average around the run (the machine is shared)
+ *   client_cpu_ms_per_event  this process's CPU from the first event to the last resume, per event
+ *   server_cpu_ms_per_event  the bench's own server's CPU over the same window, per event, and its
+ *   server_cpu_share         share of the two (null on a shared server)
+ *   round_trips_per_event,   commands the triggerer's client sent over the same window, per event;
+ *   docs_read_per_event      documents it decoded; write statements per resume, by what they do
+ *   writes_per_resume
+ *   ingest_to_stored_ms_avg  mean of the triggerer's own histogram: event taken by the dispatcher
+ *                            (after waiting for one of its concurrency slots) → outcome stored, the
+ *                            trigger row's delete included — so it can exceed resume_avg_ms, which
+ *                            ends at the task's update
+ *   event_loop_delay_p99_ms  this process's event-loop delay over the delivery (client saturation)
  *   --memory-only            no database: hold N SageMaker triggers in memory exactly as the triggerer
  *                            runs them (router, timer heap with a deadline each, reconciler watch)
  *                            and route N terminal events through the router. Gives the 100k
@@ -37,6 +58,7 @@
  *                              [--time-scale 0.1] [--job-duration-ms 15000]
  */
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { MongoClient } from 'mongodb';
@@ -61,6 +83,8 @@ import type { Services } from '../src/services/services.ts';
 import { benchHolder } from './held-triggers.ts';
 import { runBaseline } from './baseline.ts';
 import { deferredRows } from './support/deferred-rows.ts';
+import { CommandCounter, per, type WriteStatement } from './support/command-counter.ts';
+import { loadAverage, processCpuMs, startOwnServer, type BenchServer } from './support/mongo-java-server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -68,7 +92,10 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     'idle-seconds': { type: 'string', default: '5' },
-    'mongo-uri': { type: 'string', default: process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017' },
+    'warmup-seconds': { type: 'string', default: '0' },
+    'mongo-uri': { type: 'string' },
+    'shared-server': { type: 'boolean', default: false },
+    'max-pool-size': { type: 'string', default: '20' },
     'poke-interval-s': { type: 'string', default: '30' },
     'memory-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -84,6 +111,7 @@ const N = Number(values.triggers);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const IDLE_S = Number(values['idle-seconds']);
+const WARMUP = Math.round(Number(values['warmup-seconds']) * Number(values.rate));
 const POKE_S = Number(values['poke-interval-s']);
 // The run costs N concurrent Describe loops + N jobs on this machine: on by default up to 5,000.
 const BASELINE_RUN = values['baseline-only'] || (values['baseline-run'] ?? N <= 5000);
@@ -168,9 +196,29 @@ async function memoryOnly(): Promise<void> {
 async function main(): Promise<void> {
   if (values['baseline-only']) return baselineOnly();
   if (values['memory-only']) return memoryOnly();
+  const own: BenchServer | null = values['shared-server'] || values['mongo-uri'] ? null : await startOwnServer();
+  try {
+    await dbBacked(own?.uri ?? values['mongo-uri'] ?? process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017', own);
+  } finally {
+    await own?.stop();
+  }
+}
+
+/** What a write statement of the delivery does, for writes_per_resume. */
+function labelWrite(s: WriteStatement): string {
+  const set = s.update?.$set as Record<string, unknown> | undefined;
+  if (s.collection === 'task_instances' && s.filter?.state === 'deferred' && set?.state === 'scheduled') return 'resume';
+  if (s.collection === 'triggers' && s.command === 'delete') return 'trigger_delete';
+  if (s.collection === 'triggers' && set && 'last_status' in set) return 'trigger_status';
+  return `other ${s.command} ${s.collection}`;
+}
+
+async function dbBacked(uri: string, own: BenchServer | null): Promise<void> {
+  const loadBefore = loadAverage();
   const dbName = `deferflow_bench_triggerer_${randomBytes(4).toString('hex')}`;
-  // --profile: server round trips by command shape, per phase (claim, delivery).
-  const client = new MongoClient(values['mongo-uri']!, { maxPoolSize: 50, monitorCommands: values.profile });
+  // Commands are monitored (counted always; --profile adds time by command shape, per phase).
+  const client = new MongoClient(uri, { maxPoolSize: Number(values['max-pool-size']), monitorCommands: true });
+  const counter = new CommandCounter([client], labelWrite);
   await client.connect();
   const store = await Store.fromClient(client, dbName);
   let phase: 'setup' | 'claim' | 'idle' | 'delivery' = 'setup';
@@ -184,11 +232,13 @@ async function main(): Promise<void> {
   const registry = new Registry();
   const metrics = TriggererMetrics.for(registry);
   try {
-    // ---- set-up: bulk insert N deferred task instances and N unowned triggers
+    // ---- set-up: bulk insert N (+ warm-up) deferred task instances and their unowned triggers,
+    // deferred a minute ago (tasks wait on jobs: their rows are not the newest the triggerer polls for)
     const t0Setup = Date.now();
-    const now = new Date();
-    for (let start = 0; start < N; start += 5000) {
-      const { tis, triggers: trs } = deferredRows(start, Math.min(N, start + 5000), now);
+    const now = new Date(Date.now() - 60_000);
+    const rows = N + WARMUP;
+    for (let start = 0; start < rows; start += 5000) {
+      const { tis, triggers: trs } = deferredRows(start, Math.min(rows, start + 5000), now);
       await store.taskInstances.insertMany(tis, { ordered: false });
       await store.triggers.insertMany(trs, { ordered: false });
     }
@@ -201,7 +251,7 @@ async function main(): Promise<void> {
       bus,
       logger,
       metrics,
-      capacity: N,
+      capacity: rows,
       claimBatch: 2000,
       pollIntervalMs: 1000,
       heartbeatMs: 5000,
@@ -213,8 +263,8 @@ async function main(): Promise<void> {
     const t0Claim = Date.now();
     phase = 'claim';
     await triggerer.start();
-    while (triggerer.heldTriggers < N) {
-      if (Date.now() - t0Claim > 30 * 60_000) throw new Error(`claimed only ${triggerer.heldTriggers} of ${N} in 30 min`);
+    while (triggerer.heldTriggers < rows) {
+      if (Date.now() - t0Claim > 30 * 60_000) throw new Error(`claimed only ${triggerer.heldTriggers} of ${rows} in 30 min`);
       await sleep(100);
     }
     const claimS = (Date.now() - t0Claim) / 1000;
@@ -236,14 +286,44 @@ async function main(): Promise<void> {
     // (the transition emits on the state-change bus right then).
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
+    let tStart = performance.now();
+    /** Per 250 ms of sending: the slowest resume of the events sent then (where the tail comes from). */
+    const worstByWindow = new Map<number, number>();
     const busSub = bus.changes$.subscribe((c) => {
       if (c.kind !== 'task_instance' || c.previous !== 'deferred' || c.ti.state !== 'scheduled') return;
       const t = sentAt.get(c.ti._id);
-      if (t !== undefined) latencies.push(performance.now() - t);
+      if (t === undefined) return;
+      const ms = performance.now() - t;
+      latencies.push(ms);
+      const w = Math.floor((t - tStart) / 250);
+      worstByWindow.set(w, Math.max(worstByWindow.get(w) ?? 0, ms));
     });
+    // ---- warm-up (unmeasured): events for the tasks after the first N, at the rate
+    if (WARMUP > 0) {
+      let resumedWarm = 0;
+      const warmSub = bus.changes$.subscribe((c) => {
+        if (c.kind === 'task_instance' && c.previous === 'deferred' && c.ti.state === 'scheduled') resumedWarm++;
+      });
+      const w0 = performance.now();
+      for (let i = 0; i < WARMUP; ) {
+        const due = Math.min(WARMUP, Math.floor(((performance.now() - w0) / 1000) * RATE));
+        for (; i < due; i++)
+          source.emit(syntheticSageMakerEvent({ type: 'training', name: `bench-job-${N + i}`, status: 'Completed', region: 'us-east-1', origin: 'bench' }));
+        await sleep(10);
+      }
+      const until = performance.now() + 120_000;
+      while (resumedWarm < WARMUP && performance.now() < until) await sleep(10);
+      warmSub.unsubscribe();
+    }
+    const histBefore = (await metrics.eventResumeLatency.get()).values;
     const callsBefore = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    const serverCpu0 = own?.pid ? processCpuMs(own.pid) : null;
+    const cpuDelivery0 = process.cpuUsage();
+    loop.enable();
+    counter.start();
     phase = 'delivery';
-    const tStart = performance.now();
+    tStart = performance.now();
     let sent = 0;
     const tickMs = 10;
     while (sent < total) {
@@ -256,9 +336,17 @@ async function main(): Promise<void> {
     }
     const sendS = (performance.now() - tStart) / 1000;
     const drainDeadline = performance.now() + 120_000;
-    while (latencies.length < total && performance.now() < drainDeadline) await sleep(50);
-    const resumedDb = await store.taskInstances.countDocuments({ dag_id: 'bench', state: 'scheduled' });
-    const elapsedS = (performance.now() - tStart) / 1000;
+    while (latencies.length < total && performance.now() < drainDeadline) await sleep(5);
+    const counts = counter.stop();
+    const cpuDelivery = process.cpuUsage(cpuDelivery0);
+    const serverCpu1 = own?.pid ? processCpuMs(own.pid) : null;
+    loop.disable();
+    const deliveryS = (performance.now() - tStart) / 1000;
+    const resumeHist = (await metrics.eventResumeLatency.get()).values;
+    const histOf = (vs: typeof resumeHist, what: string) => vs.find((v) => v.metricName?.endsWith(what))?.value ?? 0;
+    const histSum = histOf(resumeHist, '_sum') - histOf(histBefore, '_sum');
+    const histCount = histOf(resumeHist, '_count') - histOf(histBefore, '_count');
+    const resumedDb = await store.taskInstances.countDocuments({ _id: { $in: [...sentAt.keys()] }, state: 'scheduled' });
     const callsAfter = (await metrics.awsCalls.get()).values.reduce((s, v) => s + v.value, 0);
     phase = 'idle';
     busSub.unsubscribe();
@@ -266,11 +354,19 @@ async function main(): Promise<void> {
     latencies.sort((a, b) => a - b);
     const baseline = BASELINE_RUN ? await baselineRun() : {};
 
+    const clientCpuMs = (cpuDelivery.user + cpuDelivery.system) / 1000;
+    const serverCpuMs = serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null;
+    const resumed = latencies.length;
     const result = {
       bench: 'triggerer',
-      server,
+      date: new Date().toISOString(),
+      server: own ? `mongo-java-server (own, ${server})` : server,
+      load_before: loadBefore,
+      load_after: loadAverage(),
+      max_pool_size: Number(values['max-pool-size']),
       triggers: N,
-      held: N,
+      held: rows,
+      warmup_events: WARMUP,
       setup_s: round(setupS),
       claim_s: round(claimS),
       rss_mb: round(mem.rss / 2 ** 20, 1),
@@ -285,13 +381,32 @@ async function main(): Promise<void> {
       resume_p90_ms: round(pct(latencies, 90)),
       resume_p99_ms: round(pct(latencies, 99)),
       resume_max_ms: round(latencies.at(-1) ?? null),
-      events_per_s: round(resumedDb / elapsedS, 1),
+      slowest_windows: [...worstByWindow]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([w, ms]) => ({ sent_at_s: w / 4, worst_ms: round(ms) })),
+      resume_avg_ms: round(resumed ? latencies.reduce((a, b) => a + b, 0) / resumed : null),
+      ingest_to_stored_ms_avg: round(histCount ? (histSum / histCount) * 1000 : null),
+      event_loop_delay_p99_ms: round(loop.percentile(99) / 1e6),
+      event_loop_delay_max_ms: round(loop.max / 1e6),
+      delivery_s: round(deliveryS),
+      client_cpu_ms_per_event: per(clientCpuMs, resumed, 3),
+      client_cpu_share_of_a_core: round(clientCpuMs / 1000 / deliveryS),
+      server_cpu_ms_per_event: serverCpuMs === null ? null : per(serverCpuMs, resumed, 3),
+      server_cpu_share: serverCpuMs === null ? null : per(serverCpuMs, serverCpuMs + clientCpuMs, 3),
+      round_trips_per_event: per(counts.roundTrips, resumed, 3),
+      docs_read_per_event: per(counts.docsRead, resumed, 3),
+      writes_per_resume: per(counts.writeStatements, resumed, 3),
+      writes_per_resume_by_label: Object.fromEntries(Object.entries(counts.byLabel).map(([k, v]) => [k, per(v, resumed, 3)])),
+      commands: counts.byCommand,
+      // resumes over the window from the first event sent to the last resume seen
+      events_per_s: round(resumed / deliveryS, 1),
       deferflow_aws_calls: callsAfter - callsBefore,
       airflow_baseline: {
         model: 'one Describe per deferred trigger every poke_interval (computed, not executed)',
         poke_interval_s: POKE_S,
-        window_s: round(elapsedS),
-        describe_calls: Math.round((N * elapsedS) / POKE_S),
+        window_s: round(deliveryS),
+        describe_calls: Math.round((N * deliveryS) / POKE_S),
         describe_calls_per_s: round(N / POKE_S, 1),
       },
       ...baseline,
@@ -300,6 +415,7 @@ async function main(): Promise<void> {
         'task instances and triggers are bulk-inserted as deferred/unowned (set-up shortcut), then claimed by one triggerer',
         'check_on_start=false: the bench jobs exist in no AWS; the sweep interval exceeds the run, so deferflow makes no AWS calls here (a real deployment adds one paginated List per sweep interval per connection/region/type)',
         'latency = event handed to the in-process event source -> the guarded deferred->scheduled update returned from MongoDB (observed on the state-change bus); resumed counts those observed, resumed_in_db counts rows',
+        'per-event CPU, round trips and writes cover the delivery window: first event sent -> last resume observed (heartbeat and claim polls in that window included)',
       ],
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -10,13 +10,12 @@ import type { EventBridgeEvent } from '../src/events/eventbridge-event.ts';
 import type { TriggererMetrics } from '../src/metrics/triggerer-metrics.ts';
 import type { Services } from '../src/services/services.ts';
 import type { TriggerDoc } from '../src/store/schema.ts';
-import type { Store } from '../src/store/store.ts';
-import type { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
 import type { TriggerKindRegistry } from '../src/triggers/trigger-kind-registry.ts';
 import type { TriggerStatusReport } from '../src/triggers/trigger-kind.ts';
 import { HeldTrigger, type DecidedOutcome, type HeldTriggerHost, type HeldTriggerState } from './held-trigger.ts';
 import { isOrphanTrigger, persistTriggerOutcome, type PersistResult } from './outcome.ts';
 import type { HeldView, OwnedRow, TaskRow } from './ownership.ts';
+import type { ResumeBatches } from './resume-batches.ts';
 import type { RowDeletes } from './row-deletes.ts';
 import type { StatusWriter } from './status-writer.ts';
 import type { Delivery } from './routing/delivery.ts';
@@ -28,8 +27,7 @@ import { RunContext } from './trigger-run-context.ts';
 export interface HeldTriggersOptions {
   triggererId: string;
   capacity: number;
-  store: Store;
-  tis: TaskInstanceTransitions;
+  resumes: ResumeBatches;
   rowDeletes: RowDeletes;
   kinds: TriggerKindRegistry;
   router: EventRouter;
@@ -66,8 +64,7 @@ export class HeldTriggers implements LocalTriggers {
       timers: o.timers,
       logger: o.logger,
       runContext: (h, doc) => new RunContext(runHost, h, doc.deadline, doc.created_at),
-      persist: (h, outcome) =>
-        persistTriggerOutcome({ store: o.store, tis: o.tis, rowDeletes: o.rowDeletes }, { _id: h.id, task_instance_id: h.tiId }, outcome),
+      persist: (h, outcome) => persistTriggerOutcome({ resumes: o.resumes, rowDeletes: o.rowDeletes }, { _id: h.id, task_instance_id: h.tiId }, outcome),
       deleteRow: (h) => o.rowDeletes.delete(h.id, 'deleted'),
       track: o.track,
       stored: (h, decided, result) => this.onStored(h, decided, result),
@@ -81,6 +78,11 @@ export class HeldTriggers implements LocalTriggers {
 
   has(triggerId: string): boolean {
     return this.byId.has(triggerId);
+  }
+
+  /** Held here and still waiting (not decided, not being deleted). */
+  isWaiting(triggerId: string): boolean {
+    return this.byId.get(triggerId)?.waiting ?? false;
   }
 
   /** Rows now ours: run them, or delete them as orphans (task cleared, marked, gone). */
@@ -158,12 +160,10 @@ export class HeldTriggers implements LocalTriggers {
     return this.byTi.size > 0;
   }
 
-  /** Retry the outcomes that could not be stored yet, one at a time. */
+  /** Retry the outcomes that could not be stored yet, all at once: they are written as one batch (resume-batches.ts). */
   async retryPending(keepGoing: () => boolean): Promise<void> {
-    for (const h of [...this.pending]) {
-      if (!keepGoing()) return;
-      await h.retry();
-    }
+    if (this.pending.size === 0 || !keepGoing()) return;
+    await Promise.all([...this.pending].map((h) => h.retry()));
   }
 
   /** Stopping: every wait ends (never a remote job). Outcomes being stored and orphans being deleted finish. */

@@ -1,14 +1,13 @@
 /**
  * Persisting what a trigger decided: resume the task with the event payload, or resume it into
- * `__fail__` with its typed reason — ONE guarded update by the task instance's `_id` — then delete
- * the trigger row, batched with the other resumes of the same moment (row-deletes.ts). Shared by
- * the held triggers (triggers this triggerer runs) and the event dispatcher (events for triggers
- * held elsewhere), so all follow the same guarded path. The update is what the event's ack waits
- * for; the row delete is clean-up.
+ * `__fail__` with its typed reason — ONE guarded update by the task instance's `_id`, written
+ * with the other outcomes of the same moment (resume-batches.ts) — then delete the trigger row,
+ * batched likewise (row-deletes.ts). Shared by the held triggers (triggers this triggerer runs)
+ * and the event dispatcher (events for triggers held elsewhere), so all follow the same guarded
+ * path. The update is what the event's ack waits for; the row delete is clean-up.
  */
-import type { Store } from '../src/store/store.ts';
 import type { TaskInstanceDoc, TriggerDoc } from '../src/store/schema.ts';
-import type { TaskInstanceTransitions } from '../src/store/transitions/task-instance-transitions.ts';
+import type { ResumeBatches } from './resume-batches.ts';
 import type { RowDeletes } from './row-deletes.ts';
 
 /** A failure is a trigger failure unless `kind` says it was the trigger's deadline. */
@@ -25,8 +24,7 @@ export type TriggerOutcome = { type: 'event'; payload: unknown } | { type: 'fail
 export type PersistResult = { result: 'resumed'; ti: TaskInstanceDoc } | { result: 'stale' } | { result: 'not-deferred-yet' };
 
 export interface OutcomeDeps {
-  store: Store;
-  tis: TaskInstanceTransitions;
+  resumes: ResumeBatches;
   rowDeletes: RowDeletes;
 }
 
@@ -35,19 +33,23 @@ export async function persistTriggerOutcome(
   trigger: Pick<TriggerDoc, '_id' | 'task_instance_id'>,
   outcome: TriggerOutcome,
 ): Promise<PersistResult> {
-  const ti =
-    outcome.type === 'event'
-      ? await deps.tis.resumeFromTrigger(trigger._id, outcome.payload, trigger.task_instance_id)
-      : await deps.tis.failFromTrigger(trigger._id, { kind: outcome.kind ?? 'trigger_failure', message: outcome.error }, trigger.task_instance_id);
-  if (ti) {
+  const { after, current } = await deps.resumes.resolve({
+    triggerId: trigger._id,
+    tiId: trigger.task_instance_id,
+    outcome:
+      outcome.type === 'event'
+        ? { type: 'event', payload: outcome.payload }
+        : { type: 'failure', reason: { kind: outcome.kind ?? 'trigger_failure', message: outcome.error } },
+  });
+  if (after) {
     // Batched with the other resumes of this moment; the event's ack waits for it too, so a
     // redelivered event finds no row (the guarded update above is what makes it safe anyway).
     await deps.rowDeletes.delete(trigger._id, 'fired');
-    return { result: 'resumed', ti };
+    return { result: 'resumed', ti: after };
   }
-  const current = await deps.store.taskInstances.findOne({ _id: trigger.task_instance_id }, { projection: { state: 1, trigger_id: 1 } });
+  // `current` is the row as the batch last saw it (read with the batch, or read back after a lost write).
   if (current && current.state === 'running' && current.trigger_id !== trigger._id) return { result: 'not-deferred-yet' };
-  // The deferral landed between our guarded update and this read: try again, never delete.
+  // Still deferred on this trigger (the deferral landed, or the row changed, between the read and the write): try again, never delete.
   if (current && current.state === 'deferred' && current.trigger_id === trigger._id) return { result: 'not-deferred-yet' };
   await deps.rowDeletes.delete(trigger._id, 'deleted');
   return { result: 'stale' };

@@ -27,7 +27,8 @@ export class RowDeletes {
    * delete leaves an orphan, see above).
    */
   delete(triggerId: string, action: 'fired' | 'deleted'): Promise<void> {
-    this.queued.set(triggerId, action);
+    // A row both fired and found stale in one moment (a duplicate event) was fired.
+    if (this.queued.get(triggerId) !== 'fired') this.queued.set(triggerId, action);
     const done = new Promise<void>((r) => this.waiters.push(r));
     if (!this.scheduled) {
       this.scheduled = true;

@@ -13,6 +13,7 @@
  *   sources/             SQS, push and observable event sources;
  *   timer-heap.ts        deadlines and DateTime triggers on one armed timer;
  *   outcome.ts           the guarded resume (or __fail__) of a decided trigger;
+ *   resume-batches.ts    those resumes, written together per moment (one batch, two round trips);
  *   reconcilers          come from the deferral providers (e.g. the SageMaker sweep).
  *
  * Scale rules (100k triggers on one process): events come from shared sources (one consumer per
@@ -37,6 +38,7 @@ import { backoffDelayMs } from '../src/util/backoff.ts';
 import { HeldTriggers } from './held-triggers.ts';
 import { Lifecycle, drainOrForce, type LifecycleState } from './lifecycle.ts';
 import { TriggerOwnership, type OwnedRow } from './ownership.ts';
+import { ResumeBatches } from './resume-batches.ts';
 import { RowDeletes } from './row-deletes.ts';
 import { StatusWriter } from './status-writer.ts';
 import { EventDispatcher, type DispatcherTestHooks } from './routing/event-dispatcher.ts';
@@ -111,6 +113,7 @@ export class Triggerer {
   private readonly tis: TaskInstanceTransitions;
   private readonly triggers: TriggerTransitions;
   private readonly rowDeletes: RowDeletes;
+  private readonly resumes: ResumeBatches;
   private readonly dispatcher: EventDispatcher;
   private readonly ownership: TriggerOwnership;
   private readonly reconcilers: Reconciler[];
@@ -144,6 +147,7 @@ export class Triggerer {
     this.tis = new TaskInstanceTransitions(this.store, this.bus);
     this.triggers = new TriggerTransitions(this.store, this.bus);
     this.rowDeletes = new RowDeletes(this.triggers, this.logger);
+    this.resumes = new ResumeBatches((items) => this.tis.resolveTriggers(items));
     this.router = new EventRouter(deferral.routingKeys);
     this.ownership = new TriggerOwnership({
       store: this.store,
@@ -159,8 +163,7 @@ export class Triggerer {
     this.held = new HeldTriggers({
       triggererId: this.id,
       capacity: this.capacity,
-      store: this.store,
-      tis: this.tis,
+      resumes: this.resumes,
       rowDeletes: this.rowDeletes,
       kinds: deferral.triggerKinds,
       router: this.router,
@@ -173,11 +176,11 @@ export class Triggerer {
       roomFreed: () => {
         if (this.running()) this.requestClaim();
       },
-      statusWriter: new StatusWriter(this.triggers, this.logger),
+      statusWriter: new StatusWriter(this.triggers, this.logger, (id) => this.held.isWaiting(id)),
     });
     this.dispatcher = new EventDispatcher({
       store: this.store,
-      tis: this.tis,
+      resumes: this.resumes,
       rowDeletes: this.rowDeletes,
       triggerKinds: deferral.triggerKinds,
       local: this.held,

@@ -28,6 +28,7 @@ import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
 import { PushEventSource } from '../../triggerer/sources/push-event-source.ts';
 import { EventDispatcher, noLocalTriggers } from '../../triggerer/routing/event-dispatcher.ts';
 import { RowDeletes } from '../../triggerer/row-deletes.ts';
+import { ResumeBatches } from '../../triggerer/resume-batches.ts';
 import { EventRouter } from '../../triggerer/routing/event-router.ts';
 import { TriggererMetrics } from '../metrics/triggerer-metrics.ts';
 import type { ChangeFeed } from '../store/changes/change-feed.ts';
@@ -121,7 +122,7 @@ export class Runtime {
       const app = root.app;
       this.standaloneDispatcher = new EventDispatcher({
         store: this.store,
-        tis: app.tis,
+        resumes: new ResumeBatches((items) => app.tis.resolveTriggers(items)),
         rowDeletes: new RowDeletes(app.triggers, this.logger),
         triggerKinds: made.deferral.triggerKinds,
         local: noLocalTriggers(new EventRouter(made.deferral.routingKeys)),

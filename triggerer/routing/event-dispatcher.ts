@@ -26,9 +26,9 @@ import { isSpecificKey } from '../../src/events/routing-keys.ts';
 import type { TriggererMetrics } from '../../src/metrics/triggerer-metrics.ts';
 import type { TriggerDoc } from '../../src/store/schema.ts';
 import type { Store } from '../../src/store/store.ts';
-import type { TaskInstanceTransitions } from '../../src/store/transitions/task-instance-transitions.ts';
 import type { TriggerKindRegistry } from '../../src/triggers/trigger-kind-registry.ts';
 import { persistTriggerOutcome } from '../outcome.ts';
+import type { ResumeBatches } from '../resume-batches.ts';
 import type { RowDeletes } from '../row-deletes.ts';
 import type { IncomingEvent } from '../sources/event-source.ts';
 import { Delivery } from './delivery.ts';
@@ -60,7 +60,8 @@ export interface DispatcherTestHooks {
 
 export interface EventDispatcherOptions {
   store: Store;
-  tis: TaskInstanceTransitions;
+  /** Where outcomes are written (shared with the held triggers, so all of a moment batch together). */
+  resumes: ResumeBatches;
   rowDeletes: RowDeletes;
   triggerKinds: TriggerKindRegistry;
   local: LocalTriggers;

@@ -1,7 +1,10 @@
 /**
  * Looks up stored triggers for incoming events, coalescing all lookups requested in one
- * event-loop turn into a single indexed `$in` query, so a burst of 1k events costs a handful of
- * queries rather than 1k. Two steps, because almost every event is for a trigger running here:
+ * event-loop turn — and, under a stream, all those requested while the previous query of the same
+ * kind is in flight — into a single indexed `$in` query, so 1k events/s cost a few queries per
+ * round trip of the server rather than one per turn (every event of a stream asks for the same
+ * generic keys; on a server without the `routing_keys` index each query is a scan). Two steps,
+ * because almost every event is for a trigger running here:
  *   `byKeys`  which triggers wait on these routing keys — ids and keys only, a few bytes each;
  *   `byIds`   the whole rows, only for triggers the event did not reach here (held elsewhere or
  *             by nobody), which the dispatcher resumes from MongoDB.
@@ -17,10 +20,14 @@ interface Waiter<T> {
   reject(e: unknown): void;
 }
 
-/** Coalesces `load(all wanted)` per event-loop turn; each caller gets the rows `matches` its own. */
+/**
+ * Coalesces `load(all wanted)` per event-loop turn, one load in flight at a time (requests made
+ * meanwhile wait for the next); each caller gets the rows `matches` its own.
+ */
 class Batcher<T> {
   private pending: Waiter<T>[] = [];
   private scheduled = false;
+  private loading = false;
 
   constructor(
     private readonly load: (wanted: string[]) => Promise<T[]>,
@@ -31,17 +38,21 @@ class Batcher<T> {
     if (wanted.length === 0) return Promise.resolve([]);
     return new Promise<T[]>((resolve, reject) => {
       this.pending.push({ wanted, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.loading || this.pending.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
     this.scheduled = false;
+    this.loading = true;
     try {
       const rows = await this.load([...new Set(batch.flatMap((w) => w.wanted))]);
       for (const w of batch) {
@@ -50,6 +61,9 @@ class Batcher<T> {
       }
     } catch (e) {
       for (const w of batch) w.reject(e);
+    } finally {
+      this.loading = false;
+      this.schedule();
     }
   }
 }

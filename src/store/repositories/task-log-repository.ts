@@ -12,6 +12,9 @@
  *     max(last stored + 1, its own last + 1, now_ms × 1000). Its lines therefore sort after every
  *     line the worker numbered before the hand-off — even lines still in the worker's buffer —
  *     and never take a seq the worker already used. A worker that resumes continues after them.
+ *     Joining writers of one process (a SageMaker trigger's status lines and its print_log copy)
+ *     may append to one try in the same millisecond: each repository also numbers after every seq
+ *     it assigned before, so two of its appends never share one.
  * No counter document: FerretDB's $inc is not atomic across concurrent writers, and this needs
  * none. (now_ms × 1000 < 2^53 until the year 2255.)
  */
@@ -61,6 +64,9 @@ interface CursorLineDoc extends TaskLogDoc {
 }
 
 export class TaskLogRepository {
+  /** Highest seq appendJoined assigned through this repository (any try): concurrent appends never reuse one. */
+  private lastJoinedSeq = -1;
+
   constructor(private readonly store: Store) {}
 
   async append(lines: ReadonlyArray<TaskLogDoc>): Promise<void> {
@@ -76,7 +82,11 @@ export class TaskLogRepository {
   async appendJoined(target: TaskLogTarget, lines: ReadonlyArray<JoinedLine>, opts: AppendJoinedOptions = {}): Promise<number> {
     const after = opts.after ?? -1;
     if (lines.length === 0) return after;
-    let seq = Math.max(after + 1, (await this.lastSeq(target.ti_id, target.try_number)) + 1, Date.now() * 1000) - 1;
+    const stored = await this.lastSeq(target.ti_id, target.try_number);
+    // Assigned in one synchronous step after the read: another append of this process that read
+    // the same stored seq in the same millisecond numbers after these lines.
+    let seq = Math.max(after + 1, stored + 1, Date.now() * 1000, this.lastJoinedSeq + 1) - 1;
+    this.lastJoinedSeq = seq + lines.length;
     const now = new Date();
     const docs: CursorLineDoc[] = lines.map((l) => ({
       ti_id: target.ti_id,

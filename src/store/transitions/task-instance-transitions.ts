@@ -47,6 +47,20 @@ export interface TiBatchResult {
   current: Map<string, TaskInstanceDoc>;
 }
 
+/** A trigger's decision about its task instance, for resolveTriggers. */
+export interface TriggerResolution {
+  triggerId: string;
+  tiId: string;
+  outcome: { type: 'event'; payload: unknown } | { type: 'failure'; reason: FailReason };
+}
+
+export interface TriggerResolutionResult {
+  /** The row after this write (the task is scheduled again), or null when nothing was written. */
+  after: TaskInstanceDoc | null;
+  /** The row as last seen (after the write when it won); null when the task instance is gone. */
+  current: TaskInstanceDoc | null;
+}
+
 export interface TaskInstanceTransitionsOptions {
   /** Stamped as `changed_by` on every row this instance changes (default: a fresh id per instance). */
   writerId?: string;
@@ -517,6 +531,54 @@ export class TaskInstanceTransitions {
   /** The trigger failed (threw, unknown kind, timed out): resume into `__fail__` so retries apply. A bare message is a trigger failure. */
   failFromTrigger(triggerId: string, reason: FailReason | string, tiId?: string): Promise<TaskInstanceDoc | null> {
     return this.apply('failFromTrigger', TI_PLANS.failFromTrigger(triggerId, asFailReason(reason), tiId, new Date()));
+  }
+
+  /**
+   * Many triggers' outcomes at once (a triggerer under an event stream): resumeFromTrigger /
+   * failFromTrigger for each, in two round trips whatever their number — one read of the task
+   * rows, then one batched write (applyBatch) of the guarded updates for the rows deferred on
+   * their trigger, each also guarded on the version just read (one outcome alone is one
+   * findOneAndUpdate, as resumeFromTrigger). A write that loses changes nothing and answers
+   * `after: null`; only winners are emitted on the bus. Each answer carries the row as last seen
+   * (`current`), so the caller can tell "not deferred yet" from "stale" without reading it again. Several items for one task instance (a duplicate event) send one
+   * write: the first; the others answer `after: null` with the first's outcome as `current`.
+   */
+  async resolveTriggers(items: ReadonlyArray<TriggerResolution>): Promise<TriggerResolutionResult[]> {
+    if (items.length === 0) return [];
+    if (items.length === 1) {
+      // Alone (no stream): one findOneAndUpdate answers the row after, in one round trip.
+      const it = items[0]!;
+      const after =
+        it.outcome.type === 'event'
+          ? await this.resumeFromTrigger(it.triggerId, it.outcome.payload, it.tiId)
+          : await this.failFromTrigger(it.triggerId, it.outcome.reason, it.tiId);
+      return [{ after, current: after ?? (await this.col.findOne({ _id: it.tiId })) }];
+    }
+    const ids = [...new Set(items.map((it) => it.tiId))];
+    const rows = new Map<string, TaskInstanceDoc>();
+    for (const d of await this.col.find({ _id: { $in: ids } }).toArray()) rows.set(d._id, d);
+    const now = new Date();
+    const batch: TiBatchItem[] = [];
+    const slotOf = new Map<string, number>();
+    const sent: Array<number | null> = items.map((it) => {
+      const row = rows.get(it.tiId);
+      if (row?.state !== 'deferred' || row.trigger_id !== it.triggerId || slotOf.has(it.tiId)) return null;
+      const plan =
+        it.outcome.type === 'event'
+          ? TI_PLANS.resumeFromTrigger(it.triggerId, it.outcome.payload, it.tiId, now)
+          : TI_PLANS.failFromTrigger(it.triggerId, it.outcome.reason, it.tiId, now);
+      slotOf.set(it.tiId, batch.length);
+      batch.push({ transition: it.outcome.type === 'event' ? 'resumeFromTrigger' : 'failFromTrigger', plan, before: row, guardVersion: true });
+      return batch.length - 1;
+    });
+    const { after, current } = await this.applyBatch(batch);
+    return items.map((it, i) => {
+      const slot = sent[i];
+      if (slot !== null && slot !== undefined) return { after: after[slot] ?? null, current: after[slot] ?? current.get(it.tiId) ?? rows.get(it.tiId) ?? null };
+      const first = slotOf.get(it.tiId);
+      const seen = (first !== undefined ? after[first] : null) ?? current.get(it.tiId) ?? rows.get(it.tiId) ?? null;
+      return { after: null, current: seen };
+    });
   }
 
   /**

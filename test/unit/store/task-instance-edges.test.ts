@@ -221,6 +221,27 @@ describe('task-instance edge table', () => {
       states: ['deferred'],
       run: (tis) => tis.resolveTriggerAndDropIt({ triggerId: 'trig' }, { type: 'failure', reason: { kind: 'trigger_timeout', message: 't' } }),
     },
+    // resolveTriggers: one outcome alone (one findOneAndUpdate), and a batch (one bulkWrite).
+    ...(['one', 'batch'] as const).flatMap((how) => {
+      const n = how === 'one' ? 1 : 2;
+      const times = <T>(x: T): T[] => Array.from({ length: n }, () => x);
+      return [
+        {
+          t: 'resumeFromTrigger' as const,
+          states: ['deferred'] as const,
+          run: (tis: TaskInstanceTransitions) =>
+            tis.resolveTriggers(times({ triggerId: 'trig', tiId: 'd|r|t', outcome: { type: 'event' as const, payload: 1 } })),
+        },
+        {
+          t: 'failFromTrigger' as const,
+          states: ['deferred'] as const,
+          run: (tis: TaskInstanceTransitions) =>
+            tis.resolveTriggers(
+              times({ triggerId: 'trig', tiId: 'd|r|t', outcome: { type: 'failure' as const, reason: { kind: 'trigger_failure' as const, message: 'x' } } }),
+            ),
+        },
+      ];
+    }),
     { t: 'clear', states: ANY_TI_STATE, run: (tis, ti) => tis.clear(ti._id, 1) },
     { t: 'clear', states: ANY_TI_STATE, run: (tis, ti) => tis.clearAndDropTrigger(ti._id, 1) },
     ...(['success', 'failed', 'skipped'] as const).flatMap((s) => [

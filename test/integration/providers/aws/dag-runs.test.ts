@@ -393,6 +393,9 @@ describe('print_log while deferred', () => {
     expect(first[0]).toMatch(/^epoch 1 of/);
 
     expect((await rt.waitForRun('sm_print_log', r.run_id, { timeoutMs: 60_000 })).state).toBe('success');
+    // The worker closes a try's log after recording its outcome: its last lines (and the job lines
+    // it copied after the resume) may land a moment after the run is seen successful.
+    await waitFor("the try's last log line", async () => (await logs.read(id, 1)).some((l) => l.msg === 'Marking task as SUCCESS'));
     const t = await ti('sm_print_log', r.run_id, 'train_model');
     expect(t.try_number).toBe(1);
     const log = await logs.read(id, 1);

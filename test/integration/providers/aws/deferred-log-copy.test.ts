@@ -66,6 +66,23 @@ describe('task log seq across writers', () => {
     // Tailing after a joined line returns only what came later.
     expect((await repo.read(t.ti_id, 1, { afterSeq: again })).map((l) => l.msg)).toEqual(['resumed']);
   });
+
+  it('joining writers of one process appending to one try at once (status lines and print_log) never share a seq', async () => {
+    const t = target('together');
+    // Started together, they read the same last seq and number in the same millisecond: the
+    // SageMaker trigger's status line and its log copy's last batch did, and collided.
+    const writers = Array.from({ length: 20 }, (_, w) => repo.appendJoined(t, [{ msg: `w${w} a` }, { msg: `w${w} b` }]));
+    await Promise.all(writers);
+    const lines = await repo.read(t.ti_id, 1);
+    expect(lines).toHaveLength(40);
+    expect(new Set(lines.map((l) => l.seq)).size).toBe(40);
+    // Each append's lines stay in order, one right after the other.
+    for (let w = 0; w < 20; w++) {
+      const a = lines.find((l) => l.msg === `w${w} a`)!;
+      const b = lines.find((l) => l.msg === `w${w} b`)!;
+      expect(b.seq).toBe(a.seq + 1);
+    }
+  });
 });
 
 describe('DeferredLogCopy against a running job', () => {
