@@ -128,6 +128,13 @@ export class TriggerOwnership {
   private closed = false;
   /** Requests for our shards whose requester is not live, by `shard|requester`: since when. */
   private readonly unanswerable = new Map<string, number>();
+  /**
+   * Shards whose hand-over write is on its way. A look whose read lands after that write but is
+   * judged before we mark the shard draining would see another holder on a shard we run and take
+   * it for lost (dropping triggers the new holder has not started): looks leave these shards alone
+   * until the write returns and the shard is draining, stamped after every read begun before it.
+   */
+  private readonly handingOver = new Set<number>();
 
   constructor(private readonly o: OwnershipOptions) {
     this.job = new TriggererJob(o.store, o.triggererId, o.capacity);
@@ -294,6 +301,7 @@ export class TriggerOwnership {
         continue;
       }
       if (held.since > readStart) continue; // a read begun before our own write may not show it
+      if (this.handingOver.has(row.shard)) continue; // our own hand-over, not yet recorded here
       if (held.state === 'draining') {
         const newHolderLost = row.holder !== held.to;
         if (row.started || newHolderLost || row.expires_at.getTime() < now) {
@@ -428,7 +436,13 @@ export class TriggerOwnership {
         continue;
       }
       this.unanswerable.delete(`${row.shard}|${row.wanted_by}`);
-      const handed = await this.o.leases.handOver(row.shard, this.o.triggererId, row.wanted_by, this.o.leaseMs);
+      this.handingOver.add(row.shard);
+      let handed: boolean;
+      try {
+        handed = await this.o.leases.handOver(row.shard, this.o.triggererId, row.wanted_by, this.o.leaseMs);
+      } finally {
+        this.handingOver.delete(row.shard);
+      }
       // The other loop may have settled this shard while we wrote (lost, released).
       if (handed && this.shards.get(row.shard) === held && held.state === 'running') {
         this.o.logger.info(
