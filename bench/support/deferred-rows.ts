@@ -4,6 +4,7 @@
  * no AWS call): the set-up the triggerer benches bulk-insert before they measure claiming.
  */
 import { triggerShardOf, type TaskInstanceDoc, type TriggerDoc } from '../../src/store/schema.ts';
+import { freshTaskInstanceFields } from '../../src/store/transitions/task-instance-transitions.ts';
 
 export function deferredRows(from: number, to: number, now: Date): { tis: TaskInstanceDoc[]; triggers: TriggerDoc[] } {
   const tis: TaskInstanceDoc[] = [];
@@ -12,6 +13,7 @@ export function deferredRows(from: number, to: number, now: Date): { tis: TaskIn
     const tiId = `bench|run|t_${i}`;
     const trId = `trg-${i}`;
     tis.push({
+      ...freshTaskInstanceFields(),
       _id: tiId,
       dag_id: 'bench',
       run_id: 'run',
@@ -24,32 +26,15 @@ export function deferredRows(from: number, to: number, now: Date): { tis: TaskIn
       operator: 'SageMakerTrainingOperatorAsync',
       queue: 'default',
       priority_weight: 1,
-      scheduled_after: null,
       queued_dttm: now,
       start_date: now,
-      end_date: null,
-      duration: null,
-      worker_id: null,
-      lease_token: null,
-      lease_expires_at: null,
-      hostname: null,
-      pid: null,
       trigger_id: trId,
       next_method: 'execute_complete',
       next_kwargs: '{}',
-      trigger_timeout: null,
-      trigger_event: null,
-      fail_reason: null,
       deferred_at: now,
-      resumed_at: null,
-      execution_deadline: null,
-      running_ms: 0,
-      deferred_ms: 0,
-      rendered_fields: null,
-      last_error: null,
       version: 1,
       updated_at: now,
-    } as TaskInstanceDoc);
+    });
     triggers.push({
       _id: trId,
       kind: 'aws.SageMakerJobTrigger',

@@ -26,10 +26,7 @@ import type { Triggerer } from '../../triggerer/triggerer.ts';
 import type { EventSource } from '../../triggerer/sources/event-source.ts';
 import type { EventBridgeEvent } from '../events/eventbridge-event.ts';
 import { PushEventSource } from '../../triggerer/sources/push-event-source.ts';
-import { EventDispatcher, noLocalTriggers } from '../../triggerer/routing/event-dispatcher.ts';
-import { RowDeletes } from '../../triggerer/row-deletes.ts';
-import { ResumeBatches } from '../../triggerer/resume-batches.ts';
-import { EventRouter } from '../../triggerer/routing/event-router.ts';
+import { type EventDispatcher, storedTriggersDispatcher } from '../../triggerer/routing/event-dispatcher.ts';
 import { TriggererMetrics } from '../metrics/triggerer-metrics.ts';
 import type { ChangeFeed } from '../store/changes/change-feed.ts';
 import {
@@ -119,13 +116,11 @@ export class Runtime {
     if (this.triggerer) {
       this.standaloneDispatcher = null;
     } else {
-      const app = root.app;
-      this.standaloneDispatcher = new EventDispatcher({
+      this.standaloneDispatcher = storedTriggersDispatcher({
         store: this.store,
-        resumes: new ResumeBatches((items) => app.tis.resolveTriggers(items)),
-        rowDeletes: new RowDeletes(app.triggers, this.logger),
-        triggerKinds: made.deferral.triggerKinds,
-        local: noLocalTriggers(new EventRouter(made.deferral.routingKeys)),
+        tis: root.app.tis,
+        triggers: root.app.triggers,
+        deferral: made.deferral,
         logger: this.logger,
         metrics: TriggererMetrics.for(),
       });

@@ -26,13 +26,16 @@ import { isSpecificKey } from '../../src/events/routing-keys.ts';
 import type { TriggererMetrics } from '../../src/metrics/triggerer-metrics.ts';
 import type { TriggerDoc } from '../../src/store/schema.ts';
 import type { Store } from '../../src/store/store.ts';
+import type { TaskInstanceTransitions } from '../../src/store/transitions/task-instance-transitions.ts';
+import type { TriggerTransitions } from '../../src/store/transitions/trigger-transitions.ts';
+import type { Deferral } from '../../src/triggers/deferral-provider.ts';
 import type { TriggerKindRegistry } from '../../src/triggers/trigger-kind-registry.ts';
 import { persistTriggerOutcome } from '../outcome.ts';
-import type { ResumeBatches } from '../resume-batches.ts';
-import type { RowDeletes } from '../row-deletes.ts';
+import { ResumeBatches } from '../resume-batches.ts';
+import { RowDeletes } from '../row-deletes.ts';
 import type { IncomingEvent } from '../sources/event-source.ts';
 import { Delivery } from './delivery.ts';
-import type { EventRouter, RouteResult } from './event-router.ts';
+import { EventRouter, type RouteResult } from './event-router.ts';
 import { KeyLookupBatcher } from './key-lookup-batcher.ts';
 import { RecentKeys } from './recent-keys.ts';
 
@@ -50,6 +53,30 @@ export function noLocalTriggers(router: EventRouter): LocalTriggers {
     route: (event, delivery) => router.route(event, router.keysOf(event), delivery),
     offer: () => 'not-held',
   };
+}
+
+/**
+ * The dispatcher of a process running no triggers (a Runtime without a triggerer): it resumes the
+ * stored triggers an event decides through their kind's fromEvent, batching its resumes as a
+ * triggerer does.
+ */
+export function storedTriggersDispatcher(d: {
+  store: Store;
+  tis: TaskInstanceTransitions;
+  triggers: TriggerTransitions;
+  deferral: Pick<Deferral, 'triggerKinds' | 'routingKeys'>;
+  logger: Logger;
+  metrics: TriggererMetrics;
+}): EventDispatcher {
+  return new EventDispatcher({
+    store: d.store,
+    resumes: new ResumeBatches((items) => d.tis.resolveTriggers(items)),
+    rowDeletes: new RowDeletes(d.triggers, d.logger),
+    triggerKinds: d.deferral.triggerKinds,
+    local: noLocalTriggers(new EventRouter(d.deferral.routingKeys)),
+    logger: d.logger,
+    metrics: d.metrics,
+  });
 }
 
 /** Test hooks that widen race windows; never set in production. */

@@ -84,8 +84,8 @@ export interface ClaimOptions {
   executionTimeoutMs?: (ti: TaskInstanceDoc) => number | null;
 }
 
-/** Per-field defaults of a fresh (none-state) task instance. */
-function freshFields(): Omit<
+/** Per-field defaults of a fresh (none-state) task instance (the benches build their rows on it too). */
+export function freshTaskInstanceFields(): Omit<
   TaskInstanceDoc,
   '_id' | 'dag_id' | 'run_id' | 'task_id' | 'logical_date' | 'operator' | 'queue' | 'priority_weight' | 'max_tries' | 'map_index'
 > {
@@ -232,7 +232,7 @@ export class TaskInstanceTransitions {
   async createRowsForRun(run: DagRunDoc, tasks: TaskSpec[]): Promise<{ inserted: TaskInstanceDoc[]; complete: boolean }> {
     if (tasks.length === 0) return { inserted: [], complete: true };
     const docs: TaskInstanceDoc[] = tasks.map((t) => ({
-      ...freshFields(),
+      ...freshTaskInstanceFields(),
       _id: taskInstanceId(run.dag_id, run.run_id, t.task_id),
       dag_id: run.dag_id,
       run_id: run.run_id,

@@ -12,10 +12,7 @@ import { Store } from '../../../src/store/store.ts';
 import { SageMakerJobTrigger } from '../../../src/providers/aws/deferral/sagemaker-job-trigger.ts';
 import { serializeTrigger } from '../../../src/triggers/serialized-trigger.ts';
 import { PushEventSource } from '../../../triggerer/sources/push-event-source.ts';
-import { EventDispatcher, noLocalTriggers } from '../../../triggerer/routing/event-dispatcher.ts';
-import { EventRouter } from '../../../triggerer/routing/event-router.ts';
-import { ResumeBatches } from '../../../triggerer/resume-batches.ts';
-import { RowDeletes } from '../../../triggerer/row-deletes.ts';
+import { storedTriggersDispatcher } from '../../../triggerer/routing/event-dispatcher.ts';
 import type { TaskInstanceDoc, TriggerDoc } from '../../../src/store/schema.ts';
 import { MONGODB_URI, TriggererHarness, trainingEvent, type Deferred } from './triggerer-harness.ts';
 
@@ -78,15 +75,7 @@ describe('triggerer: batched resumes', () => {
     await h.waitFor('every trigger held', () => ds.every((d) => t.holds(d.trigger._id)));
     // What a second process sees of the same events (a triggerer that lost the shard a moment ago,
     // or a Runtime without a triggerer): it resumes the stored triggers through their kind's fromEvent.
-    const other = new EventDispatcher({
-      store: h.store,
-      resumes: new ResumeBatches((items) => h.tis.resolveTriggers(items)),
-      rowDeletes: new RowDeletes(h.triggers, h.logger),
-      triggerKinds: h.deferral.triggerKinds,
-      local: noLocalTriggers(new EventRouter(h.deferral.routingKeys)),
-      logger: h.logger,
-      metrics: h.metrics,
-    });
+    const other = storedTriggersDispatcher({ store: h.store, tis: h.tis, triggers: h.triggers, deferral: h.deferral, logger: h.logger, metrics: h.metrics });
     batchSizes.length = 0;
     const settled: Array<Promise<unknown>> = [];
     for (const [i] of ds.entries()) {
